@@ -1,0 +1,7 @@
+import type { Command } from "commander";
+
+/**
+ * The subcommand groups of `coco`, one module per group. A group appears here only once
+ * something real stands behind it.
+ */
+export const commandGroups: ReadonlyArray<(program: Command) => void> = [];
