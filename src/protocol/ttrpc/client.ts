@@ -1,0 +1,173 @@
+/**
+ * A unary ttrpc client over a unix socket. Stream ids are odd and increase by 2; calls are
+ * multiplexed on one connection, which is (re)opened lazily on the next call after it closes.
+ */
+import { connect, type Socket } from "node:net";
+import { socketPathOf } from "./address.js";
+import { GrpcCode, TtrpcError } from "./errors.js";
+import { encodeFrame, FrameDecoder, FrameType } from "./frame.js";
+import { RequestCodec, ResponseCodec } from "./messages.js";
+import type { MessageCodec } from "./proto.js";
+
+/** Options for one call. */
+export interface CallOptions {
+  /** Deadline in milliseconds, sent as timeout_nano and enforced locally (default 50 s). */
+  timeoutMs?: number;
+  metadata?: ReadonlyArray<{ key: string; value: string }>;
+}
+
+interface Pending {
+  resolve: (payload: Uint8Array) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** The ttrpc client. */
+export class TtrpcClient {
+  private readonly path: string;
+  private readonly address: string;
+  private sock: Socket | undefined;
+  private connecting: Promise<Socket> | undefined;
+  private nextStreamId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly defaultTimeoutMs: number;
+
+  constructor(address: string, opts: { timeoutMs?: number } = {}) {
+    this.address = address;
+    this.path = socketPathOf(address);
+    this.defaultTimeoutMs = opts.timeoutMs ?? 50_000;
+  }
+
+  /** Calls `/<service>/<method>` with a raw protobuf payload; resolves to the raw answer. */
+  async callRaw(
+    service: string,
+    method: string,
+    payload: Uint8Array,
+    opts: CallOptions = {},
+  ): Promise<Uint8Array> {
+    const sock = await this.connection();
+    const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
+    const streamId = this.nextStreamId;
+    this.nextStreamId += 2;
+    if (this.nextStreamId > 0x7fffffff) this.nextStreamId = 1;
+    const body = RequestCodec.encode({
+      service,
+      method,
+      payload,
+      timeoutNano: BigInt(Math.round(timeoutMs)) * 1_000_000n,
+      metadata: opts.metadata ? [...opts.metadata] : [],
+    });
+    const frame = encodeFrame({ streamId, type: FrameType.REQUEST, flags: 0, payload: body });
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(streamId);
+        reject(
+          new TtrpcError(
+            "ERR_TTRPC_TIMEOUT",
+            `/${service}/${method} got no answer within ${timeoutMs} ms`,
+            { grpcCode: GrpcCode.DEADLINE_EXCEEDED },
+          ),
+        );
+      }, timeoutMs);
+      this.pending.set(streamId, { resolve, reject, timer });
+      sock.write(frame);
+    });
+  }
+
+  /** Calls a typed unary method. */
+  async call<Req, Res>(
+    service: string,
+    method: string,
+    reqCodec: MessageCodec<Req>,
+    resCodec: MessageCodec<Res>,
+    req: Partial<Req>,
+    opts?: CallOptions,
+  ): Promise<Res> {
+    return resCodec.decode(await this.callRaw(service, method, reqCodec.encode(req), opts));
+  }
+
+  /** Closes the connection; pending calls fail with ERR_TTRPC_CLOSED. */
+  close(): void {
+    this.sock?.destroy();
+    this.sock = undefined;
+  }
+
+  private connection(): Promise<Socket> {
+    if (this.sock && !this.sock.destroyed) return Promise.resolve(this.sock);
+    if (this.connecting) return this.connecting;
+    this.connecting = new Promise<Socket>((resolve, reject) => {
+      const sock = connect(this.path);
+      const decoder = new FrameDecoder();
+      sock.once("connect", () => {
+        this.sock = sock;
+        this.connecting = undefined;
+        resolve(sock);
+      });
+      sock.on("error", (err) => {
+        if (this.connecting && this.sock !== sock) {
+          this.connecting = undefined;
+          reject(
+            new TtrpcError(
+              "ERR_TTRPC_CONNECT",
+              `cannot connect to ${this.address}: ${err.message}`,
+              {
+                cause: err,
+                grpcCode: GrpcCode.UNAVAILABLE,
+              },
+            ),
+          );
+        }
+      });
+      sock.on("close", () => {
+        if (this.sock === sock) this.sock = undefined;
+        this.failAll(new TtrpcError("ERR_TTRPC_CLOSED", `connection to ${this.address} closed`));
+      });
+      sock.on("data", (chunk: Buffer) => {
+        try {
+          for (const frame of decoder.push(chunk))
+            this.onFrame(frame.streamId, frame.type, frame.payload);
+        } catch (err) {
+          this.failAll(err as Error);
+          sock.destroy();
+        }
+      });
+    });
+    return this.connecting;
+  }
+
+  private onFrame(streamId: number, type: number, payload: Uint8Array): void {
+    const p = this.pending.get(streamId);
+    if (!p) return; // a late answer to a call that already timed out
+    this.pending.delete(streamId);
+    clearTimeout(p.timer);
+    if (type !== FrameType.RESPONSE) {
+      p.reject(new TtrpcError("ERR_TTRPC_BAD_FRAME", `unexpected ttrpc frame type ${type}`));
+      return;
+    }
+    let res: ReturnType<typeof ResponseCodec.decode>;
+    try {
+      res = ResponseCodec.decode(payload);
+    } catch (err) {
+      p.reject(err as Error);
+      return;
+    }
+    const code = res.status?.code ?? 0;
+    if (code !== GrpcCode.OK) {
+      p.reject(
+        new TtrpcError("ERR_TTRPC_STATUS", res.status?.message || `ttrpc status ${code}`, {
+          grpcCode: code,
+        }),
+      );
+      return;
+    }
+    p.resolve(res.payload);
+  }
+
+  private failAll(err: Error): void {
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(err);
+      this.pending.delete(id);
+    }
+  }
+}
