@@ -1,0 +1,23 @@
+/** Thin wrappers over node:crypto and jose used across trust boundaries. */
+export { constantTimeEqual, constantTimeEqualString } from "./compare.js";
+export {
+  digest,
+  HASH_ALGORITHMS,
+  HASH_LENGTH,
+  type HashAlgorithm,
+  isHashAlgorithm,
+  parseHashAlgorithm,
+} from "./digest.js";
+export { CryptoError, type CryptoErrorCode } from "./errors.js";
+export { canonicalJson, canonicalJsonDigest } from "./jcs.js";
+export {
+  decryptWithTeeKey,
+  encryptForTeeKey,
+  type FlattenedJwe,
+  generateTeeKeyPair,
+  importTeePublicKey,
+  type TeeEcJwk,
+  type TeeKeyKind,
+  type TeePublicJwk,
+  type TeeRsaJwk,
+} from "./jwe.js";
