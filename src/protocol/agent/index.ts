@@ -1,0 +1,20 @@
+export {
+  type AgentMessage,
+  copyFileType,
+  decodeAgentMessage,
+  encodeAgentMessage,
+  type Json,
+  MAX_AGENT_MESSAGE,
+  toKataJson,
+  toPolicyInput,
+} from "./codec.js";
+export { AgentProtocolError, type AgentProtocolErrorCode } from "./errors.js";
+export {
+  AGENT_METHODS,
+  AGENT_SERVICE,
+  HEALTH_METHODS,
+  HEALTH_SERVICE,
+  type MethodSpec,
+} from "./methods.js";
+export { agentMessage, agentRegistry } from "./registry.js";
+export type * from "./types.js";
