@@ -29,7 +29,6 @@ export const DEFAULT_PLUGIN = "resource";
 const MAX_URI_LENGTH = 4096;
 const URI_RE = /^kbs(?:\+([^:/?#]*))?:\/\/([^/?#]*)(\/[^?#]*)?(?:\?([^#]*))?$/;
 const PLUGIN_RE = /^[A-Za-z0-9_-]+$/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 const BAD_SEGMENT_CHARS = /[\u0000-\u001f\u007f\\]/;
 
 function fail(why: string): never {
