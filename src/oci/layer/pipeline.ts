@@ -1,0 +1,185 @@
+/**
+ * One streaming pass per layer: blob bytes → size and digest check → ocicrypt decryption
+ * (HMAC checked at EOF) → decompression → diff_id check → unpack into a root directory.
+ * The root is a staging directory: nothing is committed until every check of every layer passed.
+ */
+import { createHash } from "node:crypto";
+import { type Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createDigestVerifier, parseDigest } from "../digest.js";
+import { OciError } from "../errors.js";
+import type { Descriptor } from "../manifest.js";
+import { layerKind } from "../media-types.js";
+import { LayerApplier } from "../unpack/apply.js";
+import type { UnpackRules } from "../unpack/rules.js";
+import { createTarParser } from "../unpack/tar.js";
+import { createDecompressor } from "./decompress.js";
+import { type DecryptionKeys, unwrapLayerKey } from "./keys.js";
+import { ANNOTATION_PUBOPTS, LayerDecryptor, parsePublicOptions } from "./ocicrypt.js";
+
+/** Inputs for {@link applyLayer}. */
+export interface ApplyLayerOptions {
+  /** The blob bytes as stored (encrypted and/or compressed). */
+  blob: Readable;
+  descriptor: Descriptor;
+  /** The config's diff_id for this layer (digest of the uncompressed tar). */
+  diffId: string;
+  root: string;
+  rules: UnpackRules;
+  keys?: DecryptionKeys;
+}
+
+/** What applying one layer did. */
+export interface ApplyLayerResult {
+  entries: number;
+  /** Uncompressed tar bytes. */
+  tarBytes: number;
+  encrypted: boolean;
+  warnings: string[];
+}
+
+/** Returns whether the descriptor is an encrypted layer (by media type). */
+export function isEncryptedLayer(d: Descriptor): boolean {
+  return layerKind(d.mediaType)?.encrypted === true;
+}
+
+/**
+ * Streams one layer into `root`. Throws a coded error (ERR_OCI_DIGEST_MISMATCH, ERR_OCI_HMAC,
+ * ERR_OCI_DECOMPRESS, ERR_OCI_TAR, ERR_OCI_UNPACK_*) and leaves cleanup of `root` to the caller.
+ */
+export async function applyLayer(o: ApplyLayerOptions): Promise<ApplyLayerResult> {
+  const kind = layerKind(o.descriptor.mediaType);
+  if (kind === undefined) {
+    o.blob.destroy();
+    throw new OciError(
+      "ERR_OCI_MEDIA_TYPE",
+      `unhandled layer media type '${o.descriptor.mediaType.slice(0, 100)}'`,
+    );
+  }
+  let decryptor: LayerDecryptor | undefined;
+  if (kind.encrypted) {
+    try {
+      const pub = parsePublicOptions(o.descriptor.annotations?.[ANNOTATION_PUBOPTS]);
+      const priv = await unwrapLayerKey(o.descriptor.annotations, o.keys ?? {});
+      decryptor = new LayerDecryptor(priv, pub);
+    } catch (err) {
+      o.blob.destroy();
+      throw err;
+    }
+  }
+  const blobDigest = createDigestVerifier(o.descriptor.digest);
+  const diff = parseDigest(o.diffId);
+  const diffHash = createHash(diff.algorithm);
+  const expectedSize = o.descriptor.size;
+  let blobBytes = 0;
+  let tarBytes = 0;
+  const maxTar = o.rules.maxLayerBytes;
+
+  const verify = new Transform({
+    highWaterMark: 1 << 20,
+    transform(chunk: Buffer, _e, cb) {
+      blobBytes += chunk.length;
+      if (blobBytes > expectedSize) {
+        cb(
+          new OciError(
+            "ERR_OCI_TOO_LARGE",
+            `layer ${o.descriptor.digest} is larger than its descriptor size ${expectedSize}`,
+          ),
+        );
+        return;
+      }
+      blobDigest.update(chunk);
+      cb(null, decryptor ? decryptor.update(chunk) : chunk);
+    },
+    flush(cb) {
+      try {
+        if (blobBytes !== expectedSize) {
+          throw new OciError(
+            "ERR_OCI_DIGEST_MISMATCH",
+            `layer ${o.descriptor.digest} is ${blobBytes} bytes, descriptor says ${expectedSize}`,
+          );
+        }
+        blobDigest.verify(`layer ${o.descriptor.digest}`);
+        decryptor?.final();
+        cb();
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+  });
+  const diffCheck = new Transform({
+    highWaterMark: 1 << 20,
+    transform(chunk: Buffer, _e, cb) {
+      tarBytes += chunk.length;
+      if (tarBytes > maxTar) {
+        cb(new OciError("ERR_OCI_UNPACK_LIMIT", `layer expands beyond ${maxTar} bytes`));
+        return;
+      }
+      diffHash.update(chunk);
+      cb(null, chunk);
+    },
+    flush(cb) {
+      const got = `${diff.algorithm}:${diffHash.digest("hex")}`;
+      if (got !== o.diffId) {
+        cb(
+          new OciError(
+            "ERR_OCI_DIGEST_MISMATCH",
+            `uncompressed layer ${o.descriptor.digest} has diff_id ${got}, config says ${o.diffId}`,
+          ),
+        );
+        return;
+      }
+      cb();
+    },
+  });
+  const applier = new LayerApplier(o.root, o.rules);
+  const tar = createTarParser((h, data) => applier.entry(h, data));
+  const decompress = createDecompressor(kind.compression);
+  const stages: NodeJS.ReadWriteStream[] = [verify];
+  if (decompress) stages.push(decompress);
+  stages.push(diffCheck);
+  try {
+    await pipeline([o.blob, ...stages, tar] as unknown as [Readable, ...NodeJS.WritableStream[]]);
+  } catch (err) {
+    throw classify(err, o.descriptor.digest);
+  }
+  applier.finish();
+  return {
+    entries: applier.entries,
+    tarBytes,
+    encrypted: kind.encrypted,
+    warnings: applier.warnings,
+  };
+}
+
+function classify(err: unknown, digest: string): OciError {
+  if (err instanceof OciError) return err;
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code === "string" && e.code.startsWith("Z_")) {
+    return new OciError(
+      "ERR_OCI_DECOMPRESS",
+      `layer ${digest}: corrupt compressed data (${e.code})`,
+      { cause: err },
+    );
+  }
+  if (e?.code === "ERR_STREAM_PREMATURE_CLOSE" || e?.code === "ECONNRESET") {
+    return new OciError("ERR_OCI_HTTP", `layer ${digest}: download interrupted`, { cause: err });
+  }
+  if (typeof e?.message === "string" && /tar|header|Unexpected end of data/i.test(e.message)) {
+    return new OciError(
+      "ERR_OCI_TAR",
+      `layer ${digest}: malformed tar: ${e.message.slice(0, 200)}`,
+      { cause: err },
+    );
+  }
+  if (typeof e?.code === "string" && e.code.startsWith("E")) {
+    return new OciError("ERR_OCI_UNPACK", `layer ${digest}: filesystem error ${e.code}`, {
+      cause: err,
+    });
+  }
+  return new OciError(
+    "ERR_OCI_UNPACK",
+    `layer ${digest}: ${String(e?.message ?? err).slice(0, 200)}`,
+    { cause: err },
+  );
+}

@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import {
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { hasCode } from "../errors.js";
+import { acceptAnything, pullImage } from "./pull.js";
+import { createLayoutSource } from "./source.js";
+import { buildTar, snapshotTree, type TestEntry, writeTestImage } from "./testing.js";
+
+const umociMissing =
+  spawnSync("umoci", ["--version"]).status === 0 ? false : "umoci is not installed";
+
+// Three layers with files, links, deletions (whiteouts) and an opaque directory.
+const layer1: TestEntry[] = [
+  { name: "bin/", type: "directory" },
+  { name: "bin/tool", content: "#!/bin/sh\necho hi\n", mode: 0o755 },
+  { name: "bin/suid", content: "x", mode: 0o4755 },
+  { name: "etc/", type: "directory", mode: 0o755 },
+  {
+    name: "etc/passwd",
+    content: "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",
+  },
+  { name: "etc/hosts", content: "127.0.0.1 localhost\n", uid: 1000, gid: 1000, mode: 0o600 },
+  { name: "data/", type: "directory", mode: 0o750, uid: 1000, gid: 1000 },
+  { name: "data/a.txt", content: "a" },
+  { name: "data/sub/", type: "directory" },
+  { name: "data/sub/deep.txt", content: "deep" },
+  { name: "opq/", type: "directory" },
+  { name: "opq/old1", content: "old1" },
+  { name: "opq/olddir/", type: "directory" },
+  { name: "opq/olddir/x", content: "x" },
+  { name: "link-to-tool", type: "symlink", linkname: "bin/tool" },
+  { name: "abs-link", type: "symlink", linkname: "/etc/hosts" },
+  { name: "hard-tool", type: "link", linkname: "bin/tool" },
+  { name: "gone.txt", content: "will be deleted" },
+  { name: "gonedir/", type: "directory" },
+  { name: "gonedir/f", content: "f" },
+  { name: "fifo", type: "fifo" },
+];
+const layer2: TestEntry[] = [
+  { name: ".wh.gone.txt" },
+  { name: ".wh.gonedir" },
+  { name: "opq/", type: "directory", mode: 0o700 },
+  { name: "opq/.wh..wh..opq" },
+  { name: "opq/new", content: "new" },
+  { name: "data/a.txt", content: "a replaced", mode: 0o640 },
+  { name: "bin/tool", content: "#!/bin/sh\necho v2\n", mode: 0o755 },
+];
+const layer3: TestEntry[] = [
+  { name: "data/sub", type: "symlink", linkname: "../bin" },
+  { name: "etc/hosts", type: "directory" },
+  { name: "etc/hosts/inner", content: "file became dir" },
+  { name: "opq/new2", content: "n2" },
+];
+
+describe("pull from an OCI layout", () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "coco-oci-pull-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("unpacks a 3-layer image with whiteouts and opaque dirs exactly as umoci does", {
+    skip: umociMissing,
+  }, async () => {
+    const layout = join(dir, "layout");
+    writeTestImage(layout, "v1", [
+      { tar: await buildTar(layer1) },
+      { tar: await buildTar(layer2), compression: "none" },
+      { tar: await buildTar(layer3) },
+    ]);
+    const ours = join(dir, "ours");
+    const res = await pullImage({
+      source: createLayoutSource(layout),
+      selector: "v1",
+      bundleDir: ours,
+      verify: acceptAnything,
+      rules: { devices: "create" },
+    });
+    assert.equal(res.layers.length, 3);
+    const theirs = join(dir, "umoci");
+    const r = spawnSync("umoci", ["unpack", "--image", `${layout}:v1`, theirs], {
+      encoding: "utf8",
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const a = snapshotTree(join(ours, "rootfs"));
+    const b = snapshotTree(join(theirs, "rootfs"));
+    assert.deepEqual([...a.keys()], [...b.keys()]);
+    for (const [k, v] of a) assert.deepEqual(v, b.get(k), k);
+    assert.equal(readFileSync(join(ours, "rootfs/bin/tool"), "utf8"), "#!/bin/sh\necho v2\n");
+    assert.ok(!existsSync(join(ours, "rootfs/gone.txt")));
+    assert.deepEqual(readdirSync(join(ours, "rootfs/opq")).sort(), ["new", "new2"]);
+    assert.equal(lstatSync(join(ours, "rootfs/data/sub")).isSymbolicLink(), true);
+    assert.equal(statSync(join(ours, "rootfs/etc/hosts")).isDirectory(), true);
+    const spec = JSON.parse(readFileSync(join(ours, "config.json"), "utf8"));
+    assert.deepEqual(spec.process.args, ["/bin/sh"]);
+    assert.equal(spec.root.path, "rootfs");
+    assert.deepEqual(readdirSync(ours).sort(), ["config.json", "rootfs"]);
+  });
+
+  test("unpacks a zstd layer and checks its diff_id", async () => {
+    const layout = join(dir, "zstd");
+    writeTestImage(
+      layout,
+      "z",
+      [{ tar: await buildTar([{ name: "hello", content: "zstd!" }]), compression: "zstd" }],
+      { User: "0:0" },
+    );
+    const out = join(dir, "zstd-bundle");
+    await pullImage({
+      source: createLayoutSource(layout),
+      selector: "z",
+      bundleDir: out,
+      verify: acceptAnything,
+    });
+    assert.equal(readFileSync(join(out, "rootfs/hello"), "utf8"), "zstd!");
+  });
+
+  test("the policy step runs before any layer and its refusal leaves no rootfs", async () => {
+    const layout = join(dir, "denied");
+    writeTestImage(layout, "d", [{ tar: await buildTar([{ name: "f", content: "x" }]) }]);
+    const out = join(dir, "denied-bundle");
+    await assert.rejects(
+      pullImage({
+        source: createLayoutSource(layout),
+        selector: "d",
+        bundleDir: out,
+        verify: async () => {
+          const { OciError } = await import("./errors.js");
+          throw new OciError("ERR_OCI_POLICY_DENIED", "denied");
+        },
+      }),
+      (e) => hasCode(e, "ERR_OCI_POLICY_DENIED"),
+    );
+    assert.ok(!existsSync(join(out, "rootfs")));
+  });
+});

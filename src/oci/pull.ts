@@ -1,0 +1,217 @@
+/**
+ * Pulling an image into a bundle: resolve the manifest (platform from an index), run the
+ * signature policy on every pull (cached or not), fetch the config, then stream each layer
+ * through the one-pass pipeline into a staging rootfs while later layers download concurrently.
+ * The staging rootfs becomes `BUNDLE/rootfs` only when every layer passed every check.
+ */
+import { randomBytes } from "node:crypto";
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { type Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { runtimeSpec } from "./bundle.js";
+import { OciError } from "./errors.js";
+import type { DecryptionKeys } from "./layer/keys.js";
+import { applyLayer } from "./layer/pipeline.js";
+import {
+  CONFIG_MAX_BYTES,
+  type Descriptor,
+  type ImageConfig,
+  type ImageManifest,
+  type Platform,
+  parseImageConfig,
+  parseManifestOrIndex,
+  selectPlatform,
+} from "./manifest.js";
+import type { ImageSource } from "./source.js";
+import { defaultUnpackRules, type UnpackRules } from "./unpack/rules.js";
+
+/** The image identity the signature policy judges. */
+export interface ResolvedImage {
+  manifestDigest: string;
+  /** The index digest when the reference pointed at an index. */
+  listDigest?: string;
+  manifest: ImageManifest;
+}
+
+/** The signature-policy step: throws ERR_OCI_POLICY_DENIED (or another coded error) to refuse. */
+export type ImageVerifier = (image: ResolvedImage) => Promise<void>;
+
+/** Progress events for long pulls. */
+export type PullProgress =
+  | { kind: "manifest"; digest: string; layers: number; bytes: number }
+  | { kind: "layer-done"; index: number; digest: string; bytes: number; entries: number };
+
+/** Inputs for {@link pullImage}. */
+export interface PullOptions {
+  source: ImageSource;
+  /** Tag or digest to fetch. */
+  selector: string;
+  bundleDir: string;
+  /** Runs before any layer is fetched. Required: pass an explicit accept-all to skip checks. */
+  verify: ImageVerifier;
+  keys?: DecryptionKeys;
+  rules?: Partial<UnpackRules>;
+  platform?: Platform;
+  /** Layers fetched ahead concurrently (default 3). */
+  concurrency?: number;
+  onProgress?: (p: PullProgress) => void;
+  /** Write config.json (default true). */
+  writeRuntimeConfig?: boolean;
+}
+
+/** What a pull produced. */
+export interface PullResult {
+  manifestDigest: string;
+  listDigest?: string;
+  configDigest: string;
+  config: ImageConfig;
+  rootfs: string;
+  layers: { digest: string; encrypted: boolean; entries: number; tarBytes: number }[];
+  warnings: string[];
+}
+
+/** Resolves a selector to one image manifest (choosing the platform from an index). */
+export async function resolveImage(
+  source: ImageSource,
+  selector: string,
+  platform?: Platform,
+): Promise<ResolvedImage> {
+  const top = await source.getManifest(selector);
+  const parsed = parseManifestOrIndex(top.bytes, top.mediaType);
+  if (parsed.kind === "manifest") return { manifestDigest: top.digest, manifest: parsed };
+  const chosen = selectPlatform(parsed, platform);
+  const inner = await source.getManifest(chosen.digest);
+  const m = parseManifestOrIndex(inner.bytes, chosen.mediaType);
+  if (m.kind !== "manifest")
+    throw new OciError("ERR_OCI_MANIFEST", "an index entry points at another index");
+  return { manifestDigest: inner.digest, listDigest: top.digest, manifest: m };
+}
+
+/** Pulls, verifies, decrypts and unpacks an image into `bundleDir/rootfs` (+ config.json). */
+export async function pullImage(o: PullOptions): Promise<PullResult> {
+  const rules = { ...defaultUnpackRules(), ...o.rules };
+  const image = await resolveImage(o.source, o.selector, o.platform);
+  // Verified on every pull: there is no cache path that skips the policy (upstream quirk fixed).
+  await o.verify(image);
+  const m = image.manifest;
+  const configBytes = await o.source.getBlobBytes(m.config.digest, CONFIG_MAX_BYTES);
+  const config = parseImageConfig(configBytes);
+  if (config.rootfs.diff_ids.length !== m.layers.length) {
+    throw new OciError(
+      "ERR_OCI_MANIFEST",
+      `manifest has ${m.layers.length} layers but the config lists ${config.rootfs.diff_ids.length} diff_ids`,
+    );
+  }
+  o.onProgress?.({
+    kind: "manifest",
+    digest: image.manifestDigest,
+    layers: m.layers.length,
+    bytes: m.layers.reduce((a, l) => a + l.size, 0),
+  });
+  const rootfs = join(o.bundleDir, "rootfs");
+  if (existsSync(rootfs)) throw new OciError("ERR_OCI_UNPACK", `${rootfs} already exists`);
+  mkdirSync(o.bundleDir, { recursive: true });
+  const work = join(o.bundleDir, `.coco-pull-${randomBytes(6).toString("hex")}`);
+  const staging = join(work, "rootfs");
+  mkdirSync(staging, { recursive: true, mode: 0o755 });
+  const spools = new Map<number, Promise<string>>();
+  const result: PullResult["layers"] = [];
+  const warnings: string[] = [];
+  try {
+    const ahead = Math.max(0, (o.concurrency ?? 3) - 1);
+    const spool = (i: number) => {
+      const d = m.layers[i];
+      if (d === undefined || spools.has(i)) return;
+      const p = (async () => {
+        const file = join(work, `blob-${i}`);
+        await pipeline(
+          await o.source.openBlob(d),
+          limitBytes(d.size),
+          createWriteStream(file, { mode: 0o600 }),
+        );
+        return file;
+      })();
+      p.catch(() => {});
+      spools.set(i, p);
+    };
+    for (let i = 0; i < m.layers.length; i++) {
+      for (let j = i + 1; j <= i + ahead; j++) spool(j);
+      const d = m.layers[i]!;
+      let blob: Readable;
+      const spooled = spools.get(i);
+      if (spooled !== undefined) blob = createReadStream(await spooled, { highWaterMark: 1 << 20 });
+      else blob = await o.source.openBlob(d);
+      const r = await applyLayer({
+        blob,
+        descriptor: d,
+        diffId: config.rootfs.diff_ids[i]!,
+        root: staging,
+        rules,
+        ...(o.keys ? { keys: o.keys } : {}),
+      });
+      if (spooled !== undefined) rmSync(await spooled, { force: true });
+      result.push({
+        digest: d.digest,
+        encrypted: r.encrypted,
+        entries: r.entries,
+        tarBytes: r.tarBytes,
+      });
+      warnings.push(...r.warnings);
+      o.onProgress?.({
+        kind: "layer-done",
+        index: i,
+        digest: d.digest,
+        bytes: d.size,
+        entries: r.entries,
+      });
+    }
+    renameSync(staging, rootfs);
+  } catch (err) {
+    await Promise.allSettled(spools.values());
+    rmSync(work, { recursive: true, force: true });
+    throw err;
+  }
+  rmSync(work, { recursive: true, force: true });
+  if (o.writeRuntimeConfig !== false) {
+    const spec = runtimeSpec(config, rootfs);
+    const tmp = join(o.bundleDir, `.config.json.${randomBytes(4).toString("hex")}`);
+    writeFileSync(tmp, `${JSON.stringify(spec, null, 2)}\n`, { mode: 0o644 });
+    renameSync(tmp, join(o.bundleDir, "config.json"));
+  }
+  const out: PullResult = {
+    manifestDigest: image.manifestDigest,
+    configDigest: m.config.digest,
+    config,
+    rootfs,
+    layers: result,
+    warnings,
+  };
+  if (image.listDigest !== undefined) out.listDigest = image.listDigest;
+  return out;
+}
+
+function limitBytes(max: number): Transform {
+  let n = 0;
+  return new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      n += chunk.length;
+      if (n > max)
+        cb(new OciError("ERR_OCI_TOO_LARGE", `blob is larger than its descriptor size ${max}`));
+      else cb(null, chunk);
+    },
+  });
+}
+
+/** A verifier that accepts every image (an explicit choice, e.g. no policy configured). */
+export const acceptAnything: ImageVerifier = async () => {};
+
+export type { Descriptor };
