@@ -1,0 +1,2 @@
+/** EAR token signing. */
+export { createEarBroker, type EarBroker, type EarBrokerConfig, type SignedEar } from "./ear-broker.js";

@@ -1,0 +1,2 @@
+/** The sample TEE verifier. */
+export { createSampleVerifier } from "./verifier.js";

@@ -1,0 +1,2 @@
+/** Reference Value Provider Service. */
+export { createRvps, type ReferenceValueRecord, type Rvps, RvpsError, type RvpsErrorCode, type RvpsOptions } from "./rvps.js";

@@ -1,0 +1,150 @@
+/**
+ * Reference Value Provider Service (trustee rvps/): registers reference values from messages
+ * `{"version":"0.1.0","type":"<extractor>","payload":"..."}` and answers
+ * `query_reference_value(name)` for policies. Unlike upstream, expiry is enforced: an expired
+ * value is not returned (and is reported as expired by `query`).
+ */
+import { CocoError } from "../../errors.js";
+import type { KeyValueStore } from "../storage/types.js";
+
+/** Codes for RVPS failures. */
+export type RvpsErrorCode =
+  | "ERR_RVPS_MESSAGE"
+  | "ERR_RVPS_EXTRACTOR"
+  | "ERR_RVPS_NOT_FOUND"
+  | "ERR_RVPS_EXPIRED"
+  | "ERR_RVPS_NAME";
+
+/** An RVPS failure. */
+export class RvpsError extends CocoError<RvpsErrorCode> {}
+
+/** The stored record (upstream `ReferenceValue`). */
+export interface ReferenceValueRecord {
+  version: "0.1.0";
+  name: string;
+  expiration: string;
+  value: unknown;
+}
+
+/** The reference-value service. */
+export interface Rvps {
+  /** Registers every value a message carries; returns the names written. */
+  register(message: unknown): Promise<string[]>;
+  /** The value of `name`; ERR_RVPS_NOT_FOUND / ERR_RVPS_EXPIRED otherwise. */
+  query(name: string): Promise<unknown>;
+  /** All unexpired values, for synchronous lookups during one policy evaluation. */
+  snapshot(): Promise<ReadonlyMap<string, unknown>>;
+}
+
+const NAMESPACE = "reference_value";
+const NAME = /^[\x21-\x7e]{1,256}$/;
+const MAX_PAYLOAD = 1024 * 1024;
+
+/** Options for {@link createRvps}. */
+export interface RvpsOptions {
+  /** Lifetime of a registered value (default 12 months, as upstream). */
+  lifetimeMs?: number;
+  /** How long a snapshot may be reused (default 1 s; 0 disables caching). */
+  snapshotTtlMs?: number;
+  now?: () => Date;
+}
+
+function storageKey(name: string): string {
+  if (!NAME.test(name)) {
+    throw new RvpsError("ERR_RVPS_NAME", `reference value name ${JSON.stringify(name.slice(0, 64))} is not allowed`);
+  }
+  // Names are free-form (`rvps:///ns/x:tag`); storage keys are not, so store them encoded.
+  return Buffer.from(name, "utf8").toString("base64url");
+}
+
+function extractSample(payload: string): Record<string, unknown> {
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(payload)) {
+    throw new RvpsError("ERR_RVPS_MESSAGE", "sample payload must be standard base64");
+  }
+  let obj: unknown;
+  try {
+    obj = JSON.parse(Buffer.from(payload, "base64").toString("utf8"));
+  } catch {
+    throw new RvpsError("ERR_RVPS_MESSAGE", "sample payload is not base64 of a JSON object");
+  }
+  if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
+    throw new RvpsError("ERR_RVPS_MESSAGE", "sample payload must be a JSON object of name → value");
+  }
+  return obj as Record<string, unknown>;
+}
+
+/** Creates the RVPS over a key-value store. */
+export function createRvps(store: KeyValueStore, opts: RvpsOptions = {}): Rvps {
+  const now = opts.now ?? (() => new Date());
+  const lifetime = opts.lifetimeMs ?? 365 * 24 * 3600 * 1000;
+  const ttl = opts.snapshotTtlMs ?? 1000;
+  let cached: { at: number; map: ReadonlyMap<string, unknown> } | undefined;
+
+  const read = async (key: string): Promise<ReferenceValueRecord | undefined> => {
+    const raw = await store.get(NAMESPACE, key);
+    if (raw === undefined) return undefined;
+    return JSON.parse(Buffer.from(raw).toString("utf8")) as ReferenceValueRecord;
+  };
+
+  return {
+    async register(message) {
+      if (typeof message !== "object" || message === null || Array.isArray(message)) {
+        throw new RvpsError("ERR_RVPS_MESSAGE", "message must be a JSON object");
+      }
+      const m = message as Record<string, unknown>;
+      const version = m.version ?? "0.1.0";
+      if (version !== "0.1.0") {
+        throw new RvpsError("ERR_RVPS_MESSAGE", `message version must be 0.1.0`);
+      }
+      if (typeof m.payload !== "string" || m.payload.length > MAX_PAYLOAD) {
+        throw new RvpsError("ERR_RVPS_MESSAGE", "payload must be a string of at most 1 MiB");
+      }
+      let values: Record<string, unknown>;
+      if (m.type === "sample") {
+        values = extractSample(m.payload);
+      } else {
+        throw new RvpsError(
+          "ERR_RVPS_EXTRACTOR",
+          `extractor ${JSON.stringify(String(m.type).slice(0, 32))} is not supported (only "sample" is implemented; in-toto/SLSA, swid and corim are not)`,
+        );
+      }
+      const expiration = new Date(now().getTime() + lifetime);
+      expiration.setUTCMilliseconds(0);
+      const names = Object.keys(values);
+      const keys = names.map(storageKey);
+      for (let i = 0; i < names.length; i++) {
+        const rec: ReferenceValueRecord = {
+          version: "0.1.0",
+          name: names[i]!,
+          expiration: expiration.toISOString().replace(".000Z", "Z"),
+          value: values[names[i]!],
+        };
+        await store.put(NAMESPACE, keys[i]!, new TextEncoder().encode(JSON.stringify(rec)));
+      }
+      cached = undefined;
+      return names;
+    },
+    async query(name) {
+      const rec = await read(storageKey(name));
+      if (rec === undefined) {
+        throw new RvpsError("ERR_RVPS_NOT_FOUND", `reference value ${JSON.stringify(name)} is not registered`);
+      }
+      if (Date.parse(rec.expiration) <= now().getTime()) {
+        throw new RvpsError("ERR_RVPS_EXPIRED", `reference value ${JSON.stringify(name)} expired at ${rec.expiration}`);
+      }
+      return rec.value;
+    },
+    async snapshot() {
+      const t = Date.now();
+      if (cached !== undefined && t - cached.at < ttl) return cached.map;
+      const map = new Map<string, unknown>();
+      const limit = now().getTime();
+      for (const key of await store.list(NAMESPACE)) {
+        const rec = await read(key);
+        if (rec !== undefined && Date.parse(rec.expiration) > limit) map.set(rec.name, rec.value);
+      }
+      cached = { at: t, map };
+      return map;
+    },
+  };
+}
