@@ -13,11 +13,14 @@ export class AgentProcess {
   readonly stderr: OutputBuffer;
   readonly stdin: InputPipe;
   readonly exited: Promise<number>;
+  /** The pid of the runc process that runs it (signals sent there reach the workload). */
+  readonly pid: number | undefined;
   private status: number | undefined;
 
   constructor(execId: string, proc: RuncProcess) {
     this.execId = execId;
     const { child } = proc;
+    this.pid = child.pid;
     if (!child.stdout || !child.stderr || !child.stdin) {
       throw new AgentError("ERR_AGENT_RUNC", "runc was started without stdio pipes");
     }
