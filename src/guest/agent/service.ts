@@ -161,7 +161,7 @@ export class AgentService {
       });
     } catch (err) {
       for (const m of mounted) await unmountStorage(m);
-      rmSync(join(bundle, "config.json"), { force: true });
+      rmSync(bundle, { recursive: true, force: true });
       throw err;
     }
   }
