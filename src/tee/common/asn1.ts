@@ -33,6 +33,12 @@ class EnumValue {
 AsnType({ type: AsnTypeTypes.Choice })(EnumValue);
 AsnProp({ type: AsnPropTypes.Enumerated })(EnumValue.prototype, "value");
 
+class BoolValue {
+  value = false;
+}
+AsnType({ type: AsnTypeTypes.Choice })(BoolValue);
+AsnProp({ type: AsnPropTypes.Boolean })(BoolValue.prototype, "value");
+
 /** One `SEQUENCE { OBJECT IDENTIFIER, ANY }` entry of the SGX extension. */
 class SgxEntry {
   id = "";
@@ -66,6 +72,11 @@ export function parseDerInteger(der: Uint8Array, what: string): number {
 /** Parses a DER ENUMERATED. */
 export function parseDerEnumerated(der: Uint8Array, what: string): number {
   return parseOr(what, () => AsnParser.parse(der, EnumValue).value);
+}
+
+/** Parses a DER BOOLEAN. */
+export function parseDerBoolean(der: Uint8Array, what: string): boolean {
+  return parseOr(what, () => AsnParser.parse(der, BoolValue).value);
 }
 
 /** Parses a DER OCTET STRING. */

@@ -1,4 +1,10 @@
-import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject, type X509Certificate } from "node:crypto";
+import {
+  createHash,
+  createPublicKey,
+  verify as cryptoVerify,
+  type KeyObject,
+  type X509Certificate,
+} from "node:crypto";
 import { constantTimeEqual } from "../../../../crypto/compare.js";
 import {
   assertIssuedBy,
@@ -9,9 +15,9 @@ import {
   systemClock,
 } from "../../../../tee/common/certs.js";
 import { EvidenceError } from "../../../../tee/common/errors.js";
+import { sgxField } from "../../../../tee/sgx/body.js";
 import { type PlatformInfo, parsePlatformInfo } from "../../../../tee/tdx/pck.js";
 import type { DcapQuote } from "../../../../tee/tdx/quote.js";
-import { sgxField } from "../../../../tee/sgx/body.js";
 import { INTEL_SGX_ROOT_CA_PEM } from "./intel-root.js";
 
 const PCK_PLATFORM_CA = "Intel SGX PCK Platform CA";
@@ -55,20 +61,40 @@ function spki(cert: X509Certificate): Buffer {
  * are cached by their bytes; a cache hit re-checks only the validity window against `now`.
  */
 export function verifyPckChain(pem: Uint8Array, now: Date, root = intelRoot()): PckChain {
-  const key = Buffer.from(pem).toString("latin1");
+  const text = Buffer.from(pem).toString("latin1");
+  // The cache key binds the chain bytes to the trust anchor they were verified against.
+  const key = `${root.fingerprint256}\n${text}`;
   let chain = chainCache.get(key);
   if (!chain) {
-    const certs = parsePemBundle(key, "PCK chain");
+    const certs = parsePemBundle(text, "PCK chain");
     if (certs.length !== 3) {
-      throw new EvidenceError("ERR_CERT_CHAIN", `PCK chain has ${certs.length} certificates, expected 3`);
+      throw new EvidenceError(
+        "ERR_CERT_CHAIN",
+        `PCK chain has ${certs.length} certificates, expected 3`,
+      );
     }
-    const [leaf, intermediate, chainRoot] = certs as [X509Certificate, X509Certificate, X509Certificate];
-    if (!spki(chainRoot).equals(spki(root))) {
-      throw new EvidenceError("ERR_CERT_ROOT", `PCK chain ends in ${commonName(chainRoot)}, not the pinned Intel SGX Root CA`);
+    const [leaf, intermediate, chainRoot] = certs as [
+      X509Certificate,
+      X509Certificate,
+      X509Certificate,
+    ];
+    // The chain's root must be the pinned root, or (an older issue of it) carry the same key
+    // and verify under it, so no byte of it goes unchecked.
+    const sameRoot =
+      Buffer.from(chainRoot.raw).equals(Buffer.from(root.raw)) ||
+      (spki(chainRoot).equals(spki(root)) && chainRoot.verify(root.publicKey));
+    if (!sameRoot) {
+      throw new EvidenceError(
+        "ERR_CERT_ROOT",
+        `PCK chain ends in ${commonName(chainRoot)}, not the pinned Intel SGX Root CA`,
+      );
     }
     const cn = commonName(intermediate);
     if (cn !== PCK_PLATFORM_CA && cn !== PCK_PROCESSOR_CA) {
-      throw new EvidenceError("ERR_CERT_CHAIN", `unexpected PCK intermediate CA ${JSON.stringify(cn)}`);
+      throw new EvidenceError(
+        "ERR_CERT_CHAIN",
+        `unexpected PCK intermediate CA ${JSON.stringify(cn)}`,
+      );
     }
     // Signatures and names are checked at the creation time of the window; validity below.
     const all = [leaf, intermediate, root];
@@ -110,7 +136,9 @@ function p256Key(xy: Uint8Array): KeyObject {
       format: "jwk",
     });
   } catch (cause) {
-    throw new EvidenceError("ERR_SIGNATURE", "quote attestation key is not a P-256 point", { cause });
+    throw new EvidenceError("ERR_SIGNATURE", "quote attestation key is not a P-256 point", {
+      cause,
+    });
   }
 }
 
@@ -130,7 +158,10 @@ function ecdsaP256(data: Uint8Array, key: KeyObject, sig: Uint8Array): boolean {
 export function verifyDcapSignatures(q: DcapQuote, clock: Clock = systemClock): DcapResult {
   const pck = verifyPckChain(q.pckChainPem, clock());
   if (!ecdsaP256(q.qeReport, pck.leaf.publicKey, q.qeReportSignature)) {
-    throw new EvidenceError("ERR_QE_REPORT_SIGNATURE", "QE report signature does not verify with the PCK certificate key");
+    throw new EvidenceError(
+      "ERR_QE_REPORT_SIGNATURE",
+      "QE report signature does not verify with the PCK certificate key",
+    );
   }
   const expected = new Uint8Array(64);
   expected.set(createHash("sha256").update(q.attestationKey).update(q.qeAuthData).digest());
@@ -141,7 +172,10 @@ export function verifyDcapSignatures(q: DcapQuote, clock: Clock = systemClock): 
     );
   }
   if (!ecdsaP256(q.signedData, p256Key(q.attestationKey), q.signature)) {
-    throw new EvidenceError("ERR_SIGNATURE", "quote signature does not verify with the attestation key");
+    throw new EvidenceError(
+      "ERR_SIGNATURE",
+      "quote signature does not verify with the attestation key",
+    );
   }
   return { pck };
 }

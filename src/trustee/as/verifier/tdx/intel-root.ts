@@ -24,4 +24,5 @@ AiEA4J0lrHoMs+Xo5o/sX6O9QWxHRAvZUGOdRQ7cvqRXaqI=
 `;
 
 /** SHA-256 of the pinned root's DER, uppercase-free hex. */
-export const INTEL_SGX_ROOT_CA_SHA256 = "44a0196b2b99f889b8e149e95b807a350e74249643998e85a7cbb8ccfab674d3";
+export const INTEL_SGX_ROOT_CA_SHA256 =
+  "44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3";
