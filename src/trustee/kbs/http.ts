@@ -1,0 +1,94 @@
+/** Small node:http helpers for the KBS edge: bounded body reading, cookies, JSON replies. */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { statusForErrorType, toErrorInformation } from "../../protocol/kbs/error-info.js";
+import { KbsServerError } from "./errors.js";
+
+/** Reads the body, refusing more than `limit` bytes (ERR_KBS_PAYLOAD_TOO_LARGE) without buffering it. */
+export function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? "0");
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(tooLarge(limit));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on("data", (c: Buffer) => {
+      if (done) return;
+      size += c.length;
+      if (size > limit) {
+        done = true;
+        chunks.length = 0;
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => {
+      if (!done) {
+        done = true;
+        resolve(new Uint8Array(Buffer.concat(chunks)));
+      }
+    });
+    req.on("error", (err) => {
+      if (!done) {
+        done = true;
+        reject(err);
+      }
+    });
+  });
+}
+
+function tooLarge(limit: number): KbsServerError {
+  return new KbsServerError("ERR_KBS_PAYLOAD_TOO_LARGE", `request body is larger than ${limit} bytes`);
+}
+
+/** The value of cookie `name`, or undefined. */
+export function getCookie(req: IncomingMessage, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (header === undefined) return undefined;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/** Sends a JSON body. */
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const data = Buffer.from(JSON.stringify(body));
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": String(data.length),
+    ...headers,
+  });
+  res.end(data);
+}
+
+/** Sends an empty body. */
+export function sendEmpty(res: ServerResponse, status: number, contentType?: string): void {
+  res.writeHead(status, {
+    "content-length": "0",
+    ...(contentType !== undefined ? { "content-type": contentType } : {}),
+  });
+  res.end();
+}
+
+/** Sends a KbsServerError as upstream's ErrorInformation with its status. */
+export function sendError(res: ServerResponse, err: KbsServerError): void {
+  const status = statusForErrorType(err.errorType);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, status, toErrorInformation(err.errorType, err.message), {
+    ...(status === 413 ? { connection: "close" } : {}),
+  });
+}

@@ -1,0 +1,145 @@
+/**
+ * Verifies attestation tokens presented for resources (kbs/src/token, `[attestation_token]`),
+ * whether they come from the session cookie or an `Authorization: Bearer` header:
+ * - a header `jwk` equal to one of our own signing keys (the built-in AS) is trusted;
+ * - any other header `jwk` only with `insecure_header_jwk = true`;
+ * - otherwise the header `kid` is looked up in the trusted JWK sets.
+ * `exp` is required. Header-JWK endorsement through `x5c` chains (`trusted_certs_paths`) is
+ * not implemented and fails loudly at startup. JWS work is done by `jose`.
+ */
+import { createPublicKey, type KeyObject } from "node:crypto";
+import {
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  type JSONWebKeySet,
+  type JWK,
+  type JWTPayload,
+  jwtVerify,
+} from "jose";
+import type { TeePublicJwk } from "../../crypto/jwe.js";
+import { parseTeePubKey } from "../../protocol/kbs/parse.js";
+import { KbsServerError } from "./errors.js";
+
+/** `[attestation_token]` settings. */
+export interface TokenVerifierConfig {
+  /** Public keys of our own token broker(s): tokens whose header jwk equals one are trusted. */
+  ownKeys?: KeyObject[];
+  trustedJwkSets?: JSONWebKeySet[];
+  insecureHeaderJwk?: boolean;
+  /** Extra JSON pointers tried first to find the TEE public key in the claims. */
+  extraTeekeyPaths?: string[];
+}
+
+/** A verified token. */
+export interface VerifiedToken {
+  claims: JWTPayload;
+  teePubkey: TeePublicJwk;
+}
+
+/** Verifies tokens. */
+export interface TokenVerifier {
+  verify(token: string): Promise<VerifiedToken>;
+}
+
+const DEFAULT_TEEKEY_PATHS = [
+  "/tdx/attester_runtime_data/tee-pubkey",
+  "/tdx/attester_user_data/tee-pubkey",
+  "/customized_claims/runtime_data/tee-pubkey",
+  "/submods/cpu0/ear.veraison.annotated-evidence/runtime_data_claims/tee-pubkey",
+  "/tee-pubkey",
+];
+
+/** RFC 6901 JSON pointer lookup. */
+export function jsonPointer(doc: unknown, pointer: string): unknown {
+  if (pointer === "") return doc;
+  let cur: unknown = doc;
+  for (const raw of pointer.split("/").slice(1)) {
+    const key = raw.replaceAll("~1", "/").replaceAll("~0", "~");
+    if (typeof cur !== "object" || cur === null) return undefined;
+    cur = Object.hasOwn(cur, key) ? (cur as Record<string, unknown>)[key] : undefined;
+  }
+  return cur;
+}
+
+function sameKey(a: JWK, b: KeyObject): boolean {
+  const j = b.export({ format: "jwk" });
+  return a.kty === j.kty && a.crv === j.crv && a.x === j.x && a.y === j.y && a.n === j.n && a.e === j.e;
+}
+
+function fail(why: string, cause?: unknown): never {
+  throw new KbsServerError("ERR_KBS_TOKEN_VERIFIER", `Token Verifier error: ${why}`, { cause });
+}
+
+/** Creates the verifier; with no trust material at all it refuses to start, as upstream. */
+export function createTokenVerifier(cfg: TokenVerifierConfig): TokenVerifier {
+  const own = cfg.ownKeys ?? [];
+  const sets = (cfg.trustedJwkSets ?? []).map((s) => createLocalJWKSet(s));
+  if (own.length === 0 && sets.length === 0 && cfg.insecureHeaderJwk !== true) {
+    throw new KbsServerError(
+      "ERR_KBS_CONFIG",
+      "[attestation_token]: no trusted verification material (no own key, trusted_jwk_sets or insecure_header_jwk)",
+    );
+  }
+  const paths = [...(cfg.extraTeekeyPaths ?? []), ...DEFAULT_TEEKEY_PATHS];
+  const opts = { requiredClaims: ["exp"], clockTolerance: 0 };
+
+  return {
+    async verify(token) {
+      let header: ReturnType<typeof decodeProtectedHeader>;
+      try {
+        header = decodeProtectedHeader(token);
+      } catch (err) {
+        fail("token is not a JWS", err);
+      }
+      let payload: JWTPayload | undefined;
+      try {
+        const jwk = header.jwk;
+        if (jwk !== undefined) {
+          const mine = own.find((k) => sameKey(jwk, k));
+          if (mine !== undefined) {
+            payload = (await jwtVerify(token, mine, { ...opts, algorithms: ["ES256"] })).payload;
+          } else if (cfg.insecureHeaderJwk === true) {
+            const key = createPublicKey({ key: jwk as never, format: "jwk" });
+            const alg = typeof jwk.alg === "string" ? jwk.alg : (header.alg ?? "");
+            payload = (await jwtVerify(token, key, { ...opts, algorithms: [alg] })).payload;
+          } else {
+            fail("token header key is not trusted (not ours; insecure_header_jwk is off)");
+          }
+        } else {
+          for (const set of sets) {
+            try {
+              payload = (await jwtVerify(token, set, opts)).payload;
+              break;
+            } catch {
+              // try the next set
+            }
+          }
+          if (payload === undefined) fail("no trusted JWK set verifies the token");
+        }
+      } catch (err) {
+        if (err instanceof KbsServerError) throw err;
+        const code = (err as { code?: string }).code;
+        fail(
+          code === "ERR_JWT_EXPIRED"
+            ? "token expired"
+            : code === "ERR_JWS_SIGNATURE_VERIFICATION_FAILED"
+              ? "token signature is invalid"
+              : "token failed verification",
+          err,
+        );
+      }
+      const claims = payload as JWTPayload;
+      for (const p of paths) {
+        const v = jsonPointer(claims, p);
+        if (v !== undefined && v !== null) {
+          try {
+            return { claims, teePubkey: parseTeePubKey(v) };
+          } catch (err) {
+            fail(`tee-pubkey at ${p} is malformed`, err);
+          }
+        }
+      }
+      return fail("no tee-pubkey in the token claims");
+    },
+  };
+}
