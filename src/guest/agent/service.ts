@@ -17,6 +17,7 @@ import {
   type AgentPaths,
   checkMounts,
   checkStorage,
+  isPodVolume,
   type MountedStorage,
   mountStorage,
   unmountStorage,
@@ -57,6 +58,7 @@ export class AgentService {
   private sandboxId: string | undefined;
   private hostname = "";
   private sandboxStorages: MountedStorage[] = [];
+  private readonly podVolumes = new Map<string, MountedStorage>();
   private readonly containers = new Map<string, ContainerEntry>();
   private readonly copyState: CopyFileState = new Map();
   private readonly oomWaiters: ((cid: string) => void)[] = [];
@@ -141,12 +143,25 @@ export class AgentService {
     try {
       for (const s of req.storages) checkStorage(this.deps.paths, cid, s);
       for (const s of req.storages) {
-        if (s.driver !== "image_guest_pull") mounted.push(await mountStorage(s));
+        if (s.driver === "image_guest_pull") continue;
+        if (isPodVolume(this.deps.paths, s)) {
+          // One pod volume, set up by the first container that mounts it, kept until DestroySandbox.
+          const existing = this.podVolumes.get(s.mountPoint);
+          if (existing && existing.storage.driver !== s.driver) {
+            throw new AgentError(
+              "ERR_AGENT_STORAGE",
+              `pod volume ${s.mountPoint} was set up with another driver`,
+            );
+          }
+          if (!existing) this.podVolumes.set(s.mountPoint, await mountStorage(s));
+        } else mounted.push(await mountStorage(s));
       }
       const started = Date.now();
       await this.deps.images.pull(images[0]!.source, bundle);
       this.log(`container ${cid}: image pulled in ${Date.now() - started} ms`);
-      const roots = [...this.sandboxStorages, ...mounted].map((m) => m.storage.mountPoint);
+      const roots = [...this.sandboxStorages, ...this.podVolumes.values(), ...mounted].map(
+        (m) => m.storage.mountPoint,
+      );
       checkMounts(this.deps.paths, oci.Mounts, roots);
       const env = await this.unsealEnv(oci.Process.Env);
       const spec: OciSpec = {
@@ -252,8 +267,9 @@ export class AgentService {
   /** DestroySandbox: removes every container and sandbox storage. */
   async destroySandbox(): Promise<void> {
     for (const cid of [...this.containers.keys()]) await this.removeContainer(cid);
-    for (const m of this.sandboxStorages) await unmountStorage(m);
+    for (const m of [...this.podVolumes.values(), ...this.sandboxStorages]) await unmountStorage(m);
     this.sandboxStorages = [];
+    this.podVolumes.clear();
     rmSync(this.deps.paths.shared, { recursive: true, force: true });
     this.sandboxId = undefined;
   }

@@ -81,8 +81,23 @@ export function checkStorage(paths: AgentPaths, cid: string, s: Storage): void {
         bad("local storage options may only set mode");
       break;
   }
-  const scope = cid === "" ? paths.sandbox : join(paths.root, cid);
-  if (!isWithin(scope, mp) || mp === scope) bad(`storage mount_point ${mp} is outside ${scope}`);
+  // Sandbox storages live under <root>/sandbox; a container's own below <root>/<cid>; pod
+  // volumes shared by several containers (emptyDir) below <root>/sandbox/{local,ephemeral}.
+  const scopes =
+    cid === ""
+      ? [paths.sandbox]
+      : [
+          join(paths.root, cid),
+          join(paths.sandbox, s.driver === "ephemeral" ? "ephemeral" : "local"),
+        ];
+  if (!scopes.some((scope) => isWithin(scope, mp) && mp !== scope)) {
+    bad(`storage mount_point ${mp} is outside ${scopes.join(" and ")}`);
+  }
+}
+
+/** True when a container storage is a pod-wide volume another container may already have set up. */
+export function isPodVolume(paths: AgentPaths, s: Storage): boolean {
+  return isWithin(paths.sandbox, s.mountPoint);
 }
 
 /** Prepares a checked non-image storage: a tmpfs mount or a plain folder. */

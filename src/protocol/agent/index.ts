@@ -10,6 +10,14 @@ export {
 } from "./codec.js";
 export { AgentProtocolError, type AgentProtocolErrorCode } from "./errors.js";
 export {
+  buildInitDataDisk,
+  decodeInitDataAnnotation,
+  encodeInitDataAnnotation,
+  INITDATA_DISK_MAGIC,
+  MAX_INITDATA_TOML,
+  parseInitDataDisk,
+} from "./initdata-transport.js";
+export {
   AGENT_METHODS,
   AGENT_SERVICE,
   HEALTH_METHODS,

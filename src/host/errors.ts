@@ -1,0 +1,18 @@
+import { CocoError } from "../errors.js";
+
+/** Codes for host-side (untrusted) runtime failures. */
+export type HostErrorCode =
+  | "ERR_POD_MANIFEST"
+  | "ERR_POD_UNSUPPORTED"
+  | "ERR_POD_INITDATA"
+  | "ERR_POD_NOT_FOUND"
+  | "ERR_POD_EXISTS"
+  | "ERR_SANDBOX_START"
+  | "ERR_SANDBOX_NOT_BUILT"
+  | "ERR_SANDBOX_RUNTIME_CLASS"
+  | "ERR_AGENT_CALL"
+  | "ERR_POLICY_DENIED"
+  | "ERR_POLICY_GENERATE";
+
+/** A host-side failure. */
+export class HostError extends CocoError<HostErrorCode> {}
