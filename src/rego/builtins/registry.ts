@@ -1,10 +1,27 @@
+import { aggregateBuiltins } from "./aggregates.js";
+import { arrayBuiltins } from "./arrays.js";
+import { bitsBuiltins } from "./bits.js";
+import { numberBuiltins } from "./numbers.js";
+import { objectBuiltins } from "./objects.js";
+import { setBuiltins } from "./sets.js";
+import { stringBuiltins } from "./strings.js";
+import { typeBuiltins } from "./typecheck.js";
 import type { BuiltinTable } from "./types.js";
 
 /**
- * Every builtin namespace table, merged in this order (later tables win on a name clash,
- * which a test forbids). Add one import and one entry per namespace file.
+ * Every builtin namespace table, merged in this order (a test forbids name clashes).
+ * Add one import and one entry per namespace file.
  */
-const TABLES: ReadonlyArray<BuiltinTable> = [];
+const TABLES: ReadonlyArray<BuiltinTable> = [
+  aggregateBuiltins,
+  arrayBuiltins,
+  bitsBuiltins,
+  numberBuiltins,
+  objectBuiltins,
+  setBuiltins,
+  stringBuiltins,
+  typeBuiltins,
+];
 
 /** All builtins by full dotted name. */
 export const BUILTINS: BuiltinTable = Object.freeze(Object.assign({}, ...TABLES));

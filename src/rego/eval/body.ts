@@ -1,0 +1,155 @@
+import { ObjectValue, type Value } from "../value/value.js";
+import { iterate, setPath } from "./collections.js";
+import { findNode } from "./compile.js";
+import type { EvalContext, K, Mock } from "./context.js";
+import type { CLit, CWith, RuleNode } from "./ir.js";
+import { evalTerm, type Frame } from "./terms.js";
+import { unify, unifyTerms } from "./unify.js";
+
+/** Evaluates statements `lits[i..]`, calling `k` once per solution. */
+export function evalBody(ctx: EvalContext, lits: CLit[], i: number, f: Frame, k: K): boolean {
+  if (i === lits.length) return k();
+  const lit = lits[i]!;
+  ctx.step(lit.loc);
+  const next = i + 1 === lits.length ? k : () => evalBody(ctx, lits, i + 1, f, k);
+  if (lit.withs.length > 0) return evalWith(ctx, lit, f, next);
+  return evalLit(ctx, lit, f, next);
+}
+
+function evalLit(ctx: EvalContext, lit: CLit, f: Frame, k: K): boolean {
+  switch (lit.k) {
+    case "expr": {
+      if (lit.neg) {
+        let found = false;
+        evalExpr(ctx, lit, f, () => {
+          found = true;
+          return true;
+        });
+        return found ? false : k();
+      }
+      return evalExpr(ctx, lit, f, k);
+    }
+    case "someIn":
+      return evalTerm(ctx, lit.coll, f, (cv) =>
+        iterate(cv, (key, val) => {
+          ctx.step(lit.loc);
+          if (lit.key) {
+            return unify(ctx, lit.key, key, f, () => unify(ctx, lit.value, val, f, k));
+          }
+          return unify(ctx, lit.value, val, f, k);
+        }),
+      );
+    case "every": {
+      let ok = true;
+      evalTerm(ctx, lit.domain, f, (dv) => {
+        iterate(dv, (key, val) => {
+          ctx.step(lit.loc);
+          let found = false;
+          const body = () =>
+            evalBody(ctx, lit.body, 0, f, () => {
+              found = true;
+              return true;
+            });
+          if (lit.key) unify(ctx, lit.key, key, f, () => unify(ctx, lit.value, val, f, body));
+          else unify(ctx, lit.value, val, f, body);
+          if (!found) ok = false;
+          return !ok;
+        });
+        return !ok;
+      });
+      return ok ? k() : false;
+    }
+  }
+}
+
+function evalExpr(ctx: EvalContext, lit: CLit & { k: "expr" }, f: Frame, k: K): boolean {
+  const e = lit.e;
+  if (e.t === "assign") return unifyTerms(ctx, e.l, e.r, f, k);
+  return evalTerm(ctx, e, f, (v) => (v === false ? false : k()));
+}
+
+interface Saved {
+  input: Value | undefined;
+  data: ObjectValue;
+  mocks: Map<string, Mock>;
+  masked: Set<RuleNode>;
+  cache: EvalContext["cache"];
+}
+
+function save(ctx: EvalContext): Saved {
+  return {
+    input: ctx.input,
+    data: ctx.data,
+    mocks: ctx.mocks,
+    masked: ctx.masked,
+    cache: ctx.cache,
+  };
+}
+
+function restore(ctx: EvalContext, s: Saved): void {
+  ctx.input = s.input;
+  ctx.data = s.data;
+  ctx.mocks = s.mocks;
+  ctx.masked = s.masked;
+  ctx.cache = s.cache;
+}
+
+/** `lit with ...`: evaluates the literal under replaced input/data/functions. */
+function evalWith(ctx: EvalContext, lit: CLit, f: Frame, k: K): boolean {
+  const values: (Value | undefined)[] = [];
+  for (const w of lit.withs) {
+    if (w.kind === "fn" && w.replacement) {
+      values.push(undefined);
+      continue;
+    }
+    let got: Value | undefined;
+    evalTerm(ctx, w.value, f, (v) => {
+      got = v;
+      return true;
+    });
+    if (got === undefined) return false;
+    values.push(got);
+  }
+  const outer = save(ctx);
+  lit.withs.forEach((w, i) => apply(ctx, w, values[i]));
+  ctx.cache = new Map();
+  const inner = save(ctx);
+  try {
+    return evalLit(ctx, lit, f, () => {
+      restore(ctx, outer);
+      try {
+        return k();
+      } finally {
+        restore(ctx, inner);
+      }
+    });
+  } finally {
+    restore(ctx, outer);
+  }
+}
+
+function apply(ctx: EvalContext, w: CWith, v: Value | undefined): void {
+  switch (w.kind) {
+    case "input":
+      ctx.input = setPath(ctx.input, w.path, v as Value);
+      return;
+    case "data": {
+      ctx.data = setPath(ctx.data, w.path, v as Value) as ObjectValue;
+      if (!(ctx.data instanceof ObjectValue)) ctx.data = new ObjectValue();
+      const node = findNode(ctx.root, w.path);
+      ctx.masked = new Set(ctx.masked);
+      if (node) ctx.masked.add(node);
+      // Rules above the path keep working on the patched base data only if they are absent.
+      for (let n = 1; n < w.path.length; n++) {
+        const anc = findNode(ctx.root, w.path.slice(0, n));
+        if (anc?.rules) ctx.masked.add(anc);
+      }
+      return;
+    }
+    case "fn": {
+      ctx.mocks = new Map(ctx.mocks);
+      ctx.mocks.set(w.fnName, w.replacement ? { target: w.replacement } : { value: v as Value });
+      return;
+    }
+  }
+}

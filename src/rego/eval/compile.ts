@@ -1,0 +1,798 @@
+import type { Literal, Module, Rule, Term, With } from "../ast/ast.js";
+import type { BuiltinTable } from "../builtins/types.js";
+import { type Location, RegoError } from "../errors.js";
+import { ObjectValue, SetValue, type Value } from "../value/value.js";
+import type { CallTarget, CLit, CRule, CTerm, CWith, RuleNode, RuleSet } from "./ir.js";
+import { scheduleBody } from "./schedule.js";
+
+/** Names the evaluator implements itself rather than through the builtin table. */
+const SPECIAL_CALLS = new Set(["print", "walk"]);
+
+/** What the compiler needs to know about callable names outside Rego. */
+export interface CallEnv {
+  builtins: BuiltinTable;
+  hostArity: ReadonlyMap<string, number>;
+}
+
+/** Builds the rule tree for a set of parsed modules and compiles every rule. */
+export function compileModules(modules: readonly Module[], env: CallEnv): RuleNode {
+  const root: RuleNode = { children: new Map(), rules: undefined, path: [] };
+  const pending: { mod: Module; rule: Rule; set: RuleSet; keys: Term[] }[] = [];
+  for (const mod of modules) {
+    // Make package nodes exist so `data.pkg` is defined even without rules.
+    nodeAt(root, mod.pkg);
+    for (const rule of mod.rules) {
+      const { path, keys } = rulePath(mod, rule);
+      const kind: RuleSet["kind"] =
+        rule.kind === "function"
+          ? "function"
+          : rule.kind === "partialSet"
+            ? "partialSet"
+            : keys.length > 0
+              ? "partialObject"
+              : "complete";
+      const node = nodeAt(root, path);
+      if (!node.rules) {
+        node.rules = { path, kind, defs: [], defaults: [], arity: rule.args?.length ?? 0 };
+      } else if (node.rules.kind !== kind) {
+        // A default of a ref-head partial object is fine as a complete default.
+        throw new RegoError("ERR_REGO_COMPILE", `conflicting rules data.${path.join(".")} found`, {
+          location: rule.loc,
+          opaCode: "rego_type_error",
+        });
+      } else if (kind === "function" && node.rules.arity !== (rule.args?.length ?? 0)) {
+        throw new RegoError(
+          "ERR_REGO_COMPILE",
+          `conflicting rules data.${path.join(".")} found: function arity differs`,
+          { location: rule.loc, opaCode: "rego_type_error" },
+        );
+      }
+      pending.push({ mod, rule, set: node.rules, keys });
+    }
+  }
+  checkRuleConflicts(root);
+  for (const { mod, rule, set, keys } of pending) {
+    const c = new RuleCompiler(mod, root, env).compileRule(rule, keys);
+    if (rule.isDefault) {
+      if (set.defaults.length > 0) {
+        throw new RegoError(
+          "ERR_REGO_COMPILE",
+          `multiple default rules data.${set.path.join(".")} found`,
+          { location: rule.loc, opaCode: "rego_type_error" },
+        );
+      }
+      set.defaults.push(c);
+    } else set.defs.push(c);
+  }
+  return root;
+}
+
+function checkRuleConflicts(node: RuleNode): void {
+  if (node.rules && node.rules.kind !== "partialObject" && node.children.size > 0) {
+    const child = [...node.children.values()].find((c) => hasRules(c));
+    if (child && node.rules.kind !== "complete") {
+      throw new RegoError(
+        "ERR_REGO_COMPILE",
+        `rego_type_error: conflicting rules data.${node.path.join(".")} found`,
+        { opaCode: "rego_type_error" },
+      );
+    }
+  }
+  for (const c of node.children.values()) checkRuleConflicts(c);
+}
+
+function hasRules(node: RuleNode): boolean {
+  if (node.rules) return true;
+  for (const c of node.children.values()) if (hasRules(c)) return true;
+  return false;
+}
+
+/** The node at `path`, created on demand. */
+export function nodeAt(root: RuleNode, path: readonly string[]): RuleNode {
+  let n = root;
+  for (let i = 0; i < path.length; i++) {
+    const k = path[i]!;
+    let c = n.children.get(k);
+    if (!c) {
+      c = { children: new Map(), rules: undefined, path: path.slice(0, i + 1) };
+      n.children.set(k, c);
+    }
+    n = c;
+  }
+  return n;
+}
+
+/** Finds the node at `path`, or undefined. */
+export function findNode(root: RuleNode, path: readonly string[]): RuleNode | undefined {
+  let n: RuleNode | undefined = root;
+  for (const k of path) {
+    n = n.children.get(k);
+    if (!n) return undefined;
+  }
+  return n;
+}
+
+function rulePath(mod: Module, rule: Rule): { path: string[]; keys: Term[] } {
+  const first = rule.head[0]!;
+  const path = [...mod.pkg, first.type === "var" ? first.name : ""];
+  const keys: Term[] = [];
+  let i = 1;
+  for (; i < rule.head.length; i++) {
+    const h = rule.head[i]!;
+    if (h.type === "scalar" && typeof h.value === "string" && keys.length === 0) {
+      // For a partial set or function every element of the head must be constant.
+      if (rule.kind !== "complete" || i < rule.head.length - 1 || rule.value !== undefined) {
+        path.push(h.value);
+        continue;
+      }
+      path.push(h.value);
+      continue;
+    }
+    keys.push(h);
+  }
+  if (keys.length > 0 && rule.kind !== "complete") {
+    throw new RegoError("ERR_REGO_UNSUPPORTED", "variables in the head ref of this rule kind", {
+      location: rule.loc,
+    });
+  }
+  return { path, keys };
+}
+
+interface Scope {
+  names: Map<string, number>;
+  parent: Scope | undefined;
+}
+
+/** Compiles the rules of one module (names resolve against that module's package/imports). */
+class RuleCompiler {
+  private nslots = 0;
+  private readonly wildcards = new Set<number>();
+  private readonly pkgNode: RuleNode;
+  private readonly imports = new Map<string, Term>();
+
+  constructor(
+    private readonly mod: Module,
+    private readonly root: RuleNode,
+    private readonly env: CallEnv,
+  ) {
+    this.pkgNode = nodeAt(root, mod.pkg);
+    for (const imp of mod.imports) {
+      const p = imp.path;
+      const head = p.type === "ref" ? p.head : p;
+      if (head.type !== "var" || (head.name !== "data" && head.name !== "input")) continue;
+      let alias = imp.alias;
+      if (!alias) {
+        if (p.type === "ref") {
+          const last = p.path[p.path.length - 1]!;
+          alias = last.type === "scalar" ? String(last.value) : undefined;
+        } else alias = head.name;
+      }
+      if (alias && alias !== "input" && alias !== "data") this.imports.set(alias, p);
+    }
+  }
+
+  compileRule(rule: Rule, keys: Term[]): CRule {
+    this.nslots = 0;
+    this.wildcards.clear();
+    const scope: Scope = { names: new Map(), parent: undefined };
+    let args: CTerm[] | undefined;
+    const bound = new Set<number>();
+    if (rule.args) {
+      for (const a of rule.args) this.declarePattern(a, scope);
+      args = rule.args.map((a) => this.term(a, scope));
+      for (const a of args) collectSlots(a, bound);
+    }
+    // Head vars (key, value, ref keys) live in the body's scope.
+    const headTerms: Term[] = [...keys];
+    if (rule.key) headTerms.push(rule.key);
+    if (rule.value) headTerms.push(rule.value);
+    const body = this.body(rule.body, scope, bound, headTerms);
+    const cKeys = keys.map((k) => this.term(k, scope));
+    if (rule.key) cKeys.push(this.term(rule.key, scope));
+    const value = rule.value ? this.term(rule.value, scope) : undefined;
+    const after = new Set(bound);
+    for (const l of body) collectLitSlots(l, after);
+    for (const t of [...cKeys, ...(value ? [value] : [])]) this.checkSafe(t, after, rule.loc);
+    const elses = rule.elses.map((e) => {
+      const eb = new Set(bound);
+      const eBody = this.body(e.body, scope, eb, e.value ? [e.value] : []);
+      const ev = e.value ? this.term(e.value, scope) : undefined;
+      return { value: ev, body: eBody, loc: e.loc };
+    });
+    return {
+      nslots: this.nslots,
+      args,
+      keys: cKeys,
+      value,
+      body,
+      elses,
+      isDefault: rule.isDefault,
+      loc: rule.loc,
+    };
+  }
+
+  /** Compiles a top-level query in its own frame; returns literals and user var slots. */
+  compileQuery(lits: Literal[]): { body: CLit[]; nslots: number; vars: Map<string, number> } {
+    this.nslots = 0;
+    const scope: Scope = { names: new Map(), parent: undefined };
+    const body = this.body(lits, scope, new Set(), []);
+    const vars = new Map<string, number>();
+    for (const [n, s] of scope.names) if (!n.startsWith("$")) vars.set(n, s);
+    return { body, nslots: this.nslots, vars };
+  }
+
+  private checkSafe(t: CTerm, bound: Set<number>, loc: Location): void {
+    const vs = new Set<number>();
+    collectSlots(t, vs);
+    for (const s of vs) {
+      if (!bound.has(s) && !this.wildcards.has(s)) {
+        throw new RegoError("ERR_REGO_COMPILE", `var ${slotNameIn(t, s)} is unsafe`, {
+          location: loc,
+          opaCode: "rego_unsafe_var_error",
+        });
+      }
+    }
+  }
+
+  private alloc(scope: Scope, name: string): number {
+    const s = this.nslots++;
+    if (name === "_") this.wildcards.add(s);
+    else scope.names.set(name, s);
+    return s;
+  }
+
+  private lookup(scope: Scope | undefined, name: string): number | undefined {
+    for (let s = scope; s; s = s.parent) {
+      const v = s.names.get(name);
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  }
+
+  private isGlobal(name: string): boolean {
+    return (
+      name === "input" ||
+      name === "data" ||
+      this.imports.has(name) ||
+      this.pkgNode.children.has(name)
+    );
+  }
+
+  /** Declares every var of a pattern term in `scope` (shadowing outer names). */
+  private declarePattern(t: Term, scope: Scope): void {
+    switch (t.type) {
+      case "var":
+        if (t.name !== "_" && !scope.names.has(t.name)) this.alloc(scope, t.name);
+        return;
+      case "array":
+        t.items.forEach((i) => this.declarePattern(i, scope));
+        return;
+      case "object":
+        t.entries.forEach(([, v]) => this.declarePattern(v, scope));
+        return;
+      default:
+        return;
+    }
+  }
+
+  /**
+   * Compiles a body in a new scope under `parent`: declared (`some`, `:=`, `some .. in`) and
+   * implicit vars get slots first, then statements compile and are scheduled.
+   */
+  private body(lits: Literal[], scope: Scope, bound: Set<number>, extraTerms: Term[]): CLit[] {
+    const sc: Scope = scope;
+    for (const l of lits) {
+      if (l.kind === "some") for (const v of l.vars) this.redeclare(sc, v);
+      else if (l.kind === "someIn") {
+        if (l.key) this.declarePatternFresh(l.key, sc);
+        this.declarePatternFresh(l.value, sc);
+      } else if (l.kind === "expr" && l.expr.type === "assign" && l.expr.op === ":=") {
+        this.declarePatternFresh(l.expr.left, sc);
+      }
+    }
+    const implicit = new Set<string>();
+    for (const l of lits) directVars(l, implicit);
+    for (const t of extraTerms) termDirectVars(t, implicit);
+    for (const name of implicit) {
+      if (name === "_" || this.lookup(sc, name) !== undefined || this.isGlobal(name)) continue;
+      this.alloc(sc, name);
+    }
+    const out: CLit[] = [];
+    for (const l of lits) {
+      const c = this.literal(l, sc);
+      if (c) out.push(c);
+    }
+    return scheduleBody(out, bound, this.wildcards);
+  }
+
+  private redeclare(sc: Scope, name: string): void {
+    if (name === "_") return;
+    this.alloc(sc, name);
+  }
+
+  private declarePatternFresh(t: Term, sc: Scope): void {
+    switch (t.type) {
+      case "var":
+        if (t.name !== "_") this.alloc(sc, t.name);
+        return;
+      case "array":
+        t.items.forEach((i) => this.declarePatternFresh(i, sc));
+        return;
+      case "object":
+        t.entries.forEach(([, v]) => this.declarePatternFresh(v, sc));
+        return;
+      default:
+        return;
+    }
+  }
+
+  private literal(l: Literal, sc: Scope): CLit | undefined {
+    switch (l.kind) {
+      case "some":
+        return undefined;
+      case "someIn":
+        return {
+          k: "someIn",
+          key: l.key ? this.term(l.key, sc) : undefined,
+          value: this.term(l.value, sc),
+          coll: this.term(l.collection, sc),
+          withs: l.with.map((w) => this.with(w, sc)),
+          loc: l.loc,
+        };
+      case "every": {
+        const lo = this.nslots;
+        const inner: Scope = { names: new Map(), parent: sc };
+        if (l.key) this.declarePatternFresh(l.key, inner);
+        this.declarePatternFresh(l.value, inner);
+        const key = l.key ? this.term(l.key, inner) : undefined;
+        const value = this.term(l.value, inner);
+        const domain = this.term(l.domain, sc);
+        const b = new Set<number>();
+        for (let s = 0; s < this.nslots; s++) b.add(s);
+        const body = this.body(l.body, inner, b, []);
+        return {
+          k: "every",
+          key,
+          value,
+          domain,
+          body,
+          lo,
+          withs: l.with.map((w) => this.with(w, sc)),
+          loc: l.loc,
+        };
+      }
+      case "expr":
+        return {
+          k: "expr",
+          e: this.term(l.expr, sc),
+          neg: l.negated,
+          withs: l.with.map((w) => this.with(w, sc)),
+          loc: l.loc,
+        };
+    }
+  }
+
+  private with(w: With, sc: Scope): CWith {
+    const target = w.target;
+    const value = this.term(w.value, sc);
+    const names = refNames(target);
+    if (!names) {
+      throw new RegoError(
+        "ERR_REGO_COMPILE",
+        "with keyword target must reference data, input or a function",
+        {
+          location: w.loc,
+          opaCode: "rego_compile_error",
+        },
+      );
+    }
+    const replacement = this.functionRef(w.value);
+    if (names[0] === "input") {
+      return {
+        kind: "input",
+        path: names.slice(1),
+        fnName: "",
+        value,
+        replacement: undefined,
+        loc: w.loc,
+      };
+    }
+    if (names[0] === "data") {
+      const path = names.slice(1);
+      const node = findNode(this.root, path);
+      if (node?.rules?.kind === "function") {
+        return {
+          kind: "fn",
+          path,
+          fnName: `data.${path.join(".")}`,
+          value,
+          replacement,
+          loc: w.loc,
+        };
+      }
+      return { kind: "data", path, fnName: "", value, replacement: undefined, loc: w.loc };
+    }
+    const target2 = this.resolveCall(names.join("."), w.loc, -1);
+    const fnName = target2.kind === "rule" ? `data.${target2.path.join(".")}` : target2.name;
+    return { kind: "fn", path: [], fnName, value, replacement, loc: w.loc };
+  }
+
+  /** When a `with` value names a function, the call target it names. */
+  private functionRef(t: Term): CallTarget | undefined {
+    const names = refNames(t);
+    if (!names) return undefined;
+    if (t.type === "var" && this.lookup(undefined, t.name) !== undefined) return undefined;
+    const full = names.join(".");
+    if (names[0] === "data") {
+      const node = findNode(this.root, names.slice(1));
+      return node?.rules?.kind === "function"
+        ? { kind: "rule", name: full, path: names.slice(1) }
+        : undefined;
+    }
+    if (this.pkgNode.children.get(names[0]!)?.rules?.kind === "function") {
+      return this.resolveCall(full, t.loc, -1);
+    }
+    if (this.env.builtins[full] || this.env.hostArity.has(full) || SPECIAL_CALLS.has(full)) {
+      return this.resolveCall(full, t.loc, -1);
+    }
+    return undefined;
+  }
+
+  private term(t: Term, sc: Scope): CTerm {
+    switch (t.type) {
+      case "scalar":
+        return { t: "const", v: t.value, loc: t.loc };
+      case "var":
+        return this.varTerm(t.name, t.loc, sc);
+      case "ref": {
+        const head = this.term(t.head, sc);
+        const path = t.path.map((p) => this.term(p, sc));
+        if (head.t === "data") return { t: "data", path: [...head.path, ...path], loc: t.loc };
+        if (head.t === "ref")
+          return { t: "ref", head: head.head, path: [...head.path, ...path], loc: t.loc };
+        return { t: "ref", head, path, loc: t.loc };
+      }
+      case "array": {
+        const items = t.items.map((i) => this.term(i, sc));
+        return foldConst({ t: "array", items, loc: t.loc });
+      }
+      case "set": {
+        const items = t.items.map((i) => this.term(i, sc));
+        return foldConst({ t: "set", items, loc: t.loc });
+      }
+      case "object": {
+        const entries = t.entries.map(
+          ([k, v]) => [this.term(k, sc), this.term(v, sc)] as [CTerm, CTerm],
+        );
+        return foldConst({ t: "object", entries, loc: t.loc });
+      }
+      case "arrayCompr":
+      case "setCompr": {
+        const lo = this.nslots;
+        const inner: Scope = { names: new Map(), parent: sc };
+        const b = new Set<number>();
+        for (let s = 0; s < lo; s++) b.add(s);
+        const body = this.body(t.body, inner, b, [t.head]);
+        const head = this.term(t.head, inner);
+        return { t: t.type, head, body, lo, loc: t.loc };
+      }
+      case "objectCompr": {
+        const lo = this.nslots;
+        const inner: Scope = { names: new Map(), parent: sc };
+        const b = new Set<number>();
+        for (let s = 0; s < lo; s++) b.add(s);
+        const body = this.body(t.body, inner, b, [t.key, t.value]);
+        const s2 = inner;
+        return {
+          t: "objectCompr",
+          key: this.term(t.key, s2),
+          value: this.term(t.value, s2),
+          body,
+          lo,
+          loc: t.loc,
+        };
+      }
+      case "call": {
+        const args = t.args.map((a) => this.term(a, sc));
+        const target = this.resolveCall(t.fn, t.fnLoc, args.length);
+        const arity = this.arityOf(target);
+        const outArg = arity !== undefined && args.length === arity + 1;
+        if (arity !== undefined && args.length !== arity && !outArg) {
+          throw new RegoError(
+            "ERR_REGO_COMPILE",
+            `${t.fn}: arity mismatch: ${args.length} arguments given, ${arity} expected`,
+            { location: t.loc, opaCode: "rego_type_error" },
+          );
+        }
+        return { t: "call", target, args, outArg, loc: t.loc };
+      }
+      case "binary":
+        return {
+          t: "binary",
+          op: t.op,
+          l: this.term(t.left, sc),
+          r: this.term(t.right, sc),
+          loc: t.loc,
+        };
+      case "unary":
+        return { t: "neg", operand: this.term(t.operand, sc), loc: t.loc };
+      case "in":
+        return {
+          t: "in",
+          key: t.key ? this.term(t.key, sc) : undefined,
+          value: this.term(t.value, sc),
+          coll: this.term(t.collection, sc),
+          loc: t.loc,
+        };
+      case "assign":
+        return {
+          t: "assign",
+          op: t.op,
+          l: this.term(t.left, sc),
+          r: this.term(t.right, sc),
+          loc: t.loc,
+        };
+    }
+  }
+
+  private varTerm(name: string, loc: Location, sc: Scope): CTerm {
+    if (name === "_") {
+      const s = this.nslots++;
+      this.wildcards.add(s);
+      return { t: "local", slot: s, name: "_", loc };
+    }
+    const slot = this.lookup(sc, name);
+    if (slot !== undefined) return { t: "local", slot, name, loc };
+    if (name === "input") return { t: "input", loc };
+    if (name === "data") return { t: "data", path: [], loc };
+    const imp = this.imports.get(name);
+    if (imp) return this.term(imp, { names: new Map(), parent: undefined });
+    if (this.pkgNode.children.has(name)) {
+      const path = [...this.mod.pkg, name].map((s): CTerm => ({ t: "const", v: s, loc }));
+      return { t: "data", path, loc };
+    }
+    // Not declared anywhere reachable: a head var with no binding.
+    const s = this.nslots++;
+    sc.names.set(name, s);
+    return { t: "local", slot: s, name, loc };
+  }
+
+  private arityOf(t: CallTarget): number | undefined {
+    switch (t.kind) {
+      case "builtin":
+        return t.def.arity;
+      case "host":
+        return this.env.hostArity.get(t.name);
+      case "rule":
+        return findNode(this.root, t.path)?.rules?.arity;
+      default:
+        return undefined;
+    }
+  }
+
+  private resolveCall(name: string, loc: Location, _nargs: number): CallTarget {
+    const parts = name.split(".");
+    const first = parts[0]!;
+    if (first === "data") return this.ruleTarget(name, parts.slice(1), loc);
+    const imp = this.imports.get(first);
+    if (imp) {
+      const names = refNames(imp);
+      if (names && names[0] === "data") {
+        return this.ruleTarget(name, [...names.slice(1), ...parts.slice(1)], loc);
+      }
+    }
+    if (this.pkgNode.children.has(first)) {
+      const path = [...this.mod.pkg, ...parts];
+      const node = findNode(this.root, path);
+      if (node?.rules) return this.ruleTarget(name, path, loc);
+    }
+    if (name === "print") return { kind: "print", name };
+    if (name === "walk") return { kind: "walk", name };
+    if (this.env.hostArity.has(name)) return { kind: "host", name };
+    const def = this.env.builtins[name];
+    if (def) return { kind: "builtin", name, def };
+    throw new RegoError("ERR_REGO_COMPILE", `undefined function ${name}`, {
+      location: loc,
+      opaCode: "rego_type_error",
+    });
+  }
+
+  private ruleTarget(name: string, path: string[], loc: Location): CallTarget {
+    const node = findNode(this.root, path);
+    if (!node?.rules || node.rules.kind !== "function") {
+      throw new RegoError("ERR_REGO_COMPILE", `undefined function ${name}`, {
+        location: loc,
+        opaCode: "rego_type_error",
+      });
+    }
+    return { kind: "rule", name, path };
+  }
+}
+
+/** Compiles a query against the given tree (names resolve as in a package-less module). */
+export function compileQuery(
+  lits: Literal[],
+  root: RuleNode,
+  env: CallEnv,
+): { body: CLit[]; nslots: number; vars: Map<string, number> } {
+  const mod: Module = { file: "query", pkg: [], imports: [], rules: [], regoV1: true };
+  const c = new RuleCompiler(mod, { children: new Map(), rules: undefined, path: [] }, env);
+  // Resolve data functions against the real tree.
+  (c as unknown as { root: RuleNode }).root = root;
+  return c.compileQuery(lits);
+}
+
+/** Names of a ref made only of a var head and constant string elements. */
+function refNames(t: Term): string[] | undefined {
+  if (t.type === "var") return [t.name];
+  if (t.type !== "ref" || t.head.type !== "var") return undefined;
+  const out = [t.head.name];
+  for (const p of t.path) {
+    if (p.type !== "scalar" || typeof p.value !== "string") return undefined;
+    out.push(p.value);
+  }
+  return out;
+}
+
+/** Var names used directly by a statement (not inside nested comprehension/every bodies). */
+function directVars(l: Literal, out: Set<string>): void {
+  switch (l.kind) {
+    case "some":
+      return;
+    case "someIn":
+      if (l.key) termDirectVars(l.key, out);
+      termDirectVars(l.value, out);
+      termDirectVars(l.collection, out);
+      l.with.forEach((w) => termDirectVars(w.value, out));
+      return;
+    case "every":
+      termDirectVars(l.domain, out);
+      return;
+    case "expr":
+      termDirectVars(l.expr, out);
+      l.with.forEach((w) => termDirectVars(w.value, out));
+      return;
+  }
+}
+
+function termDirectVars(t: Term, out: Set<string>): void {
+  switch (t.type) {
+    case "var":
+      out.add(t.name);
+      return;
+    case "scalar":
+      return;
+    case "ref":
+      termDirectVars(t.head, out);
+      t.path.forEach((p) => termDirectVars(p, out));
+      return;
+    case "array":
+    case "set":
+      t.items.forEach((i) => termDirectVars(i, out));
+      return;
+    case "object":
+      t.entries.forEach(([k, v]) => {
+        termDirectVars(k, out);
+        termDirectVars(v, out);
+      });
+      return;
+    case "arrayCompr":
+    case "setCompr":
+    case "objectCompr":
+      return;
+    case "call":
+      t.args.forEach((a) => termDirectVars(a, out));
+      return;
+    case "binary":
+      termDirectVars(t.left, out);
+      termDirectVars(t.right, out);
+      return;
+    case "unary":
+      termDirectVars(t.operand, out);
+      return;
+    case "in":
+      if (t.key) termDirectVars(t.key, out);
+      termDirectVars(t.value, out);
+      termDirectVars(t.collection, out);
+      return;
+    case "assign":
+      termDirectVars(t.left, out);
+      termDirectVars(t.right, out);
+      return;
+  }
+}
+
+function collectSlots(t: CTerm, out: Set<number>): void {
+  if (t.t === "local") {
+    out.add(t.slot);
+    return;
+  }
+  switch (t.t) {
+    case "data":
+      t.path.forEach((p) => collectSlots(p, out));
+      return;
+    case "ref":
+      collectSlots(t.head, out);
+      t.path.forEach((p) => collectSlots(p, out));
+      return;
+    case "array":
+    case "set":
+      t.items.forEach((i) => collectSlots(i, out));
+      return;
+    case "object":
+      t.entries.forEach(([k, v]) => {
+        collectSlots(k, out);
+        collectSlots(v, out);
+      });
+      return;
+    case "call":
+      t.args.forEach((a) => collectSlots(a, out));
+      return;
+    case "binary":
+    case "assign":
+      collectSlots(t.l, out);
+      collectSlots(t.r, out);
+      return;
+    case "neg":
+      collectSlots(t.operand, out);
+      return;
+    case "in":
+      if (t.key) collectSlots(t.key, out);
+      collectSlots(t.value, out);
+      collectSlots(t.coll, out);
+      return;
+    default:
+      return;
+  }
+}
+
+function collectLitSlots(l: CLit, out: Set<number>): void {
+  if (l.k === "expr") collectSlots(l.e, out);
+  else if (l.k === "someIn") {
+    if (l.key) collectSlots(l.key, out);
+    collectSlots(l.value, out);
+    collectSlots(l.coll, out);
+  } else collectSlots(l.domain, out);
+}
+
+function slotNameIn(t: CTerm, slot: number): string {
+  let name = `#${slot}`;
+  const visit = (x: CTerm): void => {
+    if (x.t === "local" && x.slot === slot) name = x.name;
+  };
+  const walk = (x: CTerm): void => {
+    visit(x);
+    if (x.t === "array" || x.t === "set") x.items.forEach(walk);
+    else if (x.t === "object") x.entries.forEach(([k, v]) => (walk(k), walk(v)));
+    else if (x.t === "ref") walk(x.head), x.path.forEach(walk);
+    else if (x.t === "data") x.path.forEach(walk);
+    else if (x.t === "call") x.args.forEach(walk);
+    else if (x.t === "binary" || x.t === "assign") walk(x.l), walk(x.r);
+  };
+  walk(t);
+  return name;
+}
+
+/** Folds collection literals whose items are all constants into one constant. */
+function foldConst(t: CTerm): CTerm {
+  if (t.t === "array") {
+    if (!t.items.every((i) => i.t === "const")) return t;
+    return { t: "const", v: Object.freeze(t.items.map((i) => (i as { v: Value }).v)), loc: t.loc };
+  }
+  if (t.t === "set") {
+    if (!t.items.every((i) => i.t === "const")) return t;
+    return { t: "const", v: SetValue.of(t.items.map((i) => (i as { v: Value }).v)), loc: t.loc };
+  }
+  if (t.t === "object") {
+    if (!t.entries.every(([k, v]) => k.t === "const" && v.t === "const")) return t;
+    const o = new ObjectValue();
+    for (const [k, v] of t.entries) {
+      const kv = (k as { v: Value }).v;
+      const vv = (v as { v: Value }).v;
+      if (o.has(kv)) return t; // duplicate keys are checked at evaluation time
+      o.set(kv, vv);
+    }
+    return { t: "const", v: o, loc: t.loc };
+  }
+  return t;
+}

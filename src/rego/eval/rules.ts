@@ -1,0 +1,214 @@
+import { RegoError } from "../errors.js";
+import { equal, ObjectValue, SetValue, type Value } from "../value/value.js";
+import { evalBody } from "./body.js";
+import { conflict, type EvalContext, IN_PROGRESS, UNDEF } from "./context.js";
+import type { CRule, CTerm, RuleSet } from "./ir.js";
+import { evalTerm, type Frame } from "./terms.js";
+import { unify } from "./unify.js";
+
+/** Evaluates a (non-function) rule set once per query; the result is cached. */
+export function evalRuleSet(ctx: EvalContext, rs: RuleSet): Value | undefined {
+  const cached = ctx.cache.get(rs);
+  if (cached !== undefined) {
+    if (cached === IN_PROGRESS) {
+      throw new RegoError("ERR_REGO_COMPILE", `rule data.${rs.path.join(".")} is recursive`, {
+        opaCode: "rego_recursion_error",
+        location: rs.defs[0]?.loc ?? rs.defaults[0]?.loc,
+      });
+    }
+    return cached === UNDEF ? undefined : cached;
+  }
+  ctx.cache.set(rs, IN_PROGRESS);
+  let v: Value | undefined;
+  const loc = rs.defs[0]?.loc ?? rs.defaults[0]?.loc;
+  if (loc) ctx.enter(loc);
+  try {
+    v = computeRuleSet(ctx, rs);
+  } catch (e) {
+    ctx.cache.delete(rs);
+    throw e;
+  }
+  ctx.leave();
+  ctx.cache.set(rs, v === undefined ? UNDEF : v);
+  return v;
+}
+
+function computeRuleSet(ctx: EvalContext, rs: RuleSet): Value | undefined {
+  switch (rs.kind) {
+    case "complete": {
+      let result: Value | undefined;
+      for (const def of rs.defs) {
+        const v = defValue(
+          ctx,
+          def,
+          new Array(def.nslots),
+          "complete rules must not produce multiple outputs",
+        );
+        if (v === undefined) continue;
+        if (result !== undefined && !equal(result, v)) {
+          throw conflict("complete rules must not produce multiple outputs", def.loc);
+        }
+        result = v;
+      }
+      return result ?? defaultValue(ctx, rs);
+    }
+    case "partialSet": {
+      const out = new SetValue();
+      for (const def of rs.defs) {
+        const f: Frame = new Array(def.nslots);
+        evalBody(ctx, def.body, 0, f, () =>
+          evalTerm(ctx, def.keys[0]!, f, (v) => {
+            out.add(v);
+            return false;
+          }),
+        );
+      }
+      return out;
+    }
+    case "partialObject": {
+      let out: ObjectValue | undefined;
+      for (const def of rs.defs) {
+        const f: Frame = new Array(def.nslots);
+        const emit = (): boolean =>
+          evalKeys(ctx, def.keys, 0, [], f, (keys) =>
+            evalTerm(ctx, def.value ?? TRUE, f, (v) => {
+              out ??= new ObjectValue();
+              insertPath(out, keys, v, def);
+              return false;
+            }),
+          );
+        evalBody(ctx, def.body, 0, f, emit);
+      }
+      if (out === undefined) {
+        const d = defaultValue(ctx, rs);
+        if (d !== undefined) return d;
+        // A rule whose head is all vars below the name is an object even when empty.
+        return new ObjectValue();
+      }
+      return out;
+    }
+    case "function":
+      return undefined;
+  }
+}
+
+const TRUE: CTerm = { t: "const", v: true, loc: { file: "", line: 0, col: 0 } };
+
+function evalKeys(
+  ctx: EvalContext,
+  keys: CTerm[],
+  i: number,
+  acc: Value[],
+  f: Frame,
+  k: (keys: Value[]) => boolean,
+): boolean {
+  if (i === keys.length) return k(acc);
+  return evalTerm(ctx, keys[i]!, f, (v) => {
+    acc[i] = v;
+    return evalKeys(ctx, keys, i + 1, acc, f, k);
+  });
+}
+
+function insertPath(out: ObjectValue, keys: Value[], v: Value, def: CRule): void {
+  let o = out;
+  for (let i = 0; i < keys.length - 1; i++) {
+    const key = keys[i] as Value;
+    let sub = o.get(key);
+    if (sub === undefined) {
+      sub = new ObjectValue();
+      o.set(key, sub);
+    } else if (!(sub instanceof ObjectValue)) {
+      throw conflict("object keys must be unique", def.loc);
+    }
+    o = sub;
+  }
+  const last = keys[keys.length - 1] as Value;
+  const prev = o.get(last);
+  if (prev !== undefined && !equal(prev, v)) {
+    throw conflict("object keys must be unique", def.loc);
+  }
+  o.set(last, v);
+}
+
+/**
+ * The value one definition produces (its body, then its else chain), checking that every
+ * solution agrees. `f` may already hold bound function arguments.
+ */
+function defValue(ctx: EvalContext, def: CRule, f: Frame, conflictMsg: string): Value | undefined {
+  let out: Value | undefined;
+  const collect = (valueTerm: CTerm | undefined) => () =>
+    evalTerm(ctx, valueTerm ?? TRUE, f, (v) => {
+      if (out === undefined) out = v;
+      else if (!equal(out, v)) throw conflict(conflictMsg, def.loc);
+      return false;
+    });
+  evalBody(ctx, def.body, 0, f, collect(def.value));
+  if (out !== undefined) return out;
+  for (const e of def.elses) {
+    evalBody(ctx, e.body, 0, f, collect(e.value));
+    if (out !== undefined) return out;
+  }
+  return undefined;
+}
+
+function defaultValue(ctx: EvalContext, rs: RuleSet): Value | undefined {
+  const d = rs.defaults[0];
+  if (!d) return undefined;
+  let out: Value | undefined;
+  evalTerm(ctx, d.value ?? TRUE, new Array(d.nslots), (v) => {
+    out = v;
+    return true;
+  });
+  return out;
+}
+
+/** Calls a user-defined function with evaluated arguments. */
+export function callFunction(
+  ctx: EvalContext,
+  rs: RuleSet,
+  args: readonly Value[],
+): Value | undefined {
+  const msg = "functions must not produce multiple outputs for same inputs";
+  let result: Value | undefined;
+  const loc = rs.defs[0]?.loc ?? rs.defaults[0]?.loc;
+  if (loc) ctx.enter(loc);
+  for (const def of rs.defs) {
+    const f: Frame = new Array(def.nslots);
+    let v: Value | undefined;
+    unifyArgs(ctx, def.args ?? [], args, 0, f, () => {
+      const r = defValue(ctx, def, f, msg);
+      if (r !== undefined) {
+        if (v !== undefined && !equal(v, r)) throw conflict(msg, def.loc);
+        v = r;
+      }
+      return false;
+    });
+    if (v === undefined) continue;
+    if (result !== undefined && !equal(result, v)) throw conflict(msg, def.loc);
+    result = v;
+  }
+  if (loc) ctx.leave();
+  if (result === undefined && rs.defaults.length > 0) {
+    const d = rs.defaults[0]!;
+    const f: Frame = new Array(d.nslots);
+    unifyArgs(ctx, d.args ?? [], args, 0, f, () =>
+      evalTerm(ctx, d.value ?? TRUE, f, (v) => {
+        result = v;
+        return true;
+      }),
+    );
+  }
+  return result;
+}
+
+function unifyArgs(
+  ctx: EvalContext,
+  pats: CTerm[],
+  args: readonly Value[],
+  i: number,
+  f: Frame,
+  k: () => boolean,
+): boolean {
+  if (i === pats.length) return k();
+  return unify(ctx, pats[i]!, args[i] as Value, f, () => unifyArgs(ctx, pats, args, i + 1, f, k));
+}

@@ -1,0 +1,203 @@
+import { RegoError } from "../errors.js";
+import { equal, ObjectValue, SetValue, type Value } from "../value/value.js";
+import { evalBody } from "./body.js";
+import { evalCall } from "./calls.js";
+import { index, iterate } from "./collections.js";
+import { conflict, type EvalContext, type VK } from "./context.js";
+import type { CTerm } from "./ir.js";
+import { binaryOp, negate } from "./ops.js";
+import { evalDataRef } from "./refs.js";
+import { isPattern, unify, unifyTerms } from "./unify.js";
+
+/** Frame of variable slots for one rule/function/query evaluation. */
+export type Frame = (Value | undefined)[];
+
+/** Evaluates a term, calling `k` with each value it takes (none when undefined). */
+export function evalTerm(ctx: EvalContext, t: CTerm, f: Frame, k: VK): boolean {
+  switch (t.t) {
+    case "const":
+      return k(t.v);
+    case "local": {
+      const v = f[t.slot];
+      return v === undefined ? false : k(v);
+    }
+    case "input":
+      return ctx.input === undefined ? false : k(ctx.input);
+    case "data":
+      return evalDataRef(ctx, t.path, f, k);
+    case "ref":
+      return evalTerm(ctx, t.head, f, (hv) => walkValue(ctx, hv, t.path, 0, f, k));
+    case "array":
+      return evalSeq(ctx, t.items, 0, new Array(t.items.length), f, (vals) =>
+        k(Object.freeze(vals.slice())),
+      );
+    case "set":
+      return evalSeq(ctx, t.items, 0, new Array(t.items.length), f, (vals) => k(SetValue.of(vals)));
+    case "object": {
+      const flat: CTerm[] = [];
+      for (const [a, b] of t.entries) flat.push(a, b);
+      return evalSeq(ctx, flat, 0, new Array(flat.length), f, (vals) => {
+        const o = new ObjectValue();
+        for (let i = 0; i < vals.length; i += 2) {
+          const key = vals[i] as Value;
+          const prev = o.get(key);
+          if (prev !== undefined && !equal(prev, vals[i + 1] as Value)) {
+            throw conflict("object keys must be unique", t.loc);
+          }
+          o.set(key, vals[i + 1] as Value);
+        }
+        return k(o);
+      });
+    }
+    case "arrayCompr": {
+      const out: Value[] = [];
+      ctx.enter(t.loc);
+      evalBody(ctx, t.body, 0, f, () =>
+        evalTerm(ctx, t.head, f, (v) => {
+          out.push(v);
+          return false;
+        }),
+      );
+      ctx.leave();
+      return k(Object.freeze(out));
+    }
+    case "setCompr": {
+      const out = new SetValue();
+      ctx.enter(t.loc);
+      evalBody(ctx, t.body, 0, f, () =>
+        evalTerm(ctx, t.head, f, (v) => {
+          out.add(v);
+          return false;
+        }),
+      );
+      ctx.leave();
+      return k(out);
+    }
+    case "objectCompr": {
+      const out = new ObjectValue();
+      ctx.enter(t.loc);
+      evalBody(ctx, t.body, 0, f, () =>
+        evalTerm(ctx, t.key, f, (kv) =>
+          evalTerm(ctx, t.value, f, (vv) => {
+            const prev = out.get(kv);
+            if (prev !== undefined && !equal(prev, vv)) {
+              throw conflict("object keys must be unique", t.loc);
+            }
+            out.set(kv, vv);
+            return false;
+          }),
+        ),
+      );
+      ctx.leave();
+      return k(out);
+    }
+    case "call":
+      return evalCall(ctx, t, f, k);
+    case "binary":
+      return evalTerm(ctx, t.l, f, (a) =>
+        evalTerm(ctx, t.r, f, (b) => {
+          const r = guardBuiltin(ctx, t, () => binaryOp(t.op, a, b));
+          return r === undefined ? false : k(r);
+        }),
+      );
+    case "neg":
+      return evalTerm(ctx, t.operand, f, (a) => {
+        const r = guardBuiltin(ctx, t, () => negate(a));
+        return r === undefined ? false : k(r);
+      });
+    case "in":
+      return evalTerm(ctx, t.coll, f, (cv) =>
+        evalTerm(ctx, t.value, f, (vv) => {
+          if (t.key === undefined) {
+            if (cv instanceof SetValue) return k(cv.has(vv));
+            return k(iterate(cv, (_k, e) => equal(e, vv)));
+          }
+          return evalTerm(ctx, t.key, f, (kv) => {
+            const e = index(cv, kv);
+            return k(e !== undefined && equal(e, vv));
+          });
+        }),
+      );
+    case "assign":
+      return unifyTerms(ctx, t.l, t.r, f, () => k(true));
+  }
+}
+
+/**
+ * Runs a builtin-like operation: type and builtin errors abort in strict mode and make the
+ * expression undefined otherwise (OPA's StrictBuiltinErrors).
+ */
+export function guardBuiltin(
+  ctx: EvalContext,
+  t: CTerm,
+  fn: () => Value | undefined,
+): Value | undefined {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof RegoError) {
+      if (e.code !== "ERR_REGO_TYPE" && e.code !== "ERR_REGO_BUILTIN") throw e;
+      if (ctx.strict) throw e.at(t.loc);
+      return undefined;
+    }
+    if (e instanceof RangeError && /call stack/i.test(e.message)) throw e;
+    const err = new RegoError("ERR_REGO_BUILTIN", String((e as Error)?.message ?? e), {
+      cause: e,
+    });
+    if (ctx.strict) throw err.at(t.loc);
+    return undefined;
+  }
+}
+
+/** Evaluates terms left to right (each may iterate); `vals` is reused, so copy it. */
+export function evalSeq(
+  ctx: EvalContext,
+  terms: CTerm[],
+  i: number,
+  vals: Value[],
+  f: Frame,
+  k: (vals: Value[]) => boolean,
+): boolean {
+  if (i === terms.length) return k(vals);
+  return evalTerm(ctx, terms[i]!, f, (v) => {
+    vals[i] = v;
+    return evalSeq(ctx, terms, i + 1, vals, f, k);
+  });
+}
+
+/** Follows a ref path into a value, iterating over unbound path variables. */
+export function walkValue(
+  ctx: EvalContext,
+  v: Value,
+  path: CTerm[],
+  i: number,
+  f: Frame,
+  k: VK,
+): boolean {
+  let cur: Value = v;
+  for (; i < path.length; i++) {
+    const e = path[i]!;
+    let key: Value | undefined;
+    if (e.t === "const") key = e.v;
+    else if (e.t === "local" && f[e.slot] !== undefined) key = f[e.slot];
+    if (key !== undefined) {
+      const next = index(cur, key);
+      if (next === undefined) return false;
+      cur = next;
+      continue;
+    }
+    const from = cur;
+    const at = i;
+    if (isPattern(e, f)) {
+      ctx.step(e.loc);
+      return iterate(from, (kk, vv) =>
+        unify(ctx, e, kk, f, () => walkValue(ctx, vv, path, at + 1, f, k)),
+      );
+    }
+    return evalTerm(ctx, e, f, (kv) => {
+      const next = index(from, kv);
+      return next === undefined ? false : walkValue(ctx, next, path, at + 1, f, k);
+    });
+  }
+  return k(cur);
+}

@@ -1,0 +1,198 @@
+import { type Location, RegoError } from "../errors.js";
+
+/** Token kinds produced by {@link tokenize}. */
+export type TokenKind = "ident" | "string" | "rawstring" | "number" | "punct" | "eof";
+
+/** One token with its position; `nl` and `ws` tell what whitespace preceded it. */
+export interface Token {
+  readonly kind: TokenKind;
+  /** Identifier name, punctuation text, number text, or the decoded string. */
+  readonly text: string;
+  readonly line: number;
+  readonly col: number;
+  readonly offset: number;
+  /** A newline (or comment ending in one) precedes this token. */
+  readonly nl: boolean;
+  /** Any whitespace or comment precedes this token. */
+  readonly ws: boolean;
+}
+
+const PUNCT3 = new Set<string>([]);
+const PUNCT2 = new Set([":=", "==", "!=", "<=", ">="]);
+const PUNCT1 = new Set([..."{}[]().,;:=<>+-*/%|&"]);
+
+/**
+ * Splits Rego source into tokens. No line or size limits are imposed here: real generated
+ * Kata policies have very long lines (regorus had to lift its caps). Throws ERR_REGO_PARSE.
+ */
+export function tokenize(src: string, file: string): Token[] {
+  const out: Token[] = [];
+  let i = 0;
+  let line = 1;
+  let lineStart = 0;
+  const n = src.length;
+  const fail = (msg: string, at = i): never => {
+    throw new RegoError("ERR_REGO_PARSE", msg, {
+      location: locAt(file, src, at),
+    });
+  };
+  while (true) {
+    let nl = false;
+    let ws = false;
+    // Skip whitespace and comments.
+    while (i < n) {
+      const c = src.charCodeAt(i);
+      if (c === 10) {
+        nl = true;
+        ws = true;
+        i++;
+        line++;
+        lineStart = i;
+      } else if (c === 32 || c === 9 || c === 13) {
+        ws = true;
+        i++;
+      } else if (c === 35) {
+        ws = true;
+        while (i < n && src.charCodeAt(i) !== 10) i++;
+      } else break;
+    }
+    const col = i - lineStart + 1;
+    const start = i;
+    const push = (kind: TokenKind, text: string) =>
+      out.push({ kind, text, line: tokLine, col, offset: start, nl, ws });
+    const tokLine = line;
+    if (i >= n) {
+      push("eof", "");
+      return out;
+    }
+    const c = src[i]!;
+    if (isIdentStart(c)) {
+      i++;
+      while (i < n && isIdentPart(src[i]!)) i++;
+      push("ident", src.slice(start, i));
+      continue;
+    }
+    if (c >= "0" && c <= "9") {
+      const m = /^(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+      m.lastIndex = 0;
+      const rest = src.slice(i, i + 1000);
+      const mm = m.exec(rest);
+      if (!mm) fail("invalid number");
+      i += mm![0].length;
+      if (i < n && (isIdentPart(src[i]!) || src[i] === ".")) fail("invalid number");
+      push("number", mm![0]);
+      continue;
+    }
+    if (c === '"') {
+      i++;
+      let s = "";
+      let segStart = i;
+      for (;;) {
+        if (i >= n) fail("unterminated string", start);
+        const ch = src.charCodeAt(i);
+        if (ch === 34) break;
+        if (ch === 10) fail("unterminated string", start);
+        if (ch === 92) {
+          s += src.slice(segStart, i);
+          const e = src[i + 1];
+          i += 2;
+          switch (e) {
+            case '"':
+              s += '"';
+              break;
+            case "\\":
+              s += "\\";
+              break;
+            case "/":
+              s += "/";
+              break;
+            case "b":
+              s += "\b";
+              break;
+            case "f":
+              s += "\f";
+              break;
+            case "n":
+              s += "\n";
+              break;
+            case "r":
+              s += "\r";
+              break;
+            case "t":
+              s += "\t";
+              break;
+            case "u": {
+              const hex = src.slice(i, i + 4);
+              if (!/^[0-9a-fA-F]{4}$/.test(hex)) fail("invalid \\u escape in string", i - 2);
+              s += String.fromCharCode(Number.parseInt(hex, 16));
+              i += 4;
+              break;
+            }
+            default:
+              fail("invalid escape in string", i - 2);
+          }
+          segStart = i;
+          continue;
+        }
+        i++;
+      }
+      s += src.slice(segStart, i);
+      i++;
+      push("string", s);
+      continue;
+    }
+    if (c === "`") {
+      const end = src.indexOf("`", i + 1);
+      if (end < 0) fail("unterminated raw string", start);
+      const text = src.slice(i + 1, end);
+      for (let k = i + 1; k < end; k++) {
+        if (src.charCodeAt(k) === 10) {
+          line++;
+          lineStart = k + 1;
+        }
+      }
+      i = end + 1;
+      push("rawstring", text);
+      continue;
+    }
+    const three = src.slice(i, i + 3);
+    if (PUNCT3.has(three)) {
+      i += 3;
+      push("punct", three);
+      continue;
+    }
+    const two = src.slice(i, i + 2);
+    if (PUNCT2.has(two)) {
+      i += 2;
+      push("punct", two);
+      continue;
+    }
+    if (PUNCT1.has(c)) {
+      i++;
+      push("punct", c);
+      continue;
+    }
+    fail(`unexpected character ${JSON.stringify(c)}`);
+  }
+}
+
+function isIdentStart(c: string): boolean {
+  return (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || c === "_";
+}
+
+function isIdentPart(c: string): boolean {
+  return isIdentStart(c) || (c >= "0" && c <= "9");
+}
+
+/** 1-based line/column of an offset. */
+export function locAt(file: string, src: string, offset: number): Location {
+  let line = 1;
+  let ls = 0;
+  for (let k = 0; k < offset && k < src.length; k++) {
+    if (src.charCodeAt(k) === 10) {
+      line++;
+      ls = k + 1;
+    }
+  }
+  return { file, line, col: offset - ls + 1 };
+}
