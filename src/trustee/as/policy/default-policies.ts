@@ -205,7 +205,13 @@ extensions := [{
 	"value": {"validated": validated_identifiers},
 }]
 
-validated_identifiers := object.union(container_images_id, container_uids_id)
+validated_identifiers[k] := v if {
+	some k, v in container_images_id
+}
+
+validated_identifiers[k] := v if {
+	some k, v in container_uids_id
+}
 
 container_images := [img |
 	some c in input.init_data_claims.agent_policy_claims.containers

@@ -1,0 +1,251 @@
+/**
+ * Composition root of Trustee: builds storage, RVPS, the Attestation Service, the KBS handler
+ * and its listeners from a {@link TrusteeConfig}. I/O that the libraries below must not do
+ * (reading key files, fetching JWKS, binding sockets) happens here.
+ */
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import type { JSONWebKeySet } from "jose";
+import type { PolicyEngine } from "./as/policy/engine.js";
+import { createAttestationPolicyStore } from "./as/policy/store.js";
+import { type AttestationService, createAttestationService } from "./as/service.js";
+import { createEarBroker } from "./as/token/ear-broker.js";
+import { createSampleVerifier } from "./as/verifier/sample/verifier.js";
+import type { Verifier } from "./as/verifier/types.js";
+import { TrusteeConfigError, type TrusteeConfig } from "./config.js";
+import { type AdminConfig, createAdminAuthorizer, type IdentityProvider, parsePublicKeyPem } from "./kbs/admin-auth.js";
+import { createKbsHandler } from "./kbs/handler.js";
+import { createMemoryReplayLedger, createStoreReplayLedger } from "./kbs/replay.js";
+import { createResourcePolicy } from "./kbs/resource-policy.js";
+import { createSessionSealer } from "./kbs/session.js";
+import { createTokenVerifier } from "./kbs/token-verifier.js";
+import { createRvps } from "./rvps/rvps.js";
+import { createFileStore } from "./storage/file.js";
+import { createMemoryStore } from "./storage/memory.js";
+import { createPostgresStore } from "./storage/postgres.js";
+import type { KeyValueStore } from "./storage/types.js";
+
+/** What {@link createTrustee} needs besides the config. */
+export interface TrusteeDeps {
+  config: TrusteeConfig;
+  policyEngine: PolicyEngine;
+  /** Verifiers to enable (default: the sample verifier only). */
+  verifiers?: Verifier[];
+  log?: (line: string) => void;
+  /** A store to use instead of the configured one (tests, benchmarks). */
+  store?: KeyValueStore;
+}
+
+/** A built Trustee, not yet listening. */
+export interface Trustee {
+  handler: (req: IncomingMessage, res: ServerResponse) => void;
+  attestationService: AttestationService;
+  store: KeyValueStore;
+  close(): Promise<void>;
+}
+
+/** A listening Trustee. */
+export interface RunningTrustee extends Trustee {
+  /** Base URLs, one per socket (`http://127.0.0.1:8080`). */
+  urls: string[];
+}
+
+function fail(msg: string, cause?: unknown): never {
+  throw new TrusteeConfigError("ERR_TRUSTEE_CONFIG", msg, { cause });
+}
+
+async function readUri(uri: string, what: string): Promise<Uint8Array> {
+  if (uri.startsWith("https://")) {
+    let res: Response;
+    try {
+      res = await fetch(uri, { signal: AbortSignal.timeout(10_000) });
+    } catch (err) {
+      fail(`${what}: cannot fetch ${uri}`, err);
+    }
+    if (!res.ok) fail(`${what}: ${uri} answered HTTP ${res.status}`);
+    const buf = new Uint8Array(await res.arrayBuffer());
+    if (buf.length > 1024 * 1024) fail(`${what}: ${uri} is larger than 1 MiB`);
+    return buf;
+  }
+  if (uri.startsWith("http://")) fail(`${what}: ${uri} must be https:// or a file`);
+  const path = uri.startsWith("file://") ? new URL(uri).pathname : uri;
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (err) {
+    return fail(`${what}: cannot read ${path}`, err);
+  }
+}
+
+async function readJwks(uri: string, what: string): Promise<JSONWebKeySet> {
+  const parse = (b: Uint8Array): unknown => {
+    try {
+      return JSON.parse(Buffer.from(b).toString("utf8"));
+    } catch {
+      return undefined;
+    }
+  };
+  let doc = parse(await readUri(uri, what)) as { keys?: unknown; jwks_uri?: unknown } | undefined;
+  if (!Array.isArray(doc?.keys) && uri.startsWith("https://")) {
+    const disc = parse(await readUri(`${uri.replace(/\/$/, "")}/.well-known/openid-configuration`, what)) as { jwks_uri?: unknown } | undefined;
+    if (typeof disc?.jwks_uri === "string") doc = parse(await readUri(disc.jwks_uri, what)) as typeof doc;
+  }
+  if (!Array.isArray(doc?.keys)) fail(`${what}: ${uri} is not a JWK set`);
+  return doc as JSONWebKeySet;
+}
+
+async function adminConfig(cfg: TrusteeConfig["admin"]): Promise<AdminConfig> {
+  if (cfg.mode !== "AuthenticatedAuthorization") return cfg;
+  const identityProviders: IdentityProvider[] = [];
+  for (const [i, ip] of cfg.identityProviders.entries()) {
+    const what = `admin identity provider ${i}`;
+    const p: IdentityProvider = {};
+    if (ip.issuer !== undefined) p.issuer = ip.issuer;
+    if (ip.audience !== undefined) p.audience = ip.audience;
+    if (ip.publicKeyUri !== undefined) p.publicKeys = [parsePublicKeyPem(await readUri(ip.publicKeyUri, what), what)];
+    if (ip.jwkSetUri !== undefined) p.jwks = await readJwks(ip.jwkSetUri, what);
+    identityProviders.push(p);
+  }
+  return { mode: cfg.mode, identityProviders, acls: cfg.acls };
+}
+
+function sessionKey(file: string | undefined): Uint8Array {
+  if (file === undefined) return randomBytes(32);
+  let raw: Buffer;
+  try {
+    raw = readFileSync(file);
+  } catch (err) {
+    return fail(`stateless_session.secret_file: cannot read ${file}`, err);
+  }
+  if (raw.length === 32) return new Uint8Array(raw);
+  const text = raw.toString("utf8").trim();
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return new Uint8Array(Buffer.from(text, "hex"));
+  const b = Buffer.from(text, "base64");
+  if (b.length === 32) return new Uint8Array(b);
+  return fail("stateless_session.secret_file must hold 32 bytes (raw, 64 hex digits or base64)");
+}
+
+function isLoopback(socket: string): boolean {
+  const host = socket.slice(0, socket.lastIndexOf(":"));
+  return host === "localhost" || host === "[::1]" || /^127\./.test(host);
+}
+
+/** Builds Trustee from its config. */
+export async function createTrustee(deps: TrusteeDeps): Promise<Trustee> {
+  const { config } = deps;
+  const log = deps.log ?? (() => {});
+  if (config.admin.mode === "InsecureAllowAll") {
+    const open = config.http.sockets.filter((s) => !isLoopback(s));
+    if (open.length > 0) {
+      fail(`[admin] authorization_mode = "InsecureAllowAll" is refused on non-loopback sockets (${open.join(", ")})`);
+    }
+    log("trustee: WARNING: admin API is open to anyone on this host (InsecureAllowAll); use only for local testing");
+  }
+  const admin = createAdminAuthorizer(await adminConfig(config.admin));
+  const trustedJwkSets: JSONWebKeySet[] = [];
+  for (const uri of config.attestationToken.trustedJwkSets) trustedJwkSets.push(await readJwks(uri, "attestation_token.trusted_jwk_sets"));
+
+  const store =
+    deps.store ??
+    (config.storage.type === "LocalFs"
+      ? await createFileStore(config.storage.dirPath)
+      : config.storage.type === "Postgres"
+        ? await createPostgresStore(config.storage)
+        : createMemoryStore());
+
+  const broker = createEarBroker(config.attestationService.broker);
+  const rvps = createRvps(store);
+  const attestationService = createAttestationService({
+    verifiers: deps.verifiers ?? [createSampleVerifier()],
+    policies: createAttestationPolicyStore(store, deps.policyEngine),
+    broker,
+    rvps,
+  });
+  const handler = createKbsHandler({
+    attestationService,
+    store,
+    resourcePolicy: await createResourcePolicy(store, deps.policyEngine),
+    admin,
+    tokenVerifier: createTokenVerifier({
+      ownKeys: [broker.publicKey],
+      trustedJwkSets,
+      insecureHeaderJwk: config.attestationToken.insecureHeaderJwk,
+      extraTeekeyPaths: config.attestationToken.extraTeekeyPaths,
+    }),
+    sessions: createSessionSealer(sessionKey(config.session.secretFile)),
+    replay: config.session.replayLedger === "storage" ? createStoreReplayLedger(store) : createMemoryReplayLedger(),
+    sessionTimeoutMin: config.attestationService.timeoutMin,
+    payloadLimitBytes: Math.round(config.http.payloadRequestSizeMiB * 1024 * 1024),
+    resourcePlugin: config.resourcePlugin,
+    log,
+  });
+  return {
+    handler,
+    attestationService,
+    store,
+    close: () => store.close(),
+  };
+}
+
+/** Builds Trustee and listens on every configured socket (port 0 picks a free port). */
+export async function startTrustee(deps: TrusteeDeps): Promise<RunningTrustee> {
+  const trustee = await createTrustee(deps);
+  const { http } = deps.config;
+  const servers: Server[] = [];
+  const urls: string[] = [];
+  try {
+    for (const socket of http.sockets) {
+      const i = socket.lastIndexOf(":");
+      const host = socket.slice(0, i).replace(/^\[|\]$/g, "");
+      const port = Number(socket.slice(i + 1));
+      const opts = { maxHeaderSize: 64 * 1024, requestTimeout: 30_000, headersTimeout: 15_000, keepAliveTimeout: 5_000 };
+      const server: Server = http.insecureHttp
+        ? createHttpServer(opts, trustee.handler)
+        : (createHttpsServer(
+            {
+              ...opts,
+              key: readFileSync(http.privateKey as string),
+              cert: readFileSync(http.certificate as string),
+              ...(http.tlsMinVersion ? { minVersion: http.tlsMinVersion } : {}),
+              ...(http.tlsMaxVersion ? { maxVersion: http.tlsMaxVersion } : {}),
+              ...(http.tlsCiphers ? { ciphers: http.tlsCiphers } : {}),
+              ...(http.tlsGroups ? { ecdhCurve: http.tlsGroups } : {}),
+            },
+            trustee.handler,
+          ) as unknown as Server);
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+      servers.push(server);
+      const addr = server.address() as AddressInfo;
+      const h = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+      urls.push(`${http.insecureHttp ? "http" : "https"}://${h}:${addr.port}`);
+    }
+  } catch (err) {
+    for (const s of servers) s.close();
+    await trustee.close();
+    fail(`cannot listen: ${(err as Error).message}`, err);
+  }
+  return {
+    ...trustee,
+    urls,
+    async close() {
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeAllConnections();
+            }),
+        ),
+      );
+      await trustee.close();
+    },
+  };
+}
