@@ -1,0 +1,160 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { buildInitDataDisk } from "../../protocol/agent/index.js";
+import { TtrpcClient } from "../../protocol/ttrpc/index.js";
+import { HostError } from "../errors.js";
+import type { Sandbox, SandboxBackend, SandboxStartOptions } from "./sandbox.js";
+
+// The guest entry point, launched as a separate program (the host never imports guest code).
+const AGENT_MAIN = fileURLToPath(new URL("../../guest/agent/main.js", import.meta.url));
+
+/** Options for {@link createProcessSandboxBackend}. */
+export interface ProcessSandboxOptions {
+  /** The node binary for the agent (default: this one). */
+  node?: string;
+  /** Agent start timeout, ms (default 20 s). */
+  startTimeoutMs?: number;
+}
+
+/**
+ * The `process` sandbox (runtime class `coco-dev`): the pod agent runs on this host as a child
+ * process in its own mount, UTS, IPC and PID namespaces (`unshare`), with a private tmpfs at
+ * /run/kata-containers, the sample TEE and real runc. It keeps the host's network namespace so
+ * loopback services (registry, Trustee) stay reachable. DEVELOPMENT ONLY, like upstream's
+ * coco-dev runtime class: root on this host can read everything in it.
+ */
+export function createProcessSandboxBackend(opts: ProcessSandboxOptions = {}): SandboxBackend {
+  return {
+    kind: "process",
+    async unavailable() {
+      if (process.getuid?.() !== 0) return "the process sandbox needs root (unshare, mount, runc)";
+      if (!existsSync(AGENT_MAIN)) return `agent entry ${AGENT_MAIN} is missing: run npm run build`;
+      return false;
+    },
+    start: (o) => startProcessSandbox(o, opts),
+  };
+}
+
+async function startProcessSandbox(
+  o: SandboxStartOptions,
+  opts: ProcessSandboxOptions,
+): Promise<Sandbox> {
+  mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
+  const socketPath = join(o.stateDir, "agent.sock");
+  const cfg: Record<string, unknown> = {
+    root: "/run/kata-containers",
+    socket: `unix://${socketPath}`,
+    runcRoot: "/run/kata-containers/.runc",
+    privateRoot: true,
+    initdataDir: "/run/kata-containers/.initdata",
+    insecureRegistries: o.insecureRegistries ?? [],
+  };
+  if (o.initData) {
+    // Attached as the shim attaches it: a block image with magic, length and gzip.
+    const disk = join(o.stateDir, "initdata.img");
+    writeFileSync(disk, buildInitDataDisk(o.initData), { mode: 0o644 });
+    cfg.initdataDisk = disk;
+  }
+  const cfgPath = join(o.stateDir, "agent.json");
+  writeFileSync(cfgPath, JSON.stringify(cfg), { mode: 0o600 });
+  const args = [
+    "--mount",
+    "--uts",
+    "--ipc",
+    "--pid",
+    "--fork",
+    "--mount-proc",
+    "--kill-child=SIGTERM",
+  ];
+  const child = spawn("unshare", [...args, opts.node ?? process.execPath, AGENT_MAIN, cfgPath], {
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let output = "";
+  const onData = (c: Buffer) => {
+    const text = c.toString("utf8");
+    output = (output + text).slice(-8192);
+    for (const line of text.split("\n")) if (line.trim()) o.onLog?.(line);
+  };
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
+  let gone = false;
+  const exited = new Promise<void>((resolve) => {
+    child.once("exit", () => {
+      gone = true;
+      resolve();
+    });
+    child.once("error", () => {
+      gone = true;
+      resolve();
+    });
+  });
+  const stop = async () => {
+    if (gone || child.pid === undefined) return;
+    // Signal the agent itself (unshare's child) so it tears its containers down; unshare exits
+    // when it does. Fall back to unshare, whose --kill-child passes SIGTERM on.
+    let target = child.pid;
+    try {
+      const kids = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8")
+        .trim()
+        .split(/\s+/);
+      if (kids[0]) target = Number(kids[0]);
+    } catch {
+      // no children file: signal unshare
+    }
+    try {
+      process.kill(target, "SIGTERM");
+    } catch {
+      return;
+    }
+    const timer = setTimeout(() => {
+      try {
+        if (!gone && child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }, 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  // Ready when the agent answers grpc.Health/Check.
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);
+  for (;;) {
+    if (gone) {
+      throw new HostError(
+        "ERR_SANDBOX_START",
+        `the process sandbox exited during start:\n${output.trim().split("\n").slice(-10).join("\n")}`,
+      );
+    }
+    if (existsSync(socketPath)) {
+      const client = new TtrpcClient(`unix://${socketPath}`, { timeoutMs: 2000 });
+      try {
+        await client.callRaw("grpc.Health", "Check", new Uint8Array(0));
+        client.close();
+        break;
+      } catch {
+        client.close();
+      }
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new HostError(
+        "ERR_SANDBOX_START",
+        `the agent did not answer within ${opts.startTimeoutMs ?? 20_000} ms`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  child.unref();
+  return {
+    id: o.id,
+    kind: "process",
+    agentAddress: `unix://${socketPath}`,
+    devOnly: true,
+    pid: child.pid ?? -1,
+    exited,
+    stop,
+  };
+}
