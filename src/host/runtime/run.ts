@@ -1,0 +1,212 @@
+import { join } from "node:path";
+import { decodeInitDataAnnotation } from "../../protocol/agent/index.js";
+import { HostError } from "../errors.js";
+import { backendFor } from "../sandbox/index.js";
+import type { Sandbox, SandboxBackend } from "../sandbox/sandbox.js";
+import { AgentClient } from "./agent-client.js";
+import { fetchImageInfo, type ImageInfo, isLoopbackRegistry } from "./image-config.js";
+import {
+  INITDATA_ANNOTATION,
+  INITDATA_ANNOTATION_OLD,
+  type PodContainer,
+  type PodSpec,
+} from "./pod.js";
+import { containerPlan, newId, sandboxRequest } from "./requests.js";
+import { DEFAULT_STATE_ROOT, forgetPod, type PodRecord, podDir, savePod } from "./state.js";
+
+/** Output of a container, as far as the policy lets the host read it. */
+export type OutputSink = (
+  container: string,
+  stream: "stdout" | "stderr",
+  chunk: Uint8Array,
+) => void;
+
+/** Timings of one run (for `bench/pod.ts`). */
+export interface RunTimings {
+  sandboxMs: number;
+  /** CreateContainer of the first app container: image pull (+ attestation when CDH fetches keys). */
+  createMs: number;
+  startMs: number;
+  firstOutputMs?: number;
+  totalMs: number;
+}
+
+/** Options for {@link runPod}. */
+export interface RunOptions {
+  /** Overrides the pod's runtimeClassName. */
+  runtimeClass?: string;
+  /** Sandbox backend to use (default: from the runtime class). */
+  backend?: SandboxBackend;
+  stateRoot?: string;
+  onOutput?: OutputSink;
+  /** Diagnostic lines (never secrets). */
+  onEvent?: (line: string) => void;
+  /** Leave the sandbox running after the containers end (for `coco exec`/`logs`). */
+  keep?: boolean;
+  /** Return once the containers started (implies keep). */
+  detach?: boolean;
+}
+
+/** The result of running a pod. */
+export interface RunResult {
+  /** 0 when every container exited 0, else the first non-zero status. */
+  exitCode: number;
+  statuses: { name: string; status: number }[];
+  timings: RunTimings;
+  record: PodRecord;
+}
+
+/** The init-data TOML bytes a pod carries in its annotation (either upstream name). */
+export function podInitData(pod: PodSpec): Uint8Array | undefined {
+  const v = pod.annotations[INITDATA_ANNOTATION] ?? pod.annotations[INITDATA_ANNOTATION_OLD];
+  if (v === undefined) return undefined;
+  try {
+    return decodeInitDataAnnotation(v);
+  } catch (err) {
+    throw new HostError(
+      "ERR_POD_INITDATA",
+      `the init-data annotation does not decode: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+/**
+ * Runs a pod the way the Kata shim drives the agent: start the sandbox with the pod's init-data,
+ * CreateSandbox, then per container CopyFile (secret/configMap items), CreateContainer with a
+ * guest-pull storage, StartContainer, stream output, WaitProcess. The host only ever handles
+ * sealed values, image references and its own requests; a policy denial surfaces as
+ * ERR_POLICY_DENIED with the agent's message.
+ */
+export async function runPod(pod: PodSpec, opts: RunOptions = {}): Promise<RunResult> {
+  const t0 = performance.now();
+  const ev = opts.onEvent ?? (() => {});
+  const root = opts.stateRoot ?? DEFAULT_STATE_ROOT;
+  const initData = podInitData(pod);
+  if (initData === undefined) {
+    throw new HostError(
+      "ERR_POD_INITDATA",
+      `pod ${pod.name} has no ${INITDATA_ANNOTATION} annotation: the sandbox would deny every request; run \`coco policy generate\` first`,
+    );
+  }
+  const all: { c: PodContainer; init: boolean }[] = [
+    ...pod.initContainers.map((c) => ({ c, init: true })),
+    ...pod.containers.map((c) => ({ c, init: false })),
+  ];
+  const images = new Map<string, ImageInfo>();
+  for (const { c } of all)
+    if (!images.has(c.image)) images.set(c.image, await fetchImageInfo(c.image));
+  const backend = opts.backend ?? backendFor(opts.runtimeClass ?? pod.runtimeClassName);
+  const why = await backend.unavailable();
+  if (why) throw new HostError("ERR_SANDBOX_START", why);
+  const sandboxId = newId();
+  const stateDir = join(podDir(root, pod.name), "sandbox");
+  const registries = [...images.keys()]
+    .map((i) => i.split("/")[0] ?? "")
+    .filter(isLoopbackRegistry);
+  const sandbox: Sandbox = await backend.start({
+    id: sandboxId,
+    stateDir,
+    initData,
+    insecureRegistries: [...new Set(registries)],
+    onLog: (l) => ev(`guest: ${l}`),
+  });
+  const tSandbox = performance.now();
+  if (sandbox.devOnly)
+    ev(`sandbox ${sandbox.kind} started (DEVELOPMENT ONLY: no hardware isolation)`);
+  const record: PodRecord = {
+    name: pod.name,
+    namespace: pod.namespace,
+    sandboxId,
+    kind: sandbox.kind,
+    devOnly: sandbox.devOnly,
+    agentAddress: sandbox.agentAddress,
+    pid: sandbox.pid,
+    stateDir,
+    containers: [],
+    status: "running",
+    startedAt: new Date().toISOString(),
+  };
+  savePod(root, record);
+  const agent = new AgentClient(sandbox.agentAddress);
+  const statuses: { name: string; status: number }[] = [];
+  const timings: RunTimings = { sandboxMs: tSandbox - t0, createMs: 0, startMs: 0, totalMs: 0 };
+  let failed: unknown;
+  try {
+    await agent.health();
+    await agent.createSandbox(sandboxRequest(pod, sandboxId));
+    const launch = async (c: PodContainer, init: boolean) => {
+      const cid = newId();
+      const plan = containerPlan(pod, c, images.get(c.image)!, { cid, sandboxId });
+      for (const f of plan.files) await agent.copyFile(f.path, f.data, f.mode);
+      const tc = performance.now();
+      await agent.createContainer(plan.request);
+      const ts = performance.now();
+      await agent.startContainer(cid);
+      const te = performance.now();
+      if (!init && timings.createMs === 0) {
+        timings.createMs = ts - tc;
+        timings.startMs = te - ts;
+      }
+      record.containers.push({ name: c.name, id: cid, init });
+      savePod(root, record);
+      ev(`container ${c.name} started`);
+      const pumps = (["stdout", "stderr"] as const).map((s) =>
+        agent
+          .pump(cid, "", s, (chunk) => {
+            timings.firstOutputMs ??= performance.now() - t0;
+            opts.onOutput?.(c.name, s, chunk);
+          })
+          .then((how) => {
+            if (how === "denied") ev(`${c.name} ${s}: hidden from the host by the pod's policy`);
+          }),
+      );
+      return { cid, name: c.name, pumps };
+    };
+    for (const { c } of all.filter((x) => x.init)) {
+      const r = await launch(c, true);
+      const status = await agent.waitProcess(r.cid);
+      await Promise.allSettled(r.pumps);
+      statuses.push({ name: c.name, status });
+      if (status !== 0)
+        throw new HostError(
+          "ERR_AGENT_CALL",
+          `init container ${c.name} exited with status ${status}`,
+        );
+    }
+    const running = [];
+    for (const { c } of all.filter((x) => !x.init)) running.push(await launch(c, false));
+    if (opts.detach) {
+      timings.totalMs = performance.now() - t0;
+      agent.close();
+      return { exitCode: 0, statuses, timings, record };
+    }
+    for (const r of running) {
+      const status = await agent.waitProcess(r.cid);
+      await Promise.allSettled(r.pumps);
+      statuses.push({ name: r.name, status });
+      ev(`container ${r.name} exited with status ${status}`);
+    }
+  } catch (err) {
+    failed = err;
+  }
+  const exitCode = failed ? 1 : (statuses.find((s) => s.status !== 0)?.status ?? 0);
+  record.status = exitCode === 0 ? "succeeded" : "failed";
+  record.exitCode = exitCode;
+  timings.totalMs = performance.now() - t0;
+  if (opts.keep && !failed) {
+    savePod(root, record);
+    agent.close();
+  } else {
+    try {
+      await agent.destroySandbox();
+    } catch {
+      // the policy may deny it or the agent may be gone: stopping the sandbox ends it anyway
+    }
+    agent.close();
+    await sandbox.stop();
+    forgetPod(root, pod.name);
+  }
+  if (failed) throw failed;
+  return { exitCode, statuses, timings, record };
+}
