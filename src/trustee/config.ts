@@ -114,13 +114,15 @@ function bool(v: unknown, where: string, dflt: boolean): boolean {
 
 function num(v: unknown, where: string): number | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) fail(`${where} must be a positive number`);
+  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0)
+    fail(`${where} must be a positive number`);
   return v;
 }
 
 function strList(v: unknown, where: string): string[] {
   if (v === undefined) return [];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) fail(`${where} must be a list of strings`);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string"))
+    fail(`${where} must be a list of strings`);
   return v as string[];
 }
 
@@ -143,7 +145,12 @@ export function defaultTrusteeConfig(dir = "./.coco/trustee"): TrusteeConfig {
   return {
     http: { sockets: ["127.0.0.1:8080"], insecureHttp: true, payloadRequestSizeMiB: 2 },
     admin: { mode: "DenyAll" },
-    attestationToken: { trustedJwkSets: [], trustedCertsPaths: [], insecureHeaderJwk: false, extraTeekeyPaths: [] },
+    attestationToken: {
+      trustedJwkSets: [],
+      trustedCertsPaths: [],
+      insecureHeaderJwk: false,
+      extraTeekeyPaths: [],
+    },
     attestationService: { timeoutMin: 5, broker: {}, verifierConfig: {} },
     storage: { type: "LocalFs", dirPath: dir },
     resourcePlugin: true,
@@ -186,9 +193,11 @@ export function parseTrusteeConfig(text: string): TrusteeConfig {
     "tls_ciphers",
     "tls_groups",
   ]);
-  const sockets = h.sockets === undefined ? ["127.0.0.1:8080"] : strList(h.sockets, "http_server.sockets");
+  const sockets =
+    h.sockets === undefined ? ["127.0.0.1:8080"] : strList(h.sockets, "http_server.sockets");
   for (const s of sockets) {
-    if (!/^(\[[0-9a-fA-F:]+\]|[0-9.]+|localhost):\d{1,5}$/.test(s)) fail(`http_server.sockets: "${s}" is not <ip>:<port>`);
+    if (!/^(\[[0-9a-fA-F:]+\]|[0-9.]+|localhost):\d{1,5}$/.test(s))
+      fail(`http_server.sockets: "${s}" is not <ip>:<port>`);
   }
   const insecureHttp = bool(h.insecure_http, "http_server.insecure_http", false);
   const privateKey = str(h.private_key, "http_server.private_key");
@@ -234,7 +243,8 @@ export function parseTrusteeConfig(text: string): TrusteeConfig {
     const bj = table(authn.bearer_jwt, "admin.authentication.bearer_jwt");
     only(bj, "admin.authentication.bearer_jwt", ["identity_providers"]);
     const ips = bj.identity_providers;
-    if (!Array.isArray(ips) || ips.length === 0) fail("admin.authentication.bearer_jwt.identity_providers needs at least one entry");
+    if (!Array.isArray(ips) || ips.length === 0)
+      fail("admin.authentication.bearer_jwt.identity_providers needs at least one entry");
     const identityProviders = ips.map((ip, i) => {
       const w = `admin.authentication.bearer_jwt.identity_providers[${i}]`;
       const t = table(ip, w);
@@ -266,11 +276,18 @@ export function parseTrusteeConfig(text: string): TrusteeConfig {
     });
     admin = { mode, identityProviders, acls };
   } else {
-    fail(`admin.authorization_mode: unknown mode "${mode}" (InsecureAllowAll, DenyAll, AuthenticatedAuthorization)`);
+    fail(
+      `admin.authorization_mode: unknown mode "${mode}" (InsecureAllowAll, DenyAll, AuthenticatedAuthorization)`,
+    );
   }
 
   const t = table(doc.attestation_token, "attestation_token");
-  only(t, "attestation_token", ["trusted_certs_paths", "trusted_jwk_sets", "extra_teekey_paths", "insecure_header_jwk"]);
+  only(t, "attestation_token", [
+    "trusted_certs_paths",
+    "trusted_jwk_sets",
+    "extra_teekey_paths",
+    "insecure_header_jwk",
+  ]);
   const attestationToken = {
     trustedJwkSets: strList(t.trusted_jwk_sets, "attestation_token.trusted_jwk_sets"),
     trustedCertsPaths: strList(t.trusted_certs_paths, "attestation_token.trusted_certs_paths"),
@@ -278,16 +295,26 @@ export function parseTrusteeConfig(text: string): TrusteeConfig {
     extraTeekeyPaths: strList(t.extra_teekey_paths, "attestation_token.extra_teekey_paths"),
   };
   if (attestationToken.trustedCertsPaths.length > 0) {
-    fail("attestation_token.trusted_certs_paths (x5c endorsement of header JWKs) is not implemented; use trusted_jwk_sets");
+    fail(
+      "attestation_token.trusted_certs_paths (x5c endorsement of header JWKs) is not implemented; use trusted_jwk_sets",
+    );
   }
 
   const s = table(doc.attestation_service, "attestation_service");
-  only(s, "attestation_service", ["type", "timeout", "attestation_token_broker", "rvps_config", "verifier_config", "storage_type"]);
+  only(s, "attestation_service", [
+    "type",
+    "timeout",
+    "attestation_token_broker",
+    "rvps_config",
+    "verifier_config",
+    "storage_type",
+  ]);
   const asType = str(s.type, "attestation_service.type") ?? "coco_as_builtin";
   if (asType !== "coco_as_builtin" && asType !== "CoCoASBuiltIn") {
     fail(`attestation_service.type = "${asType}" is not implemented; only coco_as_builtin`);
   }
-  if (s.storage_type !== undefined) fail("attestation_service.storage_type is not supported: the AS uses [storage_backend]");
+  if (s.storage_type !== undefined)
+    fail("attestation_service.storage_type is not supported: the AS uses [storage_backend]");
   const b = table(s.attestation_token_broker, "attestation_service.attestation_token_broker");
   only(b, "attestation_service.attestation_token_broker", [
     "type",
@@ -299,9 +326,16 @@ export function parseTrusteeConfig(text: string): TrusteeConfig {
     "signer",
     "verbose_token",
   ]);
-  if (b.type !== undefined && b.type !== "Ear") fail(`attestation_service.attestation_token_broker.type = "${String(b.type)}": only Ear tokens exist`);
+  if (b.type !== undefined && b.type !== "Ear")
+    fail(
+      `attestation_service.attestation_token_broker.type = "${String(b.type)}": only Ear tokens exist`,
+    );
   const signer = table(b.signer, "attestation_service.attestation_token_broker.signer");
-  only(signer, "attestation_service.attestation_token_broker.signer", ["key_path", "cert_path", "cert_url"]);
+  only(signer, "attestation_service.attestation_token_broker.signer", [
+    "key_path",
+    "cert_path",
+    "cert_url",
+  ]);
   const broker: TrusteeConfig["attestationService"]["broker"] = {};
   const bw = "attestation_service.attestation_token_broker";
   const setIf = <K extends keyof typeof broker>(k: K, v: (typeof broker)[K] | undefined) => {
@@ -315,11 +349,18 @@ export function parseTrusteeConfig(text: string): TrusteeConfig {
   setIf("signerKeyPath", str(signer.key_path, `${bw}.signer.key_path`));
   setIf("signerCertPath", str(signer.cert_path, `${bw}.signer.cert_path`));
   setIf("signerCertUrl", str(signer.cert_url, `${bw}.signer.cert_url`));
-  if (b.verbose_token !== undefined) broker.verboseToken = bool(b.verbose_token, `${bw}.verbose_token`, true);
+  if (b.verbose_token !== undefined)
+    broker.verboseToken = bool(b.verbose_token, `${bw}.verbose_token`, true);
   const rv = table(s.rvps_config, "attestation_service.rvps_config");
   only(rv, "attestation_service.rvps_config", ["type", "extractors", "storage_type"]);
-  if (rv.type !== undefined && rv.type !== "BuiltIn") fail(`attestation_service.rvps_config.type = "${String(rv.type)}": only BuiltIn is implemented`);
-  if (rv.storage_type !== undefined) fail("attestation_service.rvps_config.storage_type is not supported: RVPS uses [storage_backend]");
+  if (rv.type !== undefined && rv.type !== "BuiltIn")
+    fail(
+      `attestation_service.rvps_config.type = "${String(rv.type)}": only BuiltIn is implemented`,
+    );
+  if (rv.storage_type !== undefined)
+    fail(
+      "attestation_service.rvps_config.storage_type is not supported: RVPS uses [storage_backend]",
+    );
 
   const sb = table(doc.storage_backend, "storage_backend");
   only(sb, "storage_backend", ["storage_type", "backends"]);
@@ -330,7 +371,12 @@ export function parseTrusteeConfig(text: string): TrusteeConfig {
   if (st === "LocalFs") {
     const lf = table(backends.local_fs, "storage_backend.backends.local_fs");
     only(lf, "storage_backend.backends.local_fs", ["dir_path"]);
-    storage = { type: st, dirPath: str(lf.dir_path, "storage_backend.backends.local_fs.dir_path") ?? "/opt/confidential-containers/storage/local_fs" };
+    storage = {
+      type: st,
+      dirPath:
+        str(lf.dir_path, "storage_backend.backends.local_fs.dir_path") ??
+        "/opt/confidential-containers/storage/local_fs",
+    };
   } else if (st === "Postgres") {
     const pg = table(backends.postgres, "storage_backend.backends.postgres");
     only(pg, "storage_backend.backends.postgres", ["host", "port", "db", "username", "password"]);
@@ -351,7 +397,9 @@ export function parseTrusteeConfig(text: string): TrusteeConfig {
     storage = { type: "Memory" };
   }
   if (doc.session_storage_type !== undefined) {
-    fail("session_storage_type is not needed: sessions are sealed in the cookie (see [stateless_session])");
+    fail(
+      "session_storage_type is not needed: sessions are sealed in the cookie (see [stateless_session])",
+    );
   }
 
   let resourcePlugin = false;
@@ -361,17 +409,20 @@ export function parseTrusteeConfig(text: string): TrusteeConfig {
     const w = `plugins[${i}]`;
     const pt = table(p, w);
     const name = str(pt.name, `${w}.name`);
-    if (name !== "resource") fail(`${w}.name = "${String(name)}": only the resource plugin is implemented`);
+    if (name !== "resource")
+      fail(`${w}.name = "${String(name)}": only the resource plugin is implemented`);
     only(pt, w, ["name", "storage_backend_type"]);
     const sbt = str(pt.storage_backend_type, `${w}.storage_backend_type`) ?? "kvstorage";
-    if (sbt !== "kvstorage") fail(`${w}.storage_backend_type = "${sbt}": only kvstorage is implemented`);
+    if (sbt !== "kvstorage")
+      fail(`${w}.storage_backend_type = "${sbt}": only kvstorage is implemented`);
     resourcePlugin = true;
   });
 
   const ss = table(doc.stateless_session, "stateless_session");
   only(ss, "stateless_session", ["secret_file", "replay_ledger"]);
   const ledger = str(ss.replay_ledger, "stateless_session.replay_ledger") ?? "memory";
-  if (ledger !== "memory" && ledger !== "storage") fail(`stateless_session.replay_ledger must be "memory" or "storage"`);
+  if (ledger !== "memory" && ledger !== "storage")
+    fail(`stateless_session.replay_ledger must be "memory" or "storage"`);
   const session: TrusteeConfig["session"] = { replayLedger: ledger };
   const sf = str(ss.secret_file, "stateless_session.secret_file");
   if (sf !== undefined) session.secretFile = sf;
@@ -397,7 +448,9 @@ export function loadTrusteeConfig(path: string): TrusteeConfig {
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    throw new TrusteeConfigError("ERR_TRUSTEE_CONFIG", `cannot read config file ${path}`, { cause: err });
+    throw new TrusteeConfigError("ERR_TRUSTEE_CONFIG", `cannot read config file ${path}`, {
+      cause: err,
+    });
   }
   return parseTrusteeConfig(text);
 }

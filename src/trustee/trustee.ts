@@ -5,7 +5,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { JSONWebKeySet } from "jose";
@@ -15,8 +20,13 @@ import { type AttestationService, createAttestationService } from "./as/service.
 import { createEarBroker } from "./as/token/ear-broker.js";
 import { createSampleVerifier } from "./as/verifier/sample/verifier.js";
 import type { Verifier } from "./as/verifier/types.js";
-import { TrusteeConfigError, type TrusteeConfig } from "./config.js";
-import { type AdminConfig, createAdminAuthorizer, type IdentityProvider, parsePublicKeyPem } from "./kbs/admin-auth.js";
+import { type TrusteeConfig, TrusteeConfigError } from "./config.js";
+import {
+  type AdminConfig,
+  createAdminAuthorizer,
+  type IdentityProvider,
+  parsePublicKeyPem,
+} from "./kbs/admin-auth.js";
 import { createKbsHandler } from "./kbs/handler.js";
 import { createMemoryReplayLedger, createStoreReplayLedger } from "./kbs/replay.js";
 import { createResourcePolicy } from "./kbs/resource-policy.js";
@@ -89,8 +99,11 @@ async function readJwks(uri: string, what: string): Promise<JSONWebKeySet> {
   };
   let doc = parse(await readUri(uri, what)) as { keys?: unknown; jwks_uri?: unknown } | undefined;
   if (!Array.isArray(doc?.keys) && uri.startsWith("https://")) {
-    const disc = parse(await readUri(`${uri.replace(/\/$/, "")}/.well-known/openid-configuration`, what)) as { jwks_uri?: unknown } | undefined;
-    if (typeof disc?.jwks_uri === "string") doc = parse(await readUri(disc.jwks_uri, what)) as typeof doc;
+    const disc = parse(
+      await readUri(`${uri.replace(/\/$/, "")}/.well-known/openid-configuration`, what),
+    ) as { jwks_uri?: unknown } | undefined;
+    if (typeof disc?.jwks_uri === "string")
+      doc = parse(await readUri(disc.jwks_uri, what)) as typeof doc;
   }
   if (!Array.isArray(doc?.keys)) fail(`${what}: ${uri} is not a JWK set`);
   return doc as JSONWebKeySet;
@@ -104,7 +117,8 @@ async function adminConfig(cfg: TrusteeConfig["admin"]): Promise<AdminConfig> {
     const p: IdentityProvider = {};
     if (ip.issuer !== undefined) p.issuer = ip.issuer;
     if (ip.audience !== undefined) p.audience = ip.audience;
-    if (ip.publicKeyUri !== undefined) p.publicKeys = [parsePublicKeyPem(await readUri(ip.publicKeyUri, what), what)];
+    if (ip.publicKeyUri !== undefined)
+      p.publicKeys = [parsePublicKeyPem(await readUri(ip.publicKeyUri, what), what)];
     if (ip.jwkSetUri !== undefined) p.jwks = await readJwks(ip.jwkSetUri, what);
     identityProviders.push(p);
   }
@@ -139,13 +153,18 @@ export async function createTrustee(deps: TrusteeDeps): Promise<Trustee> {
   if (config.admin.mode === "InsecureAllowAll") {
     const open = config.http.sockets.filter((s) => !isLoopback(s));
     if (open.length > 0) {
-      fail(`[admin] authorization_mode = "InsecureAllowAll" is refused on non-loopback sockets (${open.join(", ")})`);
+      fail(
+        `[admin] authorization_mode = "InsecureAllowAll" is refused on non-loopback sockets (${open.join(", ")})`,
+      );
     }
-    log("trustee: WARNING: admin API is open to anyone on this host (InsecureAllowAll); use only for local testing");
+    log(
+      "trustee: WARNING: admin API is open to anyone on this host (InsecureAllowAll); use only for local testing",
+    );
   }
   const admin = createAdminAuthorizer(await adminConfig(config.admin));
   const trustedJwkSets: JSONWebKeySet[] = [];
-  for (const uri of config.attestationToken.trustedJwkSets) trustedJwkSets.push(await readJwks(uri, "attestation_token.trusted_jwk_sets"));
+  for (const uri of config.attestationToken.trustedJwkSets)
+    trustedJwkSets.push(await readJwks(uri, "attestation_token.trusted_jwk_sets"));
 
   const store =
     deps.store ??
@@ -175,7 +194,10 @@ export async function createTrustee(deps: TrusteeDeps): Promise<Trustee> {
       extraTeekeyPaths: config.attestationToken.extraTeekeyPaths,
     }),
     sessions: createSessionSealer(sessionKey(config.session.secretFile)),
-    replay: config.session.replayLedger === "storage" ? createStoreReplayLedger(store) : createMemoryReplayLedger(),
+    replay:
+      config.session.replayLedger === "storage"
+        ? createStoreReplayLedger(store)
+        : createMemoryReplayLedger(),
     sessionTimeoutMin: config.attestationService.timeoutMin,
     payloadLimitBytes: Math.round(config.http.payloadRequestSizeMiB * 1024 * 1024),
     resourcePlugin: config.resourcePlugin,
@@ -200,7 +222,12 @@ export async function startTrustee(deps: TrusteeDeps): Promise<RunningTrustee> {
       const i = socket.lastIndexOf(":");
       const host = socket.slice(0, i).replace(/^\[|\]$/g, "");
       const port = Number(socket.slice(i + 1));
-      const opts = { maxHeaderSize: 64 * 1024, requestTimeout: 30_000, headersTimeout: 15_000, keepAliveTimeout: 5_000 };
+      const opts = {
+        maxHeaderSize: 64 * 1024,
+        requestTimeout: 30_000,
+        headersTimeout: 15_000,
+        keepAliveTimeout: 5_000,
+      };
       const server: Server = http.insecureHttp
         ? createHttpServer(opts, trustee.handler)
         : (createHttpsServer(

@@ -45,7 +45,8 @@ export function toTrustVector(policyId: string, value: unknown): TrustVector {
   }
   // Serialize in the EAR crate's member order.
   const ordered: TrustVector = {};
-  for (const name of TRUST_CLAIM_NAMES) if (vector[name] !== undefined) ordered[name] = vector[name];
+  for (const name of TRUST_CLAIM_NAMES)
+    if (vector[name] !== undefined) ordered[name] = vector[name];
   return ordered;
 }
 
@@ -68,10 +69,11 @@ export function toSubmod(
     if (!Array.isArray(extensions)) fail(policyId, "extensions must be an array");
     for (const ext of extensions) {
       const e = ext as { name?: unknown; key?: unknown; value?: unknown } | null;
-      if (typeof e?.name !== "string" || typeof e.key !== "number" && typeof e.key !== "bigint") {
+      if (typeof e?.name !== "string" || (typeof e.key !== "number" && typeof e.key !== "bigint")) {
         fail(policyId, "each extension needs a string name and an integer key");
       }
-      if (RESERVED.has(e.name as string)) fail(policyId, `extension ${e.name as string} is reserved`);
+      if (RESERVED.has(e.name as string))
+        fail(policyId, `extension ${e.name as string} is reserved`);
       submod[e.name as string] = e.value;
     }
   }

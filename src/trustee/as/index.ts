@@ -21,7 +21,12 @@ export {
   type RuntimeData,
   type VerificationRequest,
 } from "./service.js";
-export { createEarBroker, type EarBroker, type EarBrokerConfig, type SignedEar } from "./token/ear-broker.js";
+export {
+  createEarBroker,
+  type EarBroker,
+  type EarBrokerConfig,
+  type SignedEar,
+} from "./token/ear-broker.js";
 export { createSampleVerifier } from "./verifier/sample/verifier.js";
 export {
   regularizeReportData,

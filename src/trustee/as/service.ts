@@ -39,7 +39,10 @@ export interface AttestationResult {
 
 /** The Attestation Service. */
 export interface AttestationService {
-  evaluate(requests: readonly VerificationRequest[], policyIds?: readonly string[]): Promise<AttestationResult>;
+  evaluate(
+    requests: readonly VerificationRequest[],
+    policyIds?: readonly string[],
+  ): Promise<AttestationResult>;
   readonly policies: AttestationPolicyStore;
   readonly broker: EarBroker;
   readonly rvps: Rvps;
@@ -162,4 +165,3 @@ export function createAttestationService(deps: AttestationServiceDeps): Attestat
     },
   };
 }
-

@@ -5,8 +5,9 @@
  * upstream's ErrorInformation and status (404 for unknown plugin, 401 for everything else,
  * 413 for an oversized body). Nothing here ever answers 5xx for bad input.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+
 import { randomBytes } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { constantTimeEqualString } from "../../crypto/compare.js";
 import type { HashAlgorithm } from "../../crypto/digest.js";
 import { encryptForTeeKey } from "../../crypto/jwe.js";
@@ -61,7 +62,10 @@ function err(code: KbsServerErrorCode, detail: string, cause?: unknown): KbsServ
 
 function decodeB64UrlNoPad(s: unknown, what: string): string {
   if (typeof s !== "string" || !B64URL_NOPAD.test(s)) {
-    throw err("ERR_KBS_PARSE_POLICY", `Failed to parse policy: ${what} must be base64url without padding`);
+    throw err(
+      "ERR_KBS_PARSE_POLICY",
+      `Failed to parse policy: ${what} must be base64url without padding`,
+    );
   }
   return Buffer.from(s, "base64url").toString("utf8");
 }
@@ -91,7 +95,9 @@ function attestDetail(e: unknown): string {
 }
 
 /** Creates the request handler. */
-export function createKbsHandler(deps: KbsDeps): (req: IncomingMessage, res: ServerResponse) => void {
+export function createKbsHandler(
+  deps: KbsDeps,
+): (req: IncomingMessage, res: ServerResponse) => void {
   const limit = deps.payloadLimitBytes ?? 2 * 1024 * 1024;
   const timeoutMs = (deps.sessionTimeoutMin ?? 5) * 60_000;
   const log = deps.log ?? (() => {});
@@ -110,9 +116,15 @@ export function createKbsHandler(deps: KbsDeps): (req: IncomingMessage, res: Ser
       log(`kbs: admin access denied for ${endpoint}: ${reason}`);
       // Upstream reports plugin admin failures through the [admin] initialization variant.
       if (plugin) {
-        throw err("ERR_KBS_ADMIN_PLUGIN", `failed to initialize [admin] configuration: Admin access denied: ${reason}`);
+        throw err(
+          "ERR_KBS_ADMIN_PLUGIN",
+          `failed to initialize [admin] configuration: Admin access denied: ${reason}`,
+        );
       }
-      throw err("ERR_KBS_ADMIN_ACCESS", `admin access denied for endpoint ${endpoint}: Admin access denied: ${reason}`);
+      throw err(
+        "ERR_KBS_ADMIN_ACCESS",
+        `admin access denied for endpoint ${endpoint}: Admin access denied: ${reason}`,
+      );
     }
   };
 
@@ -140,7 +152,10 @@ export function createKbsHandler(deps: KbsDeps): (req: IncomingMessage, res: Ser
       throw err("ERR_KBS_ATTESTATION", `${prefix}${(e as Error).message}`, e);
     }
     if (!as.tees.includes(request.tee)) {
-      throw err("ERR_KBS_ATTESTATION", `${prefix}TEE ${request.tee} is not supported by this Trustee (enabled: ${as.tees.join(", ")})`);
+      throw err(
+        "ERR_KBS_ATTESTATION",
+        `${prefix}TEE ${request.tee} is not supported by this Trustee (enabled: ${as.tees.join(", ")})`,
+      );
     }
     const session: Session = {
       state: "authed",
@@ -150,7 +165,12 @@ export function createKbsHandler(deps: KbsDeps): (req: IncomingMessage, res: Ser
       alg: negotiated.algorithm,
       exp: Date.now() + timeoutMs,
     };
-    sendJson(res, 200, { nonce: session.nonce, "extra-params": negotiated.extraParams }, cookieHeader(session));
+    sendJson(
+      res,
+      200,
+      { nonce: session.nonce, "extra-params": negotiated.extraParams },
+      cookieHeader(session),
+    );
   }
 
   async function attest(req: IncomingMessage, res: ServerResponse) {
@@ -158,12 +178,18 @@ export function createKbsHandler(deps: KbsDeps): (req: IncomingMessage, res: Ser
     const cookie = getCookie(req, KBS_SESSION_COOKIE);
     if (cookie === undefined) {
       req.resume();
-      throw err("ERR_KBS_ATTESTATION", `${prefix}no ${KBS_SESSION_COOKIE} cookie (call /auth first)`);
+      throw err(
+        "ERR_KBS_ATTESTATION",
+        `${prefix}no ${KBS_SESSION_COOKIE} cookie (call /auth first)`,
+      );
     }
     const session = deps.sessions.open(cookie);
     if (typeof session === "string") {
       req.resume();
-      throw err("ERR_KBS_ATTESTATION", `${prefix}${session === "expired" ? "session expired" : "unknown session"} (call /auth again)`);
+      throw err(
+        "ERR_KBS_ATTESTATION",
+        `${prefix}${session === "expired" ? "session expired" : "unknown session"} (call /auth again)`,
+      );
     }
     const body = await jsonBody(req, "ERR_KBS_ATTESTATION", prefix);
     if (session.state === "attested") {
@@ -179,10 +205,16 @@ export function createKbsHandler(deps: KbsDeps): (req: IncomingMessage, res: Ser
     }
     const rd = attestation["runtime-data"];
     if (!constantTimeEqualString(rd.nonce, session.nonce)) {
-      throw err("ERR_KBS_ATTESTATION", `${prefix}nonce mismatch: runtime-data.nonce is not the challenge of this session`);
+      throw err(
+        "ERR_KBS_ATTESTATION",
+        `${prefix}nonce mismatch: runtime-data.nonce is not the challenge of this session`,
+      );
     }
     if (!(await deps.replay.claim(session.id, session.exp))) {
-      throw err("ERR_KBS_ATTESTATION", `${prefix}challenge already used (replayed attestation); call /auth again`);
+      throw err(
+        "ERR_KBS_ATTESTATION",
+        `${prefix}challenge already used (replayed attestation); call /auth again`,
+      );
     }
     const initData = attestation["init-data"];
     if (initData !== null && initData !== undefined && initData.format !== "toml") {
@@ -193,7 +225,9 @@ export function createKbsHandler(deps: KbsDeps): (req: IncomingMessage, res: Ser
       {
         tee: session.tee,
         evidence: ev.primary_evidence,
-        runtimeData: { structured: primaryRuntimeData(rd.nonce, rd["tee-pubkey"], ev.additional_evidence) },
+        runtimeData: {
+          structured: primaryRuntimeData(rd.nonce, rd["tee-pubkey"], ev.additional_evidence),
+        },
         ...(initData ? { initData: { toml: initData.body } } : {}),
         hashAlgorithm: session.alg,
       },
@@ -206,10 +240,17 @@ export function createKbsHandler(deps: KbsDeps): (req: IncomingMessage, res: Ser
         throw err("ERR_KBS_ATTESTATION", `${prefix}tee-evidence.additional_evidence is not JSON`);
       }
       if (typeof map !== "object" || map === null || Array.isArray(map)) {
-        throw err("ERR_KBS_ATTESTATION", `${prefix}tee-evidence.additional_evidence must be a JSON object`);
+        throw err(
+          "ERR_KBS_ATTESTATION",
+          `${prefix}tee-evidence.additional_evidence must be a JSON object`,
+        );
       }
       for (const [tee, evidence] of Object.entries(map)) {
-        if (!isTee(tee)) throw err("ERR_KBS_ATTESTATION", `${prefix}additional evidence names unknown TEE ${JSON.stringify(tee.slice(0, 32))}`);
+        if (!isTee(tee))
+          throw err(
+            "ERR_KBS_ATTESTATION",
+            `${prefix}additional evidence names unknown TEE ${JSON.stringify(tee.slice(0, 32))}`,
+          );
         requests.push({
           tee,
           evidence,
@@ -229,7 +270,12 @@ export function createKbsHandler(deps: KbsDeps): (req: IncomingMessage, res: Ser
     sendJson(res, 200, { token }, cookieHeader(attested));
   }
 
-  async function getResource(req: IncomingMessage, res: ServerResponse, segments: string[], query: Record<string, string>) {
+  async function getResource(
+    req: IncomingMessage,
+    res: ServerResponse,
+    segments: string[],
+    query: Record<string, string>,
+  ) {
     let token: string | undefined;
     const cookie = getCookie(req, KBS_SESSION_COOKIE);
     if (cookie !== undefined) {
@@ -249,7 +295,10 @@ export function createKbsHandler(deps: KbsDeps): (req: IncomingMessage, res: Ser
       query,
     });
     if (!decision.allow) {
-      throw err("ERR_KBS_POLICY_DENY", `Access denied by policy: resource policy rule ${decision.reason ?? "denied"}`);
+      throw err(
+        "ERR_KBS_POLICY_DENY",
+        `Access denied by policy: resource policy rule ${decision.reason ?? "denied"}`,
+      );
     }
     let value: Uint8Array | undefined;
     try {
@@ -257,7 +306,8 @@ export function createKbsHandler(deps: KbsDeps): (req: IncomingMessage, res: Ser
     } catch (e) {
       throw err("ERR_KBS_PLUGIN_INTERNAL", "Plugin internal error: resource storage failed", e);
     }
-    if (value === undefined) throw err("ERR_KBS_PLUGIN_INTERNAL", "Plugin internal error: resource not found");
+    if (value === undefined)
+      throw err("ERR_KBS_PLUGIN_INTERNAL", "Plugin internal error: resource not found");
     let jwe: Awaited<ReturnType<typeof encryptForTeeKey>>;
     try {
       jwe = await encryptForTeeKey(verified.teePubkey, value);
@@ -267,10 +317,16 @@ export function createKbsHandler(deps: KbsDeps): (req: IncomingMessage, res: Ser
     sendJson(res, 200, jwe);
   }
 
-  async function resource(req: IncomingMessage, res: ServerResponse, segments: string[], query: Record<string, string>) {
+  async function resource(
+    req: IncomingMessage,
+    res: ServerResponse,
+    segments: string[],
+    query: Record<string, string>,
+  ) {
     const method = req.method ?? "GET";
     if (method === "GET") return getResource(req, res, segments, query);
-    if (method !== "POST" && method !== "DELETE") throw err("ERR_KBS_PLUGIN_NOT_FOUND", "Plugin resource not found");
+    if (method !== "POST" && method !== "DELETE")
+      throw err("ERR_KBS_PLUGIN_NOT_FOUND", "Plugin resource not found");
     await adminCheck(req, "resource", true);
     const path = parseResourcePath(segments);
     if (method === "POST") {
@@ -301,14 +357,21 @@ export function createKbsHandler(deps: KbsDeps): (req: IncomingMessage, res: Ser
     const method = req.method ?? "GET";
 
     if (pathname === "/healthz" && method === "GET") return sendEmpty(res, 200);
-    if (pathname === "/.well-known/jwks.json" && method === "GET") return sendJson(res, 200, as.broker.jwks());
+    if (pathname === "/.well-known/jwks.json" && method === "GET")
+      return sendJson(res, 200, as.broker.jwks());
     if (!pathname.startsWith(`${KBS_PATH_PREFIX}/`)) {
       req.resume();
-      throw err("ERR_KBS_INVALID_PATH", `Invalid request path ${JSON.stringify(pathname.slice(0, 64))}`);
+      throw err(
+        "ERR_KBS_INVALID_PATH",
+        `Invalid request path ${JSON.stringify(pathname.slice(0, 64))}`,
+      );
     }
     let segments: string[];
     try {
-      segments = pathname.slice(KBS_PATH_PREFIX.length + 1).split("/").map(decodeURIComponent);
+      segments = pathname
+        .slice(KBS_PATH_PREFIX.length + 1)
+        .split("/")
+        .map(decodeURIComponent);
     } catch {
       throw err("ERR_KBS_INVALID_PATH", "Invalid request path: bad percent-encoding");
     }
@@ -318,20 +381,32 @@ export function createKbsHandler(deps: KbsDeps): (req: IncomingMessage, res: Ser
     if (plugin === "attest" && method === "POST") return attest(req, res);
     if (plugin === "attestation-policy" && method === "POST") {
       await adminCheck(req, "attestation-policy", false);
-      const body = (await jsonBody(req, "ERR_KBS_ATTESTATION", "Attestation error: Set Attestation Policy failed: ")) as Record<string, unknown> | null;
+      const body = (await jsonBody(
+        req,
+        "ERR_KBS_ATTESTATION",
+        "Attestation error: Set Attestation Policy failed: ",
+      )) as Record<string, unknown> | null;
       try {
         const id = typeof body?.policy_id === "string" ? body.policy_id : "default_cpu";
         const text = decodeB64UrlNoPad(body?.policy, "policy");
         await as.policies.set(id, text);
         log(`kbs: attestation policy ${id} set`);
       } catch (e) {
-        throw err("ERR_KBS_ATTESTATION", `Attestation error: Set Attestation Policy failed: ${(e as Error).message}`, e);
+        throw err(
+          "ERR_KBS_ATTESTATION",
+          `Attestation error: Set Attestation Policy failed: ${(e as Error).message}`,
+          e,
+        );
       }
       return sendEmpty(res, 200);
     }
     if (plugin === "resource-policy" && method === "POST") {
       await adminCheck(req, "resource-policy", false);
-      const body = (await jsonBody(req, "ERR_KBS_PARSE_POLICY", "Failed to parse policy: ")) as Record<string, unknown> | null;
+      const body = (await jsonBody(
+        req,
+        "ERR_KBS_PARSE_POLICY",
+        "Failed to parse policy: ",
+      )) as Record<string, unknown> | null;
       const text = decodeB64UrlNoPad(body?.policy, "policy");
       await deps.resourcePolicy.set(text);
       log("kbs: resource policy set");

@@ -41,7 +41,10 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Uint8Arra
 }
 
 function tooLarge(limit: number): KbsServerError {
-  return new KbsServerError("ERR_KBS_PAYLOAD_TOO_LARGE", `request body is larger than ${limit} bytes`);
+  return new KbsServerError(
+    "ERR_KBS_PAYLOAD_TOO_LARGE",
+    `request body is larger than ${limit} bytes`,
+  );
 }
 
 /** The value of cookie `name`, or undefined. */

@@ -21,11 +21,18 @@ export interface ResourceDecision {
 export interface ResourcePolicy {
   set(text: string): Promise<void>;
   ids(): Promise<string[]>;
-  evaluate(claims: unknown, data: { plugin: string; "resource-path": string[]; query: Record<string, string> }): Promise<ResourceDecision>;
+  evaluate(
+    claims: unknown,
+    data: { plugin: string; "resource-path": string[]; query: Record<string, string> },
+  ): Promise<ResourceDecision>;
 }
 
 /** Creates the policy over `kv`, seeding the default if none is stored. */
-export async function createResourcePolicy(kv: KeyValueStore, engine: PolicyEngine, initial = RESOURCE_POLICY_DEFAULT): Promise<ResourcePolicy> {
+export async function createResourcePolicy(
+  kv: KeyValueStore,
+  engine: PolicyEngine,
+  initial = RESOURCE_POLICY_DEFAULT,
+): Promise<ResourcePolicy> {
   await kv.put(NAMESPACE, KEY, new TextEncoder().encode(initial), { overwrite: false });
   let cached: { text: string; prepared: PreparedPolicy } | undefined;
   const compile = (text: string): PreparedPolicy => {
@@ -35,7 +42,11 @@ export async function createResourcePolicy(kv: KeyValueStore, engine: PolicyEngi
       cached = { text, prepared };
       return prepared;
     } catch (err) {
-      throw new KbsServerError("ERR_KBS_POLICY_ENGINE", `Policy engine error: ${(err as Error).message}`, { cause: err });
+      throw new KbsServerError(
+        "ERR_KBS_POLICY_ENGINE",
+        `Policy engine error: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   };
   return {
@@ -44,7 +55,9 @@ export async function createResourcePolicy(kv: KeyValueStore, engine: PolicyEngi
       await kv.put(NAMESPACE, KEY, new TextEncoder().encode(text));
     },
     async ids() {
-      return (await kv.list(NAMESPACE)).filter((k) => k.endsWith(".rego")).map((k) => k.slice(0, -5));
+      return (await kv.list(NAMESPACE))
+        .filter((k) => k.endsWith(".rego"))
+        .map((k) => k.slice(0, -5));
     },
     async evaluate(claims, data) {
       // Read every time: another replica may have changed it (the compiled form is cached).
@@ -55,12 +68,19 @@ export async function createResourcePolicy(kv: KeyValueStore, engine: PolicyEngi
         out = compile(text).evaluate(claims, data, ["allow"]);
       } catch (err) {
         if (err instanceof KbsServerError) throw err;
-        throw new KbsServerError("ERR_KBS_POLICY_ENGINE", `Policy engine error: ${(err as Error).message}`, { cause: err });
+        throw new KbsServerError(
+          "ERR_KBS_POLICY_ENGINE",
+          `Policy engine error: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
       if (out.allow === true) return { allow: true };
       return {
         allow: false,
-        reason: out.allow === undefined ? "data.policy.allow is undefined" : `data.policy.allow is ${JSON.stringify(out.allow)}`,
+        reason:
+          out.allow === undefined
+            ? "data.policy.allow is undefined"
+            : `data.policy.allow is ${JSON.stringify(out.allow)}`,
       };
     },
   };

@@ -63,7 +63,9 @@ export function jsonPointer(doc: unknown, pointer: string): unknown {
 
 function sameKey(a: JWK, b: KeyObject): boolean {
   const j = b.export({ format: "jwk" });
-  return a.kty === j.kty && a.crv === j.crv && a.x === j.x && a.y === j.y && a.n === j.n && a.e === j.e;
+  return (
+    a.kty === j.kty && a.crv === j.crv && a.x === j.x && a.y === j.y && a.n === j.n && a.e === j.e
+  );
 }
 
 function fail(why: string, cause?: unknown): never {

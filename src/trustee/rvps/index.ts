@@ -1,2 +1,9 @@
 /** Reference Value Provider Service. */
-export { createRvps, type ReferenceValueRecord, type Rvps, RvpsError, type RvpsErrorCode, type RvpsOptions } from "./rvps.js";
+export {
+  createRvps,
+  type ReferenceValueRecord,
+  type Rvps,
+  RvpsError,
+  type RvpsErrorCode,
+  type RvpsOptions,
+} from "./rvps.js";

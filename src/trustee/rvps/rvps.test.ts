@@ -22,7 +22,11 @@ test("registers sample reference values and answers queries", async () => {
 
 test("enforces expiry, which upstream stores but never checks", async () => {
   let t = new Date("2026-01-01T00:00:00Z");
-  const rvps = createRvps(createMemoryStore(), { now: () => t, lifetimeMs: 60_000, snapshotTtlMs: 0 });
+  const rvps = createRvps(createMemoryStore(), {
+    now: () => t,
+    lifetimeMs: 60_000,
+    snapshotTtlMs: 0,
+  });
   await rvps.register(sampleMessage({ svn: ["1"] }));
   assert.deepEqual(await rvps.query("svn"), ["1"]);
   t = new Date("2026-01-01T00:01:01Z");
@@ -42,6 +46,8 @@ test("malformed messages and unsupported extractors are coded errors", async () 
     { type: "sample" },
   ];
   for (const m of bad) await assert.rejects(rvps.register(m), { code: "ERR_RVPS_MESSAGE" });
-  await assert.rejects(rvps.register({ type: "in-toto", payload: "" }), { code: "ERR_RVPS_EXTRACTOR" });
+  await assert.rejects(rvps.register({ type: "in-toto", payload: "" }), {
+    code: "ERR_RVPS_EXTRACTOR",
+  });
   await assert.rejects(rvps.register(sampleMessage({ "bad name": 1 })), { code: "ERR_RVPS_NAME" });
 });

@@ -51,7 +51,10 @@ export interface RvpsOptions {
 
 function storageKey(name: string): string {
   if (!NAME.test(name)) {
-    throw new RvpsError("ERR_RVPS_NAME", `reference value name ${JSON.stringify(name.slice(0, 64))} is not allowed`);
+    throw new RvpsError(
+      "ERR_RVPS_NAME",
+      `reference value name ${JSON.stringify(name.slice(0, 64))} is not allowed`,
+    );
   }
   // Names are free-form (`rvps:///ns/x:tag`); storage keys are not, so store them encoded.
   return Buffer.from(name, "utf8").toString("base64url");
@@ -127,10 +130,16 @@ export function createRvps(store: KeyValueStore, opts: RvpsOptions = {}): Rvps {
     async query(name) {
       const rec = await read(storageKey(name));
       if (rec === undefined) {
-        throw new RvpsError("ERR_RVPS_NOT_FOUND", `reference value ${JSON.stringify(name)} is not registered`);
+        throw new RvpsError(
+          "ERR_RVPS_NOT_FOUND",
+          `reference value ${JSON.stringify(name)} is not registered`,
+        );
       }
       if (Date.parse(rec.expiration) <= now().getTime()) {
-        throw new RvpsError("ERR_RVPS_EXPIRED", `reference value ${JSON.stringify(name)} expired at ${rec.expiration}`);
+        throw new RvpsError(
+          "ERR_RVPS_EXPIRED",
+          `reference value ${JSON.stringify(name)} expired at ${rec.expiration}`,
+        );
       }
       return rec.value;
     },

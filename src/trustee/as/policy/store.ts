@@ -31,7 +31,10 @@ export interface AttestationPolicyStore {
 
 function checkId(id: string): void {
   if (!ID.test(id)) {
-    throw new AttestationServiceError("ERR_AS_POLICY", `policy id ${JSON.stringify(id.slice(0, 64))} must match [A-Za-z0-9_-]+`);
+    throw new AttestationServiceError(
+      "ERR_AS_POLICY",
+      `policy id ${JSON.stringify(id.slice(0, 64))} must match [A-Za-z0-9_-]+`,
+    );
   }
 }
 
@@ -48,7 +51,11 @@ export function createAttestationPolicyStore(
     try {
       p = engine.prepare(text, AS_HOST_FUNCTIONS);
     } catch (err) {
-      throw new AttestationServiceError("ERR_AS_POLICY", `policy does not compile: ${(err as Error).message}`, { cause: err });
+      throw new AttestationServiceError(
+        "ERR_AS_POLICY",
+        `policy does not compile: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     if (cache.size > 64) cache.clear();
     cache.set(text, p);
@@ -60,20 +67,28 @@ export function createAttestationPolicyStore(
     if (raw !== undefined) return Buffer.from(raw).toString("utf8");
     const builtIn = BUILT_IN[id];
     if (builtIn !== undefined) return builtIn;
-    throw new AttestationServiceError("ERR_AS_POLICY_NOT_FOUND", `attestation policy ${JSON.stringify(id)} does not exist`);
+    throw new AttestationServiceError(
+      "ERR_AS_POLICY_NOT_FOUND",
+      `attestation policy ${JSON.stringify(id)} does not exist`,
+    );
   };
   return {
     async set(id, text) {
       checkId(id);
       if (Buffer.byteLength(text) > MAX_POLICY_BYTES) {
-        throw new AttestationServiceError("ERR_AS_POLICY", `policy is larger than ${MAX_POLICY_BYTES} bytes`);
+        throw new AttestationServiceError(
+          "ERR_AS_POLICY",
+          `policy is larger than ${MAX_POLICY_BYTES} bytes`,
+        );
       }
       compile(text);
       await kv.put(NAMESPACE, `${id}.rego`, new TextEncoder().encode(text));
     },
     get,
     async list() {
-      const stored = (await kv.list(NAMESPACE)).filter((k) => k.endsWith(".rego")).map((k) => k.slice(0, -5));
+      const stored = (await kv.list(NAMESPACE))
+        .filter((k) => k.endsWith(".rego"))
+        .map((k) => k.slice(0, -5));
       return [...new Set([...Object.keys(BUILT_IN), ...stored])].sort();
     },
     async prepared(id) {

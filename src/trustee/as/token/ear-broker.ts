@@ -3,7 +3,12 @@
  * result as an ES256 JWT whose header carries the signing JWK (and `x5c` when a certificate
  * chain is configured), and publishes that key as a JWKS. Signing is done by `jose`.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+} from "node:crypto";
 import { readFileSync } from "node:fs";
 import { CompactSign, type JWK } from "jose";
 import { EAR_PROFILE, type EarClaims, type EarSubmod } from "../../../protocol/ear/claims.js";

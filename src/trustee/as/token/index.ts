@@ -1,2 +1,7 @@
 /** EAR token signing. */
-export { createEarBroker, type EarBroker, type EarBrokerConfig, type SignedEar } from "./ear-broker.js";
+export {
+  createEarBroker,
+  type EarBroker,
+  type EarBrokerConfig,
+  type SignedEar,
+} from "./ear-broker.js";
