@@ -1,0 +1,274 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { Command } from "commander";
+import { fromHex } from "../tee/common/bytes.js";
+import type { Clock } from "../tee/common/certs.js";
+import { EvidenceError } from "../tee/common/errors.js";
+import { parseSnpReport, SNP_REPORT_SIZE } from "../tee/snp/report.js";
+import { snpReportToJson, parseSnpEvidence } from "../tee/snp/evidence.js";
+import { parseAzSnpEvidence, verifyAzSnpEvidence } from "../trustee/as/verifier/az-snp-vtpm/index.js";
+import { parseAzTdxEvidence, verifyAzTdxEvidence } from "../trustee/as/verifier/az-tdx-vtpm/index.js";
+import { parseSgxEvidence, verifySgxQuote } from "../trustee/as/verifier/sgx/index.js";
+import {
+  createOfflineVcekSource,
+  loadVendorCertificates,
+  processorGeneration,
+  snpVendorFromDir,
+  tcbPrefix,
+  verifySnpEvidence,
+} from "../trustee/as/verifier/snp/index.js";
+import type { DcapCollateral } from "../trustee/as/verifier/tdx/collateral.js";
+import { parseTdxEvidence, verifyTdxEvidence } from "../trustee/as/verifier/tdx/index.js";
+import { parseCcel } from "../tee/eventlog/ccel.js";
+
+/** TEEs `coco attest verify` understands. */
+export const ATTEST_TEES = ["tdx", "sgx", "snp", "az-snp-vtpm", "az-tdx-vtpm"] as const;
+/** One of {@link ATTEST_TEES}. */
+export type AttestTee = (typeof ATTEST_TEES)[number];
+
+/** Options of {@link attestVerify}, as the CLI flags give them. */
+export interface AttestVerifyOptions {
+  tee: AttestTee;
+  /** Evidence bytes: upstream's evidence JSON, or a raw quote / SNP report. */
+  evidence: Uint8Array;
+  reportData?: Uint8Array;
+  initDataDigest?: Uint8Array;
+  /** Directory of operator-supplied collateral (AMD roots + VCEK store; DCAP collateral). */
+  collateralDir?: string;
+  /** A CCEL to replay (TDX), replacing the evidence's `cc_eventlog`. */
+  eventlog?: Uint8Array;
+  clock?: Clock;
+}
+
+const MAX_EVIDENCE = 4 * 1024 * 1024;
+
+function readIf(p: string): Uint8Array | undefined {
+  return existsSync(p) ? new Uint8Array(readFileSync(p)) : undefined;
+}
+
+function evidenceJson(bytes: Uint8Array): unknown | undefined {
+  const first = bytes.find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
+  if (first !== 0x7b) return undefined; // not "{": a raw quote or report
+  try {
+    return JSON.parse(Buffer.from(bytes).toString("utf8"));
+  } catch (cause) {
+    throw new EvidenceError("ERR_EVIDENCE_MALFORMED", "evidence file starts with '{' but is not JSON", { cause });
+  }
+}
+
+function needCollateral(dir: string | undefined, tee: string): string {
+  if (!dir) {
+    throw new EvidenceError(
+      "ERR_COLLATERAL_MISSING",
+      `${tee} needs AMD's ARK/ASK/ASVK: pass --collateral DIR holding <gen>-ask-ark-asvk-bundle.pem (fill it with 'coco attest collateral fetch')`,
+    );
+  }
+  return dir;
+}
+
+function dcapCollateral(dir: string | undefined): DcapCollateral | undefined {
+  if (!dir) return undefined;
+  const read = (n: string): string => {
+    const b = readIf(join(dir, n));
+    if (!b) throw new EvidenceError("ERR_COLLATERAL_MISSING", `DCAP collateral file ${n} is missing in ${dir}`);
+    return Buffer.from(b).toString("utf8");
+  };
+  return {
+    tcbInfoJson: read("tcbInfo.json"),
+    tcbInfoIssuerChainPem: read("tcb-info-issuer-chain.pem"),
+    qeIdentityJson: read("qeIdentity.json"),
+    qeIdentityIssuerChainPem: read("qe-identity-issuer-chain.pem"),
+  };
+}
+
+/** Verifies evidence offline and returns upstream's claims, or throws an EvidenceError. */
+export function attestVerify(o: AttestVerifyOptions): Record<string, unknown> {
+  if (o.evidence.length > MAX_EVIDENCE) {
+    throw new EvidenceError("ERR_EVIDENCE_OVERSIZE", `evidence is ${o.evidence.length} bytes, limit ${MAX_EVIDENCE}`);
+  }
+  const json = evidenceJson(o.evidence);
+  const clock = o.clock;
+  switch (o.tee) {
+    case "tdx": {
+      const ev = parseTdxEvidence(json ?? { quote: Buffer.from(o.evidence).toString("base64") });
+      if (o.eventlog) ev.ccel = parseCcel(o.eventlog);
+      return verifyTdxEvidence(ev, {
+        expectedReportData: o.reportData,
+        expectedInitDataHash: o.initDataDigest,
+        collateral: dcapCollateral(o.collateralDir),
+        clock,
+      });
+    }
+    case "sgx":
+      return verifySgxQuote(parseSgxEvidence(json ?? { quote: Buffer.from(o.evidence).toString("base64") }), {
+        expectedReportData: o.reportData,
+        expectedInitDataHash: o.initDataDigest,
+        collateral: dcapCollateral(o.collateralDir),
+        clock,
+      });
+    case "snp": {
+      const dir = needCollateral(o.collateralDir, "snp");
+      const vendor = snpVendorFromDir(dir, readIf, clock ?? (() => new Date()));
+      const raw = json ?? {
+        attestation_report: snpReportToJson(parseSnpReport(o.evidence)),
+        cert_chain: null,
+      };
+      return {
+        ...verifySnpEvidence(parseSnpEvidence(raw), {
+          vendor,
+          vcekSource: createOfflineVcekSource(dir, readIf),
+          expectedReportData: o.reportData,
+          expectedInitDataHash: o.initDataDigest,
+          clock,
+        }),
+      };
+    }
+    case "az-snp-vtpm": {
+      const dir = needCollateral(o.collateralDir, "az-snp-vtpm");
+      if (!o.reportData) throw new EvidenceError("ERR_REPORT_DATA_MISMATCH", "az-snp-vtpm needs --report-data (the TPM quote nonce)");
+      return verifyAzSnpEvidence(parseAzSnpEvidence(json), {
+        vendor: snpVendorFromDir(dir, readIf, clock ?? (() => new Date())),
+        expectedReportData: o.reportData,
+        expectedInitDataHash: o.initDataDigest,
+        clock,
+      });
+    }
+    case "az-tdx-vtpm":
+      if (!o.reportData) throw new EvidenceError("ERR_REPORT_DATA_MISMATCH", "az-tdx-vtpm needs --report-data (the TPM quote nonce)");
+      return verifyAzTdxEvidence(parseAzTdxEvidence(json), {
+        expectedReportData: o.reportData,
+        expectedInitDataHash: o.initDataDigest,
+        collateral: dcapCollateral(o.collateralDir),
+        clock,
+      });
+  }
+}
+
+/** Writes `data` to `path` atomically (temp file + rename). Certificates are public: mode 0644. */
+function writeAtomic(path: string, data: Uint8Array): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, data, { mode: 0o644 });
+  renameSync(tmp, path);
+}
+
+/** I/O for {@link collateralFetchSnp}: an HTTP GET returning the body, or throwing. */
+export type HttpGet = (url: string) => Promise<Uint8Array>;
+
+/**
+ * Fills an offline collateral directory for SNP evidence from AMD's KDS (or a mirror at
+ * `kdsUrl`): the generation's ARK/ASK (`/vcek/v1/<gen>/cert_chain`) and ASVK
+ * (`/vlek/v1/<gen>/cert_chain`) as `<gen>-ask-ark-asvk-bundle.pem`, and the report's VCEK as
+ * `vcek/<hwid>/<tcb>_vcek.der`. The ARK is checked against the pin before anything is written.
+ */
+export async function collateralFetchSnp(
+  evidence: Uint8Array,
+  outDir: string,
+  kdsUrl: string,
+  get: HttpGet,
+  clock: Clock = () => new Date(),
+): Promise<string[]> {
+  const json = evidenceJson(evidence);
+  const report = json ? parseSnpEvidence(json).report : parseSnpReport(evidence);
+  const gen = processorGeneration(report);
+  const base = kdsUrl.replace(/\/+$/, "");
+  const askArk = Buffer.from(await get(`${base}/vcek/v1/${gen}/cert_chain`)).toString("utf8");
+  let asvk = "";
+  try {
+    asvk = Buffer.from(await get(`${base}/vlek/v1/${gen}/cert_chain`)).toString("utf8");
+  } catch {
+    // VLEK chains are optional; VCEK verification needs only ARK/ASK.
+  }
+  const asvkOnly = asvk.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/)?.[0] ?? "";
+  const bundle = `${askArk.trim()}\n${asvkOnly}\n`;
+  // Validates the pin and signatures before anything is written.
+  loadVendorCertificates(bundle, gen, clock);
+  const written: string[] = [];
+  const bundlePath = join(outDir, `${gen.toLowerCase()}-ask-ark-asvk-bundle.pem`);
+  writeAtomic(bundlePath, Buffer.from(bundle));
+  written.push(bundlePath);
+  const chip = gen === "Turin" ? report.chipId.subarray(0, 8) : report.chipId;
+  if (chip.some((b) => b !== 0)) {
+    const t = report.reportedTcb;
+    const q = `blSPL=${t.bootloader}&teeSPL=${t.tee}&snpSPL=${t.snp}&ucodeSPL=${t.microcode}${t.fmc === null ? "" : `&fmcSPL=${t.fmc}`}`;
+    const hwid = Buffer.from(chip).toString("hex");
+    const vcek = await get(`${base}/vcek/v1/${gen}/${hwid}?${q}`);
+    const p = join(outDir, "vcek", hwid, `${tcbPrefix(report)}_vcek.der`);
+    writeAtomic(p, vcek);
+    written.push(p);
+  }
+  return written;
+}
+
+function hexOpt(v: string | undefined, what: string): Uint8Array | undefined {
+  if (v === undefined) return undefined;
+  const b = fromHex(v.replace(/^0x/, ""), what);
+  if (b.length > 64) throw new EvidenceError("ERR_EVIDENCE_MALFORMED", `${what} is longer than 64 bytes`);
+  return b;
+}
+
+async function httpGet(url: string): Promise<Uint8Array> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+  if (!res.ok) throw new EvidenceError("ERR_COLLATERAL_MISSING", `GET ${url} answered ${res.status}`);
+  const len = Number(res.headers.get("content-length") ?? "0");
+  if (len > 1024 * 1024) throw new EvidenceError("ERR_COLLATERAL_INVALID", `GET ${url} is larger than 1 MiB`);
+  const body = new Uint8Array(await res.arrayBuffer());
+  if (body.length > 1024 * 1024) throw new EvidenceError("ERR_COLLATERAL_INVALID", `GET ${url} is larger than 1 MiB`);
+  return body;
+}
+
+/** Registers `coco attest verify` and `coco attest collateral fetch`. */
+export function registerAttest(program: Command): void {
+  const attest = program.command("attest").description("Verify hardware TEE evidence offline (TDX, SGX, SNP, Azure vTPM)");
+  attest
+    .command("verify")
+    .description("Verify evidence and print upstream's claims as JSON; exits non-zero naming the failed check")
+    .requiredOption("--tee <tee>", `one of ${ATTEST_TEES.join(", ")}`)
+    .requiredOption("--evidence <file>", "evidence JSON as the attester sends it, or a raw quote / SNP report")
+    .option("--report-data <hex>", "expected report data (the runtime-data digest)")
+    .option("--init-data-digest <hex>", "expected init-data digest")
+    .option("--collateral <dir>", "offline collateral: AMD roots + VCEK store (snp, az-snp-vtpm); DCAP collateral (tdx, sgx)")
+    .option("--eventlog <file>", "a CCEL (with AAEL records) to replay against the TDX RTMRs")
+    .option("--now <iso-date>", "judge certificate validity at this time instead of the system clock")
+    .action((opts: Record<string, string | undefined>) => {
+      const tee = opts.tee as AttestTee;
+      if (!(ATTEST_TEES as readonly string[]).includes(tee)) {
+        throw new EvidenceError("ERR_EVIDENCE_UNSUPPORTED", `--tee must be one of ${ATTEST_TEES.join(", ")}`);
+      }
+      const at = opts.now ? new Date(opts.now) : undefined;
+      if (at && Number.isNaN(at.getTime())) throw new EvidenceError("ERR_EVIDENCE_MALFORMED", "--now is not a date");
+      const claims = attestVerify({
+        tee,
+        evidence: new Uint8Array(readFileSync(opts.evidence as string)),
+        reportData: hexOpt(opts.reportData, "--report-data"),
+        initDataDigest: hexOpt(opts.initDataDigest, "--init-data-digest"),
+        collateralDir: opts.collateral,
+        eventlog: opts.eventlog ? new Uint8Array(readFileSync(opts.eventlog)) : undefined,
+        clock: at ? () => at : undefined,
+      });
+      process.stdout.write(`${JSON.stringify(claims, null, 2)}\n`);
+    });
+  const collateral = attest.command("collateral").description("Manage the offline collateral directory");
+  collateral
+    .command("fetch")
+    .description("Fill the collateral directory for this evidence from AMD KDS (snp); needs network")
+    .requiredOption("--tee <tee>", "snp (DCAP collateral for tdx/sgx is not implemented)")
+    .requiredOption("--evidence <file>", "SNP evidence JSON or raw report")
+    .requiredOption("--out <dir>", "collateral directory to fill")
+    .option("--kds-url <url>", "AMD KDS base URL or a mirror", "https://kdsintf.amd.com")
+    .action(async (opts: Record<string, string>) => {
+      if (opts.tee !== "snp") {
+        throw new EvidenceError(
+          "ERR_NOT_IMPLEMENTED",
+          `collateral fetch for ${opts.tee} is not implemented (only snp: AMD KDS); DCAP collateral (Intel PCS) is not supported yet`,
+        );
+      }
+      const written = await collateralFetchSnp(
+        new Uint8Array(readFileSync(opts.evidence as string)),
+        opts.out as string,
+        opts.kdsUrl as string,
+        httpGet,
+      );
+      for (const w of written) process.stdout.write(`${w}\n`);
+    });
+}
