@@ -1,9 +1,20 @@
 import type { Command } from "commander";
+import { registerAa } from "./aa.js";
 import { registerAttest } from "./attest.js";
+import { registerCdh } from "./cdh.js";
+import { registerKbsClient } from "./kbs-client.js";
+import { registerSecret } from "./secret.js";
 import { registerTrustee } from "./trustee.js";
 
 /**
  * The subcommand groups of `coco`, one module per group. A group appears here only once
  * something real stands behind it.
  */
-export const commandGroups: ReadonlyArray<(program: Command) => void> = [registerAttest, registerTrustee];
+export const commandGroups: ReadonlyArray<(program: Command) => void> = [
+  registerAttest,
+  registerTrustee,
+  registerAa,
+  registerCdh,
+  registerSecret,
+  registerKbsClient,
+];

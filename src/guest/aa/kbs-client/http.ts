@@ -27,7 +27,7 @@ export interface KbsHttp {
   request(
     method: "GET" | "POST",
     path: string,
-    opts?: { json?: unknown; bearer?: string },
+    opts?: { json?: unknown; raw?: Uint8Array; bearer?: string },
   ): Promise<HttpResponse>;
   /** Forget cookies (a new session). */
   clearCookies(): void;
@@ -59,10 +59,16 @@ export function createHttp(baseUrl: string, opts: HttpOptions = {}): KbsHttp {
 
   return {
     request(method, path, ro = {}) {
-      const body = ro.json === undefined ? undefined : Buffer.from(JSON.stringify(ro.json));
+      const body =
+        ro.json !== undefined
+          ? Buffer.from(JSON.stringify(ro.json))
+          : ro.raw !== undefined
+            ? Buffer.from(ro.raw)
+            : undefined;
       const headers: Record<string, string> = { "user-agent": USER_AGENT };
       if (body) {
-        headers["content-type"] = "application/json";
+        headers["content-type"] =
+          ro.json !== undefined ? "application/json" : "application/octet-stream";
         headers["content-length"] = String(body.length);
       }
       if (cookies.size > 0) {

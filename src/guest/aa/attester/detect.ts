@@ -1,0 +1,60 @@
+/**
+ * Primary TEE detection in upstream's order (attester/src/lib.rs `detect_tee_type`):
+ * tdx → sgx → az-tdx-vtpm → az-snp-vtpm → snp → csv → cca → se → tpm → sample. A detected TEE
+ * whose attester coco-ts does not implement fails loudly instead of falling back to `sample`.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { AaError } from "../errors.js";
+import { createCcaAttester } from "./cca/cca.js";
+import { createSampleAttester } from "./sample/sample.js";
+import { createSnpAttester } from "./snp/snp.js";
+import { createTdxAttester } from "./tdx/tdx.js";
+import { type TsmFs, tsmProviderIs } from "./tsm/report.js";
+import type { Attester } from "./types.js";
+
+/** Where detection looks (a root prefix lets tests build a fake machine layout). */
+export interface DetectOptions {
+  root?: string;
+  env?: NodeJS.ProcessEnv;
+  tsmFs?: TsmFs;
+  /** Builds the TPM attester when a TPM is the primary TEE. */
+  createTpm?: (device: string) => Attester;
+  log?: (line: string) => void;
+}
+
+/** Detects the primary TEE and returns its attester. */
+export async function detectAttester(opts: DetectOptions = {}): Promise<Attester> {
+  const root = opts.root ?? "/";
+  const env = opts.env ?? process.env;
+  const p = (rel: string) => join(root, rel);
+  const tsmRoot = p("sys/kernel/config/tsm/report");
+  const tsm = (prov: "tdx_guest" | "sev_guest" | "arm_cca_guest") =>
+    tsmProviderIs(prov, tsmRoot, opts.tsmFs);
+  const unsupported = (tee: string): never => {
+    throw new AaError(
+      "ERR_AA_UNSUPPORTED",
+      `detected TEE ${tee}, whose attester is not implemented in coco-ts`,
+    );
+  };
+  if ((await tsm("tdx_guest")) || existsSync(p("dev/tdx_guest"))) {
+    return createTdxAttester({ tsmRoot, ...(opts.tsmFs ? { tsmFs: opts.tsmFs } : {}) });
+  }
+  if (env.OCCLUM !== undefined || existsSync(p("dev/attestation/attestation_type")))
+    unsupported("sgx");
+  // az-tdx-vtpm / az-snp-vtpm need the Azure HCL report in vTPM NV index 0x01400001.
+  if (existsSync(p("sys/devices/platform/sev-guest")) || existsSync(p("dev/sev-guest"))) {
+    return createSnpAttester({ tsmRoot, ...(opts.tsmFs ? { tsmFs: opts.tsmFs } : {}) });
+  }
+  if (existsSync(p("dev/csv-guest"))) unsupported("csv");
+  if (await tsm("arm_cca_guest"))
+    return createCcaAttester({ tsmRoot, ...(opts.tsmFs ? { tsmFs: opts.tsmFs } : {}) });
+  if (existsSync(p("sys/firmware/uv/prot_virt_guest"))) unsupported("se");
+  const tpm =
+    env.AA_TPM_DEVICE ?? ["dev/tpm0", "dev/tpm1", "dev/tpm2"].map(p).find((d) => existsSync(d));
+  if (tpm && opts.createTpm) return opts.createTpm(tpm);
+  opts.log?.(
+    "attestation-agent: WARNING: no TEE detected, using the sample attester (it proves nothing)",
+  );
+  return createSampleAttester();
+}
