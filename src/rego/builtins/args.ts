@@ -39,7 +39,12 @@ export function argNumber(name: string, args: readonly Value[], i: number): numb
 export function argInt(name: string, args: readonly Value[], i: number): number {
   const v = argNumber(name, args, i);
   const n = Number(v);
-  if (!Number.isInteger(n)) throw operandError(name, i + 1, "integer", v);
+  if (!Number.isInteger(n)) {
+    throw new RegoError(
+      "ERR_REGO_TYPE",
+      `${name}: operand ${i + 1} must be integer number but got floating-point number`,
+    );
+  }
   return n;
 }
 

@@ -29,12 +29,10 @@ export const arrayBuiltins: BuiltinTable = {
     arity: 1,
     fn: (args) => {
       const out: Value[] = [];
-      const rec = (a: readonly Value[]) => {
-        for (const v of a)
-          if (Array.isArray(v)) rec(v);
-          else out.push(v);
-      };
-      rec(argArray("array.flatten", args, 0));
+      for (const v of argArray("array.flatten", args, 0)) {
+        if (Array.isArray(v)) out.push(...v);
+        else out.push(v);
+      }
       return Object.freeze(out);
     },
   },

@@ -1,3 +1,4 @@
+import { RegoError } from "../errors.js";
 import type { Value } from "../value/value.js";
 import { normBig } from "../value/value.js";
 import { argNumber, operandError } from "./args.js";
@@ -6,7 +7,12 @@ import { isInt } from "./util.js";
 
 function intArg(name: string, args: readonly Value[], i: number): bigint {
   const v = argNumber(name, args, i);
-  if (!isInt(v)) throw operandError(name, i + 1, "integer", v);
+  if (!isInt(v)) {
+    throw new RegoError(
+      "ERR_REGO_TYPE",
+      `${name}: operand ${i + 1} must be integer number but got floating-point number`,
+    );
+  }
   return BigInt(v);
 }
 
@@ -21,11 +27,19 @@ export const bitsBuiltins: BuiltinTable = {
   "bits.or": op2("bits.or", (a, b) => a | b),
   "bits.xor": op2("bits.xor", (a, b) => a ^ b),
   "bits.lsh": op2("bits.lsh", (a, b) => {
-    if (b < 0n) throw operandError("bits.lsh", 2, "unsigned integer", Number(b));
+    if (b < 0n)
+      throw new RegoError(
+        "ERR_REGO_TYPE",
+        "bits.lsh: operand 2 must be an unsigned integer number but got a negative integer",
+      );
     return a << b;
   }),
   "bits.rsh": op2("bits.rsh", (a, b) => {
-    if (b < 0n) throw operandError("bits.rsh", 2, "unsigned integer", Number(b));
+    if (b < 0n)
+      throw new RegoError(
+        "ERR_REGO_TYPE",
+        "bits.rsh: operand 2 must be an unsigned integer number but got a negative integer",
+      );
     return a >> b;
   }),
   "bits.negate": { arity: 1, fn: (args) => normBig(~intArg("bits.negate", args, 0)) },

@@ -1,21 +1,26 @@
+import { RegoError } from "../errors.js";
 import { arith, negate } from "../eval/ops.js";
 import { compare, equal, isNumber, normBig, type Value } from "../value/value.js";
 import { argNumber, builtinError, operandError } from "./args.js";
 import type { BuiltinTable } from "./types.js";
 import { isInt } from "./util.js";
 
+function typeErr(name: string, pos: number): RegoError {
+  return new RegoError(
+    "ERR_REGO_TYPE",
+    `${name}: operand ${pos} must be integer number but got floating-point number`,
+  );
+}
+
 /** Largest range numbers.range will build (guards memory). */
 const MAX_RANGE = 10_000_000;
 
 function range(name: string, a: Value, b: Value, step: Value): Value {
-  if (!isInt(a))
-    throw builtinError(name, "operand 1 must be integer number but got floating-point number");
-  if (!isInt(b))
-    throw builtinError(name, "operand 2 must be integer number but got floating-point number");
-  if (!isInt(step))
-    throw builtinError(name, "operand 3 must be integer number but got floating-point number");
+  if (!isInt(a)) throw typeErr(name, 1);
+  if (!isInt(b)) throw typeErr(name, 2);
+  if (!isInt(step)) throw typeErr(name, 3);
   const s = Number(step);
-  if (s <= 0) throw builtinError(name, "step must be a positive number above zero");
+  if (s <= 0) throw builtinError(name, "step must be a positive integer");
   const x = Number(a);
   const y = Number(b);
   if (Math.abs(y - x) / s > MAX_RANGE) throw builtinError(name, "range too large");
@@ -89,6 +94,12 @@ export const numberBuiltins: BuiltinTable = {
       if (isNumber(v as Value)) return v as Value;
       if (typeof v === "string") {
         const n = parseNumberString(v);
+        if (/^[+-]?(inf|infinity|nan)$/i.test(v)) {
+          throw new RegoError(
+            "ERR_REGO_TYPE",
+            `to_number: operand 1 must be a finite number but got ${v}`,
+          );
+        }
         if (n === undefined || (typeof n === "number" && !Number.isFinite(n))) {
           throw builtinError(
             "to_number",
@@ -107,7 +118,7 @@ export const numberBuiltins: BuiltinTable = {
       const base = argNumber("format_int", args, 1);
       const b = Number(base);
       if (![2, 8, 10, 16].includes(b))
-        throw builtinError("format_int", "operand 2 must be one of {2, 8, 10, 16}");
+        throw new RegoError("ERR_REGO_TYPE", "format_int: operand 2 must be one of {2, 8, 10, 16}");
       const i = typeof n === "bigint" ? n : BigInt(Math.trunc(n));
       return i.toString(b);
     },

@@ -16,7 +16,7 @@ function keysOf(name: string, v: Value, pos: number): Value[] {
   if (Array.isArray(v)) return [...v];
   if (v instanceof SetValue) return [...v.values()];
   if (v instanceof ObjectValue) return v.keys();
-  throw operandError(name, pos, "one of {array, object, set}", v);
+  throw operandError(name, pos, "one of {object, set, array}", v);
 }
 
 function isSubset(sup: Value, sub: Value): boolean {
@@ -92,7 +92,8 @@ export const objectBuiltins: BuiltinTable = {
         }
         return cur;
       }
-      return o.get(key) ?? dflt;
+      const got = o.get(key);
+      return got !== undefined ? got : dflt;
     },
   },
   "object.keys": {

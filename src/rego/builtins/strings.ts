@@ -1,4 +1,5 @@
-import { ObjectValue, SetValue, type Value } from "../value/value.js";
+import { RegoError } from "../errors.js";
+import { ObjectValue, SetValue, typeName, type Value } from "../value/value.js";
 import { argArray, argArrayOrSet, argInt, argString, builtinError, operandError } from "./args.js";
 import { sprintf } from "./sprintf.js";
 import type { BuiltinTable } from "./types.js";
@@ -19,11 +20,17 @@ function stringsOf(name: string, args: readonly Value[], i: number): string[] {
   if (Array.isArray(v) || v instanceof SetValue) {
     const items = Array.isArray(v) ? v : v.sorted();
     return items.map((e) => {
-      if (typeof e !== "string") throw operandError(name, i + 1, "one of {array, set, string}", v);
+      if (typeof e !== "string") {
+        const kind = Array.isArray(v) ? "array" : "set";
+        throw new RegoError(
+          "ERR_REGO_TYPE",
+          `${name}: operand ${i + 1} must be ${kind} of strings but got ${kind} containing ${typeName(e)}`,
+        );
+      }
       return e;
     });
   }
-  throw operandError(name, i + 1, "one of {array, set, string}", v);
+  throw operandError(name, i + 1, "one of {string, set, array}", v);
 }
 
 function trimSet(cut: string): Set<string> {
@@ -117,10 +124,18 @@ export const stringBuiltins: BuiltinTable = {
       let s = argString("strings.replace_n", args, 1);
       const pairs: [string, string][] = [];
       for (const [k, v] of pats.sorted()) {
-        if (typeof k !== "string")
-          throw operandError("strings.replace_n", 1, "object[string: string]", pats);
-        if (typeof v !== "string")
-          throw operandError("strings.replace_n", 1, "object[string: string]", pats);
+        if (typeof k !== "string") {
+          throw new RegoError(
+            "ERR_REGO_TYPE",
+            "strings.replace_n: operand 1 non-string key found in pattern object",
+          );
+        }
+        if (typeof v !== "string") {
+          throw new RegoError(
+            "ERR_REGO_TYPE",
+            "strings.replace_n: operand 1 non-string value found in pattern object",
+          );
+        }
         pairs.push([k, v]);
       }
       // Go's strings.NewReplacer: leftmost match, earlier pairs win at the same position.

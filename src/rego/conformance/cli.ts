@@ -1,8 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runSuite, summarizeResults } from "./runner.js";
 import { compareWithExpected, expectedPath, loadExpected } from "./expected.js";
+import { runSuite, summarizeResults } from "./runner.js";
 
 /**
  * `npm run conformance:rego [-- [--update] [--verbose] [folder...]]`: runs OPA's v1 suite from
@@ -29,7 +29,9 @@ async function main(argv: string[]): Promise<number> {
     strict += s.strict;
     lenient += s.lenient;
     const mark = s.strict === s.total ? "ok  " : "FAIL";
-    console.log(`${mark} ${folder.padEnd(32)} ${s.strict}/${s.total} strict, ${s.lenient}/${s.total} lenient`);
+    console.log(
+      `${mark} ${folder.padEnd(32)} ${s.strict}/${s.total} strict, ${s.lenient}/${s.total} lenient`,
+    );
   }
   if (verbose) {
     for (const r of results) if (!r.strict) console.log(`  - ${r.id} ${r.note}: ${r.reason}`);

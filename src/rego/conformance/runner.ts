@@ -2,9 +2,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { Engine } from "../engine.js";
 import { RegoError } from "../errors.js";
-import { parseJsonValue } from "../value/json.js";
+import { parseJsonValue, toJsonText } from "../value/json.js";
 import { compare, equal, ObjectValue, SetValue, type Value } from "../value/value.js";
-import { toJsonText } from "../value/json.js";
 
 /** Outcome of one conformance case. */
 export interface CaseResult {

@@ -41,7 +41,9 @@ function evalLit(ctx: EvalContext, lit: CLit, f: Frame, k: K): boolean {
       );
     case "every": {
       let ok = true;
+      let defined = false;
       evalTerm(ctx, lit.domain, f, (dv) => {
+        defined = typeof dv === "object" && dv !== null;
         iterate(dv, (key, val) => {
           ctx.step(lit.loc);
           let found = false;
@@ -57,7 +59,8 @@ function evalLit(ctx: EvalContext, lit: CLit, f: Frame, k: K): boolean {
         });
         return !ok;
       });
-      return ok ? k() : false;
+      // An undefined or non-collection domain makes `every` fail.
+      return ok && defined ? k() : false;
     }
   }
 }

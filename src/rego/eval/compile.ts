@@ -26,10 +26,10 @@ export function compileModules(modules: readonly Module[], env: CallEnv): RuleNo
       const kind: RuleSet["kind"] =
         rule.kind === "function"
           ? "function"
-          : rule.kind === "partialSet"
-            ? "partialSet"
-            : keys.length > 0
-              ? "partialObject"
+          : keys.length > 0
+            ? "partialObject"
+            : rule.kind === "partialSet"
+              ? "partialSet"
               : "complete";
       const node = nodeAt(root, path);
       if (!node.rules) {
@@ -130,9 +130,10 @@ function rulePath(mod: Module, rule: Rule): { path: string[]; keys: Term[] } {
     }
     keys.push(h);
   }
-  if (keys.length > 0 && rule.kind !== "complete") {
-    throw new RegoError("ERR_REGO_UNSUPPORTED", "variables in the head ref of this rule kind", {
+  if (keys.length > 0 && rule.kind === "function") {
+    throw new RegoError("ERR_REGO_COMPILE", "functions cannot have variables in their name", {
       location: rule.loc,
+      opaCode: "rego_parse_error",
     });
   }
   return { path, keys };
@@ -204,6 +205,7 @@ class RuleCompiler {
       args,
       keys: cKeys,
       value,
+      setLeaf: rule.kind === "partialSet" && keys.length > 0,
       body,
       elses,
       isDefault: rule.isDefault,
@@ -283,16 +285,30 @@ class RuleCompiler {
     const sc: Scope = scope;
     for (const l of lits) {
       if (l.kind === "some") for (const v of l.vars) this.redeclare(sc, v);
-      else if (l.kind === "someIn") {
-        if (l.key) this.declarePatternFresh(l.key, sc);
-        this.declarePatternFresh(l.value, sc);
+    }
+    // `:=` and `some .. in` declare their vars where they appear (compiled in order below),
+    // so a comprehension before `x := ...` has its own x (OPA's local-var rewriting).
+    const implicit = new Set<string>();
+    const declaredLater = new Set<string>();
+    for (const l of lits) {
+      if (l.kind === "someIn") {
+        if (l.key) termDirectVars(l.key, declaredLater);
+        termDirectVars(l.value, declaredLater);
       } else if (l.kind === "expr" && l.expr.type === "assign" && l.expr.op === ":=") {
-        this.declarePatternFresh(l.expr.left, sc);
+        termDirectVars(l.expr.left, declaredLater);
       }
     }
-    const implicit = new Set<string>();
-    for (const l of lits) directVars(l, implicit);
+    for (const l of lits) {
+      if (l.kind === "someIn") {
+        termDirectVars(l.collection, implicit);
+        l.with.forEach((w) => termDirectVars(w.value, implicit));
+      } else if (l.kind === "expr" && l.expr.type === "assign" && l.expr.op === ":=") {
+        termDirectVars(l.expr.right, implicit);
+        l.with.forEach((w) => termDirectVars(w.value, implicit));
+      } else directVars(l, implicit);
+    }
     for (const t of extraTerms) termDirectVars(t, implicit);
+    for (const n of declaredLater) implicit.delete(n);
     for (const name of implicit) {
       if (name === "_" || this.lookup(sc, name) !== undefined || this.isGlobal(name)) continue;
       this.alloc(sc, name);
@@ -330,15 +346,20 @@ class RuleCompiler {
     switch (l.kind) {
       case "some":
         return undefined;
-      case "someIn":
+      case "someIn": {
+        const coll = this.term(l.collection, sc);
+        const withs = l.with.map((w) => this.with(w, sc));
+        if (l.key) this.declarePatternFresh(l.key, sc);
+        this.declarePatternFresh(l.value, sc);
         return {
           k: "someIn",
           key: l.key ? this.term(l.key, sc) : undefined,
           value: this.term(l.value, sc),
-          coll: this.term(l.collection, sc),
-          withs: l.with.map((w) => this.with(w, sc)),
+          coll,
+          withs,
           loc: l.loc,
         };
+      }
       case "every": {
         const lo = this.nslots;
         const inner: Scope = { names: new Map(), parent: sc };
@@ -362,6 +383,19 @@ class RuleCompiler {
         };
       }
       case "expr":
+        if (l.expr.type === "assign" && l.expr.op === ":=") {
+          const right = this.term(l.expr.right, sc);
+          const withs = l.with.map((w) => this.with(w, sc));
+          this.declarePatternFresh(l.expr.left, sc);
+          const left = this.term(l.expr.left, sc);
+          return {
+            k: "expr",
+            e: { t: "assign", op: ":=", l: left, r: right, loc: l.expr.loc },
+            neg: l.negated,
+            withs,
+            loc: l.loc,
+          };
+        }
         return {
           k: "expr",
           e: this.term(l.expr, sc),
@@ -374,7 +408,6 @@ class RuleCompiler {
 
   private with(w: With, sc: Scope): CWith {
     const target = w.target;
-    const value = this.term(w.value, sc);
     const names = refNames(target);
     if (!names) {
       throw new RegoError(
@@ -386,7 +419,14 @@ class RuleCompiler {
         },
       );
     }
-    const replacement = this.functionRef(w.value);
+    const isFnTarget =
+      names !== undefined &&
+      names[0] !== "input" &&
+      (names[0] !== "data" || this.isFunctionPath(names));
+    const replacement = isFnTarget ? this.functionRef(w.value, sc) : undefined;
+    const value: CTerm = replacement
+      ? { t: "const", v: null, loc: w.value.loc }
+      : this.term(w.value, sc);
     if (names[0] === "input") {
       return {
         kind: "input",
@@ -417,11 +457,15 @@ class RuleCompiler {
     return { kind: "fn", path: [], fnName, value, replacement, loc: w.loc };
   }
 
+  private isFunctionPath(names: string[]): boolean {
+    return findNode(this.root, names.slice(1))?.rules?.kind === "function";
+  }
+
   /** When a `with` value names a function, the call target it names. */
-  private functionRef(t: Term): CallTarget | undefined {
+  private functionRef(t: Term, sc: Scope): CallTarget | undefined {
     const names = refNames(t);
     if (!names) return undefined;
-    if (t.type === "var" && this.lookup(undefined, t.name) !== undefined) return undefined;
+    if (this.lookup(sc, names[0]!) !== undefined) return undefined;
     const full = names.join(".");
     if (names[0] === "data") {
       const node = findNode(this.root, names.slice(1));
@@ -565,6 +609,8 @@ class RuleCompiler {
         return this.env.hostArity.get(t.name);
       case "rule":
         return findNode(this.root, t.path)?.rules?.arity;
+      case "walk":
+        return 1;
       default:
         return undefined;
     }

@@ -79,6 +79,8 @@ export interface CRule {
   /** Partial-object key terms below the rule path (ref heads), or the partial-set element. */
   keys: CTerm[];
   value: CTerm | undefined;
+  /** Ref-head multi-value rule (`p[x] contains y`): the last key is the set element. */
+  setLeaf: boolean;
   body: CLit[];
   elses: { value: CTerm | undefined; body: CLit[]; loc: Location }[];
   isDefault: boolean;

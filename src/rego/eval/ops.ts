@@ -43,8 +43,11 @@ export function binaryOp(op: BinaryOp, a: Value, b: Value): Value | undefined {
     }
     case "-":
       if (a instanceof SetValue || b instanceof SetValue) {
-        if (!(a instanceof SetValue)) throw operandError("minus", 1, "one of {number, set}", a);
-        if (!(b instanceof SetValue)) throw operandError("minus", 2, "one of {number, set}", b);
+        if (!(a instanceof SetValue)) {
+          if (isNumber(a)) throw operandError("minus", 2, "number", b);
+          throw operandError("minus", 1, "one of {number, set}", a);
+        }
+        if (!(b instanceof SetValue)) throw operandError("minus", 2, "set", b);
         const s = new SetValue();
         for (const [k, v] of a.items) if (!b.items.has(k)) s.items.set(k, v);
         return s;

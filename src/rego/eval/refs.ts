@@ -1,6 +1,6 @@
-import { ObjectValue, type Value } from "../value/value.js";
+import { equal, ObjectValue, SetValue, type Value } from "../value/value.js";
 import { index } from "./collections.js";
-import type { EvalContext, VK } from "./context.js";
+import { conflict, type EvalContext, type VK } from "./context.js";
 import type { CTerm, RuleNode } from "./ir.js";
 import { evalRuleSet } from "./rules.js";
 import { evalTerm, type Frame, walkValue } from "./terms.js";
@@ -70,18 +70,51 @@ function stepData(
   f: Frame,
   k: VK,
 ): boolean {
-  const child = typeof key === "string" ? node.children.get(key) : undefined;
-  const sub = base === undefined ? undefined : index(base, key);
+  // The data store's paths are strings: data[2] reads key "2" of base documents.
+  const skey = typeof key === "number" ? String(key) : key;
+  const child = typeof skey === "string" ? node.children.get(skey) : undefined;
+  let sub = base === undefined ? undefined : index(base, key);
+  if (sub === undefined && skey !== key && base !== undefined) sub = index(base, skey);
   if (child) return walkData(ctx, child, sub, path, i + 1, f, k);
-  return sub === undefined ? false : walkValue(ctx, sub, path, i + 1, f, k);
+  if (sub === undefined) return false;
+  // Below the rule tree: plain base data, still with string-keyed store semantics.
+  return sub instanceof ObjectValue
+    ? walkData(ctx, LEAF, sub, path, i + 1, f, k)
+    : walkValue(ctx, sub, path, i + 1, f, k);
 }
 
 /** The value of a node that holds rules, merged with base data and child rules. */
 function nodeValue(ctx: EvalContext, node: RuleNode, base: Value | undefined): Value | undefined {
+  // A base document at the same path as a rule takes precedence (OPA reads the store first).
+  if (base !== undefined && !(base instanceof ObjectValue)) return base;
   const v = evalRuleSet(ctx, node.rules!);
   if (node.children.size === 0) return v;
-  if (v !== undefined && !(v instanceof ObjectValue)) return v;
-  return mergeChildren(ctx, node, v instanceof ObjectValue ? v : base);
+  // Rules below a rule's path extend its object; a clash is a conflict (OPA checks the same).
+  const kids = mergeChildren(ctx, node, undefined) as ObjectValue;
+  if (kids.size === 0) return v;
+  if (v === undefined) return kids;
+  if (node.rules!.kind === "complete" || !(v instanceof ObjectValue)) {
+    throw conflict("object keys must be unique", node.rules!.defs[0]?.loc ?? NOLOC);
+  }
+  return mergeStrict(v, kids, node.rules!.defs[0]?.loc ?? NOLOC);
+}
+
+const NOLOC = { file: "", line: 0, col: 0 };
+
+function mergeStrict(a: ObjectValue, b: ObjectValue, loc: typeof NOLOC): ObjectValue {
+  const out = new ObjectValue(new Map(a.entries));
+  for (const [k, v] of b.entries.values()) {
+    const p = out.get(k);
+    if (p === undefined) out.set(k, v);
+    else if (p instanceof ObjectValue && v instanceof ObjectValue)
+      out.set(k, mergeStrict(p, v, loc));
+    else if (p instanceof SetValue && v instanceof SetValue) {
+      const s = new SetValue(new Map(p.items));
+      for (const [kk, e] of v.items) s.items.set(kk, e);
+      out.set(k, s);
+    } else if (!equal(p, v)) throw conflict("object keys must be unique", loc);
+  }
+  return out;
 }
 
 /** Builds the full document at a rule-tree node: base data, rules and sub-packages. */
@@ -98,7 +131,10 @@ export function materialize(
   return mergeChildren(ctx, node, base);
 }
 
+const LEAF: RuleNode = { children: new Map(), rules: undefined, path: [] };
+
 function mergeChildren(ctx: EvalContext, node: RuleNode, base: Value | undefined): Value {
+  if (node.children.size === 0 && base !== undefined) return base;
   if (base !== undefined && !(base instanceof ObjectValue)) return base;
   const out =
     base instanceof ObjectValue ? new ObjectValue(new Map(base.entries)) : new ObjectValue();
@@ -106,6 +142,7 @@ function mergeChildren(ctx: EvalContext, node: RuleNode, base: Value | undefined
     const v = materialize(ctx, child, out.get(key));
     if (v === undefined) continue;
     const prev = out.get(key);
+    if (prev !== undefined && !(prev instanceof ObjectValue && v instanceof ObjectValue)) continue;
     out.set(
       key,
       prev instanceof ObjectValue && v instanceof ObjectValue ? mergeObjects(prev, v) : v,

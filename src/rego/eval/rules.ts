@@ -50,7 +50,7 @@ function computeRuleSet(ctx: EvalContext, rs: RuleSet): Value | undefined {
         }
         result = v;
       }
-      return result ?? defaultValue(ctx, rs);
+      return result !== undefined ? result : defaultValue(ctx, rs);
     }
     case "partialSet": {
       const out = new SetValue();
@@ -111,7 +111,8 @@ function evalKeys(
 
 function insertPath(out: ObjectValue, keys: Value[], v: Value, def: CRule): void {
   let o = out;
-  for (let i = 0; i < keys.length - 1; i++) {
+  const n = def.setLeaf ? keys.length - 2 : keys.length - 1;
+  for (let i = 0; i < n; i++) {
     const key = keys[i] as Value;
     let sub = o.get(key);
     if (sub === undefined) {
@@ -121,6 +122,18 @@ function insertPath(out: ObjectValue, keys: Value[], v: Value, def: CRule): void
       throw conflict("object keys must be unique", def.loc);
     }
     o = sub;
+  }
+  if (def.setLeaf) {
+    const at = keys[keys.length - 2] as Value;
+    let s = o.get(at);
+    if (s === undefined) {
+      s = new SetValue();
+      o.set(at, s);
+    } else if (!(s instanceof SetValue)) {
+      throw conflict("object keys must be unique", def.loc);
+    }
+    s.add(keys[keys.length - 1] as Value);
+    return;
   }
   const last = keys[keys.length - 1] as Value;
   const prev = o.get(last);

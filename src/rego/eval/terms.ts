@@ -94,6 +94,15 @@ export function evalTerm(ctx: EvalContext, t: CTerm, f: Frame, k: VK): boolean {
     case "call":
       return evalCall(ctx, t, f, k);
     case "binary":
+      if (t.l.t === "local" && f[t.l.slot] === undefined) {
+        // `x == xs[x]`: the right side binds x first.
+        return evalTerm(ctx, t.r, f, (b) =>
+          evalTerm(ctx, t.l, f, (a) => {
+            const r = guardBuiltin(ctx, t, () => binaryOp(t.op, a, b));
+            return r === undefined ? false : k(r);
+          }),
+        );
+      }
       return evalTerm(ctx, t.l, f, (a) =>
         evalTerm(ctx, t.r, f, (b) => {
           const r = guardBuiltin(ctx, t, () => binaryOp(t.op, a, b));

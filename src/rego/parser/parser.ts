@@ -313,7 +313,18 @@ class Parser {
   private ruleBody(isElse: boolean): Literal[] | undefined {
     if (this.isKw("if")) {
       this.next();
-      if (this.isP("{") && this.looksLikeBlock()) return this.block();
+      if (this.isP("{")) {
+        // A body, unless it only parses as a term (`if {x: i | ...}`): try the body first.
+        const at = this.pos;
+        const depth = this.depth;
+        try {
+          return this.block();
+        } catch (e) {
+          if (!(e instanceof RegoError) || this.looksLikeBlock(at)) throw e;
+          this.pos = at;
+          this.depth = depth;
+        }
+      }
       const saved = this.nlSig;
       this.nlSig = true;
       const lit = this.literal();
@@ -329,8 +340,20 @@ class Parser {
   }
 
   /** After `if`, `{` opens a body unless it is an object/set literal used as an expression. */
-  private looksLikeBlock(): boolean {
-    // `if {}` would be an empty body: OPA rejects it; treat `{` as a block always.
+  private looksLikeBlock(from: number): boolean {
+    // `if {x: i | ...}` is a comprehension used as the single statement; a top-level `:` or
+    // `|` inside the braces means a term, not a body.
+    let depth = 0;
+    for (let k = from; k < this.toks.length; k++) {
+      const t = this.toks[k]!;
+      if (t.kind === "eof") return true;
+      if (t.kind !== "punct") continue;
+      if (t.text === "{" || t.text === "[" || t.text === "(") depth++;
+      else if (t.text === "}" || t.text === "]" || t.text === ")") {
+        depth--;
+        if (depth === 0) return true;
+      } else if (depth === 1 && (t.text === ":" || t.text === "|")) return false;
+    }
     return true;
   }
 
@@ -421,6 +444,11 @@ class Parser {
       this.next();
       const coll = this.exprCompare();
       expr = { type: "in", key: expr, value: v, collection: coll, loc };
+      while (this.isKw("in") && !this.atBreak()) {
+        this.next();
+        const c2 = this.exprCompare();
+        expr = { type: "in", key: undefined, value: expr, collection: c2, loc };
+      }
     }
     return { kind: "expr", expr, negated, with: this.withs(), loc };
   }
@@ -629,7 +657,8 @@ class Parser {
           this.next();
           return { type: "set", items: [], loc };
         }
-        if (KEYWORDS.has(t.text) && t.text !== "set") {
+        // `contains(...)` etc.: keywords double as builtin names when called.
+        if (KEYWORDS.has(t.text) && !(this.isP("(", 1) && !this.peek(1).ws)) {
           this.fail(`unexpected keyword '${t.text}'`);
         }
         this.next();
@@ -647,7 +676,21 @@ class Parser {
       this.nlSig = false;
       this.noUnion = false;
       this.enter();
-      const e = this.expr();
+      let e = this.expr();
+      if (this.isP(",")) {
+        // `(k, v in coll)`
+        this.next();
+        const v = this.exprCompare();
+        if (!this.isKw("in")) this.fail("expected 'in' after 'key, value'");
+        this.next();
+        const coll = this.exprCompare();
+        e = { type: "in", key: e, value: v, collection: coll, loc };
+        while (this.isKw("in")) {
+          this.next();
+          const c2 = this.exprCompare();
+          e = { type: "in", key: undefined, value: e, collection: c2, loc };
+        }
+      }
       this.depth--;
       this.nlSig = saved;
       this.noUnion = su;

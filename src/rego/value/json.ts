@@ -235,7 +235,7 @@ export function parseNumberLiteral(s: string): number | bigint {
   }
   const f = Number(s);
   // Integral values written with exponent/fraction beyond 2^53 stay exact when possible.
-  if (Number.isInteger(f) && !Number.isSafeInteger(f) && Math.abs(f) < 1e300) {
+  if ((Number.isInteger(f) && !Number.isSafeInteger(f)) || !Number.isFinite(f)) {
     const m = /^(-?)(\d+)(?:\.(\d+))?[eE]([+-]?\d+)$/.exec(s);
     if (m) {
       const frac = m[3] ?? "";
