@@ -11,7 +11,8 @@ export interface RegoEngineLike {
   addData(value: unknown): unknown;
   clearData(): unknown;
   setInput(value: unknown): unknown;
-  evalRule(path: string): unknown;
+  /** OPA-shaped result rows; `{}` or no rows when undefined. */
+  evalQuery(query: string): { result?: { expressions: { value: unknown }[] }[] };
   setStrictBuiltinErrors?(on: boolean): unknown;
   setGatherPrints?(on: boolean): unknown;
   takePrints?(): string[];
@@ -53,7 +54,9 @@ export interface AgentPolicy {
  */
 export function createAgentPolicy(opts: AgentPolicyOptions): AgentPolicy {
   let engine: RegoEngineLike | undefined;
-  let pstate: Record<string, unknown> = {};
+  // The engine's data document: {pstate: {...}}. Rules return JSON-patch ops on it with
+  // `/pstate/<key>` paths, as upstream's rules.rego does.
+  let data: Record<string, unknown> = { pstate: {} };
   let allowFailures = false;
 
   const load = (text: string) => {
@@ -71,8 +74,8 @@ export function createAgentPolicy(opts: AgentPolicyOptions): AgentPolicy {
         },
       );
     }
-    pstate = {};
-    e.addData({ pstate });
+    data = { pstate: {} };
+    e.addData(data);
     engine = e;
     allowFailures = false;
     // Kata's debug escape hatch: a policy that sets this has denials logged but allowed. We honour
@@ -83,7 +86,13 @@ export function createAgentPolicy(opts: AgentPolicyOptions): AgentPolicy {
   const evalBool = (entrypoint: string, input: Json): unknown => {
     if (!engine) return undefined;
     engine.setInput(input);
-    return engine.evalRule(`data.agent_policy.${entrypoint}`);
+    // A query, as Kata runs it: a missing or undefined rule is "no result", which denies.
+    const rows = engine.evalQuery(`data.agent_policy.${entrypoint}`).result ?? [];
+    if (rows.length === 0) return undefined;
+    if (rows.length !== 1 || rows[0]!.expressions.length !== 1) {
+      throw new AgentError("ERR_AGENT_POLICY", `${entrypoint}: unexpected policy result shape`);
+    }
+    return rows[0]!.expressions[0]!.value;
   };
 
   const prints = (): string => engine?.takePrints?.().join(" ") ?? "";
@@ -122,9 +131,9 @@ export function createAgentPolicy(opts: AgentPolicyOptions): AgentPolicy {
         const r = result as { allowed?: unknown; ops?: unknown };
         allowed = r.allowed === true;
         if (allowed && Array.isArray(r.ops) && r.ops.length > 0) {
-          pstate = applyPatch(pstate, r.ops as PatchOp[]);
+          data = applyPatch(data, r.ops as PatchOp[]);
           engine.clearData();
-          engine.addData({ pstate });
+          engine.addData(data);
         }
       } else if (result === undefined) {
         reason = `rule data.agent_policy.${entrypoint} is undefined`;
@@ -143,7 +152,7 @@ export function createAgentPolicy(opts: AgentPolicyOptions): AgentPolicy {
       load(text);
     },
     state() {
-      return structuredClone(pstate);
+      return structuredClone((data.pstate as Record<string, unknown>) ?? {});
     },
   };
 }

@@ -1,0 +1,286 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import {
+  decodeAgentMessage,
+  encodeAgentMessage,
+  type Json,
+  toPolicyInput,
+} from "../../protocol/agent/index.js";
+import { parseInitData } from "../../protocol/initdata/index.js";
+import { createEngine } from "../../rego/index.js";
+import type { ImageInfo } from "../runtime/image-config.js";
+import { parsePod } from "../runtime/pod.js";
+import { containerPlan, newId, sandboxRequest } from "../runtime/requests.js";
+import { generatePolicy } from "./generate.js";
+
+const DIGEST = `sha256:${"ab".repeat(32)}`;
+const manifest = `apiVersion: v1
+kind: Pod
+metadata:
+  name: hello
+spec:
+  runtimeClassName: coco-dev
+  containers:
+  - name: app
+    image: 127.0.0.1:5000/coco/busybox:v1
+    command: ["/bin/sh", "-c", "echo $SECRET"]
+    env:
+    - name: SECRET
+      value: sealed.eyJhbGciOiJFUzI1NiJ9.e30.c2ln
+    volumeMounts:
+    - name: cfg
+      mountPath: /etc/cfg
+    - name: scratch
+      mountPath: /scratch
+    livenessProbe:
+      exec:
+        command: ["/bin/true"]
+  volumes:
+  - name: cfg
+    configMap:
+      name: cfg
+  - name: scratch
+    emptyDir: {}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cfg
+data:
+  greeting: hello
+`;
+const image: ImageInfo = {
+  pinned: `127.0.0.1:5000/coco/busybox@${DIGEST}`,
+  manifestDigest: DIGEST,
+  config: { Env: ["PATH=/bin"], Cmd: ["/bin/sh"] },
+};
+
+function setup(opts: Parameters<typeof generatePolicy>[3] = {}) {
+  const pod = parsePod(manifest);
+  const images = new Map([[pod.containers[0]!.image, image]]);
+  const gen = generatePolicy(manifest, pod, images, opts);
+  const engine = createEngine();
+  engine.addPolicy("policy.rego", gen.policy);
+  let data: Record<string, unknown> = { pstate: {} };
+  engine.addData(data);
+  const ask = (name: string, msg: object): unknown => {
+    engine.setInput(
+      toPolicyInput(name, decodeAgentMessage(name, encodeAgentMessage(name, msg))) as Json,
+    );
+    const rows = engine.evalQuery(`data.agent_policy.${name}`).result ?? [];
+    const v = rows[0]?.expressions[0]?.value;
+    if (v && typeof v === "object" && (v as { allowed?: boolean }).allowed) {
+      for (const op of (v as { ops: { op: string; path: string; value?: unknown }[] }).ops) {
+        const key = op.path.split("/")[2]!;
+        const ps = { ...(data.pstate as Record<string, unknown>) };
+        if (op.op === "add") ps[key] = op.value;
+        else delete ps[key];
+        data = { pstate: ps };
+      }
+      engine.clearData();
+      engine.addData(data);
+      return true;
+    }
+    return v === true;
+  };
+  // The request the runtime sends for the (pinned) pod.
+  const pinnedPod = parsePod(gen.yaml);
+  const sandboxId = newId();
+  const plan = () =>
+    containerPlan(pinnedPod, pinnedPod.containers[0]!, image, { cid: newId(), sandboxId });
+  return { gen, ask, plan, pinnedPod, sandboxId };
+}
+
+describe("generated agent policy", () => {
+  test("pins the image by digest in the rewritten manifest and carries the policy in init-data", () => {
+    const { gen, pinnedPod } = setup();
+    assert.equal(pinnedPod.containers[0]!.image, image.pinned);
+    const id = parseInitData(gen.initData);
+    assert.equal(id.data["policy.rego"], gen.policy);
+    assert.match(gen.yaml, /io\.katacontainers\.config\.hypervisor\.cc_init_data/);
+  });
+
+  test("allows exactly the runtime's requests for the pod", () => {
+    const { ask, plan, pinnedPod, sandboxId } = setup();
+    assert.equal(ask("CreateSandboxRequest", sandboxRequest(pinnedPod, sandboxId)), true);
+    const p = plan();
+    for (const f of p.files) {
+      assert.equal(
+        ask("CopyFileRequest", {
+          path: f.path,
+          fileMode: f.mode,
+          fileSize: BigInt(f.data.length),
+          data: f.data,
+        }),
+        true,
+      );
+    }
+    assert.equal(ask("CreateContainerRequest", p.request), true);
+    assert.equal(ask("StartContainerRequest", { containerId: p.request.containerId }), true);
+  });
+
+  test("refuses a host-changed command, env, mount, image or storage", () => {
+    const { ask, plan } = setup();
+    const cases: [string, (r: ReturnType<typeof plan>["request"]) => void][] = [
+      [
+        "command",
+        (r) => {
+          r.OCI!.Process!.Args = ["/bin/sh", "-c", "cat /etc/shadow"];
+        },
+      ],
+      [
+        "env",
+        (r) => {
+          r.OCI!.Process!.Env.push("LD_PRELOAD=/tmp/x.so");
+        },
+      ],
+      [
+        "sealed value swapped",
+        (r) => {
+          r.OCI!.Process!.Env = r.OCI!.Process!.Env.map((e) =>
+            e.startsWith("SECRET=") ? "SECRET=sealed.other" : e,
+          );
+        },
+      ],
+      [
+        "mount",
+        (r) => {
+          r.OCI!.Mounts.push({
+            destination: "/host",
+            source: "/",
+            type: "bind",
+            options: ["rbind"],
+          });
+        },
+      ],
+      [
+        "image",
+        (r) => {
+          r.storages[0]!.source = "127.0.0.1:5000/evil@sha256:" + "cd".repeat(32);
+        },
+      ],
+      [
+        "storage",
+        (r) => {
+          r.storages.push({
+            driver: "virtio-fs",
+            driverOptions: [],
+            source: "kataShared",
+            fstype: "virtiofs",
+            options: [],
+            mountPoint: "/run/kata-containers/shared",
+            shared: false,
+          });
+        },
+      ],
+      [
+        "root path",
+        (r) => {
+          r.OCI!.Root!.Path = "/run/kata-containers/other/rootfs";
+        },
+      ],
+      [
+        "capabilities",
+        (r) => {
+          r.OCI!.Process!.Capabilities!.Bounding = [
+            ...r.OCI!.Process!.Capabilities!.Bounding,
+            "CAP_SYS_ADMIN",
+          ];
+        },
+      ],
+      [
+        "hooks",
+        (r) => {
+          (r.OCI as { Hooks?: unknown }).Hooks = {
+            Prestart: [{ Path: "/bin/evil", Args: [], Env: [], Timeout: 0n }],
+          };
+        },
+      ],
+    ];
+    for (const [what, change] of cases) {
+      const p = plan();
+      change(p.request);
+      assert.equal(ask("CreateContainerRequest", p.request), false, what);
+    }
+  });
+
+  test("lets each policy container be created once", () => {
+    const { ask, plan } = setup();
+    assert.equal(ask("CreateContainerRequest", plan().request), true);
+    assert.equal(ask("CreateContainerRequest", plan().request), false);
+  });
+
+  test("denies exec and log reads unless the pod owner allowed them", () => {
+    const { ask, plan } = setup();
+    const p = plan();
+    assert.equal(ask("CreateContainerRequest", p.request), true);
+    const exec = (args: string[]) =>
+      ask("ExecProcessRequest", {
+        containerId: p.request.containerId,
+        execId: "e1",
+        process: { Args: args, Cwd: "/" },
+      });
+    assert.equal(exec(["/bin/sh"]), false);
+    assert.equal(exec(["/bin/true"]), true, "the liveness probe command is allowed");
+    assert.equal(ask("ReadStreamRequest", { containerId: p.request.containerId }), false);
+    const open = setup({ allowLogs: true, allowExec: [["/bin/id"]] });
+    const q = open.plan();
+    assert.equal(open.ask("CreateContainerRequest", q.request), true);
+    assert.equal(open.ask("ReadStreamRequest", { containerId: q.request.containerId }), true);
+    assert.equal(
+      open.ask("ExecProcessRequest", {
+        containerId: q.request.containerId,
+        execId: "e",
+        process: { Args: ["/bin/id"] },
+      }),
+      true,
+    );
+  });
+
+  test("always denies SetPolicy, swap, clock, RNG and iptables requests", () => {
+    const { ask } = setup();
+    for (const name of [
+      "SetPolicyRequest",
+      "AddSwapRequest",
+      "SetGuestDateTimeRequest",
+      "ReseedRandomDevRequest",
+      "SetIPTablesRequest",
+      "UpdateContainerRequest",
+    ]) {
+      assert.equal(ask(name, {}), false, name);
+    }
+  });
+
+  test("confines CopyFile to the shared folder", () => {
+    const { ask } = setup();
+    const copy = (path: string, mode = 0o100644, data = "x") =>
+      ask("CopyFileRequest", {
+        path,
+        fileMode: mode,
+        fileSize: BigInt(data.length),
+        data: new TextEncoder().encode(data),
+      });
+    assert.equal(copy("/etc/passwd"), false);
+    assert.equal(copy("/run/kata-containers/shared/containers/../../../etc/passwd"), false);
+    assert.equal(copy("/run/kata-containers/shared/containers/a/l", 0o120777, "../../x"), false);
+    assert.equal(copy("/run/kata-containers/shared/containers/a/l", 0o120777, "/etc"), false);
+    assert.equal(copy("/run/kata-containers/shared/containers/a/l", 0o120777, "b"), true);
+  });
+
+  test("refuses a CreateSandbox with hooks, modules or other storages", () => {
+    const { ask, pinnedPod, sandboxId } = setup();
+    const base = sandboxRequest(pinnedPod, sandboxId);
+    assert.equal(ask("CreateSandboxRequest", { ...base, guestHookPath: "/hooks" }), false);
+    assert.equal(
+      ask("CreateSandboxRequest", { ...base, kernelModules: [{ name: "evil", parameters: [] }] }),
+      false,
+    );
+    assert.equal(
+      ask("CreateSandboxRequest", {
+        ...base,
+        storages: [{ ...base.storages[0]!, options: ["exec"] }],
+      }),
+      false,
+    );
+  });
+});

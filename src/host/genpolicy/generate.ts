@@ -1,0 +1,160 @@
+import { stringify as toToml } from "smol-toml";
+import { parseAllDocuments } from "yaml";
+import {
+  agentMessage,
+  decodeAgentMessage,
+  encodeAgentMessage,
+  encodeInitDataAnnotation,
+  type Json,
+  toKataJson,
+} from "../../protocol/agent/index.js";
+import { HostError } from "../errors.js";
+import type { ImageInfo } from "../runtime/image-config.js";
+import { INITDATA_ANNOTATION, INITDATA_ANNOTATION_OLD, type PodSpec } from "../runtime/pod.js";
+import {
+  containerPlan,
+  DEFAULT_CAPS,
+  GUEST_ROOT,
+  GUEST_SHARED,
+  SHM_STORAGE,
+} from "../runtime/requests.js";
+import { RULES_REGO } from "./rules.rego.js";
+
+/** Choices the pod owner makes beyond the manifest. */
+export interface GenerateOptions {
+  /** Commands `coco exec` may run in any container (argv arrays). Default: none. */
+  allowExec?: string[][];
+  /** Let the host read container output (ReadStdout/ReadStderr). Default: denied. */
+  allowLogs?: boolean;
+  /** Let the host write to stdin. Default: denied. */
+  allowStdin?: boolean;
+  /** Extra init-data files (aa.toml, cdh.toml), kept as given. */
+  initDataFiles?: Record<string, string>;
+  /** Init-data digest algorithm (default sha256, which SNP HOST_DATA holds whole). */
+  algorithm?: "sha256" | "sha384" | "sha512";
+}
+
+const BUNDLE = "$(bundle-id)";
+const SANDBOX = "$(sandbox-id)";
+const SFPREFIX = `${GUEST_SHARED}/`;
+
+function kataJson(name: string, msg: object): { [k: string]: Json } {
+  return toKataJson(agentMessage(name), decodeAgentMessage(name, encodeAgentMessage(name, msg)));
+}
+
+/** Rewrites concrete guest paths of a planned request back into the policy's placeholders. */
+function placeholders(v: Json): Json {
+  if (typeof v === "string") {
+    let s = v;
+    if (s.startsWith(SFPREFIX))
+      s = `$(sfprefix)${s.slice(SFPREFIX.length).replace(/^(\$\(bundle-id\))-[0-9a-f]{16}-/, "$1-$(16hex)-")}`;
+    else if (s.startsWith(`${GUEST_ROOT}/${BUNDLE}`)) s = `$(cpath)${s.slice(GUEST_ROOT.length)}`;
+    return s;
+  }
+  if (Array.isArray(v)) return v.map(placeholders);
+  if (v !== null && typeof v === "object") {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, placeholders(x)]));
+  }
+  return v;
+}
+
+/** The per-pod `policy_data` document (genpolicy's layout). */
+export function policyData(
+  pod: PodSpec,
+  images: ReadonlyMap<string, ImageInfo>,
+  o: GenerateOptions = {},
+): Json {
+  const containers: Json[] = [];
+  for (const c of [...pod.initContainers, ...pod.containers]) {
+    const image = images.get(c.image);
+    if (!image) throw new HostError("ERR_POLICY_GENERATE", `no image information for ${c.image}`);
+    const plan = containerPlan(pod, c, image, { cid: BUNDLE, sandboxId: SANDBOX });
+    const req = placeholders(kataJson("CreateContainerRequest", plan.request)) as {
+      [k: string]: Json;
+    };
+    containers.push({
+      OCI: req.OCI as Json,
+      storages: req.storages as Json,
+      image: image.pinned,
+      sandbox_pidns: false,
+      exec_commands: c.execCommands,
+    });
+  }
+  return {
+    containers,
+    common: { cpath: GUEST_ROOT, sfprefix: SFPREFIX, default_caps: DEFAULT_CAPS },
+    sandbox: { storages: [kataJson("Storage", SHM_STORAGE)] },
+    request_defaults: {
+      CreateContainerRequest: { allow_env_prefix: [] },
+      CopyFileRequest: ["$(sfprefix)"],
+      ExecProcessRequest: { allowed_commands: o.allowExec ?? [], regex: [], commands: [] },
+      CloseStdinRequest: o.allowStdin === true,
+      ReadStreamRequest: o.allowLogs === true,
+      WriteStreamRequest: o.allowStdin === true,
+      UpdateEphemeralMountsRequest: false,
+      GetDiagnosticDataRequest: false,
+    },
+  };
+}
+
+/** The whole policy text: the fixed rules, then `policy_data := {...}`. */
+export function policyText(data: Json): string {
+  return `${RULES_REGO}\npolicy_data := ${JSON.stringify(data, null, 2)}\n`;
+}
+
+/** The init-data TOML carrying the policy (and any aa.toml / cdh.toml given). */
+export function initDataToml(policy: string, o: GenerateOptions = {}): string {
+  const data: Record<string, string> = { ...(o.initDataFiles ?? {}), "policy.rego": policy };
+  return toToml({ version: "0.1.0", algorithm: o.algorithm ?? "sha256", data });
+}
+
+/** What `coco policy generate` produces. */
+export interface GeneratedPolicy {
+  policy: string;
+  initData: string;
+  annotation: string;
+  /** The manifest with the init-data annotation set and every image pinned by digest. */
+  yaml: string;
+}
+
+/**
+ * Generates a pod's policy and init-data from its manifest: images are resolved to digests (the
+ * manifest is rewritten to use them), commands/env/mounts/storages come from the same request
+ * builder the runtime uses, exec and log reading are denied unless asked for.
+ */
+export function generatePolicy(
+  manifest: string,
+  pod: PodSpec,
+  images: ReadonlyMap<string, ImageInfo>,
+  o: GenerateOptions = {},
+): GeneratedPolicy {
+  const pinned: PodSpec = {
+    ...pod,
+    initContainers: pod.initContainers.map((c) => ({
+      ...c,
+      image: images.get(c.image)?.pinned ?? c.image,
+    })),
+    containers: pod.containers.map((c) => ({
+      ...c,
+      image: images.get(c.image)?.pinned ?? c.image,
+    })),
+  };
+  const byPinned = new Map([...images.values()].map((i) => [i.pinned, i]));
+  const policy = policyText(policyData(pinned, byPinned, o));
+  const initData = initDataToml(policy, o);
+  const annotation = encodeInitDataAnnotation(initData);
+  const docs = parseAllDocuments(manifest);
+  for (const d of docs) {
+    if (d.get("kind") !== "Pod") continue;
+    d.setIn(["metadata", "annotations", INITDATA_ANNOTATION], annotation);
+    if (d.hasIn(["metadata", "annotations", INITDATA_ANNOTATION_OLD]))
+      d.deleteIn(["metadata", "annotations", INITDATA_ANNOTATION_OLD]);
+    for (const key of ["initContainers", "containers"]) {
+      const list = key === "containers" ? pinned.containers : pinned.initContainers;
+      list.forEach((c, i) => {
+        d.setIn(["spec", key, i, "image"], c.image);
+      });
+    }
+  }
+  return { policy, initData, annotation, yaml: docs.map((d) => d.toString()).join("---\n") };
+}

@@ -1,0 +1,314 @@
+/**
+ * coco-ts agent policy rules (Rego), the fixed half of a generated policy; the per-pod half is
+ * `policy_data := {...}` appended by generate.ts. Written for this project with genpolicy's
+ * structure and names (package agent_policy, one rule per request message, request_defaults
+ * toggles, containers[] matched in order, JSON-patch ops on data.pstate), so that tools that read
+ * genpolicy policies find what they expect. Differences from upstream, on purpose:
+ *  - the guest-pull image storage must name exactly the digest-pinned image in the policy
+ *    (upstream leaves `source` unchecked, runtime.md §2.8);
+ *  - every container may be created once (upstream does not count containers);
+ *  - annotations present in the policy must also be present in the request.
+ * It uses no regex builtin: placeholders are resolved with string functions.
+ */
+export const RULES_REGO = `package agent_policy
+
+import future.keywords.every
+import future.keywords.if
+import future.keywords.in
+
+# ---- requests allowed without further checks (as genpolicy) ----
+default DestroySandboxRequest := true
+default GetOOMEventRequest := true
+default GuestDetailsRequest := true
+default OnlineCPUMemRequest := true
+default RemoveStaleVirtiofsShareMountsRequest := true
+default SignalProcessRequest := true
+default StartContainerRequest := true
+default StatsContainerRequest := true
+default TtyWinResizeRequest := true
+default WaitProcessRequest := true
+
+# ---- requests checked by rules or toggled by policy_data.request_defaults ----
+default CreateContainerRequest := false
+default CreateSandboxRequest := false
+default CopyFileRequest := false
+default ExecProcessRequest := false
+default RemoveContainerRequest := false
+default CloseStdinRequest := false
+default ReadStreamRequest := false
+default WriteStreamRequest := false
+default UpdateEphemeralMountsRequest := false
+default GetDiagnosticDataRequest := false
+
+# ---- requests always denied ----
+default AddARPNeighborsRequest := false
+default AddSwapRequest := false
+default AddSwapPathRequest := false
+default GetIPTablesRequest := false
+default GetMetricsRequest := false
+default ListInterfacesRequest := false
+default ListRoutesRequest := false
+default MemAgentCompactConfig := false
+default MemAgentMemcgConfig := false
+default MemHotplugByProbeRequest := false
+default PauseContainerRequest := false
+default ResumeContainerRequest := false
+default ReseedRandomDevRequest := false
+default ResizeVolumeRequest := false
+default SetGuestDateTimeRequest := false
+default SetIPTablesRequest := false
+default SetPolicyRequest := false
+default UpdateContainerRequest := false
+default UpdateInterfaceRequest := false
+default UpdateRoutesRequest := false
+default VolumeStatsRequest := false
+
+default AllowRequestsFailingPolicy := false
+
+CloseStdinRequest if policy_data.request_defaults.CloseStdinRequest == true
+ReadStreamRequest if policy_data.request_defaults.ReadStreamRequest == true
+WriteStreamRequest if policy_data.request_defaults.WriteStreamRequest == true
+UpdateEphemeralMountsRequest if policy_data.request_defaults.UpdateEphemeralMountsRequest == true
+GetDiagnosticDataRequest if policy_data.request_defaults.GetDiagnosticDataRequest == true
+
+# ---- CreateSandboxRequest ----
+CreateSandboxRequest if {
+    input.guest_hook_path == ""
+    count(input.kernel_modules) == 0
+    input.sandbox_pidns == false
+    every s in input.storages {
+        some p in policy_data.sandbox.storages
+        s == p
+    }
+}
+
+# ---- CreateContainerRequest ----
+CreateContainerRequest := {"ops": ops, "allowed": true} if {
+    allow_create_container_input
+    not data.pstate[input.container_id]
+    some idx, p_container in policy_data.containers
+    not container_used(idx)
+    allow_container(p_container, input)
+    ops := [{"op": "add", "path": concat("/", ["/pstate", input.container_id]), "value": idx}]
+}
+
+container_used(idx) if {
+    some k, v in data.pstate
+    v == idx
+}
+
+allow_create_container_input if {
+    count(input.shared_mounts) == 0
+    is_null(input.string_user)
+    count(input.devices) == 0
+    i_oci := input.OCI
+    is_null(i_oci.Hooks)
+    is_null(i_oci.Solaris)
+    is_null(i_oci.Windows)
+    i_linux := i_oci.Linux
+    count(i_linux.UIDMappings) == 0
+    count(i_linux.GIDMappings) == 0
+    i_linux.MountLabel == ""
+    count(i_linux.Devices) == 0
+    i_linux.RootfsPropagation == ""
+    is_null(i_linux.Resources)
+    is_null(i_linux.Seccomp)
+    is_null(i_linux.IntelRdt)
+    count(i_linux.Sysctl) == 0
+    i_oci.Process.SelinuxLabel == ""
+    i_oci.Process.ApparmorProfile == ""
+    i_oci.Process.User.Username == ""
+}
+
+allow_container(p_container, i) if {
+    p_oci := p_container.OCI
+    i_oci := i.OCI
+    i.sandbox_pidns == p_container.sandbox_pidns
+    p_oci.Version == i_oci.Version
+    p_oci.Root.Readonly == i_oci.Root.Readonly
+    i_oci.Root.Path == subst(p_oci.Root.Path, i)
+    allow_annotations(p_oci.Annotations, i_oci.Annotations)
+    allow_process(p_oci.Process, i_oci.Process)
+    allow_mounts(p_oci.Mounts, i_oci.Mounts, i)
+    allow_storages(p_container, i)
+    allow_linux(p_oci.Linux, i_oci.Linux)
+}
+
+# $(cpath), $(sfprefix), $(bundle-id) resolved for this request (the bundle id is the container id).
+subst(s, i) := r if {
+    a := replace(s, "$(cpath)", policy_data.common.cpath)
+    b := replace(a, "$(sfprefix)", policy_data.common.sfprefix)
+    r := replace(b, "$(bundle-id)", i.container_id)
+}
+
+allow_annotations(p_anno, i_anno) if {
+    every k, v in i_anno {
+        allow_annotation(p_anno, k, v)
+    }
+    every k, v in p_anno {
+        i_anno[k]
+    }
+}
+
+allow_annotation(p_anno, k, v) if p_anno[k] == v
+allow_annotation(p_anno, k, v) if {
+    p_anno[k] == "$(sandbox-id)"
+    count(v) == 64
+}
+
+allow_process(p, i) if {
+    p.Terminal == i.Terminal
+    p.Args == i.Args
+    p.Cwd == i.Cwd
+    p.NoNewPrivileges == i.NoNewPrivileges
+    p.User.UID == i.User.UID
+    p.User.GID == i.User.GID
+    {x | some x in p.User.AdditionalGids} == {x | some x in i.User.AdditionalGids}
+    every e in i.Env {
+        allow_env(p.Env, e)
+    }
+    allow_caps(p.Capabilities, i.Capabilities)
+}
+
+allow_env(p_env, e) if e in p_env
+allow_env(p_env, e) if {
+    some r in policy_data.request_defaults.CreateContainerRequest.allow_env_prefix
+    startswith(e, r)
+}
+
+allow_caps(p, i) if {
+    every k in ["Ambient", "Bounding", "Effective", "Inheritable", "Permitted"] {
+        {x | some x in p[k]} == {x | some x in i[k]}
+    }
+}
+
+# Every input mount maps to a distinct policy mount.
+allow_mounts(p_mounts, i_mounts, i) if {
+    count(p_mounts) == count(i_mounts)
+    matched := {idx | some m in i_mounts; some idx, p in p_mounts; mount_matches(p, m, i)}
+    count(matched) == count(i_mounts)
+    every m in i_mounts {
+        some p in p_mounts
+        mount_matches(p, m, i)
+    }
+}
+
+mount_matches(p, m, i) if {
+    p.destination == m.destination
+    p.type_ == m.type_
+    p.options == m.options
+    source_matches(p.source, m.source, i)
+}
+
+source_matches(p_src, i_src, i) if {
+    not contains(p_src, "$(16hex)")
+    subst(p_src, i) == i_src
+}
+
+# Files copied in by the host: <sfprefix><cid>-<16 hex>-<volume>
+source_matches(p_src, i_src, i) if {
+    parts := split(subst(p_src, i), "$(16hex)")
+    count(parts) == 2
+    startswith(i_src, parts[0])
+    endswith(i_src, parts[1])
+    count(i_src) == (count(parts[0]) + 16) + count(parts[1])
+}
+
+allow_storages(p_container, i) if {
+    count(p_container.storages) == count(i.storages)
+    every s in i.storages {
+        some p in p_container.storages
+        storage_matches(p, s, p_container, i)
+    }
+}
+
+storage_matches(p, s, p_container, i) if {
+    s.driver == "image_guest_pull"
+    p.driver == "image_guest_pull"
+    # The image is pinned by digest in the policy; the guest pull verifies the manifest digest.
+    s.source == p_container.image
+    s.fstype == "overlay"
+    count(s.options) == 0
+    is_null(s.fs_group)
+    s.shared == false
+    s.mount_point == subst(p.mount_point, i)
+}
+
+storage_matches(p, s, p_container, i) if {
+    s.driver != "image_guest_pull"
+    p.driver == s.driver
+    p.source == s.source
+    p.fstype == s.fstype
+    p.options == s.options
+    p.driver_options == s.driver_options
+    p.shared == s.shared
+    is_null(s.fs_group)
+    subst(p.mount_point, i) == s.mount_point
+}
+
+allow_linux(p, i) if {
+    {norm_ns(x.Type) | some x in p.Namespaces} == {norm_ns(x.Type) | some x in i.Namespaces}
+    every x in i.Namespaces {
+        x.Path == ""
+    }
+    every path in p.MaskedPaths {
+        path in i.MaskedPaths
+    }
+    every path in p.ReadonlyPaths {
+        allow_readonly_path(path, i)
+    }
+}
+
+norm_ns("mnt") := "mount"
+norm_ns(t) := t if t != "mnt"
+
+allow_readonly_path(path, i) if path in i.ReadonlyPaths
+allow_readonly_path(path, i) if path in i.MaskedPaths
+
+# ---- RemoveContainerRequest: forget the container in the state ----
+RemoveContainerRequest := {"ops": ops, "allowed": true} if {
+    data.pstate[input.container_id]
+    ops := [{"op": "remove", "path": concat("/", ["/pstate", input.container_id])}]
+}
+
+RemoveContainerRequest := {"ops": [], "allowed": true} if {
+    not data.pstate[input.container_id]
+}
+
+# ---- ExecProcessRequest ----
+ExecProcessRequest if {
+    is_null(input.string_user)
+    input.process.SelinuxLabel == ""
+    input.process.ApparmorProfile == ""
+    allow_exec_command(input.process.Args)
+}
+
+allow_exec_command(args) if args in policy_data.request_defaults.ExecProcessRequest.allowed_commands
+
+allow_exec_command(args) if {
+    idx := data.pstate[input.container_id]
+    args in policy_data.containers[idx].exec_commands
+}
+
+# ---- CopyFileRequest: only into the shared folder, no .., symlinks only relative below top ----
+CopyFileRequest if {
+    allow_copy_path(input.path)
+    input.file_type in ["Regular", "Directory"]
+}
+
+CopyFileRequest if {
+    allow_copy_path(input.path)
+    input.file_type == "Symlink"
+    rel := trim_prefix(input.path, policy_data.common.sfprefix)
+    count(split(rel, "/")) > 1
+    not startswith(input.symlink_target, "/")
+    not ".." in split(input.symlink_target, "/")
+}
+
+allow_copy_path(path) if {
+    startswith(path, policy_data.common.sfprefix)
+    not ".." in split(path, "/")
+    some prefix in policy_data.request_defaults.CopyFileRequest
+    startswith(path, replace(prefix, "$(sfprefix)", policy_data.common.sfprefix))
+}
+`;
