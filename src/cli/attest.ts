@@ -4,10 +4,17 @@ import type { Command } from "commander";
 import { fromHex } from "../tee/common/bytes.js";
 import type { Clock } from "../tee/common/certs.js";
 import { EvidenceError } from "../tee/common/errors.js";
-import { parseSnpReport, SNP_REPORT_SIZE } from "../tee/snp/report.js";
-import { snpReportToJson, parseSnpEvidence } from "../tee/snp/evidence.js";
-import { parseAzSnpEvidence, verifyAzSnpEvidence } from "../trustee/as/verifier/az-snp-vtpm/index.js";
-import { parseAzTdxEvidence, verifyAzTdxEvidence } from "../trustee/as/verifier/az-tdx-vtpm/index.js";
+import { parseCcel } from "../tee/eventlog/ccel.js";
+import { parseSnpEvidence } from "../tee/snp/evidence.js";
+import { parseSnpReport } from "../tee/snp/report.js";
+import {
+  parseAzSnpEvidence,
+  verifyAzSnpEvidence,
+} from "../trustee/as/verifier/az-snp-vtpm/index.js";
+import {
+  parseAzTdxEvidence,
+  verifyAzTdxEvidence,
+} from "../trustee/as/verifier/az-tdx-vtpm/index.js";
 import { parseSgxEvidence, verifySgxQuote } from "../trustee/as/verifier/sgx/index.js";
 import {
   createOfflineVcekSource,
@@ -19,7 +26,6 @@ import {
 } from "../trustee/as/verifier/snp/index.js";
 import type { DcapCollateral } from "../trustee/as/verifier/tdx/collateral.js";
 import { parseTdxEvidence, verifyTdxEvidence } from "../trustee/as/verifier/tdx/index.js";
-import { parseCcel } from "../tee/eventlog/ccel.js";
 
 /** TEEs `coco attest verify` understands. */
 export const ATTEST_TEES = ["tdx", "sgx", "snp", "az-snp-vtpm", "az-tdx-vtpm"] as const;
@@ -52,7 +58,11 @@ function evidenceJson(bytes: Uint8Array): unknown | undefined {
   try {
     return JSON.parse(Buffer.from(bytes).toString("utf8"));
   } catch (cause) {
-    throw new EvidenceError("ERR_EVIDENCE_MALFORMED", "evidence file starts with '{' but is not JSON", { cause });
+    throw new EvidenceError(
+      "ERR_EVIDENCE_MALFORMED",
+      "evidence file starts with '{' but is not JSON",
+      { cause },
+    );
   }
 }
 
@@ -70,7 +80,11 @@ function dcapCollateral(dir: string | undefined): DcapCollateral | undefined {
   if (!dir) return undefined;
   const read = (n: string): string => {
     const b = readIf(join(dir, n));
-    if (!b) throw new EvidenceError("ERR_COLLATERAL_MISSING", `DCAP collateral file ${n} is missing in ${dir}`);
+    if (!b)
+      throw new EvidenceError(
+        "ERR_COLLATERAL_MISSING",
+        `DCAP collateral file ${n} is missing in ${dir}`,
+      );
     return Buffer.from(b).toString("utf8");
   };
   return {
@@ -84,7 +98,10 @@ function dcapCollateral(dir: string | undefined): DcapCollateral | undefined {
 /** Verifies evidence offline and returns upstream's claims, or throws an EvidenceError. */
 export function attestVerify(o: AttestVerifyOptions): Record<string, unknown> {
   if (o.evidence.length > MAX_EVIDENCE) {
-    throw new EvidenceError("ERR_EVIDENCE_OVERSIZE", `evidence is ${o.evidence.length} bytes, limit ${MAX_EVIDENCE}`);
+    throw new EvidenceError(
+      "ERR_EVIDENCE_OVERSIZE",
+      `evidence is ${o.evidence.length} bytes, limit ${MAX_EVIDENCE}`,
+    );
   }
   const json = evidenceJson(o.evidence);
   const clock = o.clock;
@@ -100,21 +117,24 @@ export function attestVerify(o: AttestVerifyOptions): Record<string, unknown> {
       });
     }
     case "sgx":
-      return verifySgxQuote(parseSgxEvidence(json ?? { quote: Buffer.from(o.evidence).toString("base64") }), {
-        expectedReportData: o.reportData,
-        expectedInitDataHash: o.initDataDigest,
-        collateral: dcapCollateral(o.collateralDir),
-        clock,
-      });
+      return verifySgxQuote(
+        parseSgxEvidence(json ?? { quote: Buffer.from(o.evidence).toString("base64") }),
+        {
+          expectedReportData: o.reportData,
+          expectedInitDataHash: o.initDataDigest,
+          collateral: dcapCollateral(o.collateralDir),
+          clock,
+        },
+      );
     case "snp": {
       const dir = needCollateral(o.collateralDir, "snp");
       const vendor = snpVendorFromDir(dir, readIf, clock ?? (() => new Date()));
-      const raw = json ?? {
-        attestation_report: snpReportToJson(parseSnpReport(o.evidence)),
-        cert_chain: null,
-      };
+      // A raw report is verified as is (no JSON round trip, so every signed byte is checked).
+      const evidence = json
+        ? parseSnpEvidence(json)
+        : { report: parseSnpReport(o.evidence), certChain: null };
       return {
-        ...verifySnpEvidence(parseSnpEvidence(raw), {
+        ...verifySnpEvidence(evidence, {
           vendor,
           vcekSource: createOfflineVcekSource(dir, readIf),
           expectedReportData: o.reportData,
@@ -125,7 +145,11 @@ export function attestVerify(o: AttestVerifyOptions): Record<string, unknown> {
     }
     case "az-snp-vtpm": {
       const dir = needCollateral(o.collateralDir, "az-snp-vtpm");
-      if (!o.reportData) throw new EvidenceError("ERR_REPORT_DATA_MISMATCH", "az-snp-vtpm needs --report-data (the TPM quote nonce)");
+      if (!o.reportData)
+        throw new EvidenceError(
+          "ERR_REPORT_DATA_MISMATCH",
+          "az-snp-vtpm needs --report-data (the TPM quote nonce)",
+        );
       return verifyAzSnpEvidence(parseAzSnpEvidence(json), {
         vendor: snpVendorFromDir(dir, readIf, clock ?? (() => new Date())),
         expectedReportData: o.reportData,
@@ -134,7 +158,11 @@ export function attestVerify(o: AttestVerifyOptions): Record<string, unknown> {
       });
     }
     case "az-tdx-vtpm":
-      if (!o.reportData) throw new EvidenceError("ERR_REPORT_DATA_MISMATCH", "az-tdx-vtpm needs --report-data (the TPM quote nonce)");
+      if (!o.reportData)
+        throw new EvidenceError(
+          "ERR_REPORT_DATA_MISMATCH",
+          "az-tdx-vtpm needs --report-data (the TPM quote nonce)",
+        );
       return verifyAzTdxEvidence(parseAzTdxEvidence(json), {
         expectedReportData: o.reportData,
         expectedInitDataHash: o.initDataDigest,
@@ -179,7 +207,8 @@ export async function collateralFetchSnp(
   } catch {
     // VLEK chains are optional; VCEK verification needs only ARK/ASK.
   }
-  const asvkOnly = asvk.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/)?.[0] ?? "";
+  const asvkOnly =
+    asvk.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/)?.[0] ?? "";
   const bundle = `${askArk.trim()}\n${asvkOnly}\n`;
   // Validates the pin and signatures before anything is written.
   loadVendorCertificates(bundle, gen, clock);
@@ -203,40 +232,61 @@ export async function collateralFetchSnp(
 function hexOpt(v: string | undefined, what: string): Uint8Array | undefined {
   if (v === undefined) return undefined;
   const b = fromHex(v.replace(/^0x/, ""), what);
-  if (b.length > 64) throw new EvidenceError("ERR_EVIDENCE_MALFORMED", `${what} is longer than 64 bytes`);
+  if (b.length > 64)
+    throw new EvidenceError("ERR_EVIDENCE_MALFORMED", `${what} is longer than 64 bytes`);
   return b;
 }
 
 async function httpGet(url: string): Promise<Uint8Array> {
   const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-  if (!res.ok) throw new EvidenceError("ERR_COLLATERAL_MISSING", `GET ${url} answered ${res.status}`);
+  if (!res.ok)
+    throw new EvidenceError("ERR_COLLATERAL_MISSING", `GET ${url} answered ${res.status}`);
   const len = Number(res.headers.get("content-length") ?? "0");
-  if (len > 1024 * 1024) throw new EvidenceError("ERR_COLLATERAL_INVALID", `GET ${url} is larger than 1 MiB`);
+  if (len > 1024 * 1024)
+    throw new EvidenceError("ERR_COLLATERAL_INVALID", `GET ${url} is larger than 1 MiB`);
   const body = new Uint8Array(await res.arrayBuffer());
-  if (body.length > 1024 * 1024) throw new EvidenceError("ERR_COLLATERAL_INVALID", `GET ${url} is larger than 1 MiB`);
+  if (body.length > 1024 * 1024)
+    throw new EvidenceError("ERR_COLLATERAL_INVALID", `GET ${url} is larger than 1 MiB`);
   return body;
 }
 
 /** Registers `coco attest verify` and `coco attest collateral fetch`. */
 export function registerAttest(program: Command): void {
-  const attest = program.command("attest").description("Verify hardware TEE evidence offline (TDX, SGX, SNP, Azure vTPM)");
+  const attest = program
+    .command("attest")
+    .description("Verify hardware TEE evidence offline (TDX, SGX, SNP, Azure vTPM)");
   attest
     .command("verify")
-    .description("Verify evidence and print upstream's claims as JSON; exits non-zero naming the failed check")
+    .description(
+      "Verify evidence and print upstream's claims as JSON; exits non-zero naming the failed check",
+    )
     .requiredOption("--tee <tee>", `one of ${ATTEST_TEES.join(", ")}`)
-    .requiredOption("--evidence <file>", "evidence JSON as the attester sends it, or a raw quote / SNP report")
+    .requiredOption(
+      "--evidence <file>",
+      "evidence JSON as the attester sends it, or a raw quote / SNP report",
+    )
     .option("--report-data <hex>", "expected report data (the runtime-data digest)")
     .option("--init-data-digest <hex>", "expected init-data digest")
-    .option("--collateral <dir>", "offline collateral: AMD roots + VCEK store (snp, az-snp-vtpm); DCAP collateral (tdx, sgx)")
+    .option(
+      "--collateral <dir>",
+      "offline collateral: AMD roots + VCEK store (snp, az-snp-vtpm); DCAP collateral (tdx, sgx)",
+    )
     .option("--eventlog <file>", "a CCEL (with AAEL records) to replay against the TDX RTMRs")
-    .option("--now <iso-date>", "judge certificate validity at this time instead of the system clock")
+    .option(
+      "--now <iso-date>",
+      "judge certificate validity at this time instead of the system clock",
+    )
     .action((opts: Record<string, string | undefined>) => {
       const tee = opts.tee as AttestTee;
       if (!(ATTEST_TEES as readonly string[]).includes(tee)) {
-        throw new EvidenceError("ERR_EVIDENCE_UNSUPPORTED", `--tee must be one of ${ATTEST_TEES.join(", ")}`);
+        throw new EvidenceError(
+          "ERR_EVIDENCE_UNSUPPORTED",
+          `--tee must be one of ${ATTEST_TEES.join(", ")}`,
+        );
       }
       const at = opts.now ? new Date(opts.now) : undefined;
-      if (at && Number.isNaN(at.getTime())) throw new EvidenceError("ERR_EVIDENCE_MALFORMED", "--now is not a date");
+      if (at && Number.isNaN(at.getTime()))
+        throw new EvidenceError("ERR_EVIDENCE_MALFORMED", "--now is not a date");
       const claims = attestVerify({
         tee,
         evidence: new Uint8Array(readFileSync(opts.evidence as string)),
@@ -248,10 +298,14 @@ export function registerAttest(program: Command): void {
       });
       process.stdout.write(`${JSON.stringify(claims, null, 2)}\n`);
     });
-  const collateral = attest.command("collateral").description("Manage the offline collateral directory");
+  const collateral = attest
+    .command("collateral")
+    .description("Manage the offline collateral directory");
   collateral
     .command("fetch")
-    .description("Fill the collateral directory for this evidence from AMD KDS (snp); needs network")
+    .description(
+      "Fill the collateral directory for this evidence from AMD KDS (snp); needs network",
+    )
     .requiredOption("--tee <tee>", "snp (DCAP collateral for tdx/sgx is not implemented)")
     .requiredOption("--evidence <file>", "SNP evidence JSON or raw report")
     .requiredOption("--out <dir>", "collateral directory to fill")

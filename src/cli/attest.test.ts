@@ -1,0 +1,257 @@
+import assert from "node:assert/strict";
+import { execFile, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { repoRoot, sharedPath, sharedSkip } from "../../test/helpers/paths.js";
+import { parseHclReport } from "../tee/az-snp-vtpm/hcl.js";
+import { parsePemBundle } from "../tee/common/certs.js";
+import { snpReportToJson } from "../tee/snp/evidence.js";
+import { parseSnpReport } from "../tee/snp/report.js";
+import { collateralFetchSnp } from "./attest.js";
+
+const skip =
+  sharedSkip("fixtures/evidence/tdx/tdx_quote_4.dat") ||
+  sharedSkip("fixtures/roots/amd/milan-ask-ark-asvk-bundle.pem");
+const cli = join(repoRoot, "dist", "src", "cli", "main.js");
+const tmp = mkdtempSync(join(tmpdir(), "coco-attest-cli-"));
+const ev = (f: string): string => sharedPath(`fixtures/evidence/${f}`);
+const ROOTS = sharedPath("fixtures/roots/amd");
+
+function coco(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Async variant: the loopback KDS below lives in this process, so its event loop must run. */
+function cocoAsync(
+  ...args: string[]
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [cli, ...args],
+      { encoding: "utf8", timeout: 60_000 },
+      (err, stdout, stderr) => {
+        resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+// A stand-in for AMD's KDS serving real AMD certificates from the fixtures over loopback HTTP.
+let server: Server;
+let kds = "";
+let vcekHits = 0;
+before(async () => {
+  if (skip) return;
+  const milan = parsePemBundle(
+    readFileSync(join(ROOTS, "milan-ask-ark-asvk-bundle.pem"), "utf8"),
+    "milan",
+  );
+  const pem = (i: number): string => milan[i]?.toString() ?? "";
+  // The VCEK that signed the SNP report inside Azure evidence v1 (carried in that evidence).
+  const azVcek = Buffer.from(
+    JSON.parse(readFileSync(ev("az-snp-vtpm/evidence-v1.json"), "utf8")).vcek,
+    "base64url",
+  );
+  server = createServer((req, res) => {
+    const url = req.url ?? "";
+    if (url === "/vcek/v1/Milan/cert_chain") res.end(pem(0) + pem(1));
+    else if (url === "/vlek/v1/Milan/cert_chain") res.end(pem(2) + pem(1));
+    else if (url.startsWith("/vcek/v1/Milan/")) {
+      vcekHits++;
+      res.end(azVcek);
+    } else {
+      res.statusCode = 404;
+      res.end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const addr = server.address();
+  kds = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
+});
+after(() => {
+  server?.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+test("coco attest verify --tee tdx prints upstream's claims for a raw v4 quote", { skip }, () => {
+  const r = coco(
+    "attest",
+    "verify",
+    "--tee",
+    "tdx",
+    "--evidence",
+    ev("tdx/tdx_quote_4.dat"),
+    "--now",
+    "2025-01-01T00:00:00Z",
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const claims = JSON.parse(r.stdout);
+  assert.equal(claims.quote.header.version, "0400");
+  assert.equal(claims.platform_instance_id, "82548d228d94d5e204a95b354dc61a02");
+});
+
+test("a failed check exits non-zero with its code and a sentence", { skip }, () => {
+  const r = coco(
+    "attest",
+    "verify",
+    "--tee",
+    "tdx",
+    "--evidence",
+    ev("tdx/tdx_quote_4.dat"),
+    "--eventlog",
+    ev("tdx/CCEL_data"),
+    "--now",
+    "2025-01-01T00:00:00Z",
+  );
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /ERR_EVENTLOG_REPLAY: event log replay of MR index/);
+  const rd = coco(
+    "attest",
+    "verify",
+    "--tee",
+    "sgx",
+    "--evidence",
+    ev("sgx/occlum_quote.dat"),
+    "--report-data",
+    "00",
+    "--now",
+    "2025-01-01T00:00:00Z",
+  );
+  assert.notEqual(rd.status, 0);
+  assert.match(rd.stderr, /ERR_REPORT_DATA_MISMATCH/);
+  const snp = coco(
+    "attest",
+    "verify",
+    "--tee",
+    "snp",
+    "--evidence",
+    ev("snp/test-vlek-report.bin"),
+  );
+  assert.match(snp.stderr, /ERR_COLLATERAL_MISSING/);
+  const col = coco(
+    "attest",
+    "verify",
+    "--tee",
+    "tdx",
+    "--evidence",
+    ev("tdx/tdx_quote_4.dat"),
+    "--collateral",
+    tmp,
+  );
+  assert.match(col.stderr, /ERR_COLLATERAL_MISSING|ERR_NOT_IMPLEMENTED/);
+});
+
+test("az-snp-vtpm evidence v1 verifies offline against the AMD roots directory", { skip }, () => {
+  const r = coco(
+    "attest",
+    "verify",
+    "--tee",
+    "az-snp-vtpm",
+    "--evidence",
+    ev("az-snp-vtpm/evidence-v1.json"),
+    "--report-data",
+    Buffer.from("challenge").toString("hex"),
+    "--collateral",
+    ROOTS,
+    "--now",
+    "2025-06-01T00:00:00Z",
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).report_data, "6368616c6c656e6765");
+});
+
+test("collateral fetch fills a directory from a KDS that snp verify then uses offline", {
+  skip,
+}, async () => {
+  // The SNP report inside Azure's HCL report (v3, Milan, chip ID present) as raw evidence.
+  const ev1 = JSON.parse(readFileSync(ev("az-snp-vtpm/evidence-v1.json"), "utf8"));
+  const report = parseHclReport(new Uint8Array(Buffer.from(ev1.hcl_report, "base64url"))).hwReport;
+  const reportFile = join(tmp, "report.bin");
+  writeFileSync(reportFile, report);
+  const dir = join(tmp, "collateral");
+  const written = await collateralFetchSnp(
+    report,
+    dir,
+    kds,
+    async (url) => {
+      const res = await fetch(url);
+      if (!res.ok) throw new Error(`${res.status}`);
+      return new Uint8Array(await res.arrayBuffer());
+    },
+    () => new Date("2025-06-01T00:00:00Z"),
+  );
+  assert.equal(written.length, 2);
+  assert.equal(vcekHits, 1);
+  const r = coco(
+    "attest",
+    "verify",
+    "--tee",
+    "snp",
+    "--evidence",
+    reportFile,
+    "--collateral",
+    dir,
+    "--now",
+    "2025-06-01T00:00:00Z",
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const claims = JSON.parse(r.stdout);
+  assert.equal(claims.chip_id, Buffer.from(parseSnpReport(report).chipId).toString("hex"));
+  // The same directory through the CLI's own fetch command.
+  const out = join(tmp, "collateral2");
+  const f = await cocoAsync(
+    "attest",
+    "collateral",
+    "fetch",
+    "--tee",
+    "snp",
+    "--evidence",
+    reportFile,
+    "--out",
+    out,
+    "--kds-url",
+    kds,
+  );
+  assert.equal(f.status, 0, f.stderr);
+  assert.equal(f.stdout.trim().split("\n").length, 2);
+  // VLEK evidence with its chain: verified against the fetched bundle, refused for VMPL 1.
+  const vlek = parseSnpReport(new Uint8Array(readFileSync(ev("snp/test-vlek-report.bin"))));
+  const vlekFile = join(tmp, "vlek.json");
+  writeFileSync(
+    vlekFile,
+    JSON.stringify({
+      attestation_report: snpReportToJson(vlek),
+      cert_chain: [{ cert_type: "VLEK", data: Array.from(readFileSync(ev("snp/test-vlek.der"))) }],
+    }),
+  );
+  const v = coco(
+    "attest",
+    "verify",
+    "--tee",
+    "snp",
+    "--evidence",
+    vlekFile,
+    "--collateral",
+    dir,
+    "--now",
+    "2025-06-01T00:00:00Z",
+  );
+  assert.match(v.stderr, /ERR_VMPL/);
+  const tdx = coco(
+    "attest",
+    "collateral",
+    "fetch",
+    "--tee",
+    "tdx",
+    "--evidence",
+    ev("tdx/tdx_quote_4.dat"),
+    "--out",
+    out,
+  );
+  assert.match(tdx.stderr, /ERR_NOT_IMPLEMENTED/);
+});
