@@ -64,11 +64,8 @@ describe("AAEL records", () => {
   test("record layout: register, EV_EVENT_TAG, one digest, tagged event", () => {
     const { record, digest } = aaelRecord("a b c", 4, "sha384");
     const tagged = taggedEventBytes("a b c");
-    assert.equal(hex(tagged), `4c454141` + `05000000` + Buffer.from("a b c").toString("hex"));
-    assert.equal(
-      hex(record),
-      `04000000` + `06000000` + `01000000` + `0c00` + hex(digest) + `0d000000` + hex(tagged),
-    );
+    assert.equal(hex(tagged), `4c45414105000000${Buffer.from("a b c").toString("hex")}`);
+    assert.equal(hex(record), `0400000006000000010000000c00${hex(digest)}0d000000${hex(tagged)}`);
   });
 
   test("rejects newlines and malformed text", () => {

@@ -14,6 +14,8 @@ export interface CcKbcOptions {
   kbsCert?: string;
   aaSocket: string;
   cache?: boolean;
+  /** Re-fetch this many seconds before the token's `exp` (default 5; 0 relies on Trustee's 401). */
+  expirySkewSec?: number;
   /** Timeout of the AA GetToken call (upstream kbs_protocol → AA: 50 s). */
   aaTimeoutMs?: number;
 }
@@ -21,6 +23,7 @@ export interface CcKbcOptions {
 /** A cc_kbc getter, exposing how many tokens it asked AA for. */
 export interface CcKbc extends ResourceGetter {
   readonly tokensFetched: number;
+  close(): void;
 }
 
 /** Creates the getter. */
@@ -30,6 +33,7 @@ export function createCcKbc(opts: CcKbcOptions): CcKbc {
     url: opts.kbsUrl,
     ...(opts.kbsCert ? { certs: [opts.kbsCert] } : {}),
     cache: opts.cache ?? true,
+    ...(opts.expirySkewSec !== undefined ? { expirySkewSec: opts.expirySkewSec } : {}),
     tokenProvider: async () => {
       const res = await aa.call(
         AA_SERVICE,

@@ -76,8 +76,7 @@ export function parseBlockDeviceOptions(
     if (!name || name.includes("..")) fail(`uevent of ${o.deviceId} has no DEVNAME`);
     devicePath = `/dev/${name}`;
   }
-  if (!devicePath || !devicePath.startsWith("/"))
-    fail("devicePath (absolute) or deviceId is required");
+  if (!devicePath?.startsWith("/")) fail("devicePath (absolute) or deviceId is required");
   if (o.sourceType !== "empty" && o.sourceType !== "encrypted")
     fail("sourceType must be empty or encrypted");
   if (o.encryptionType !== "luks2" && o.encryptionType !== "zfs")
