@@ -1,0 +1,306 @@
+/**
+ * `npm run bench -- kbs [--handshakes N] [--long]`: full RCAR handshakes (auth + attest +
+ * resource GET, sample TEE, EC P-256 TEE key) against `coco trustee` in a child process over
+ * loopback, at 1, 8 and 64 concurrent clients: throughput and p50/p99 latency. In the same run,
+ * the server-side cryptography one handshake needs, done alone with node:crypto, gives the
+ * limit; the report prints ours against it. `--long` runs 100,000 handshakes at 64 clients and
+ * samples the server's RSS to show memory stays flat.
+ */
+import {
+  createCipheriv,
+  createDecipheriv,
+  createECDH,
+  createHash,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  verify,
+} from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import canonicalize from "canonicalize";
+import { decryptWithTeeKey, generateTeeKeyPair, type TeePublicJwk } from "../src/crypto/jwe.js";
+import { RESOURCE_POLICY_ALLOW_ALL } from "../src/trustee/as/policy/default-policies.js";
+import { freePort } from "../test/helpers/ports.js";
+import { startProcess } from "../test/helpers/process.js";
+import { percentile, printHeader, report, type Stats, summarize } from "./harness.js";
+
+interface Reply {
+  status: number;
+  body: string;
+  cookie?: string;
+}
+
+function post(
+  agent: Agent,
+  port: number,
+  path: string,
+  body: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
+  return send(agent, port, "POST", path, body, headers);
+}
+
+function send(
+  agent: Agent,
+  port: number,
+  method: string,
+  path: string,
+  body: string | Buffer | undefined,
+  headers: Record<string, string>,
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        method,
+        path,
+        agent,
+        headers: { "content-type": "application/json", ...headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const sc = res.headers["set-cookie"]?.[0];
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString(),
+            ...(sc ? { cookie: sc.split(";")[0] as string } : {}),
+          });
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** One client: a TEE key reused across handshakes, as guest-components does. */
+function makeClient(port: number, agent: Agent) {
+  const { publicJwk, privateKey } = generateTeeKeyPair("ec-p256");
+  const authBody = JSON.stringify({
+    version: "0.4.0",
+    tee: "sample",
+    "extra-params": { "supported-hash-algorithms": ["sha256", "sha384", "sha512", "sm3"] },
+  });
+  return async function handshake(check: boolean): Promise<void> {
+    const a = await post(agent, port, "/kbs/v0/auth", authBody);
+    if (a.status !== 200 || a.cookie === undefined) throw new Error(`auth ${a.status} ${a.body}`);
+    const nonce = (JSON.parse(a.body) as { nonce: string }).nonce;
+    const rd = canonicalize({
+      "tee-pubkey": publicJwk,
+      nonce,
+      "additional-evidence": "",
+    }) as string;
+    const att = JSON.stringify({
+      "init-data": null,
+      "runtime-data": { nonce, "tee-pubkey": publicJwk as TeePublicJwk },
+      "tee-evidence": {
+        primary_evidence: {
+          svn: "1",
+          report_data: createHash("sha384").update(rd).digest("base64"),
+        },
+        additional_evidence: "",
+      },
+    });
+    const t = await post(agent, port, "/kbs/v0/attest", att, { cookie: a.cookie });
+    if (t.status !== 200 || t.cookie === undefined) throw new Error(`attest ${t.status} ${t.body}`);
+    const r = await send(agent, port, "GET", "/kbs/v0/resource/default/key/bench", undefined, {
+      cookie: t.cookie,
+    });
+    if (r.status !== 200) throw new Error(`resource ${r.status} ${r.body}`);
+    if (check) {
+      const plain = await decryptWithTeeKey(privateKey, JSON.parse(r.body));
+      if (Buffer.from(plain).toString() !== "bench-secret") throw new Error("wrong resource");
+    }
+  };
+}
+
+async function runLoad(
+  port: number,
+  clients: number,
+  total: number,
+): Promise<{ stats: Stats; perSec: number; errors: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: clients });
+  const fns = Array.from({ length: clients }, () => makeClient(port, agent));
+  const lat: number[] = [];
+  let next = 0;
+  let errors = 0;
+  let firstError: unknown;
+  const t0 = process.hrtime.bigint();
+  await Promise.all(
+    fns.map(async (hs) => {
+      for (;;) {
+        const i = next++;
+        if (i >= total) return;
+        const s = process.hrtime.bigint();
+        try {
+          await hs(i % 100 === 0);
+          lat.push(Number(process.hrtime.bigint() - s) / 1e6);
+        } catch (err) {
+          errors++;
+          firstError ??= err;
+        }
+      }
+    }),
+  );
+  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  agent.destroy();
+  if (firstError !== undefined) console.log(`  first error: ${(firstError as Error).message}`);
+  const perSec = (lat.length / wallMs) * 1000;
+  const stats = summarize(`kbs handshake x${clients}`, [1000 / perSec]);
+  stats.extra = {
+    "handshakes/s": perSec.toFixed(1),
+    p50_ms: percentile(lat, 50).toFixed(2),
+    p99_ms: percentile(lat, 99).toFixed(2),
+    errors,
+    n: lat.length,
+  };
+  return { stats, perSec, errors };
+}
+
+/** The server-side cryptography of one handshake, alone, with node:crypto. */
+function cryptoLimit(iterations: number): Stats {
+  const signer = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const sessionKey = randomBytes(32);
+  const tee = createECDH("prime256v1");
+  tee.generateKeys();
+  const teePub = createPublicKey({
+    key: {
+      kty: "EC",
+      crv: "P-256",
+      x: tee.getPublicKey().subarray(1, 33).toString("base64url"),
+      y: tee.getPublicKey().subarray(33).toString("base64url"),
+    },
+    format: "jwk",
+  });
+  const claims = Buffer.alloc(1400, 0x61);
+  const seal = (data: Buffer) => {
+    const iv = randomBytes(12);
+    const c = createCipheriv("aes-256-gcm", sessionKey, iv);
+    const out = Buffer.concat([c.update(data), c.final()]);
+    return { iv, out, tag: c.getAuthTag() };
+  };
+  const open = (s: { iv: Buffer; out: Buffer; tag: Buffer }) => {
+    const d = createDecipheriv("aes-256-gcm", sessionKey, s.iv);
+    d.setAuthTag(s.tag);
+    return Buffer.concat([d.update(s.out), d.final()]);
+  };
+  const once = () => {
+    // auth: nonce + sealed session cookie
+    randomBytes(32);
+    const s1 = seal(Buffer.alloc(160));
+    // attest: open cookie, runtime-data digest, EAR signature, sealed attested cookie
+    open(s1);
+    createHash("sha384").update(Buffer.alloc(220)).digest();
+    const sig = sign("sha256", claims, { key: signer.privateKey, dsaEncoding: "ieee-p1363" });
+    const s2 = seal(Buffer.alloc(1300));
+    // resource: open cookie, verify token, ECDH-ES+A256KW + A256GCM to the TEE key
+    open(s2);
+    verify("sha256", claims, { key: signer.publicKey, dsaEncoding: "ieee-p1363" }, sig);
+    const eph = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const z = diffieHellman({ privateKey: eph.privateKey, publicKey: teePub });
+    const kek = createHash("sha256")
+      .update(
+        Buffer.concat([
+          Buffer.from([0, 0, 0, 1]),
+          z,
+          Buffer.from("\0\0\0\x0eECDH-ES+A256KW\0\0\0\0\0\0\0\0\0\0\x01\0"),
+        ]),
+      )
+      .digest();
+    const cek = randomBytes(32);
+    const kw = createCipheriv("id-aes256-wrap", kek, Buffer.from("A6A6A6A6A6A6A6A6", "hex"));
+    Buffer.concat([kw.update(cek), kw.final()]);
+    const g = createCipheriv("aes-256-gcm", cek, randomBytes(12));
+    g.setAAD(Buffer.alloc(150));
+    Buffer.concat([g.update(Buffer.alloc(12)), g.final()]);
+    g.getAuthTag();
+  };
+  for (let i = 0; i < 200; i++) once();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) once();
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6 / iterations;
+  const s = summarize("node:crypto limit (1 core)", [ms]);
+  s.extra = { "handshakes/s": (1000 / ms).toFixed(1) };
+  return s;
+}
+
+function rssKiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return Number(m?.[1] ?? 0);
+}
+
+/** Entry point for `npm run bench -- kbs`. */
+export async function run(args: string[]): Promise<void> {
+  printHeader("kbs");
+  const long = args.includes("--long");
+  const hsArg = args.indexOf("--handshakes");
+  const base = hsArg >= 0 ? Number(args[hsArg + 1]) : 2000;
+  const dir = mkdtempSync(join(tmpdir(), "coco-bench-kbs-"));
+  const port = await freePort();
+  const config = join(dir, "kbs.toml");
+  writeFileSync(
+    config,
+    `[http_server]\nsockets = ["127.0.0.1:${port}"]\ninsecure_http = true\n[admin]\nauthorization_mode = "InsecureAllowAll"\n[storage_backend]\nstorage_type = "Memory"\n[[plugins]]\nname = "resource"\n`,
+  );
+  const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+  const server = await startProcess({
+    name: "coco trustee",
+    command: process.execPath,
+    args: [cli, "trustee", "--config", config],
+    ready: { kind: "http", url: `http://127.0.0.1:${port}/healthz` },
+  });
+  try {
+    const agent = new Agent({ keepAlive: true });
+    await post(agent, port, "/kbs/v0/resource/default/key/bench", Buffer.from("bench-secret"), {
+      "content-type": "application/octet-stream",
+    });
+    await post(
+      agent,
+      port,
+      "/kbs/v0/resource-policy",
+      JSON.stringify({ policy: Buffer.from(RESOURCE_POLICY_ALLOW_ALL).toString("base64url") }),
+    );
+    agent.destroy();
+    await runLoad(port, 8, 200); // warm-up (JIT, policy compile)
+
+    const limit = cryptoLimit(2000);
+    console.log(
+      `limit: ${limit.medianMs.toFixed(3)} ms of server crypto per handshake = ${limit.extra?.["handshakes/s"]} handshakes/s on one core`,
+    );
+    let at64: Stats | undefined;
+    for (const clients of [1, 8, 64]) {
+      const total = clients === 1 ? Math.max(200, Math.floor(base / 4)) : base;
+      const r = await runLoad(port, clients, total);
+      console.log(`${r.stats.name.padEnd(24)} ${JSON.stringify(r.stats.extra)}`);
+      if (clients === 64) at64 = r.stats;
+    }
+    if (at64)
+      report("kbs", at64, limit, "ratio = share of the node:crypto limit reached (goal >= 0.5)");
+
+    if (long) {
+      const rounds = 10;
+      const per = 10_000;
+      console.log(
+        `memory: ${rounds * per} handshakes at 64 clients, server RSS after each ${per}:`,
+      );
+      for (let i = 0; i < rounds; i++) {
+        const r = await runLoad(port, 64, per);
+        console.log(
+          `  after ${(i + 1) * per}: rss ${(rssKiB(server.pid) / 1024).toFixed(1)} MiB, ${r.stats.extra?.["handshakes/s"]} handshakes/s, errors ${r.errors}`,
+        );
+      }
+    }
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
