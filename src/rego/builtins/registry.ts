@@ -3,6 +3,7 @@ import { arrayBuiltins } from "./arrays.js";
 import { bitsBuiltins } from "./bits.js";
 import { numberBuiltins } from "./numbers.js";
 import { objectBuiltins } from "./objects.js";
+import { regexBuiltins } from "./regex.js";
 import { setBuiltins } from "./sets.js";
 import { stringBuiltins } from "./strings.js";
 import { typeBuiltins } from "./typecheck.js";
@@ -21,6 +22,7 @@ const TABLES: ReadonlyArray<BuiltinTable> = [
   setBuiltins,
   stringBuiltins,
   typeBuiltins,
+  regexBuiltins,
 ];
 
 /** All builtins by full dotted name. */
