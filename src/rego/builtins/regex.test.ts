@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Go Expand templates (`${name}`) are under test
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { RegoError } from "../errors.js";
