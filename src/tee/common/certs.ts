@@ -1,4 +1,4 @@
-import { X509Certificate } from "node:crypto";
+import { type KeyObject, X509Certificate } from "node:crypto";
 import { EvidenceError } from "./errors.js";
 
 /** A source of the current time; injected so tests can verify against a fixed date. */
@@ -30,6 +30,20 @@ export function parseCertificate(data: Uint8Array | string, what: string): X509C
   parsed.set(key, cert);
   return cert;
 }
+
+const keys = new WeakMap<X509Certificate, KeyObject>();
+
+/** The certificate's public key, cached (node builds a new KeyObject on every `.publicKey`). */
+export function publicKeyOf(cert: X509Certificate): KeyObject {
+  let k = keys.get(cert);
+  if (!k) {
+    k = cert.publicKey;
+    keys.set(cert, k);
+  }
+  return k;
+}
+
+const verifiedBy = new WeakMap<X509Certificate, WeakSet<X509Certificate>>();
 
 /** Splits a PEM bundle into certificates, in file order. */
 export function parsePemBundle(pem: string, what: string): X509Certificate[] {
@@ -67,11 +81,21 @@ export function assertIssuedBy(
   now: Date,
   what: string,
 ): void {
-  if (!child.checkIssued(issuer) || !child.verify(issuer.publicKey)) {
-    throw new EvidenceError(
-      "ERR_CERT_CHAIN",
-      `${what} (${commonName(child)}) is not signed by ${commonName(issuer)}`,
-    );
+  // Signature results are cached per (child, issuer) object pair: certificates are immutable
+  // and parsed objects are themselves cached by content. Validity is re-checked every time.
+  if (!verifiedBy.get(child)?.has(issuer)) {
+    if (!child.checkIssued(issuer) || !child.verify(publicKeyOf(issuer))) {
+      throw new EvidenceError(
+        "ERR_CERT_CHAIN",
+        `${what} (${commonName(child)}) is not signed by ${commonName(issuer)}`,
+      );
+    }
+    let set = verifiedBy.get(child);
+    if (!set) {
+      set = new WeakSet();
+      verifiedBy.set(child, set);
+    }
+    set.add(issuer);
   }
   assertValidAt(child, now, what);
   assertValidAt(issuer, now, `issuer of ${what}`);

@@ -6,6 +6,7 @@ import {
   type Clock,
   commonName,
   parseCertificate,
+  publicKeyOf,
   systemClock,
 } from "../../../../tee/common/certs.js";
 import { EvidenceError } from "../../../../tee/common/errors.js";
@@ -111,7 +112,7 @@ export function verifySnpReportSignature(report: SnpReport, vek: X509Certificate
     ok = cryptoVerify(
       "sha384",
       report.raw.subarray(0, SNP_SIGNED_LENGTH),
-      { key: vek.publicKey, dsaEncoding: "ieee-p1363" },
+      { key: publicKeyOf(vek), dsaEncoding: "ieee-p1363" },
       sig,
     );
   } catch (cause) {

@@ -12,6 +12,7 @@ import {
   commonName,
   parseCertificate,
   parsePemBundle,
+  publicKeyOf,
   systemClock,
 } from "../../../../tee/common/certs.js";
 import { EvidenceError } from "../../../../tee/common/errors.js";
@@ -123,10 +124,16 @@ export function verifyPckChain(pem: Uint8Array, now: Date, root = intelRoot()): 
   return chain;
 }
 
-/** An uncompressed P-256 public key from the quote's raw x ‖ y. */
+const akCache = new Map<string, KeyObject>();
+
+/** An uncompressed P-256 public key from the quote's raw x ‖ y (cached: keys repeat per QE). */
 function p256Key(xy: Uint8Array): KeyObject {
+  const id = Buffer.from(xy).toString("base64");
+  const hit = akCache.get(id);
+  if (hit) return hit;
+  let key: KeyObject;
   try {
-    return createPublicKey({
+    key = createPublicKey({
       key: {
         kty: "EC",
         crv: "P-256",
@@ -140,6 +147,9 @@ function p256Key(xy: Uint8Array): KeyObject {
       cause,
     });
   }
+  if (akCache.size >= 256) akCache.clear();
+  akCache.set(id, key);
+  return key;
 }
 
 function ecdsaP256(data: Uint8Array, key: KeyObject, sig: Uint8Array): boolean {
@@ -157,7 +167,7 @@ function ecdsaP256(data: Uint8Array, key: KeyObject, sig: Uint8Array): boolean {
  */
 export function verifyDcapSignatures(q: DcapQuote, clock: Clock = systemClock): DcapResult {
   const pck = verifyPckChain(q.pckChainPem, clock());
-  if (!ecdsaP256(q.qeReport, pck.leaf.publicKey, q.qeReportSignature)) {
+  if (!ecdsaP256(q.qeReport, publicKeyOf(pck.leaf), q.qeReportSignature)) {
     throw new EvidenceError(
       "ERR_QE_REPORT_SIGNATURE",
       "QE report signature does not verify with the PCK certificate key",
