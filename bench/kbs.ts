@@ -123,7 +123,8 @@ function makeClient(port: number, agent: Agent) {
   };
 }
 
-async function runLoad(
+/** Runs `total` handshakes with `clients` concurrent clients against a KBS on `port`. */
+export async function runLoad(
   port: number,
   clients: number,
   total: number,

@@ -4,7 +4,7 @@
  * or RSA-OAEP-256. All JOSE work is done by `jose`; this file only selects algorithms,
  * validates the key, and fixes the member order upstream emits.
  */
-import { createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { createPublicKey, generateKeyPairSync, type KeyObject, webcrypto } from "node:crypto";
 import { FlattenedEncrypt, flattenedDecrypt } from "jose";
 import { CryptoError } from "./errors.js";
 
@@ -48,11 +48,8 @@ function b64urlLen(s: string): number {
   return Buffer.from(s, "base64url").length;
 }
 
-/**
- * Checks `jwk` is a TEE key KBS can encrypt to and imports it. Unsupported algorithms,
- * curves, wrong coordinate sizes or points off the curve are ERR_CRYPTO_TEE_KEY.
- */
-export function importTeePublicKey(jwk: TeePublicJwk): KeyObject {
+/** Checks the shape of a TEE key (algorithm, curve, coordinate sizes) without importing it. */
+function checkTeeJwkShape(jwk: TeePublicJwk): void {
   const bad = (why: string): never => {
     throw new CryptoError("ERR_CRYPTO_TEE_KEY", `tee-pubkey: ${why}`);
   };
@@ -81,12 +78,49 @@ export function importTeePublicKey(jwk: TeePublicJwk): KeyObject {
   } else {
     bad("kty must be EC or RSA");
   }
+}
+
+/**
+ * Checks `jwk` is a TEE key KBS can encrypt to and imports it. Unsupported algorithms,
+ * curves, wrong coordinate sizes or points off the curve are ERR_CRYPTO_TEE_KEY.
+ */
+export function importTeePublicKey(jwk: TeePublicJwk): KeyObject {
+  checkTeeJwkShape(jwk);
   try {
     const { kty, crv, x, y, n, e } = jwk as unknown as Record<string, string>;
     return createPublicKey({
       key: (kty === "EC" ? { kty, crv, x, y } : { kty, n, e }) as never,
       format: "jwk",
     });
+  } catch (err) {
+    throw new CryptoError("ERR_CRYPTO_TEE_KEY", "tee-pubkey is not a valid public key", {
+      cause: err,
+    });
+  }
+}
+
+/** Imports the TEE key once, as the WebCrypto key jose works with. */
+async function importTeeCryptoKey(jwk: TeePublicJwk): Promise<webcrypto.CryptoKey> {
+  checkTeeJwkShape(jwk);
+  try {
+    if (jwk.kty === "EC") {
+      const { kty, crv, x, y } = jwk;
+      return await webcrypto.subtle.importKey(
+        "jwk",
+        { kty, crv, x, y },
+        { name: "ECDH", namedCurve: crv },
+        true,
+        [],
+      );
+    }
+    const { kty, n, e } = jwk;
+    return await webcrypto.subtle.importKey(
+      "jwk",
+      { kty, n, e },
+      { name: "RSA-OAEP", hash: "SHA-256" },
+      true,
+      ["encrypt"],
+    );
   } catch (err) {
     throw new CryptoError("ERR_CRYPTO_TEE_KEY", "tee-pubkey is not a valid public key", {
       cause: err,
@@ -102,7 +136,7 @@ export async function encryptForTeeKey(
   jwk: TeePublicJwk,
   plaintext: Uint8Array,
 ): Promise<FlattenedJwe> {
-  const key = importTeePublicKey(jwk);
+  const key = await importTeeCryptoKey(jwk);
   let out: Awaited<ReturnType<FlattenedEncrypt["encrypt"]>>;
   try {
     out = await new FlattenedEncrypt(plaintext)

@@ -7,7 +7,7 @@
  * `exp` is required. Header-JWK endorsement through `x5c` chains (`trusted_certs_paths`) is
  * not implemented and fails loudly at startup. JWS work is done by `jose`.
  */
-import { createPublicKey, type KeyObject } from "node:crypto";
+import { createPublicKey, type KeyObject, webcrypto } from "node:crypto";
 import {
   createLocalJWKSet,
   decodeProtectedHeader,
@@ -61,8 +61,7 @@ export function jsonPointer(doc: unknown, pointer: string): unknown {
   return cur;
 }
 
-function sameKey(a: JWK, b: KeyObject): boolean {
-  const j = b.export({ format: "jwk" });
+function sameKey(a: JWK, j: JWK): boolean {
   return (
     a.kty === j.kty && a.crv === j.crv && a.x === j.x && a.y === j.y && a.n === j.n && a.e === j.e
   );
@@ -83,6 +82,17 @@ export function createTokenVerifier(cfg: TokenVerifierConfig): TokenVerifier {
     );
   }
   const paths = [...(cfg.extraTeekeyPaths ?? []), ...DEFAULT_TEEKEY_PATHS];
+  const ownJwks = own.map((k) => k.export({ format: "jwk" }) as JWK);
+  // Our own keys as WebCrypto keys, imported once (jose would convert a KeyObject per call).
+  const ownCrypto = own.map((k) =>
+    webcrypto.subtle.importKey(
+      "spki",
+      k.export({ format: "der", type: "spki" }),
+      { name: "ECDSA", namedCurve: "P-256" },
+      false,
+      ["verify"],
+    ),
+  );
   const opts = { requiredClaims: ["exp"], clockTolerance: 0 };
 
   return {
@@ -97,9 +107,10 @@ export function createTokenVerifier(cfg: TokenVerifierConfig): TokenVerifier {
       try {
         const jwk = header.jwk;
         if (jwk !== undefined) {
-          const mine = own.find((k) => sameKey(jwk, k));
-          if (mine !== undefined) {
-            payload = (await jwtVerify(token, mine, { ...opts, algorithms: ["ES256"] })).payload;
+          const mine = ownJwks.findIndex((k) => sameKey(jwk, k));
+          if (mine >= 0) {
+            const key = await (ownCrypto[mine] as Promise<webcrypto.CryptoKey>);
+            payload = (await jwtVerify(token, key, { ...opts, algorithms: ["ES256"] })).payload;
           } else if (cfg.insecureHeaderJwk === true) {
             const key = createPublicKey({ key: jwk as never, format: "jwk" });
             const alg = typeof jwk.alg === "string" ? jwk.alg : (header.alg ?? "");

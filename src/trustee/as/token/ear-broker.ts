@@ -8,6 +8,7 @@ import {
   createPublicKey,
   generateKeyPairSync,
   type KeyObject,
+  webcrypto,
 } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { CompactSign, type JWK } from "jose";
@@ -90,6 +91,14 @@ export function createEarBroker(cfg: EarBrokerConfig = {}): EarBroker {
   if (cfg.signerCertPath !== undefined) jwk.x5c = loadChain(cfg.signerCertPath);
   const durationS = Math.round((cfg.durationMin ?? 5) * 60);
   const header = { typ: "JWT", alg: "ES256", jwk };
+  // Import once: handing jose a KeyObject would convert it to a WebCrypto key on every call.
+  const signingKey = webcrypto.subtle.importKey(
+    "pkcs8",
+    privateKey.export({ format: "der", type: "pkcs8" }),
+    { name: "ECDSA", namedCurve: "P-256" },
+    false,
+    ["sign"],
+  );
   return {
     jwk,
     publicKey,
@@ -110,7 +119,7 @@ export function createEarBroker(cfg: EarBrokerConfig = {}): EarBroker {
       try {
         const token = await new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
           .setProtectedHeader(header)
-          .sign(privateKey);
+          .sign(await signingKey);
         return { token, claims };
       } catch (err) {
         throw new AttestationServiceError("ERR_AS_TOKEN", "signing the EAR token failed", {
