@@ -10,7 +10,7 @@ import { parseHclReport } from "../tee/az-snp-vtpm/hcl.js";
 import { parsePemBundle } from "../tee/common/certs.js";
 import { snpReportToJson } from "../tee/snp/evidence.js";
 import { parseSnpReport } from "../tee/snp/report.js";
-import { collateralFetchSnp } from "./attest.js";
+import { collateralFetchSnp, createHardwareVerifiers } from "./attest.js";
 
 const skip =
   sharedSkip("fixtures/evidence/tdx/tdx_quote_4.dat") ||
@@ -254,4 +254,50 @@ test("collateral fetch fills a directory from a KDS that snp verify then uses of
     out,
   );
   assert.match(tdx.stderr, /ERR_NOT_IMPLEMENTED/);
+});
+
+test("createHardwareVerifiers wires all five hardware TEEs for the Attestation Service", {
+  skip,
+}, async () => {
+  const vs = createHardwareVerifiers({
+    collateralDir: ROOTS,
+    clock: () => new Date("2025-06-01T00:00:00Z"),
+  });
+  assert.deepEqual(vs.map((v) => v.tee).sort(), [
+    "az-snp-vtpm",
+    "az-tdx-vtpm",
+    "sgx",
+    "snp",
+    "tdx",
+  ]);
+  const tdx = vs.find((v) => v.tee === "tdx");
+  assert.ok(tdx);
+  const rd = Buffer.from(
+    "7c71fe2c86eff65a7cf8dbc22b3275689fd0464a267baced1bf94fc1324656aeb755da3d44d098c0c87382f3a5f85b45c8a28fee1d3bdb38342bf96671501429",
+    "hex",
+  );
+  const quote = readFileSync(ev("tdx/tdx_quote_4.dat")).toString("base64");
+  const [res] = await tdx.evaluate({
+    tee: "tdx",
+    evidence: { quote, cc_eventlog: null },
+    expectedReportData: rd,
+  });
+  assert.equal(res?.teeClass, "cpu");
+  assert.equal(res?.claims.report_data, rd.toString("hex"));
+  await assert.rejects(
+    tdx.evaluate({
+      tee: "tdx",
+      evidence: { quote, cc_eventlog: null },
+      expectedReportData: new Uint8Array(48),
+    }),
+    {
+      code: "ERR_VERIFIER_REPORT_DATA",
+    },
+  );
+  assert.deepEqual(
+    createHardwareVerifiers()
+      .map((v) => v.tee)
+      .sort(),
+    ["az-tdx-vtpm", "sgx", "tdx"],
+  );
 });

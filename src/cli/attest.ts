@@ -8,16 +8,23 @@ import { parseCcel } from "../tee/eventlog/ccel.js";
 import { parseSnpEvidence } from "../tee/snp/evidence.js";
 import { parseSnpReport } from "../tee/snp/report.js";
 import {
+  createAzSnpVtpmVerifier,
   parseAzSnpEvidence,
   verifyAzSnpEvidence,
 } from "../trustee/as/verifier/az-snp-vtpm/index.js";
 import {
+  createAzTdxVtpmVerifier,
   parseAzTdxEvidence,
   verifyAzTdxEvidence,
 } from "../trustee/as/verifier/az-tdx-vtpm/index.js";
-import { parseSgxEvidence, verifySgxQuote } from "../trustee/as/verifier/sgx/index.js";
+import {
+  createSgxVerifier,
+  parseSgxEvidence,
+  verifySgxQuote,
+} from "../trustee/as/verifier/sgx/index.js";
 import {
   createOfflineVcekSource,
+  createSnpVerifier,
   loadVendorCertificates,
   processorGeneration,
   snpVendorFromDir,
@@ -25,7 +32,12 @@ import {
   verifySnpEvidence,
 } from "../trustee/as/verifier/snp/index.js";
 import type { DcapCollateral } from "../trustee/as/verifier/tdx/collateral.js";
-import { parseTdxEvidence, verifyTdxEvidence } from "../trustee/as/verifier/tdx/index.js";
+import {
+  createTdxVerifier,
+  parseTdxEvidence,
+  verifyTdxEvidence,
+} from "../trustee/as/verifier/tdx/index.js";
+import type { Verifier } from "../trustee/as/verifier/types.js";
 
 /** TEEs `coco attest verify` understands. */
 export const ATTEST_TEES = ["tdx", "sgx", "snp", "az-snp-vtpm", "az-tdx-vtpm"] as const;
@@ -170,6 +182,41 @@ export function attestVerify(o: AttestVerifyOptions): Record<string, unknown> {
         clock,
       });
   }
+}
+
+/** Options of {@link createHardwareVerifiers}. */
+export interface HardwareVerifierOptions {
+  /**
+   * Offline collateral directory: AMD `<gen>-ask-ark-asvk-bundle.pem` files (ARKs checked
+   * against the pins) and a VCEK store `vcek/<hwid>/...`. Without it the SNP and Azure SNP
+   * verifiers are not created (their evidence is refused as an unsupported TEE).
+   */
+  collateralDir?: string;
+  clock?: Clock;
+}
+
+/**
+ * The hardware verifiers for `coco trustee`: tdx, sgx, az-tdx-vtpm always (Intel root pinned);
+ * snp and az-snp-vtpm when an AMD roots directory is configured. All offline.
+ */
+export function createHardwareVerifiers(o: HardwareVerifierOptions = {}): Verifier[] {
+  const out: Verifier[] = [
+    createTdxVerifier({ clock: o.clock }),
+    createSgxVerifier({ clock: o.clock }),
+    createAzTdxVtpmVerifier({ clock: o.clock }),
+  ];
+  if (o.collateralDir) {
+    const vendor = snpVendorFromDir(o.collateralDir, readIf, o.clock ?? (() => new Date()));
+    out.push(
+      createSnpVerifier({
+        vendor,
+        vcekSource: createOfflineVcekSource(o.collateralDir, readIf),
+        clock: o.clock,
+      }),
+    );
+    out.push(createAzSnpVtpmVerifier({ vendor, clock: o.clock }));
+  }
+  return out;
 }
 
 /** Writes `data` to `path` atomically (temp file + rename). Certificates are public: mode 0644. */
