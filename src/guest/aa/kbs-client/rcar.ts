@@ -28,6 +28,7 @@ import { kbsPathOf, type ResourceUri } from "../../../protocol/resource-uri/inde
 import type { Attester } from "../attester/types.js";
 import { AaError } from "../errors.js";
 import { createHttp, type HttpResponse, type KbsHttp } from "./http.js";
+import { decryptEcJweFast } from "./jwe-decrypt.js";
 import { isTokenValid, parseToken, type Token } from "./token.js";
 
 /** Hash algorithms the client offers (upstream list). */
@@ -126,7 +127,7 @@ export async function decryptResourceBody(body: Uint8Array, key: KeyObject): Pro
     );
   }
   try {
-    return await decryptWithTeeKey(key, jwe);
+    return decryptEcJweFast(key, jwe) ?? (await decryptWithTeeKey(key, jwe));
   } catch (err) {
     throw new AaError(
       "ERR_KBS_CLIENT_RESPONSE",
