@@ -3,6 +3,7 @@ import { registerAa } from "./aa.js";
 import { registerAttest } from "./attest.js";
 import { registerCdh } from "./cdh.js";
 import { registerKbsClient } from "./kbs-client.js";
+import { registerRego } from "./rego.js";
 import { registerSecret } from "./secret.js";
 import { registerTrustee } from "./trustee.js";
 
@@ -17,4 +18,5 @@ export const commandGroups: ReadonlyArray<(program: Command) => void> = [
   registerCdh,
   registerSecret,
   registerKbsClient,
+  registerRego,
 ];

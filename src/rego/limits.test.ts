@@ -31,11 +31,14 @@ describe("limits: pathological policies and inputs end with a coded error", () =
   test("mutually recursive rules are a recursion error, not a hang", () => {
     const e = createEngine();
     e.addPolicy("p.rego", "package p\na := b\nb := a\n");
-    assert.throws(() => e.evalRule("data.p.a"), (err: unknown) => {
-      assert.ok(err instanceof RegoError);
-      assert.equal(err.opaCode, "rego_recursion_error");
-      return true;
-    });
+    assert.throws(
+      () => e.evalRule("data.p.a"),
+      (err: unknown) => {
+        assert.ok(err instanceof RegoError);
+        assert.equal(err.opaCode, "rego_recursion_error");
+        return true;
+      },
+    );
   });
 
   test("deeply nested JSON input and data are refused with ERR_REGO_INPUT", () => {

@@ -1,6 +1,7 @@
 import { aggregateBuiltins } from "./aggregates.js";
 import { arrayBuiltins } from "./arrays.js";
 import { bitsBuiltins } from "./bits.js";
+import { encodingBuiltins } from "./encoding.js";
 import { numberBuiltins } from "./numbers.js";
 import { objectBuiltins } from "./objects.js";
 import { regexBuiltins } from "./regex.js";
@@ -8,6 +9,7 @@ import { setBuiltins } from "./sets.js";
 import { stringBuiltins } from "./strings.js";
 import { typeBuiltins } from "./typecheck.js";
 import type { BuiltinTable } from "./types.js";
+import { unitsBuiltins } from "./units.js";
 
 /**
  * Every builtin namespace table, merged in this order (a test forbids name clashes).
@@ -23,6 +25,8 @@ const TABLES: ReadonlyArray<BuiltinTable> = [
   stringBuiltins,
   typeBuiltins,
   regexBuiltins,
+  encodingBuiltins,
+  unitsBuiltins,
 ];
 
 /** All builtins by full dotted name. */

@@ -29,18 +29,26 @@ describe("parser", () => {
   test("puts a source location on every rule and statement", () => {
     const m = parseModule(SAMPLE, "sample.rego");
     assert.deepEqual(m.pkg, ["kata", "agent"]);
-    const allow = m.rules.find((r) => r.head[0]?.type === "var" && r.head[0].name === "allow" && !r.isDefault)!;
+    const allow = m.rules.find(
+      (r) => r.head[0]?.type === "var" && r.head[0].name === "allow" && !r.isDefault,
+    )!;
     assert.deepEqual(allow.loc, { file: "sample.rego", line: 7, col: 1 });
-    assert.deepEqual(allow.body.map((l) => l.loc.line), [8, 9, 10, 11, 12]);
+    assert.deepEqual(
+      allow.body.map((l) => l.loc.line),
+      [8, 9, 10, 11, 12],
+    );
   });
 
   test("reports syntax errors as ERR_REGO_PARSE with file:line", () => {
-    assert.throws(() => parseModule("package p\nallow if {\n  x := \n}\n", "bad.rego"), (e: unknown) => {
-      assert.ok(e instanceof RegoError);
-      assert.equal(e.code, "ERR_REGO_PARSE");
-      assert.equal(e.location?.file, "bad.rego");
-      return true;
-    });
+    assert.throws(
+      () => parseModule("package p\nallow if {\n  x := \n}\n", "bad.rego"),
+      (e: unknown) => {
+        assert.ok(e instanceof RegoError);
+        assert.equal(e.code, "ERR_REGO_PARSE");
+        assert.equal(e.location?.file, "bad.rego");
+        return true;
+      },
+    );
   });
 
   test("every truncation of a valid module either parses or fails with ERR_REGO_PARSE", () => {
@@ -67,7 +75,10 @@ describe("parser", () => {
       try {
         parseModule(s, "g.rego");
       } catch (e) {
-        assert.ok(e instanceof RegoError && e.code === "ERR_REGO_PARSE", `${JSON.stringify(s)}: ${e}`);
+        assert.ok(
+          e instanceof RegoError && e.code === "ERR_REGO_PARSE",
+          `${JSON.stringify(s)}: ${e}`,
+        );
       }
     }
   });
