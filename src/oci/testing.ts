@@ -160,3 +160,37 @@ export function snapshotTree(root: string): Map<string, TreeNode> {
   walk("");
   return out;
 }
+
+import { spawn } from "node:child_process";
+
+/** Runs a tool asynchronously (so in-process servers keep answering); stdin keeps secrets out of argv. */
+export function runTool(
+  cmd: string,
+  args: readonly string[],
+  opts: { input?: string | Uint8Array; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, [...args], {
+      env: opts.env ?? process.env,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString("utf8");
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString("utf8");
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      resolve({ status: -1, stdout, stderr: stderr + e.message });
+    });
+    child.on("close", (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+    child.stdin.end(opts.input);
+  });
+}
