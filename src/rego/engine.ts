@@ -241,6 +241,14 @@ export class Engine {
         location: { row: l.loc.line, col: l.loc.col },
       };
     });
+    const only = q.body[0];
+    const captureFalse =
+      q.body.length === 1 &&
+      only !== undefined &&
+      only.k === "expr" &&
+      !only.neg &&
+      only.e.t !== "assign" &&
+      q.nslots === 0;
     const rows = this.run((ctx) => {
       const out: RawRow[] = [];
       const f: Frame = new Array(q.nslots);
@@ -260,7 +268,8 @@ export class Engine {
         if (lit.k === "expr" && !lit.neg && lit.withs.length === 0 && lit.e.t !== "assign") {
           ctx.step(lit.loc);
           return evalTerm(ctx, lit.e, f, (v) => {
-            if (v === false) return false;
+            // OPA reports the value of a lone variable-free expression even when false.
+            if (v === false && !captureFalse) return false;
             exprs[idx] = v;
             return step(i + 1);
           });
