@@ -8,6 +8,8 @@ import { regexBuiltins } from "./regex.js";
 import { setBuiltins } from "./sets.js";
 import { stringBuiltins } from "./strings.js";
 import { typeBuiltins } from "./typecheck.js";
+import { jsonBuiltins } from "./json.js";
+import { yamlBuiltins } from "./yaml.js";
 import type { BuiltinTable } from "./types.js";
 import { unitsBuiltins } from "./units.js";
 
@@ -27,6 +29,8 @@ const TABLES: ReadonlyArray<BuiltinTable> = [
   regexBuiltins,
   encodingBuiltins,
   unitsBuiltins,
+  jsonBuiltins,
+  yamlBuiltins,
 ];
 
 /** All builtins by full dotted name. */
