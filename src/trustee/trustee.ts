@@ -42,7 +42,7 @@ import type { KeyValueStore } from "./storage/types.js";
 export interface TrusteeDeps {
   config: TrusteeConfig;
   policyEngine: PolicyEngine;
-  /** Verifiers to enable (default: the sample verifier only). */
+  /** Verifiers to enable (default: `sample` and `sampledevice` only). */
   verifiers?: Verifier[];
   log?: (line: string) => void;
   /** A store to use instead of the configured one (tests, benchmarks). */
@@ -177,7 +177,10 @@ export async function createTrustee(deps: TrusteeDeps): Promise<Trustee> {
   const broker = createEarBroker(config.attestationService.broker);
   const rvps = createRvps(store);
   const attestationService = createAttestationService({
-    verifiers: deps.verifiers ?? [createSampleVerifier()],
+    verifiers: deps.verifiers ?? [
+      createSampleVerifier("sample"),
+      createSampleVerifier("sampledevice"),
+    ],
     policies: createAttestationPolicyStore(store, deps.policyEngine),
     broker,
     rvps,
