@@ -1,0 +1,111 @@
+/**
+ * Image encryption for the data owner (`coco image encrypt`): each plaintext layer becomes an
+ * ocicrypt AES-256-CTR-HMAC layer whose options are wrapped for JWE recipients and/or a
+ * key-provider annotation (the coco_keyprovider format, KEK held by Trustee).
+ */
+import type { KeyObject } from "node:crypto";
+import type { ImageDestination } from "./destination.js";
+import { sha256Digest } from "./digest.js";
+import { OciError } from "./errors.js";
+import { wrapAnnotationPacket } from "./layer/kbs-annotation.js";
+import { wrapJwe } from "./layer/keys.js";
+import {
+  ANNOTATION_KEYS_JWE,
+  ANNOTATION_KEYS_PROVIDER,
+  ANNOTATION_PUBOPTS,
+  LayerEncryptor,
+  serializePrivateOptions,
+  serializePublicOptions,
+} from "./layer/ocicrypt.js";
+import { CONFIG_MAX_BYTES, type Descriptor } from "./manifest.js";
+import { encryptedMediaType, layerKind } from "./media-types.js";
+import { resolveImage } from "./pull.js";
+import type { ImageSource } from "./source.js";
+
+/** Who can decrypt. At least one recipient is required. */
+export interface EncryptRecipients {
+  jwe?: KeyObject[];
+  /** A KEK held by Trustee under `kid`; written as the `provider.attestation-agent` annotation. */
+  kbs?: { kid: string; kek: Uint8Array };
+}
+
+/** Upper bound on one layer held in memory while encrypting. */
+export const ENCRYPT_MAX_LAYER_BYTES = 4 * 1024 ** 3;
+
+/** Encrypts one layer blob; returns the ciphertext and its descriptor fields. */
+export async function encryptLayer(
+  blob: Uint8Array,
+  mediaType: string,
+  r: EncryptRecipients,
+): Promise<{ blob: Buffer; mediaType: string; annotations: Record<string, string> }> {
+  const encType = encryptedMediaType(mediaType);
+  if (encType === undefined)
+    throw new OciError("ERR_OCI_ENCRYPT", `cannot encrypt media type '${mediaType.slice(0, 100)}'`);
+  if ((r.jwe?.length ?? 0) === 0 && r.kbs === undefined)
+    throw new OciError("ERR_OCI_ENCRYPT", "no recipients: give a JWE public key or a KBS key");
+  const enc = new LayerEncryptor();
+  const body = enc.update(blob);
+  const hmac = enc.final();
+  const plbco = serializePrivateOptions({
+    symkey: enc.symkey,
+    nonce: enc.nonce,
+    digest: sha256Digest(blob),
+  });
+  const annotations: Record<string, string> = {
+    [ANNOTATION_PUBOPTS]: serializePublicOptions(hmac),
+  };
+  if (r.jwe && r.jwe.length > 0) annotations[ANNOTATION_KEYS_JWE] = await wrapJwe(plbco, r.jwe);
+  if (r.kbs) {
+    annotations[`${ANNOTATION_KEYS_PROVIDER}attestation-agent`] = Buffer.from(
+      wrapAnnotationPacket(plbco, r.kbs.kek, r.kbs.kid),
+    ).toString("base64");
+  }
+  return { blob: body, mediaType: encType, annotations };
+}
+
+/** Copies an image from `source` to `dest`, encrypting every plaintext layer. Returns the new manifest digest. */
+export async function encryptImage(
+  source: ImageSource,
+  selector: string,
+  dest: ImageDestination,
+  tag: string,
+  r: EncryptRecipients,
+): Promise<string> {
+  const image = await resolveImage(source, selector);
+  const m = image.manifest;
+  const config = await source.getBlobBytes(m.config.digest, CONFIG_MAX_BYTES);
+  await dest.putBlob(config);
+  const layers: Descriptor[] = [];
+  for (const l of m.layers) {
+    const kind = layerKind(l.mediaType);
+    if (kind === undefined)
+      throw new OciError(
+        "ERR_OCI_MEDIA_TYPE",
+        `unhandled layer media type '${l.mediaType.slice(0, 100)}'`,
+      );
+    const plain = await source.getBlobBytes(l.digest, ENCRYPT_MAX_LAYER_BYTES);
+    if (kind.encrypted) {
+      await dest.putBlob(plain);
+      layers.push(l);
+      continue;
+    }
+    const e = await encryptLayer(plain, l.mediaType, r);
+    const digest = await dest.putBlob(e.blob);
+    layers.push({
+      mediaType: e.mediaType,
+      digest,
+      size: e.blob.length,
+      annotations: { ...l.annotations, ...e.annotations },
+    });
+  }
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: { ...m.config, mediaType: "application/vnd.oci.image.config.v1+json" },
+      layers,
+      ...(m.annotations ? { annotations: m.annotations } : {}),
+    }),
+  );
+  return dest.putManifest(manifest, "application/vnd.oci.image.manifest.v1+json", tag);
+}
