@@ -10,6 +10,8 @@ import { createCcaAttester } from "./cca/cca.js";
 import { createSampleAttester } from "./sample/sample.js";
 import { createSnpAttester } from "./snp/snp.js";
 import { createTdxAttester } from "./tdx/tdx.js";
+import { createTpmAttester, DEFAULT_AK_HANDLE } from "./tpm/tpm.js";
+import { lazyTransport, openTpmDevice } from "./tpm/transport.js";
 import { type TsmFs, tsmProviderIs } from "./tsm/report.js";
 import type { Attester } from "./types.js";
 
@@ -18,7 +20,7 @@ export interface DetectOptions {
   root?: string;
   env?: NodeJS.ProcessEnv;
   tsmFs?: TsmFs;
-  /** Builds the TPM attester when a TPM is the primary TEE. */
+  /** Builds the TPM attester when a TPM is the primary TEE (default: the device, AK from AA_TPM_AK_HANDLE). */
   createTpm?: (device: string) => Attester;
   log?: (line: string) => void;
 }
@@ -52,7 +54,18 @@ export async function detectAttester(opts: DetectOptions = {}): Promise<Attester
   if (existsSync(p("sys/firmware/uv/prot_virt_guest"))) unsupported("se");
   const tpm =
     env.AA_TPM_DEVICE ?? ["dev/tpm0", "dev/tpm1", "dev/tpm2"].map(p).find((d) => existsSync(d));
-  if (tpm && opts.createTpm) return opts.createTpm(tpm);
+  if (tpm) {
+    if (opts.createTpm) return opts.createTpm(tpm);
+    const handle = env.AA_TPM_AK_HANDLE
+      ? Number.parseInt(env.AA_TPM_AK_HANDLE.replace(/^0x/i, ""), 16)
+      : DEFAULT_AK_HANDLE;
+    if (!Number.isInteger(handle))
+      throw new AaError("ERR_AA_CONFIG", "AA_TPM_AK_HANDLE must be a hex handle");
+    return createTpmAttester({
+      transport: lazyTransport(() => openTpmDevice(tpm)),
+      akHandle: handle,
+    });
+  }
   opts.log?.(
     "attestation-agent: WARNING: no TEE detected, using the sample attester (it proves nothing)",
   );
