@@ -88,7 +88,7 @@ function needCollateral(dir: string | undefined, tee: string): string {
   return dir;
 }
 
-function dcapCollateral(dir: string | undefined): DcapCollateral | undefined {
+function dcapCollateral(dir: string | undefined, tee: "tdx" | "sgx"): DcapCollateral | undefined {
   if (!dir) return undefined;
   const read = (n: string): string => {
     const b = readIf(join(dir, n));
@@ -99,11 +99,22 @@ function dcapCollateral(dir: string | undefined): DcapCollateral | undefined {
       );
     return Buffer.from(b).toString("utf8");
   };
+  const bin = (n: string): Uint8Array => {
+    const b = readIf(join(dir, n));
+    if (!b)
+      throw new EvidenceError(
+        "ERR_COLLATERAL_MISSING",
+        `DCAP collateral file ${n} is missing in ${dir}`,
+      );
+    return b;
+  };
   return {
-    tcbInfoJson: read("tcbInfo.json"),
+    tcbInfoJson: read(`tcb-info-${tee}.json`),
     tcbInfoIssuerChainPem: read("tcb-info-issuer-chain.pem"),
-    qeIdentityJson: read("qeIdentity.json"),
+    qeIdentityJson: read(`qe-identity-${tee}.json`),
     qeIdentityIssuerChainPem: read("qe-identity-issuer-chain.pem"),
+    pckCrlDer: bin("pck-crl.der"),
+    rootCaCrlDer: bin("root-ca-crl.der"),
   };
 }
 
@@ -124,7 +135,7 @@ export function attestVerify(o: AttestVerifyOptions): Record<string, unknown> {
       return verifyTdxEvidence(ev, {
         expectedReportData: o.reportData,
         expectedInitDataHash: o.initDataDigest,
-        collateral: dcapCollateral(o.collateralDir),
+        collateral: dcapCollateral(o.collateralDir, "tdx"),
         clock,
       });
     }
@@ -134,7 +145,7 @@ export function attestVerify(o: AttestVerifyOptions): Record<string, unknown> {
         {
           expectedReportData: o.reportData,
           expectedInitDataHash: o.initDataDigest,
-          collateral: dcapCollateral(o.collateralDir),
+          collateral: dcapCollateral(o.collateralDir, "sgx"),
           clock,
         },
       );
@@ -178,7 +189,7 @@ export function attestVerify(o: AttestVerifyOptions): Record<string, unknown> {
       return verifyAzTdxEvidence(parseAzTdxEvidence(json), {
         expectedReportData: o.reportData,
         expectedInitDataHash: o.initDataDigest,
-        collateral: dcapCollateral(o.collateralDir),
+        collateral: dcapCollateral(o.collateralDir, "tdx"),
         clock,
       });
   }

@@ -163,10 +163,15 @@ function ecdsaP256(data: Uint8Array, key: KeyObject, sig: Uint8Array): boolean {
 /**
  * The DCAP signature checks, in Intel QVL's order: PCK chain to the pinned root; QE report
  * signed by the PCK key; QE report data = SHA-256(attestation key ‖ QE auth data) ‖ 0^32;
- * quote header and body signed by the attestation key.
+ * quote header and body signed by the attestation key. `root` is the pinned Intel root unless a
+ * caller deliberately trusts another (Intel's pre-production root; tests).
  */
-export function verifyDcapSignatures(q: DcapQuote, clock: Clock = systemClock): DcapResult {
-  const pck = verifyPckChain(q.pckChainPem, clock());
+export function verifyDcapSignatures(
+  q: DcapQuote,
+  clock: Clock = systemClock,
+  root: X509Certificate = intelRoot(),
+): DcapResult {
+  const pck = verifyPckChain(q.pckChainPem, clock(), root);
   if (!ecdsaP256(q.qeReport, publicKeyOf(pck.leaf), q.qeReportSignature)) {
     throw new EvidenceError(
       "ERR_QE_REPORT_SIGNATURE",

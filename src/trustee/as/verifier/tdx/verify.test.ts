@@ -126,7 +126,7 @@ test("expired PCK chains and foreign roots are refused", { skip }, () => {
   assert.throws(() => verifyPckChain(q.pckChainPem, clock(), foreign), { code: "ERR_CERT_ROOT" });
 });
 
-test("collateral-based TCB status is not implemented and says so", { skip }, () => {
+test("malformed collateral is refused with a collateral code", { skip }, () => {
   const ev = parseTdxEvidence({ quote: b64(read(`${T}tdx_quote_4.dat`)), cc_eventlog: null });
   const c = {
     tcbInfoJson: "{}",
@@ -135,7 +135,7 @@ test("collateral-based TCB status is not implemented and says so", { skip }, () 
     qeIdentityIssuerChainPem: "",
   };
   assert.throws(() => verifyTdxEvidence(ev, { clock, collateral: c }), {
-    code: "ERR_NOT_IMPLEMENTED",
+    code: "ERR_COLLATERAL_INVALID",
   });
 });
 

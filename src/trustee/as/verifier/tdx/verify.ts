@@ -1,3 +1,4 @@
+import type { X509Certificate } from "node:crypto";
 import { constantTimeEqual } from "../../../../crypto/compare.js";
 import { fromBase64, regularize } from "../../../../tee/common/bytes.js";
 import { type Clock, systemClock } from "../../../../tee/common/certs.js";
@@ -46,6 +47,8 @@ export interface TdxVerifyOptions {
   /** Operator-supplied DCAP collateral; without it no TCB status claims are produced. */
   collateral?: DcapCollateral;
   clock?: Clock;
+  /** Trust anchor instead of the pinned Intel SGX Root CA (pre-production roots; tests). */
+  root?: X509Certificate;
 }
 
 /**
@@ -59,8 +62,10 @@ export function verifyTdxEvidence(
 ): Record<string, unknown> {
   const clock = opts.clock ?? systemClock;
   const q = ev.quote;
-  const { pck } = verifyDcapSignatures(q, clock);
-  const tcb = opts.collateral ? tcbClaims(q, pck, opts.collateral, clock()) : null;
+  const { pck } = verifyDcapSignatures(q, clock, opts.root);
+  const tcb = opts.collateral
+    ? tcbClaims(q, pck, { root: opts.root, ...opts.collateral }, clock())
+    : null;
   if (opts.expectedReportData) {
     if (
       !constantTimeEqual(regularize(opts.expectedReportData, 64), tdField(q.body, "report_data"))
