@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createHash, type X509Certificate as NodeCert, sign, webcrypto } from "node:crypto";
+import { createHash, type X509Certificate as NodeCert, webcrypto } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { before, test } from "node:test";
 import { sharedPath, sharedSkip } from "../../../../../test/helpers/paths.js";

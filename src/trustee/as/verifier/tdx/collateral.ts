@@ -143,7 +143,7 @@ function platformLevel(
     if (!sgxOk || pck.platform.pcesvn < level.tcb.pcesvn) continue;
     if (teeTcbSvn) {
       const comps = level.tcb.tdxtcbcomponents;
-      if (!comps || comps.length !== 16) continue;
+      if (comps?.length !== 16) continue;
       if (!comps.every((c, i) => i < tdxStart || (teeTcbSvn[i] ?? 0) >= c.svn)) continue;
     }
     return level;
