@@ -7,7 +7,15 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createCipheriv, generateKeyPairSync, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { connect } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -236,7 +244,8 @@ before(async () => {
   mkdirSync(join(dir, "cdh-base", "sealed-secret"), { recursive: true });
   writeFileSync(
     join(dir, "cdh.toml"),
-    `socket = "${cdhSock}"\n[aa]\naa_socket = "${aaSock}"\n[kbc]\nname = "cc_kbc"\nurl = "${kbsUrl}"\n`,
+    `socket = "${cdhSock}"\n[aa]\naa_socket = "${aaSock}"\n[kbc]\nname = "cc_kbc"\nurl = "${kbsUrl}"\n` +
+      `[[credentials]]\nresource_uri = "kbs:///default/key/1"\npath = "${join(dir, "cdh-base", "kbs", "cred", "key1")}"\n`,
   );
   await startDaemon(
     "cdh",
@@ -323,6 +332,12 @@ describe("guest components against our Trustee", () => {
         .update(readFileSync(join(dir, "initdata.toml")))
         .digest("base64"),
     );
+  });
+
+  test("CDH fetched its configured credentials at start, mode 0600", () => {
+    const path = join(dir, "cdh-base", "kbs", "cred", "key1");
+    assert.deepEqual(readFileSync(path), resource);
+    assert.equal(statSync(path).mode & 0o777, 0o600);
   });
 
   test("CDH GetResource over ttrpc goes through AA's token", async () => {
