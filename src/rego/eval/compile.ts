@@ -465,8 +465,12 @@ class RuleCompiler {
   private functionRef(t: Term, sc: Scope): CallTarget | undefined {
     const names = refNames(t);
     if (!names) return undefined;
-    if (this.lookup(sc, names[0]!) !== undefined) return undefined;
     const full = names.join(".");
+    const known =
+      this.env.builtins[full] !== undefined ||
+      this.env.hostArity.has(full) ||
+      SPECIAL_CALLS.has(full);
+    if (!known && this.lookup(sc, names[0]!) !== undefined) return undefined;
     if (names[0] === "data") {
       const node = findNode(this.root, names.slice(1));
       return node?.rules?.kind === "function"

@@ -89,7 +89,13 @@ class Parser {
   }
   private isKw(text: string, k = 0): boolean {
     const t = this.peek(k);
-    return t.kind === "ident" && t.text === text;
+    return t.kind === "ident" && t.text === text && !this.kwAsName(k);
+  }
+
+  /** A keyword directly followed by `.` is a name (`as.foo := 1`, `input.in`): OPA v1 allows it. */
+  private kwAsName(k: number): boolean {
+    const n = this.peek(k + 1);
+    return n.kind === "punct" && n.text === "." && !n.ws;
   }
   private expectP(text: string): Token {
     if (!this.isP(text)) this.fail(`expected '${text}' but found ${this.describe()}`);
@@ -200,7 +206,7 @@ class Parser {
       isDefault = true;
     }
     const nameTok = this.peek();
-    if (nameTok.kind !== "ident" || KEYWORDS.has(nameTok.text)) {
+    if (nameTok.kind !== "ident" || (KEYWORDS.has(nameTok.text) && !this.kwAsName(0))) {
       this.fail(`unexpected ${this.describe()}: expected a rule`);
     }
     // Head ref: name followed by .x / [term] (adjacent).
@@ -643,11 +649,11 @@ class Parser {
         this.next();
         return { type: "scalar", value: t.text, loc };
       case "ident": {
-        if (t.text === "true" || t.text === "false") {
+        if ((t.text === "true" || t.text === "false") && !this.kwAsName(0)) {
           this.next();
           return { type: "scalar", value: t.text === "true", loc };
         }
-        if (t.text === "null") {
+        if (t.text === "null" && !this.kwAsName(0)) {
           this.next();
           return { type: "scalar", value: null, loc };
         }
@@ -658,7 +664,7 @@ class Parser {
           return { type: "set", items: [], loc };
         }
         // `contains(...)` etc.: keywords double as builtin names when called.
-        if (KEYWORDS.has(t.text) && !(this.isP("(", 1) && !this.peek(1).ws)) {
+        if (KEYWORDS.has(t.text) && !(this.isP("(", 1) && !this.peek(1).ws) && !this.kwAsName(0)) {
           this.fail(`unexpected keyword '${t.text}'`);
         }
         this.next();
