@@ -5,8 +5,8 @@
  * validates the key, and fixes the member order upstream emits.
  */
 import { createPublicKey, generateKeyPairSync, type KeyObject, webcrypto } from "node:crypto";
-import { FlattenedEncrypt, flattenedDecrypt } from "jose";
 import { CryptoError } from "./errors.js";
+import { FlattenedEncrypt, flattenedDecrypt } from "./jose.js";
 
 /** An EC TEE public key as guest-components exports it. */
 export interface TeeEcJwk {

@@ -13,7 +13,7 @@ import {
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import type { JSONWebKeySet } from "jose";
+import type { JSONWebKeySet } from "../crypto/jose.js";
 import type { PolicyEngine } from "./as/policy/engine.js";
 import { createAttestationPolicyStore } from "./as/policy/store.js";
 import { type AttestationService, createAttestationService } from "./as/service.js";

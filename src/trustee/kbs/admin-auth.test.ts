@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { test } from "node:test";
-import { exportJWK, SignJWT } from "jose";
+import { exportJWK, SignJWT } from "../../crypto/jose.js";
 import { createAdminAuthorizer } from "./admin-auth.js";
 import { mintAdminToken } from "./admin-token.js";
 

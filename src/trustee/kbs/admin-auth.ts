@@ -6,7 +6,12 @@
  * against the request URI including the query string. JWT checks are done by `jose`.
  */
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { createLocalJWKSet, type JSONWebKeySet, type JWTPayload, jwtVerify } from "jose";
+import {
+  createLocalJWKSet,
+  type JSONWebKeySet,
+  type JWTPayload,
+  jwtVerify,
+} from "../../crypto/jose.js";
 import { KbsServerError } from "./errors.js";
 
 /** One trusted token issuer. */

@@ -3,7 +3,7 @@
  * claims `iss`, `sub`, `aud`, `role`, `iat`, `exp`), from an Ed25519, EC or RSA private key.
  */
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { SignJWT } from "jose";
+import { SignJWT } from "../../crypto/jose.js";
 import { KbsServerError } from "./errors.js";
 
 /** What to put in the token. */

@@ -15,7 +15,7 @@ import {
   type JWK,
   type JWTPayload,
   jwtVerify,
-} from "jose";
+} from "../../crypto/jose.js";
 import type { TeePublicJwk } from "../../crypto/jwe.js";
 import { parseTeePubKey } from "../../protocol/kbs/parse.js";
 import { KbsServerError } from "./errors.js";

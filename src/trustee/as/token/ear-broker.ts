@@ -11,7 +11,7 @@ import {
   webcrypto,
 } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { CompactSign, type JWK } from "jose";
+import { CompactSign, type JWK } from "../../../crypto/jose.js";
 import { EAR_PROFILE, type EarClaims, type EarSubmod } from "../../../protocol/ear/claims.js";
 import { AttestationServiceError } from "../errors.js";
 
