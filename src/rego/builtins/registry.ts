@@ -10,6 +10,7 @@ import { stringBuiltins } from "./strings.js";
 import { typeBuiltins } from "./typecheck.js";
 import { jsonBuiltins } from "./json.js";
 import { yamlBuiltins } from "./yaml.js";
+import { timeBuiltins } from "./time.js";
 import type { BuiltinTable } from "./types.js";
 import { unitsBuiltins } from "./units.js";
 
@@ -31,6 +32,7 @@ const TABLES: ReadonlyArray<BuiltinTable> = [
   unitsBuiltins,
   jsonBuiltins,
   yamlBuiltins,
+  timeBuiltins,
 ];
 
 /** All builtins by full dotted name. */
