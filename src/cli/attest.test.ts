@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -242,7 +242,8 @@ test("collateral fetch fills a directory from a KDS that snp verify then uses of
     "2025-06-01T00:00:00Z",
   );
   assert.match(v.stderr, /ERR_VMPL/);
-  const tdx = coco(
+  // DCAP collateral from a server that has none: a coded failure, nothing written.
+  const tdx = await cocoAsync(
     "attest",
     "collateral",
     "fetch",
@@ -251,9 +252,14 @@ test("collateral fetch fills a directory from a KDS that snp verify then uses of
     "--evidence",
     ev("tdx/tdx_quote_4.dat"),
     "--out",
-    out,
+    join(tmp, "dcap"),
+    "--pcs-url",
+    kds,
+    "--root-crl-url",
+    `${kds}/root.crl`,
   );
-  assert.match(tdx.stderr, /ERR_NOT_IMPLEMENTED/);
+  assert.match(tdx.stderr, /ERR_COLLATERAL_MISSING/);
+  assert.equal(existsSync(join(tmp, "dcap")), false);
 });
 
 test("createHardwareVerifiers wires all five hardware TEEs for the Attestation Service", {

@@ -1,12 +1,14 @@
+import type { X509Certificate } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
-import { fromHex } from "../tee/common/bytes.js";
+import { fromBase64, fromHex } from "../tee/common/bytes.js";
 import type { Clock } from "../tee/common/certs.js";
 import { EvidenceError } from "../tee/common/errors.js";
 import { parseCcel } from "../tee/eventlog/ccel.js";
 import { parseSnpEvidence } from "../tee/snp/evidence.js";
 import { parseSnpReport } from "../tee/snp/report.js";
+import { parseDcapQuote } from "../tee/tdx/quote.js";
 import {
   createAzSnpVtpmVerifier,
   parseAzSnpEvidence,
@@ -31,7 +33,8 @@ import {
   tcbPrefix,
   verifySnpEvidence,
 } from "../trustee/as/verifier/snp/index.js";
-import type { DcapCollateral } from "../trustee/as/verifier/tdx/collateral.js";
+import { type DcapCollateral, tcbClaims } from "../trustee/as/verifier/tdx/collateral.js";
+import { verifyDcapSignatures } from "../trustee/as/verifier/tdx/dcap.js";
 import {
   createTdxVerifier,
   parseTdxEvidence,
@@ -56,6 +59,8 @@ export interface AttestVerifyOptions {
   /** A CCEL to replay (TDX), replacing the evidence's `cc_eventlog`. */
   eventlog?: Uint8Array;
   clock?: Clock;
+  /** Trust anchor for DCAP instead of the pinned Intel root (pre-production; tests). No flag. */
+  root?: X509Certificate;
 }
 
 const MAX_EVIDENCE = 4 * 1024 * 1024;
@@ -113,7 +118,9 @@ function dcapCollateral(dir: string | undefined, tee: "tdx" | "sgx"): DcapCollat
     tcbInfoIssuerChainPem: read("tcb-info-issuer-chain.pem"),
     qeIdentityJson: read(`qe-identity-${tee}.json`),
     qeIdentityIssuerChainPem: read("qe-identity-issuer-chain.pem"),
-    pckCrlDer: bin("pck-crl.der"),
+    pckCrlDer: ["pck-crl-platform.der", "pck-crl-processor.der"].flatMap(
+      (n) => readIf(join(dir, n)) ?? [],
+    ),
     rootCaCrlDer: bin("root-ca-crl.der"),
   };
 }
@@ -137,6 +144,7 @@ export function attestVerify(o: AttestVerifyOptions): Record<string, unknown> {
         expectedInitDataHash: o.initDataDigest,
         collateral: dcapCollateral(o.collateralDir, "tdx"),
         clock,
+        root: o.root,
       });
     }
     case "sgx":
@@ -287,12 +295,110 @@ export async function collateralFetchSnp(
   return written;
 }
 
+/** An HTTP GET returning the body and the response headers (lowercase names). */
+export type HttpGetWithHeaders = (
+  url: string,
+) => Promise<{ body: Uint8Array; headers: Record<string, string> }>;
+
+/** Intel's Root CA CRL, the CRL distribution point of the pinned root. */
+export const INTEL_ROOT_CA_CRL_URL =
+  "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der";
+
+/**
+ * Fills a DCAP collateral directory for this quote from Intel PCS v4 or a PCCS at `pcsUrl`:
+ * `tcb-info-<tee>.json` + `tcb-info-issuer-chain.pem`, `qe-identity-<tee>.json` +
+ * `qe-identity-issuer-chain.pem`, `pck-crl-<platform|processor>.der`, `root-ca-crl.der`.
+ * Everything is checked (signatures, chains to the pinned root, CRLs) by appraising the quote
+ * against it before the files are written.
+ */
+export async function collateralFetchDcap(
+  evidence: Uint8Array,
+  tee: "tdx" | "sgx",
+  outDir: string,
+  pcsUrl: string,
+  rootCrlUrl: string,
+  get: HttpGetWithHeaders,
+  opts: { clock?: Clock; root?: X509Certificate } = {},
+): Promise<string[]> {
+  const json = evidenceJson(evidence);
+  const quoteB64 = json
+    ? (json as { quote?: unknown }).quote
+    : Buffer.from(evidence).toString("base64");
+  const quote = parseDcapQuote(fromBase64(quoteB64, "quote"));
+  const clock = opts.clock ?? (() => new Date());
+  const { pck } = verifyDcapSignatures(quote, clock, opts.root);
+  const base = pcsUrl.replace(/\/+$/, "");
+  const fmspc = Buffer.from(pck.platform.fmspc).toString("hex").toUpperCase();
+  const chain = (h: Record<string, string>, name: string): string => {
+    // PCS v4 names the TCB header TCB-Info-Issuer-Chain; v3 and some PCCS SGX-TCB-Info-Issuer-Chain.
+    const v = h[name] ?? h[`sgx-${name}`];
+    if (!v)
+      throw new EvidenceError("ERR_COLLATERAL_INVALID", `PCS response lacks the ${name} header`);
+    return decodeURIComponent(v);
+  };
+  const tcb = await get(`${base}/${tee}/certification/v4/tcb?fmspc=${fmspc}`);
+  const qe = await get(`${base}/${tee}/certification/v4/qe/identity`);
+  const ca = pck.isPlatformCa ? "platform" : "processor";
+  const crl = await get(`${base}/sgx/certification/v4/pckcrl?ca=${ca}&encoding=der`);
+  const rootCrl = await get(rootCrlUrl);
+  const files: [string, Uint8Array][] = [
+    [`tcb-info-${tee}.json`, tcb.body],
+    ["tcb-info-issuer-chain.pem", Buffer.from(chain(tcb.headers, "tcb-info-issuer-chain"))],
+    [`qe-identity-${tee}.json`, qe.body],
+    [
+      "qe-identity-issuer-chain.pem",
+      Buffer.from(chain(qe.headers, "sgx-enclave-identity-issuer-chain")),
+    ],
+    [`pck-crl-${ca}.der`, crl.body],
+    ["root-ca-crl.der", rootCrl.body],
+  ];
+  const text = (b: Uint8Array): string => Buffer.from(b).toString("utf8");
+  // Appraise before writing: nothing unverifiable lands in the cache directory.
+  tcbClaims(
+    quote,
+    pck,
+    {
+      tcbInfoJson: text(tcb.body),
+      tcbInfoIssuerChainPem: text(files[1]?.[1] ?? new Uint8Array()),
+      qeIdentityJson: text(qe.body),
+      qeIdentityIssuerChainPem: text(files[3]?.[1] ?? new Uint8Array()),
+      pckCrlDer: crl.body,
+      rootCaCrlDer: rootCrl.body,
+      root: opts.root,
+    },
+    clock(),
+  );
+  const written: string[] = [];
+  for (const [name, data] of files) {
+    const p = join(outDir, name);
+    writeAtomic(p, data);
+    written.push(p);
+  }
+  return written;
+}
+
 function hexOpt(v: string | undefined, what: string): Uint8Array | undefined {
   if (v === undefined) return undefined;
   const b = fromHex(v.replace(/^0x/, ""), what);
   if (b.length > 64)
     throw new EvidenceError("ERR_EVIDENCE_MALFORMED", `${what} is longer than 64 bytes`);
   return b;
+}
+
+async function httpGetWithHeaders(
+  url: string,
+): Promise<{ body: Uint8Array; headers: Record<string, string> }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+  if (!res.ok)
+    throw new EvidenceError("ERR_COLLATERAL_MISSING", `GET ${url} answered ${res.status}`);
+  const body = new Uint8Array(await res.arrayBuffer());
+  if (body.length > 1024 * 1024)
+    throw new EvidenceError("ERR_COLLATERAL_INVALID", `GET ${url} is larger than 1 MiB`);
+  const headers: Record<string, string> = {};
+  res.headers.forEach((v, k) => {
+    headers[k.toLowerCase()] = v;
+  });
+  return { body, headers };
 }
 
 async function httpGet(url: string): Promise<Uint8Array> {
@@ -367,12 +473,30 @@ export function registerAttest(program: Command): void {
     .requiredOption("--tee <tee>", "snp (DCAP collateral for tdx/sgx is not implemented)")
     .requiredOption("--evidence <file>", "SNP evidence JSON or raw report")
     .requiredOption("--out <dir>", "collateral directory to fill")
-    .option("--kds-url <url>", "AMD KDS base URL or a mirror", "https://kdsintf.amd.com")
+    .option("--kds-url <url>", "AMD KDS base URL or a mirror (snp)", "https://kdsintf.amd.com")
+    .option(
+      "--pcs-url <url>",
+      "Intel PCS or a PCCS base URL (tdx, sgx)",
+      "https://api.trustedservices.intel.com",
+    )
+    .option("--root-crl-url <url>", "Intel SGX Root CA CRL URL (tdx, sgx)", INTEL_ROOT_CA_CRL_URL)
     .action(async (opts: Record<string, string>) => {
+      if (opts.tee === "tdx" || opts.tee === "sgx") {
+        const written = await collateralFetchDcap(
+          new Uint8Array(readFileSync(opts.evidence as string)),
+          opts.tee,
+          opts.out as string,
+          opts.pcsUrl as string,
+          opts.rootCrlUrl as string,
+          httpGetWithHeaders,
+        );
+        for (const w of written) process.stdout.write(`${w}\n`);
+        return;
+      }
       if (opts.tee !== "snp") {
         throw new EvidenceError(
-          "ERR_NOT_IMPLEMENTED",
-          `collateral fetch for ${opts.tee} is not implemented (only snp: AMD KDS); DCAP collateral (Intel PCS) is not supported yet`,
+          "ERR_EVIDENCE_UNSUPPORTED",
+          `collateral fetch supports snp, tdx and sgx, not ${opts.tee}`,
         );
       }
       const written = await collateralFetchSnp(

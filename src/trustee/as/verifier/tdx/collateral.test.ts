@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
 import { createHash, type X509Certificate as NodeCert, webcrypto } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { before, test } from "node:test";
 import { sharedPath, sharedSkip } from "../../../../../test/helpers/paths.js";
+import { attestVerify, collateralFetchDcap } from "../../../../cli/attest.js";
 import { x509 } from "../../../../crypto/x509.js";
 import { parseCertificate } from "../../../../tee/common/certs.js";
 import { sgxField } from "../../../../tee/sgx/body.js";
@@ -434,4 +438,98 @@ test("TDX 1.5 quote: the TDX module identity (TDX_01) rates TEE_TCB_SVN[0] and c
     await collateral(quote, { levelStatus: "UpToDate", moduleStatus: "OutOfDate" }),
   );
   assert.equal(old.tcb_status, "OutOfDate");
+});
+
+test("collateral fetch from a PCS-shaped server fills a directory that coco attest verify appraises", {
+  skip,
+}, async () => {
+  const quote = await resignedQuote();
+  const c = await collateral(quote);
+  const served = new Map<string, { body: Uint8Array | string; headers?: Record<string, string> }>([
+    [
+      `/tdx/certification/v4/tcb`,
+      {
+        body: c.tcbInfoJson,
+        headers: { "TCB-Info-Issuer-Chain": encodeURIComponent(c.tcbInfoIssuerChainPem) },
+      },
+    ],
+    [
+      `/tdx/certification/v4/qe/identity`,
+      {
+        body: c.qeIdentityJson,
+        headers: {
+          "SGX-Enclave-Identity-Issuer-Chain": encodeURIComponent(c.qeIdentityIssuerChainPem),
+        },
+      },
+    ],
+    [
+      `/sgx/certification/v4/pckcrl`,
+      { body: (Array.isArray(c.pckCrlDer) ? c.pckCrlDer[0] : c.pckCrlDer) ?? "" },
+    ],
+    [`/root.crl`, { body: c.rootCaCrlDer ?? "" }],
+  ]);
+  const seen: string[] = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://x");
+    seen.push(`${url.pathname}${url.search}`);
+    const hit = served.get(url.pathname);
+    if (!hit) {
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
+    for (const [k, v] of Object.entries(hit.headers ?? {})) res.setHeader(k, v);
+    res.end(hit.body);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const dir = mkdtempSync(join(tmpdir(), "coco-dcap-"));
+  try {
+    const addr = server.address();
+    const base = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
+    const get = async (url: string) => {
+      const r = await fetch(url);
+      if (!r.ok) throw new Error(`${r.status}`);
+      const headers: Record<string, string> = {};
+      r.headers.forEach((v, k) => {
+        headers[k] = v;
+      });
+      return { body: new Uint8Array(await r.arrayBuffer()), headers };
+    };
+    const written = await collateralFetchDcap(quote, "tdx", dir, base, `${base}/root.crl`, get, {
+      clock,
+      root: pki.root,
+    });
+    assert.equal(written.length, 6);
+    assert.ok(
+      seen.some((s) => /^\/tdx\/certification\/v4\/tcb\?fmspc=[0-9A-F]{12}$/.test(s)),
+      seen.join(" "),
+    );
+    assert.ok(seen.includes("/sgx/certification/v4/pckcrl?ca=platform&encoding=der"));
+    const claims = attestVerify({
+      tee: "tdx",
+      evidence: quote,
+      collateralDir: dir,
+      clock,
+      root: pki.root,
+    });
+    assert.equal(claims.tcb_status, "SWHardeningNeeded");
+    // A server that serves collateral failing appraisal leaves nothing behind.
+    served.set(`/tdx/certification/v4/qe/identity`, {
+      body: c.qeIdentityJson.replace('"isvprodid"', '"isvprodid_"'),
+      headers: {
+        "SGX-Enclave-Identity-Issuer-Chain": encodeURIComponent(c.qeIdentityIssuerChainPem),
+      },
+    });
+    const dir2 = join(dir, "second");
+    await assert.rejects(
+      collateralFetchDcap(quote, "tdx", dir2, base, `${base}/root.crl`, get, {
+        clock,
+        root: pki.root,
+      }),
+      (e: unknown) => /^ERR_/.test((e as { code: string }).code),
+    );
+  } finally {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

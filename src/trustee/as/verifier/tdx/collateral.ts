@@ -32,7 +32,8 @@ export interface DcapCollateral {
   tcbInfoIssuerChainPem: string;
   qeIdentityJson: string;
   qeIdentityIssuerChainPem: string;
-  pckCrlDer?: Uint8Array;
+  /** The PCK CRL(s): Platform and/or Processor CA; the one the quote's PCK CA signed is used. */
+  pckCrlDer?: Uint8Array | Uint8Array[];
   rootCaCrlDer?: Uint8Array;
   /** Trust anchor for the collateral chains; tests only (default: the pinned Intel root). */
   root?: X509Certificate;
@@ -201,13 +202,24 @@ export function tcbClaims(
 
   let pckCrlNum: number | null = null;
   let rootCrlNum: number | null = null;
-  if (!c.pckCrlDer || !c.rootCaCrlDer) {
+  if (!c.pckCrlDer || (Array.isArray(c.pckCrlDer) && c.pckCrlDer.length === 0) || !c.rootCaCrlDer) {
     throw new EvidenceError(
       "ERR_COLLATERAL_MISSING",
       "DCAP collateral needs the PCK CRL and the Root CA CRL",
     );
   }
-  const pckCrl = verifyCrl(c.pckCrlDer, pck.intermediate, "PCK CRL");
+  const candidates = Array.isArray(c.pckCrlDer) ? c.pckCrlDer : [c.pckCrlDer];
+  let pckCrl: Crl | null = null;
+  let lastError: unknown;
+  for (const der of candidates) {
+    try {
+      pckCrl = verifyCrl(der, pck.intermediate, "PCK CRL");
+      break;
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  if (!pckCrl) throw lastError;
   const rootCrl = verifyCrl(c.rootCaCrlDer, root, "Root CA CRL");
   for (const crl of [pckCrl, rootCrl]) {
     issue.push(crl.thisUpdate);
