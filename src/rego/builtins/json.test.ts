@@ -1,0 +1,145 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { RegoError } from "../errors.js";
+import { fromJs, toJs } from "../value/json.js";
+import { type ObjectValue, SetValue, type Value } from "../value/value.js";
+import { jsonBuiltins } from "./json.js";
+import type { BuiltinContext } from "./types.js";
+import { yamlBuiltins } from "./yaml.js";
+
+const ctx = (): BuiltinContext => ({ strict: true, nowNs: 0n, cache: new Map() });
+const call = (name: string, ...args: Value[]) => {
+  const def = jsonBuiltins[name] ?? yamlBuiltins[name];
+  assert.ok(def, name);
+  return def.fn(args, ctx());
+};
+const v = (x: unknown) => fromJs(x);
+const fails = (name: string, code: string, text: string, ...args: Value[]) =>
+  assert.throws(
+    () => call(name, ...args),
+    (e: unknown) => e instanceof RegoError && e.code === code && e.message.includes(text),
+  );
+
+describe("json builtins", () => {
+  it("marshals like Go: sorted keys, sets as arrays, HTML-safe escapes, exact big ints", () => {
+    const o = v({ b: [1, 2n ** 70n], a: "<&>\u2028" });
+    assert.equal(
+      call("json.marshal", o),
+      '{"a":"\\u003c\\u0026\\u003e\\u2028","b":[1,1180591620717411303424]}',
+    );
+    assert.equal(call("json.marshal", SetValue.of([3, 1])), "[1,3]");
+    assert.equal(
+      call("json.marshal_with_options", v({ a: [1] }), v({ prefix: "> ", indent: "  " })),
+      '> {\n>   "a": [\n>     1\n>   ]\n> }',
+    );
+    fails(
+      "json.marshal_with_options",
+      "ERR_REGO_TYPE",
+      'object contained unknown key "x"',
+      v([]),
+      v({ x: 1 }),
+    );
+    fails(
+      "json.marshal_with_options",
+      "ERR_REGO_TYPE",
+      'key "pretty" failed cast to bool',
+      v([]),
+      v({ pretty: 1 }),
+    );
+  });
+
+  it("unmarshals JSON losslessly and rejects garbage, truncation and wrong types", () => {
+    assert.equal(
+      (call("json.unmarshal", '{"n": 123456789012345678901}') as ObjectValue).get("n"),
+      123456789012345678901n,
+    );
+    fails("json.unmarshal", "ERR_REGO_BUILTIN", "json.unmarshal:", '{"a": ');
+    fails("json.unmarshal", "ERR_REGO_BUILTIN", "json.unmarshal:", "[1] x");
+    fails("json.unmarshal", "ERR_REGO_TYPE", "operand 1 must be string but got number", 1);
+    fails(
+      "json.unmarshal",
+      "ERR_REGO_BUILTIN",
+      "json.unmarshal:",
+      `${"[".repeat(5000)}${"]".repeat(5000)}`,
+    );
+    assert.equal(call("json.is_valid", "{"), false);
+    assert.equal(call("json.is_valid", 7), false);
+  });
+
+  it("filter and remove take pointer strings or segment arrays", () => {
+    const doc = v({ a: { b: { c: 7, d: 8 } }, e: [0, 1, 2] });
+    assert.deepEqual(toJs(call("json.filter", doc, SetValue.of(["a/b/c", "e/1"])) as Value), {
+      a: { b: { c: 7 } },
+      e: [1],
+    });
+    assert.deepEqual(toJs(call("json.remove", doc, v([["a", "b"], "/e/0"])) as Value), {
+      a: {},
+      e: [1, 2],
+    });
+    fails(
+      "json.remove",
+      "ERR_REGO_TYPE",
+      "operand 2 must be one of {set, array} but got string",
+      doc,
+      "a",
+    );
+    fails(
+      "json.filter",
+      "ERR_REGO_TYPE",
+      "containing string paths or array of path segments but got number",
+      doc,
+      v([1]),
+    );
+    fails("json.filter", "ERR_REGO_TYPE", "operand 1 must be object but got array", v([]), v([]));
+  });
+
+  it("patch applies RFC 6902 ops and is undefined when an op fails", () => {
+    const doc = v({ a: [1, 2], s: SetValue.of(["x"]) });
+    const ops = v([
+      { op: "add", path: "/a/-", value: 3 },
+      { op: "replace", path: "/a/0", value: 0 },
+      { op: "add", path: "/s/y", value: "y" },
+      { op: "copy", from: "/a", path: "/b" },
+      { op: "move", from: "/b/2", path: "/c" },
+      { op: "test", path: "/c", value: 3 },
+    ]);
+    const r = call("json.patch", doc, ops) as ObjectValue;
+    assert.deepEqual(toJs(r), { a: [0, 2, 3], b: [0, 2], c: 3, s: ["x", "y"] });
+    assert.equal(call("json.patch", doc, v([{ op: "remove", path: "/nope" }])), undefined);
+    assert.equal(call("json.patch", doc, v([{ op: "test", path: "/a/01", value: 2 }])), undefined);
+    assert.equal(call("json.patch", doc, v([{ op: "bogus", path: "/a" }])), undefined);
+    assert.equal(call("json.patch", doc, v([1])), undefined);
+    fails("json.patch", "ERR_REGO_TYPE", "operand 2 must be array", doc, v({}));
+  });
+});
+
+describe("yaml builtins", () => {
+  it("unmarshals YAML 1.1 scalars as go-yaml v2 does, timestamps as strings", () => {
+    const o = call(
+      "yaml.unmarshal",
+      "a: yes\nb: 0x10\nc: 2001-12-14\nd: ~\n1: one\n",
+    ) as ObjectValue;
+    assert.deepEqual(toJs(o), { "1": "one", a: true, b: 16, c: "2001-12-14", d: null });
+  });
+
+  it("reports go-yaml's text for unterminated flow collections", () => {
+    fails(
+      "yaml.unmarshal",
+      "ERR_REGO_BUILTIN",
+      "yaml: line 1: did not find expected ',' or ']'",
+      "[1,2,3",
+    );
+    fails("yaml.unmarshal", "ERR_REGO_BUILTIN", "yaml: line 1:", "a: b: c");
+    fails("yaml.unmarshal", "ERR_REGO_TYPE", "operand 1 must be string", 3);
+    assert.equal(call("yaml.is_valid", "foo: {"), false);
+    assert.equal(call("yaml.is_valid", null), false);
+  });
+
+  it("round-trips through marshal", () => {
+    const doc = v([{ foo: SetValue.of([3, 1, 2]), t: "true", n: null }]);
+    const text = call("yaml.marshal", doc) as string;
+    assert.deepEqual(toJs(call("yaml.unmarshal", text) as Value), [
+      { foo: [1, 2, 3], t: "true", n: null },
+    ]);
+  });
+});
