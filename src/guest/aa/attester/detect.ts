@@ -6,12 +6,13 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { AaError } from "../errors.js";
+import { azHclType, createAzVtpmAttester } from "./az-vtpm/az-vtpm.js";
 import { createCcaAttester } from "./cca/cca.js";
 import { createSampleAttester } from "./sample/sample.js";
 import { createSnpAttester } from "./snp/snp.js";
 import { createTdxAttester } from "./tdx/tdx.js";
 import { createTpmAttester, DEFAULT_AK_HANDLE } from "./tpm/tpm.js";
-import { lazyTransport, openTpmDevice } from "./tpm/transport.js";
+import { lazyTransport, openTpmDevice, type TpmTransport } from "./tpm/transport.js";
 import { type TsmFs, tsmProviderIs } from "./tsm/report.js";
 import type { Attester } from "./types.js";
 
@@ -20,6 +21,8 @@ export interface DetectOptions {
   root?: string;
   env?: NodeJS.ProcessEnv;
   tsmFs?: TsmFs;
+  /** Opens a TPM (default: the character device); tests pass swtpm. */
+  tpmTransport?: (device: string) => TpmTransport;
   /** Builds the TPM attester when a TPM is the primary TEE (default: the device, AK from AA_TPM_AK_HANDLE). */
   createTpm?: (device: string) => Attester;
   log?: (line: string) => void;
@@ -44,7 +47,16 @@ export async function detectAttester(opts: DetectOptions = {}): Promise<Attester
   }
   if (env.OCCLUM !== undefined || existsSync(p("dev/attestation/attestation_type")))
     unsupported("sgx");
-  // az-tdx-vtpm / az-snp-vtpm need the Azure HCL report in vTPM NV index 0x01400001.
+  const tpm =
+    env.AA_TPM_DEVICE ??
+    ["dev/tpmrm0", "dev/tpm0", "dev/tpm1", "dev/tpm2"].map(p).find((d) => existsSync(d));
+  const transport = tpm
+    ? (opts.tpmTransport ?? ((d: string) => lazyTransport(() => openTpmDevice(d))))(tpm)
+    : undefined;
+  // Azure CVMs: the paravisor's HCL report in vTPM NV index 0x01400001 names the TEE.
+  const hcl = transport ? await azHclType(transport).catch(() => undefined) : undefined;
+  if (transport && hcl === "tdx") return createAzVtpmAttester("tdx", { transport });
+  if (transport && hcl === "snp") return createAzVtpmAttester("snp", { transport });
   if (existsSync(p("sys/devices/platform/sev-guest")) || existsSync(p("dev/sev-guest"))) {
     return createSnpAttester({ tsmRoot, ...(opts.tsmFs ? { tsmFs: opts.tsmFs } : {}) });
   }
@@ -52,19 +64,14 @@ export async function detectAttester(opts: DetectOptions = {}): Promise<Attester
   if (await tsm("arm_cca_guest"))
     return createCcaAttester({ tsmRoot, ...(opts.tsmFs ? { tsmFs: opts.tsmFs } : {}) });
   if (existsSync(p("sys/firmware/uv/prot_virt_guest"))) unsupported("se");
-  const tpm =
-    env.AA_TPM_DEVICE ?? ["dev/tpm0", "dev/tpm1", "dev/tpm2"].map(p).find((d) => existsSync(d));
-  if (tpm) {
+  if (tpm && transport) {
     if (opts.createTpm) return opts.createTpm(tpm);
     const handle = env.AA_TPM_AK_HANDLE
       ? Number.parseInt(env.AA_TPM_AK_HANDLE.replace(/^0x/i, ""), 16)
       : DEFAULT_AK_HANDLE;
     if (!Number.isInteger(handle))
       throw new AaError("ERR_AA_CONFIG", "AA_TPM_AK_HANDLE must be a hex handle");
-    return createTpmAttester({
-      transport: lazyTransport(() => openTpmDevice(tpm)),
-      akHandle: handle,
-    });
+    return createTpmAttester({ transport, akHandle: handle });
   }
   opts.log?.(
     "attestation-agent: WARNING: no TEE detected, using the sample attester (it proves nothing)",

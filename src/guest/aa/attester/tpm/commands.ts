@@ -19,6 +19,10 @@ export const TPM = {
   ALG_NULL: 0x0010,
   ALG_RSASSA: 0x0014,
   CC_EvictControl: 0x120,
+  CC_NV_DefineSpace: 0x12a,
+  CC_NV_Write: 0x137,
+  CC_NV_Read: 0x14e,
+  CC_NV_ReadPublic: 0x169,
   CC_CreatePrimary: 0x131,
   CC_Quote: 0x158,
   CC_FlushContext: 0x165,
@@ -325,4 +329,58 @@ export function parseQuoteAttest(message: Uint8Array): QuoteAttest {
     r.bytes(r.u8());
   }
   return { extraData, pcrDigest: Buffer.from(r.tpm2b()) };
+}
+
+/** NV chunk size used for reads and writes (within every TPM's TPM2_MAX_NV_BUFFER_SIZE). */
+export const NV_CHUNK = 1024;
+
+/** The data size of an NV index (TPM2_NV_ReadPublic); throws TpmResponseError when absent. */
+export async function nvSize(t: TpmTransport, index: number): Promise<number> {
+  const r = await exec(t, TPM.CC_NV_ReadPublic, [index], new Uint8Array(0), false);
+  const pub = new R(Buffer.from(r.tpm2b()));
+  pub.u32();
+  pub.u16();
+  pub.u32();
+  pub.tpm2b();
+  return pub.u16();
+}
+
+/** Reads a whole NV index with its own (empty) auth, in chunks. */
+export async function nvRead(
+  t: TpmTransport,
+  index: number,
+  maxSize = 16 << 10,
+): Promise<Uint8Array> {
+  const size = await nvSize(t, index);
+  if (size > maxSize)
+    throw new AaError(
+      "ERR_AA_TPM",
+      `NV index 0x${index.toString(16)} holds ${size} bytes, over ${maxSize}`,
+    );
+  const parts: Buffer[] = [];
+  for (let off = 0; off < size; off += NV_CHUNK) {
+    const n = Math.min(NV_CHUNK, size - off);
+    const r = await exec(t, TPM.CC_NV_Read, [index, index], new W().u16(n).u16(off).build(), true);
+    r.u32();
+    const chunk = r.tpm2b();
+    if (chunk.length !== n) throw new AaError("ERR_AA_TPM", "NV_Read returned a short chunk");
+    parts.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(parts);
+}
+
+/** Defines an owner-created NV index readable and writable with its empty auth. */
+export async function nvDefine(t: TpmTransport, index: number, size: number): Promise<void> {
+  // TPMA_NV: OWNERWRITE 0x2, AUTHWRITE 0x4, OWNERREAD 0x20000, AUTHREAD 0x40000, NO_DA 0x2000000
+  const attributes = 0x2 | 0x4 | 0x20000 | 0x40000 | 0x2000000;
+  const pub = new W().u32(index).u16(TPM.ALG_SHA256).u32(attributes).u16(0).u16(size).build();
+  await exec(t, TPM.CC_NV_DefineSpace, [TPM.RH_OWNER], new W().u16(0).tpm2b(pub).build(), true);
+}
+
+/** Writes `data` at offset 0 of an NV index with its own (empty) auth, in chunks. */
+export async function nvWrite(t: TpmTransport, index: number, data: Uint8Array): Promise<void> {
+  for (let off = 0; off < data.length; off += NV_CHUNK) {
+    const chunk = data.subarray(off, Math.min(data.length, off + NV_CHUNK));
+    await exec(t, TPM.CC_NV_Write, [index, index], new W().tpm2b(chunk).u16(off).build(), true);
+  }
 }
