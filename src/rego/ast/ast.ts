@@ -34,7 +34,9 @@ export type Term =
   | { type: "binary"; op: BinaryOp; left: Term; right: Term; loc: Location }
   | { type: "unary"; op: "-"; operand: Term; loc: Location }
   | { type: "in"; key: Term | undefined; value: Term; collection: Term; loc: Location }
-  | { type: "assign"; op: ":=" | "="; left: Term; right: Term; loc: Location };
+  | { type: "assign"; op: ":=" | "="; left: Term; right: Term; loc: Location }
+  /** `$"a {expr} b"`: each expression part is a set comprehension collecting its values. */
+  | { type: "template"; parts: (string | Term)[]; loc: Location };
 
 /** `with <target> as <value>` modifier on a literal. */
 export interface With {

@@ -172,7 +172,8 @@ class RuleCompiler {
     }
   }
 
-  compileRule(rule: Rule, keys: Term[]): CRule {
+  compileRule(rule0: Rule, keys: Term[]): CRule {
+    const rule = rewriteArgs(rule0);
     this.nslots = 0;
     this.wildcards.clear();
     const scope: Scope = { names: new Map(), parent: undefined };
@@ -580,6 +581,12 @@ class RuleCompiler {
           r: this.term(t.right, sc),
           loc: t.loc,
         };
+      case "template":
+        return {
+          t: "template",
+          parts: t.parts.map((p) => (typeof p === "string" ? p : this.term(p, sc))),
+          loc: t.loc,
+        };
     }
   }
 
@@ -729,6 +736,7 @@ function termDirectVars(t: Term, out: Set<string>): void {
     case "arrayCompr":
     case "setCompr":
     case "objectCompr":
+    case "template":
       return;
     case "call":
       t.args.forEach((a) => termDirectVars(a, out));
@@ -845,4 +853,42 @@ function foldConst(t: CTerm): CTerm {
     return { t: "const", v: o, loc: t.loc };
   }
   return t;
+}
+
+/**
+ * Function parameters that are not patterns (templates, calls, refs, arithmetic) become fresh
+ * variables compared in the body, as OPA rewrites them.
+ */
+function rewriteArgs(rule: Rule): Rule {
+  if (!rule.args) return rule;
+  const extra: Literal[] = [];
+  const args = rule.args.map((a, i) => {
+    if (isArgPattern(a)) return a;
+    const v: Term = { type: "var", name: `$arg${i}`, loc: a.loc };
+    extra.push({
+      kind: "expr",
+      expr: { type: "binary", op: "==", left: v, right: a, loc: a.loc },
+      negated: false,
+      with: [],
+      loc: a.loc,
+    });
+    return v;
+  });
+  if (extra.length === 0) return rule;
+  return { ...rule, args, body: [...rule.body, ...extra] };
+}
+
+function isArgPattern(t: Term): boolean {
+  switch (t.type) {
+    case "var":
+    case "scalar":
+      return true;
+    case "array":
+    case "set":
+      return t.items.every(isArgPattern);
+    case "object":
+      return t.entries.every(([k, v]) => isArgPattern(k) && isArgPattern(v));
+    default:
+      return false;
+  }
 }

@@ -23,7 +23,8 @@ export type CTerm =
   | { t: "binary"; op: BinaryOp; l: CTerm; r: CTerm; loc: Location }
   | { t: "neg"; operand: CTerm; loc: Location }
   | { t: "in"; key: CTerm | undefined; value: CTerm; coll: CTerm; loc: Location }
-  | { t: "assign"; op: ":=" | "="; l: CTerm; r: CTerm; loc: Location };
+  | { t: "assign"; op: ":=" | "="; l: CTerm; r: CTerm; loc: Location }
+  | { t: "template"; parts: (string | CTerm)[]; loc: Location };
 
 /** What a call resolves to. `name` is the name as written (for mocks and messages). */
 export type CallTarget =

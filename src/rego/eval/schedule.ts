@@ -138,6 +138,9 @@ export function forEachChild(t: CTerm, f: (c: CTerm) => void, deep: boolean): vo
       f(t.l);
       f(t.r);
       return;
+    case "template":
+      for (const p of t.parts) if (typeof p !== "string") f(p);
+      return;
     case "arrayCompr":
     case "setCompr":
     case "objectCompr":

@@ -1,4 +1,5 @@
 import { RegoError } from "../errors.js";
+import { formatValue } from "../value/format.js";
 import { equal, ObjectValue, SetValue, type Value } from "../value/value.js";
 import { evalBody } from "./body.js";
 import { evalCall } from "./calls.js";
@@ -129,6 +130,27 @@ export function evalTerm(ctx: EvalContext, t: CTerm, f: Frame, k: VK): boolean {
       );
     case "assign":
       return unifyTerms(ctx, t.l, t.r, f, () => k(true));
+    case "template": {
+      let s = "";
+      for (const p of t.parts) {
+        if (typeof p === "string") {
+          s += p;
+          continue;
+        }
+        let got: Value | undefined;
+        evalTerm(ctx, p, f, (v) => {
+          got = v;
+          return true;
+        });
+        const set = got as SetValue;
+        if (set.size === 0) s += "<undefined>";
+        else if (set.size === 1) {
+          const only = set.sorted()[0] as Value;
+          s += typeof only === "string" ? only : formatValue(only);
+        } else s += formatValue(set);
+      }
+      return k(s);
+    }
   }
 }
 

@@ -1,7 +1,10 @@
 import { type Location, RegoError } from "../errors.js";
 
 /** Token kinds produced by {@link tokenize}. */
-export type TokenKind = "ident" | "string" | "rawstring" | "number" | "punct" | "eof";
+export type TokenKind = "ident" | "string" | "rawstring" | "number" | "punct" | "template" | "eof";
+
+/** A piece of a template string: literal text, or an expression's source and position. */
+export type TemplatePart = { lit: string } | { src: string; line: number; col: number };
 
 /** One token with its position; `nl` and `ws` tell what whitespace preceded it. */
 export interface Token {
@@ -15,6 +18,8 @@ export interface Token {
   readonly nl: boolean;
   /** Any whitespace or comment precedes this token. */
   readonly ws: boolean;
+  /** For `template` tokens (`$"..."`, `` $`...` ``): the literal and expression parts. */
+  readonly parts?: TemplatePart[];
 }
 
 const PUNCT3 = new Set<string>([]);
@@ -25,11 +30,12 @@ const PUNCT1 = new Set([..."{}[]().,;:=<>+-*/%|&"]);
  * Splits Rego source into tokens. No line or size limits are imposed here: real generated
  * Kata policies have very long lines (regorus had to lift its caps). Throws ERR_REGO_PARSE.
  */
-export function tokenize(src: string, file: string): Token[] {
+export function tokenize(src: string, file: string, baseLine = 1, baseCol = 1): Token[] {
   const out: Token[] = [];
   let i = 0;
-  let line = 1;
-  let lineStart = 0;
+  let line = baseLine;
+  // A negative line start shifts columns on the first line by baseCol - 1.
+  let lineStart = 1 - baseCol;
   const n = src.length;
   const fail = (msg: string, at = i): never => {
     throw new RegoError("ERR_REGO_PARSE", msg, {
@@ -141,6 +147,23 @@ export function tokenize(src: string, file: string): Token[] {
       push("string", s);
       continue;
     }
+    if (c === "$" && (src[i + 1] === '"' || src[i + 1] === "`")) {
+      const res = scanTemplate(src, i, line, lineStart, fail);
+      i = res.end;
+      line = res.line;
+      lineStart = res.lineStart;
+      out.push({
+        kind: "template",
+        text: "",
+        line: tokLine,
+        col,
+        offset: start,
+        nl,
+        ws,
+        parts: res.parts,
+      });
+      continue;
+    }
     if (c === "`") {
       const end = src.indexOf("`", i + 1);
       if (end < 0) fail("unterminated raw string", start);
@@ -195,4 +218,99 @@ export function locAt(file: string, src: string, offset: number): Location {
     }
   }
   return { file, line, col: offset - ls + 1 };
+}
+
+/**
+ * Scans a template string starting at `$`: literal text with `{expr}` holes (nested strings,
+ * braces and templates allowed inside a hole), `\{` for a literal brace.
+ */
+function scanTemplate(
+  src: string,
+  start: number,
+  line0: number,
+  lineStart0: number,
+  fail: (msg: string, at?: number) => never,
+): { end: number; parts: TemplatePart[]; line: number; lineStart: number } {
+  const raw = src[start + 1] === "`";
+  const close = raw ? "`" : '"';
+  let i = start + 2;
+  let line = line0;
+  let lineStart = lineStart0;
+  const parts: TemplatePart[] = [];
+  let lit = "";
+  const newline = (at: number) => {
+    line++;
+    lineStart = at + 1;
+  };
+  for (;;) {
+    if (i >= src.length) fail("unterminated template string", start);
+    const ch = src[i]!;
+    if (ch === close) {
+      i++;
+      break;
+    }
+    if (ch === "\n") {
+      if (!raw) fail("unterminated template string", start);
+      newline(i);
+      lit += ch;
+      i++;
+      continue;
+    }
+    if (ch === "\\") {
+      const e = src[i + 1];
+      if (e === "{") {
+        lit += "{";
+        i += 2;
+        continue;
+      }
+      if (raw) {
+        lit += ch;
+        i++;
+        continue;
+      }
+      const m = /^\\(["\\/bfnrt]|u[0-9a-fA-F]{4})/.exec(src.slice(i, i + 6));
+      if (!m) fail("invalid escape in template string", i);
+      lit += JSON.parse(`"${m![0]}"`) as string;
+      i += m![0].length;
+      continue;
+    }
+    if (ch === "{") {
+      if (lit) parts.push({ lit });
+      lit = "";
+      const exprStart = i + 1;
+      const exprLine = line;
+      const exprCol = exprStart - lineStart + 1;
+      let depth = 1;
+      i++;
+      while (depth > 0) {
+        if (i >= src.length) fail("unterminated template expression", exprStart - 1);
+        const c2 = src[i]!;
+        if (c2 === "\n") newline(i);
+        if (c2 === "{") depth++;
+        else if (c2 === "}") depth--;
+        else if (c2 === '"' || c2 === "`") {
+          const q = c2;
+          i++;
+          while (i < src.length && src[i] !== q) {
+            if (src[i] === "\\" && q === '"') i++;
+            else if (src[i] === "\n") newline(i);
+            i++;
+          }
+        } else if (c2 === "$" && (src[i + 1] === '"' || src[i + 1] === "`")) {
+          const inner = scanTemplate(src, i, line, lineStart, fail);
+          i = inner.end;
+          line = inner.line;
+          lineStart = inner.lineStart;
+          continue;
+        }
+        i++;
+      }
+      parts.push({ src: src.slice(exprStart, i - 1), line: exprLine, col: exprCol });
+      continue;
+    }
+    lit += ch;
+    i++;
+  }
+  if (lit) parts.push({ lit });
+  return { end: i, parts, line, lineStart };
 }

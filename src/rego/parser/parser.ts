@@ -672,6 +672,9 @@ class Parser {
       }
       case "punct":
         break;
+      case "template":
+        this.next();
+        return this.template(t);
       default:
         this.fail(`unexpected ${this.describe()}`);
     }
@@ -706,6 +709,48 @@ class Parser {
     if (t.text === "[") return this.arrayLit();
     if (t.text === "{") return this.braceLit();
     return this.fail(`unexpected ${this.describe()}`);
+  }
+
+  private static templateVars = 0;
+
+  /** A template string: each `{expr [with ...]}` becomes a set comprehension of its values. */
+  private template(t: Token): Term {
+    const loc = this.loc(t);
+    const parts: (string | Term)[] = [];
+    for (const part of t.parts ?? []) {
+      if ("lit" in part) {
+        parts.push(part.lit);
+        continue;
+      }
+      const sub = new Parser(
+        tokenize(part.src, this.file, part.line, part.col),
+        this.file,
+        this.regoV1,
+      );
+      sub.nlSig = false;
+      sub.depth = this.depth + 1;
+      const at = sub.loc();
+      const expr = sub.expr();
+      const withs = sub.withs();
+      if (sub.peek().kind !== "eof")
+        sub.fail(`unexpected ${sub.describe()} in template expression`);
+      const v: Term = { type: "var", name: `$t${Parser.templateVars++}`, loc: at };
+      parts.push({
+        type: "setCompr",
+        head: v,
+        body: [
+          {
+            kind: "expr",
+            expr: { type: "assign", op: ":=", left: v, right: expr, loc: at },
+            negated: false,
+            with: withs,
+            loc: at,
+          },
+        ],
+        loc: at,
+      });
+    }
+    return { type: "template", parts, loc };
   }
 
   private arrayLit(): Term {
