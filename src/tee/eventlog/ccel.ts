@@ -294,6 +294,14 @@ function parseSpecId(data: Uint8Array, sizes: Map<number, number>): number {
  * the first record whose first 8 bytes are all 0x00 or all 0xFF, as upstream does.
  */
 export function parseCcel(bytes: Uint8Array): CcEventLog {
+  return parseCcelRecords(bytes).log;
+}
+
+/**
+ * {@link parseCcel}, also returning where the records end (the offset of the stop marker or the
+ * end of input) — where an attester appends runtime (AAEL) records.
+ */
+export function parseCcelRecords(bytes: Uint8Array): { log: CcEventLog; end: number } {
   if (bytes.length > EVENTLOG_MAX_SIZE) {
     throw new EvidenceError(
       "ERR_EVIDENCE_OVERSIZE",
@@ -327,7 +335,8 @@ export function parseCcel(bytes: Uint8Array): CcEventLog {
     const at = r.pos;
     r.need(8, "record start");
     const head = bytes.subarray(at, at + 8);
-    if (head.every((b) => b === 0xff) || head.every((b) => b === 0)) break;
+    if (head.every((b) => b === 0xff) || head.every((b) => b === 0))
+      return { log: { uefi_event_logs: out }, end: at };
     const index = r.u32("MR index");
     const typeAt = r.pos;
     const type = r.u32("event type");
@@ -403,5 +412,5 @@ export function parseCcel(bytes: Uint8Array): CcEventLog {
       type_name: typeName,
     });
   }
-  return { uefi_event_logs: out };
+  return { log: { uefi_event_logs: out }, end: r.pos };
 }
