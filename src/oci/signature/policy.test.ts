@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, test } from "node:test";
 import { sharedPath, sharedSkip } from "../../../test/helpers/paths.js";
 import { hasCode } from "../../errors.js";
