@@ -7,7 +7,8 @@ export type CryptoErrorCode =
   | "ERR_CRYPTO_TEE_KEY"
   | "ERR_CRYPTO_JWE_FORMAT"
   | "ERR_CRYPTO_JWE_DECRYPT"
-  | "ERR_CRYPTO_JWE_ENCRYPT";
+  | "ERR_CRYPTO_JWE_ENCRYPT"
+  | "ERR_CRYPTO_DSSE";
 
 /** A failure in one of the thin crypto wrappers (never carries key material in its message). */
 export class CryptoError extends CocoError<CryptoErrorCode> {}

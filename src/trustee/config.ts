@@ -63,6 +63,8 @@ export interface TrusteeConfig {
       verboseToken?: boolean;
     };
     verifierConfig: Record<string, unknown>;
+    /** PEM public keys trusted to sign in-toto/SLSA reference-value provenance. */
+    provenanceKeyPaths: string[];
   };
   storage:
     | { type: "Memory" }
@@ -151,7 +153,7 @@ export function defaultTrusteeConfig(dir = "./.coco/trustee"): TrusteeConfig {
       insecureHeaderJwk: false,
       extraTeekeyPaths: [],
     },
-    attestationService: { timeoutMin: 5, broker: {}, verifierConfig: {} },
+    attestationService: { timeoutMin: 5, broker: {}, verifierConfig: {}, provenanceKeyPaths: [] },
     storage: { type: "LocalFs", dirPath: dir },
     resourcePlugin: true,
     session: { replayLedger: "memory" },
@@ -361,6 +363,16 @@ export function parseTrusteeConfig(text: string): TrusteeConfig {
     fail(
       "attestation_service.rvps_config.storage_type is not supported: RVPS uses [storage_backend]",
     );
+  const ex = table(rv.extractors, "attestation_service.rvps_config.extractors");
+  for (const k of Object.keys(ex)) {
+    if (k !== "in_toto") {
+      fail(`attestation_service.rvps_config.extractors.${k} is not implemented (only in_toto)`);
+    }
+  }
+  const itWhere = "attestation_service.rvps_config.extractors.in_toto";
+  const it = table(ex.in_toto, itWhere);
+  only(it, itWhere, ["trusted_keys"]);
+  const provenanceKeyPaths = strList(it.trusted_keys, `${itWhere}.trusted_keys`);
 
   const sb = table(doc.storage_backend, "storage_backend");
   only(sb, "storage_backend", ["storage_type", "backends"]);
@@ -435,6 +447,7 @@ export function parseTrusteeConfig(text: string): TrusteeConfig {
       timeoutMin: num(s.timeout, "attestation_service.timeout") ?? 5,
       broker,
       verifierConfig: table(s.verifier_config, "attestation_service.verifier_config"),
+      provenanceKeyPaths,
     },
     storage,
     resourcePlugin,

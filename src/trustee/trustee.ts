@@ -175,7 +175,16 @@ export async function createTrustee(deps: TrusteeDeps): Promise<Trustee> {
         : createMemoryStore());
 
   const broker = createEarBroker(config.attestationService.broker);
-  const rvps = createRvps(store);
+  const provenanceKeys = [];
+  for (const path of config.attestationService.provenanceKeyPaths) {
+    provenanceKeys.push(
+      parsePublicKeyPem(
+        await readUri(path, "rvps in_toto trusted key"),
+        `rvps in_toto trusted key ${path}`,
+      ),
+    );
+  }
+  const rvps = createRvps(store, { provenanceKeys });
   const attestationService = createAttestationService({
     verifiers: deps.verifiers ?? [
       createSampleVerifier("sample"),

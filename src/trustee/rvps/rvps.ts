@@ -4,6 +4,8 @@
  * `query_reference_value(name)` for policies. Unlike upstream, expiry is enforced: an expired
  * value is not returned (and is reported as expired by `query`).
  */
+import type { KeyObject } from "node:crypto";
+import { verifyDsseEnvelope } from "../../crypto/dsse.js";
 import { CocoError } from "../../errors.js";
 import type { KeyValueStore } from "../storage/types.js";
 
@@ -13,7 +15,8 @@ export type RvpsErrorCode =
   | "ERR_RVPS_EXTRACTOR"
   | "ERR_RVPS_NOT_FOUND"
   | "ERR_RVPS_EXPIRED"
-  | "ERR_RVPS_NAME";
+  | "ERR_RVPS_NAME"
+  | "ERR_RVPS_SIGNATURE";
 
 /** An RVPS failure. */
 export class RvpsError extends CocoError<RvpsErrorCode> {}
@@ -47,6 +50,76 @@ export interface RvpsOptions {
   /** How long a snapshot may be reused (default 1 s; 0 disables caching). */
   snapshotTtlMs?: number;
   now?: () => Date;
+  /**
+   * Keys trusted to sign in-toto/SLSA provenance (`type = "in-toto"` or `"slsa"`); without
+   * any, such messages are refused.
+   */
+  provenanceKeys?: readonly KeyObject[];
+}
+
+const STATEMENT_TYPES = ["https://in-toto.io/Statement/v1", "https://in-toto.io/Statement/v0.1"];
+
+/**
+ * The in-toto extractor: payload = standard base64 of a DSSE envelope whose statement is signed
+ * by a trusted key; each subject becomes a reference value named by the subject name whose
+ * value is the list of its digests (lowercase hex), e.g. `{"kernel": ["5f2b..."]}`.
+ */
+function extractInToto(payload: string, keys: readonly KeyObject[]): Record<string, unknown> {
+  if (keys.length === 0) {
+    throw new RvpsError(
+      "ERR_RVPS_EXTRACTOR",
+      "in-toto provenance needs trusted keys (rvps_config.extractors.in_toto.trusted_keys)",
+    );
+  }
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(Buffer.from(payload, "base64").toString("utf8"));
+  } catch {
+    throw new RvpsError("ERR_RVPS_MESSAGE", "in-toto payload is not base64 of a DSSE envelope");
+  }
+  let verified: ReturnType<typeof verifyDsseEnvelope>;
+  try {
+    verified = verifyDsseEnvelope(envelope, keys);
+  } catch (err) {
+    throw new RvpsError("ERR_RVPS_SIGNATURE", (err as Error).message, { cause: err });
+  }
+  if (verified.payloadType !== "application/vnd.in-toto+json") {
+    throw new RvpsError(
+      "ERR_RVPS_MESSAGE",
+      "DSSE payloadType must be application/vnd.in-toto+json",
+    );
+  }
+  let st: { _type?: unknown; subject?: unknown };
+  try {
+    st = JSON.parse(Buffer.from(verified.payload).toString("utf8"));
+  } catch {
+    throw new RvpsError("ERR_RVPS_MESSAGE", "in-toto statement is not JSON");
+  }
+  if (!STATEMENT_TYPES.includes(String(st._type))) {
+    throw new RvpsError("ERR_RVPS_MESSAGE", "not an in-toto Statement (v1 or v0.1)");
+  }
+  if (!Array.isArray(st.subject) || st.subject.length === 0) {
+    throw new RvpsError("ERR_RVPS_MESSAGE", "in-toto statement has no subject");
+  }
+  const out: Record<string, unknown> = {};
+  for (const sub of st.subject as unknown[]) {
+    const s = sub as { name?: unknown; digest?: unknown } | null;
+    if (typeof s?.name !== "string" || typeof s.digest !== "object" || s.digest === null) {
+      throw new RvpsError("ERR_RVPS_MESSAGE", "each subject needs a name and a digest map");
+    }
+    const digests = Object.values(s.digest as Record<string, unknown>);
+    if (
+      digests.length === 0 ||
+      digests.some((d) => typeof d !== "string" || !/^[0-9a-fA-F]+$/.test(d))
+    ) {
+      throw new RvpsError(
+        "ERR_RVPS_MESSAGE",
+        `subject ${JSON.stringify(s.name.slice(0, 64))}: digests must be hex`,
+      );
+    }
+    out[s.name] = digests.map((d) => (d as string).toLowerCase());
+  }
+  return out;
 }
 
 function storageKey(name: string): string {
@@ -105,10 +178,12 @@ export function createRvps(store: KeyValueStore, opts: RvpsOptions = {}): Rvps {
       let values: Record<string, unknown>;
       if (m.type === "sample") {
         values = extractSample(m.payload);
+      } else if (m.type === "in-toto" || m.type === "slsa") {
+        values = extractInToto(m.payload, opts.provenanceKeys ?? []);
       } else {
         throw new RvpsError(
           "ERR_RVPS_EXTRACTOR",
-          `extractor ${JSON.stringify(String(m.type).slice(0, 32))} is not supported (only "sample" is implemented; in-toto/SLSA, swid and corim are not)`,
+          `extractor ${JSON.stringify(String(m.type).slice(0, 32))} is not supported (implemented: "sample", "in-toto"/"slsa"; swid and corim are not)`,
         );
       }
       const expiration = new Date(now().getTime() + lifetime);
