@@ -59,7 +59,11 @@ test("runtime events appended to a real CCEL parse as AAEL and replay into RTMR3
     operation: "PullImage",
     content: { image: "registry.example/app:1", digest: "sha256:ab" },
   });
-  assert.deepEqual(aael[1]?.details.data, { domain: "coco.com", operation: "note", content: "plain text" });
+  assert.deepEqual(aael[1]?.details.data, {
+    domain: "coco.com",
+    operation: "note",
+    content: "plain text",
+  });
   assert.ok(
     aael.every((e) => e.digest_matches_event && e.index === 4 && e.type_name === "EV_EVENT_TAG"),
   );
