@@ -233,7 +233,7 @@ export class Engine {
     const hostArity = new Map([...this.hostFns].map(([n, h]) => [n, h.arity]));
     const q = compileQuery(lits, this.root!, { builtins: BUILTINS, hostArity });
     const order = new Map<Location, number>();
-    lits.forEach((l, i) => order.set(l.loc, i));
+    for (const [i, l] of lits.entries()) order.set(l.loc, i);
     const texts = lits.map((l, i) => {
       const next = lits[i + 1];
       return {

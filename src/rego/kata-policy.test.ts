@@ -52,7 +52,7 @@ describe("Kata agent policy (genpolicy style)", () => {
       ["device", (i) => (i.OCI.Linux.Devices = [{ path: "/dev/sda" }])],
       ["masked path", (i) => (i.OCI.Linux.MaskedPaths = ["/proc/keys"])],
       ["annotation", (i) => (i.OCI.Annotations["io.katacontainers.config.agent.policy"] = "x")],
-      ["unknown annotation", (i) => (i.OCI.Annotations["evil"] = "1")],
+      ["unknown annotation", (i) => (i.OCI.Annotations.evil = "1")],
       ["extra gid", (i) => i.OCI.Process.User.AdditionalGids.push(1000)],
     ];
     for (const [what, mutate] of mutations) {

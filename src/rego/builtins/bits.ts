@@ -1,7 +1,7 @@
 import { RegoError } from "../errors.js";
 import type { Value } from "../value/value.js";
 import { normBig } from "../value/value.js";
-import { argNumber, operandError } from "./args.js";
+import { argNumber } from "./args.js";
 import type { BuiltinTable } from "./types.js";
 import { isInt } from "./util.js";
 

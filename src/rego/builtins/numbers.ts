@@ -30,7 +30,7 @@ function range(name: string, a: Value, b: Value, step: Value): Value {
   return Object.freeze(out);
 }
 
-const bin = (name: string, op: "+" | "-" | "*" | "/" | "%") => ({
+const bin = (_name: string, op: "+" | "-" | "*" | "/" | "%") => ({
   arity: 2,
   fn: ([a, b]: readonly Value[]) => arith(op, a as Value, b as Value),
 });

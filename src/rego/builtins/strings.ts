@@ -1,6 +1,6 @@
 import { RegoError } from "../errors.js";
 import { ObjectValue, SetValue, typeName, type Value } from "../value/value.js";
-import { argArray, argArrayOrSet, argInt, argString, builtinError, operandError } from "./args.js";
+import { argArray, argInt, argString, builtinError, operandError } from "./args.js";
 import { sprintf } from "./sprintf.js";
 import type { BuiltinTable } from "./types.js";
 import { isAscii, runes } from "./util.js";

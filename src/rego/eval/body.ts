@@ -114,7 +114,7 @@ function evalWith(ctx: EvalContext, lit: CLit, f: Frame, k: K): boolean {
     values.push(got);
   }
   const outer = save(ctx);
-  lit.withs.forEach((w, i) => apply(ctx, w, values[i]));
+  for (const [i, w] of lit.withs.entries()) apply(ctx, w, values[i]);
   ctx.cache = new Map();
   const inner = save(ctx);
   try {

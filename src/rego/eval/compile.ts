@@ -3,7 +3,7 @@ import type { BuiltinTable } from "../builtins/types.js";
 import { type Location, RegoError } from "../errors.js";
 import { ObjectValue, SetValue, type Value } from "../value/value.js";
 import type { CallTarget, CLit, CRule, CTerm, CWith, RuleNode, RuleSet } from "./ir.js";
-import { scheduleBody } from "./schedule.js";
+import { forEachChild, scheduleBody } from "./schedule.js";
 
 /** Names the evaluator implements itself rather than through the builtin table. */
 const SPECIAL_CALLS = new Set(["print", "walk"]);
@@ -268,10 +268,10 @@ class RuleCompiler {
         if (t.name !== "_" && !scope.names.has(t.name)) this.alloc(scope, t.name);
         return;
       case "array":
-        t.items.forEach((i) => this.declarePattern(i, scope));
+        for (const i of t.items) this.declarePattern(i, scope);
         return;
       case "object":
-        t.entries.forEach(([, v]) => this.declarePattern(v, scope));
+        for (const [, v] of t.entries) this.declarePattern(v, scope);
         return;
       default:
         return;
@@ -302,10 +302,10 @@ class RuleCompiler {
     for (const l of lits) {
       if (l.kind === "someIn") {
         termDirectVars(l.collection, implicit);
-        l.with.forEach((w) => termDirectVars(w.value, implicit));
+        for (const w of l.with) termDirectVars(w.value, implicit);
       } else if (l.kind === "expr" && l.expr.type === "assign" && l.expr.op === ":=") {
         termDirectVars(l.expr.right, implicit);
-        l.with.forEach((w) => termDirectVars(w.value, implicit));
+        for (const w of l.with) termDirectVars(w.value, implicit);
       } else directVars(l, implicit);
     }
     for (const t of extraTerms) termDirectVars(t, implicit);
@@ -333,10 +333,10 @@ class RuleCompiler {
         if (t.name !== "_") this.alloc(sc, t.name);
         return;
       case "array":
-        t.items.forEach((i) => this.declarePatternFresh(i, sc));
+        for (const i of t.items) this.declarePatternFresh(i, sc);
         return;
       case "object":
-        t.entries.forEach(([, v]) => this.declarePatternFresh(v, sc));
+        for (const [, v] of t.entries) this.declarePatternFresh(v, sc);
         return;
       default:
         return;
@@ -656,7 +656,7 @@ class RuleCompiler {
 
   private ruleTarget(name: string, path: string[], loc: Location): CallTarget {
     const node = findNode(this.root, path);
-    if (!node?.rules || node.rules.kind !== "function") {
+    if (node?.rules?.kind !== "function") {
       throw new RegoError("ERR_REGO_COMPILE", `undefined function ${name}`, {
         location: loc,
         opaCode: "rego_type_error",
@@ -700,14 +700,14 @@ function directVars(l: Literal, out: Set<string>): void {
       if (l.key) termDirectVars(l.key, out);
       termDirectVars(l.value, out);
       termDirectVars(l.collection, out);
-      l.with.forEach((w) => termDirectVars(w.value, out));
+      for (const w of l.with) termDirectVars(w.value, out);
       return;
     case "every":
       termDirectVars(l.domain, out);
       return;
     case "expr":
       termDirectVars(l.expr, out);
-      l.with.forEach((w) => termDirectVars(w.value, out));
+      for (const w of l.with) termDirectVars(w.value, out);
       return;
   }
 }
@@ -721,11 +721,11 @@ function termDirectVars(t: Term, out: Set<string>): void {
       return;
     case "ref":
       termDirectVars(t.head, out);
-      t.path.forEach((p) => termDirectVars(p, out));
+      for (const p of t.path) termDirectVars(p, out);
       return;
     case "array":
     case "set":
-      t.items.forEach((i) => termDirectVars(i, out));
+      for (const i of t.items) termDirectVars(i, out);
       return;
     case "object":
       t.entries.forEach(([k, v]) => {
@@ -739,7 +739,7 @@ function termDirectVars(t: Term, out: Set<string>): void {
     case "template":
       return;
     case "call":
-      t.args.forEach((a) => termDirectVars(a, out));
+      for (const a of t.args) termDirectVars(a, out);
       return;
     case "binary":
       termDirectVars(t.left, out);
@@ -767,15 +767,15 @@ function collectSlots(t: CTerm, out: Set<number>): void {
   }
   switch (t.t) {
     case "data":
-      t.path.forEach((p) => collectSlots(p, out));
+      for (const p of t.path) collectSlots(p, out);
       return;
     case "ref":
       collectSlots(t.head, out);
-      t.path.forEach((p) => collectSlots(p, out));
+      for (const p of t.path) collectSlots(p, out);
       return;
     case "array":
     case "set":
-      t.items.forEach((i) => collectSlots(i, out));
+      for (const i of t.items) collectSlots(i, out);
       return;
     case "object":
       t.entries.forEach(([k, v]) => {
@@ -784,7 +784,7 @@ function collectSlots(t: CTerm, out: Set<number>): void {
       });
       return;
     case "call":
-      t.args.forEach((a) => collectSlots(a, out));
+      for (const a of t.args) collectSlots(a, out);
       return;
     case "binary":
     case "assign":
@@ -815,17 +815,9 @@ function collectLitSlots(l: CLit, out: Set<number>): void {
 
 function slotNameIn(t: CTerm, slot: number): string {
   let name = `#${slot}`;
-  const visit = (x: CTerm): void => {
-    if (x.t === "local" && x.slot === slot) name = x.name;
-  };
   const walk = (x: CTerm): void => {
-    visit(x);
-    if (x.t === "array" || x.t === "set") x.items.forEach(walk);
-    else if (x.t === "object") x.entries.forEach(([k, v]) => (walk(k), walk(v)));
-    else if (x.t === "ref") walk(x.head), x.path.forEach(walk);
-    else if (x.t === "data") x.path.forEach(walk);
-    else if (x.t === "call") x.args.forEach(walk);
-    else if (x.t === "binary" || x.t === "assign") walk(x.l), walk(x.r);
+    if (x.t === "local" && x.slot === slot) name = x.name;
+    forEachChild(x, walk, false);
   };
   walk(t);
   return name;

@@ -183,8 +183,8 @@ function litOutputs(lit: CLit, out: Set<number>): void {
 /** Vars in pattern position: the term itself or nested in array/object literals. */
 function patternVars(t: CTerm, out: Set<number>): void {
   if (t.t === "local") out.add(t.slot);
-  else if (t.t === "array") t.items.forEach((i) => patternVars(i, out));
-  else if (t.t === "object") t.entries.forEach(([, v]) => patternVars(v, out));
+  else if (t.t === "array") for (const i of t.items) patternVars(i, out);
+  else if (t.t === "object") for (const [, v] of t.entries) patternVars(v, out);
   else refIndexVars(t, out);
 }
 
