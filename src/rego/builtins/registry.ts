@@ -11,6 +11,7 @@ import { typeBuiltins } from "./typecheck.js";
 import { jsonBuiltins } from "./json.js";
 import { yamlBuiltins } from "./yaml.js";
 import { timeBuiltins } from "./time.js";
+import { jwtBuiltins } from "./jwt.js";
 import type { BuiltinTable } from "./types.js";
 import { unitsBuiltins } from "./units.js";
 
@@ -33,6 +34,7 @@ const TABLES: ReadonlyArray<BuiltinTable> = [
   jsonBuiltins,
   yamlBuiltins,
   timeBuiltins,
+  jwtBuiltins,
 ];
 
 /** All builtins by full dotted name. */
