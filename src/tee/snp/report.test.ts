@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { sharedPath, sharedSkip } from "../../../test/helpers/paths.js";
 import { toHex } from "../common/bytes.js";
 import { parseSnpEvidence, snpReportFromJson, snpReportToJson } from "./evidence.js";
-import { parseSnpReport, SNP_REPORT_SIZE } from "./report.js";
+import { decodeTcb, parseSnpReport, SNP_REPORT_SIZE } from "./report.js";
 
 const REPORT = "fixtures/evidence/snp/test-report.bin";
 const VLEK_REPORT = "fixtures/evidence/snp/test-vlek-report.bin";
@@ -84,4 +84,20 @@ test("rejects malformed evidence JSON with coded errors", () => {
   ]) {
     assert.throws(() => parseSnpEvidence(bad), { code: "ERR_EVIDENCE_MALFORMED" });
   }
+});
+
+test("TCB_VERSION decodes per generation: Milan/Genoa vs Turin (FMC first)", () => {
+  const raw = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.deepEqual(
+    (({ fmc, bootloader, tee, snp, microcode }) => ({ fmc, bootloader, tee, snp, microcode }))(
+      decodeTcb(raw, false),
+    ),
+    { fmc: null, bootloader: 1, tee: 2, snp: 7, microcode: 8 },
+  );
+  assert.deepEqual(
+    (({ fmc, bootloader, tee, snp, microcode }) => ({ fmc, bootloader, tee, snp, microcode }))(
+      decodeTcb(raw, true),
+    ),
+    { fmc: 1, bootloader: 2, tee: 3, snp: 4, microcode: 8 },
+  );
 });

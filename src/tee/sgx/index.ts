@@ -1,0 +1,1 @@
+export { SGX_BODY, type SgxBodyField, sgxField } from "./body.js";
