@@ -494,6 +494,21 @@ describe("refusals give the right 4xx ErrorInformation", () => {
     );
   });
 
+  test("init-data: a foreign format, broken TOML and an unknown algorithm are refused", async () => {
+    const fmt = await handshake(base, {
+      tamper: (att) => {
+        att["init-data"] = { format: "json", body: "{}" };
+      },
+    });
+    assertError(fmt.attest, 401, "AttestationError", /init-data format must be "toml"/);
+    const broken = await handshake(base, { initData: 'version = "0.1.0"\nalgorithm = ' });
+    assertError(broken.attest, 401, "AttestationError", /init-data is invalid.*not valid TOML/);
+    const alg = await handshake(base, {
+      initData: 'version = "0.1.0"\nalgorithm = "sha-384"\n[data]\n',
+    });
+    assertError(alg.attest, 401, "AttestationError", /algorithm must be one of/);
+  });
+
   test("malformed JSON, a bad tee-pubkey and an oversized body", async () => {
     const auth = await fetch(`${base}/kbs/v0/auth`, { method: "POST", body: "{not json" });
     assertError(
@@ -627,12 +642,23 @@ describe("refusals give the right 4xx ErrorInformation", () => {
       await call(
         `${base}/kbs/v0/reference-value`,
         "POST",
-        { version: "0.1.0", type: "in-toto", payload: "" },
+        { version: "0.1.0", type: "swid", payload: "" },
         admin(),
       ),
       401,
       "RvpsError",
       /not supported/,
+    );
+    assertError(
+      await call(
+        `${base}/kbs/v0/reference-value`,
+        "POST",
+        { version: "0.1.0", type: "in-toto", payload: "" },
+        admin(),
+      ),
+      401,
+      "RvpsError",
+      /needs trusted keys/,
     );
   });
 
