@@ -12,6 +12,7 @@ import { jsonBuiltins } from "./json.js";
 import { yamlBuiltins } from "./yaml.js";
 import { timeBuiltins } from "./time.js";
 import { jwtBuiltins } from "./jwt.js";
+import { globBuiltins } from "./glob.js";
 import type { BuiltinTable } from "./types.js";
 import { unitsBuiltins } from "./units.js";
 
@@ -35,6 +36,7 @@ const TABLES: ReadonlyArray<BuiltinTable> = [
   yamlBuiltins,
   timeBuiltins,
   jwtBuiltins,
+  globBuiltins,
 ];
 
 /** All builtins by full dotted name. */
