@@ -8,6 +8,7 @@ export {
   isHashAlgorithm,
   parseHashAlgorithm,
 } from "./digest.js";
+export { type DsseEnvelope, type VerifiedDsse, verifyDsseEnvelope } from "./dsse.js";
 export { CryptoError, type CryptoErrorCode } from "./errors.js";
 export { canonicalJson, canonicalJsonDigest } from "./jcs.js";
 export {

@@ -40,6 +40,18 @@ test("JSON bodies: garbage, invalid UTF-8, oversize and truncation are coded err
   }
 });
 
+test("JSON errors say where the body broke without quoting it", () => {
+  assert.throws(
+    () => parseJsonBytes(new TextEncoder().encode('{"tee-pubkey": "SECRET-MATERIAL" oops}')),
+    (e: Error & { code?: string }) => {
+      assert.equal(e.code, "ERR_KBS_JSON");
+      assert.doesNotMatch(e.message, /SECRET/);
+      assert.match(e.message, /at byte \d+/);
+      return true;
+    },
+  );
+});
+
 test("attestation parsing normalizes the TEE key and accepts init-data null", () => {
   const { publicJwk } = generateTeeKeyPair();
   const a = parseKbsAttestation({

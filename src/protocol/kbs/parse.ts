@@ -50,7 +50,12 @@ export function parseJsonBytes(bytes: Uint8Array, maxBytes = 2 * 1024 * 1024): u
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new KbsProtocolError("ERR_KBS_JSON", `body is not valid JSON: ${(err as Error).message}`);
+    // V8's message quotes the input; report only where it broke.
+    const at = /position (\d+)/.exec((err as Error).message)?.[1];
+    throw new KbsProtocolError(
+      "ERR_KBS_JSON",
+      `body is not valid JSON${at !== undefined ? ` (at byte ${at})` : ""}`,
+    );
   }
 }
 
