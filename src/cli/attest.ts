@@ -238,6 +238,75 @@ export function createHardwareVerifiers(o: HardwareVerifierOptions = {}): Verifi
   return out;
 }
 
+/**
+ * Maps upstream's `[attestation_service.verifier_config]` table to {@link createHardwareVerifiers}:
+ * `snp.vcek_sources = [{ type = "OfflineStore", path = DIR }]` names the collateral directory
+ * (our addition `snp.amd_roots = DIR` if the AMD bundles live elsewhere; default the same DIR);
+ * a `{ type = "KDS" }` source is refused, since verification never goes to the network
+ * (fill the directory with `coco attest collateral fetch`). `tdx.collateral_dir` / `sgx.collateral_dir`
+ * (ours) enable DCAP TCB status.
+ */
+export function createHardwareVerifiersFromConfig(
+  cfg: Record<string, unknown>,
+  clock?: Clock,
+): Verifier[] {
+  const table = (v: unknown, what: string): Record<string, unknown> => {
+    if (v === undefined) return {};
+    if (typeof v !== "object" || v === null || Array.isArray(v)) {
+      throw new EvidenceError("ERR_EVIDENCE_MALFORMED", `verifier_config.${what} must be a table`);
+    }
+    return v as Record<string, unknown>;
+  };
+  const snp = table(cfg.snp, "snp");
+  let store: string | undefined;
+  for (const [i, src] of (Array.isArray(snp.vcek_sources) ? snp.vcek_sources : []).entries()) {
+    const t = table(src, `snp.vcek_sources[${i}]`);
+    if (t.type === "OfflineStore" && typeof t.path === "string") store ??= t.path;
+    else if (t.type === "KDS") {
+      throw new EvidenceError(
+        "ERR_NOT_IMPLEMENTED",
+        "verifier_config.snp.vcek_sources: KDS fetching at verification time is not supported; use an OfflineStore filled by 'coco attest collateral fetch'",
+      );
+    } else
+      throw new EvidenceError(
+        "ERR_EVIDENCE_MALFORMED",
+        `verifier_config.snp.vcek_sources[${i}] needs type OfflineStore and a path`,
+      );
+  }
+  const roots = typeof snp.amd_roots === "string" ? snp.amd_roots : store;
+  const dcapDir = (tee: "tdx" | "sgx"): string | undefined => {
+    const d = table(cfg[tee], tee).collateral_dir;
+    return typeof d === "string" ? d : undefined;
+  };
+  const out: Verifier[] = [];
+  const tdxDir = dcapDir("tdx");
+  const sgxDir = dcapDir("sgx");
+  out.push(
+    createTdxVerifier({ clock, collateral: tdxDir ? dcapCollateral(tdxDir, "tdx") : undefined }),
+  );
+  out.push(
+    createSgxVerifier({ clock, collateral: sgxDir ? dcapCollateral(sgxDir, "sgx") : undefined }),
+  );
+  out.push(
+    createAzTdxVtpmVerifier({
+      clock,
+      collateral: tdxDir ? dcapCollateral(tdxDir, "tdx") : undefined,
+    }),
+  );
+  if (roots) {
+    const vendor = snpVendorFromDir(roots, readIf, clock ?? (() => new Date()));
+    out.push(
+      createSnpVerifier({
+        vendor,
+        vcekSource: store ? createOfflineVcekSource(store, readIf) : undefined,
+        clock,
+      }),
+    );
+    out.push(createAzSnpVtpmVerifier({ vendor, clock }));
+  }
+  return out;
+}
+
 /** Writes `data` to `path` atomically (temp file + rename). Certificates are public: mode 0644. */
 function writeAtomic(path: string, data: Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });

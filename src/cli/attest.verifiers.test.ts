@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { sharedPath, sharedSkip } from "../../test/helpers/paths.js";
-import { createHardwareVerifiers } from "./attest.js";
+import { createHardwareVerifiers, createHardwareVerifiersFromConfig } from "./attest.js";
 
 // One table over every hardware verifier (hono-style): malformed evidence of every shape is an
 // ERR_VERIFIER_EVIDENCE (or _UNSUPPORTED) VerifierError, never an uncoded exception.
@@ -47,4 +47,37 @@ test("every hardware verifier refuses malformed evidence with a coded VerifierEr
       );
     }
   }
+});
+
+test("upstream's verifier_config maps to the hardware verifiers; KDS at verify time is refused", {
+  skip,
+}, () => {
+  const dir = sharedPath("fixtures/roots/amd");
+  const vs = createHardwareVerifiersFromConfig({
+    snp: { vcek_sources: [{ type: "OfflineStore", path: dir }] },
+  });
+  assert.deepEqual(vs.map((v) => v.tee).sort(), [
+    "az-snp-vtpm",
+    "az-tdx-vtpm",
+    "sgx",
+    "snp",
+    "tdx",
+  ]);
+  assert.deepEqual(
+    createHardwareVerifiersFromConfig({})
+      .map((v) => v.tee)
+      .sort(),
+    ["az-tdx-vtpm", "sgx", "tdx"],
+  );
+  assert.throws(
+    () => createHardwareVerifiersFromConfig({ snp: { vcek_sources: [{ type: "KDS" }] } }),
+    { code: "ERR_NOT_IMPLEMENTED" },
+  );
+  assert.throws(() => createHardwareVerifiersFromConfig({ snp: 3 }), {
+    code: "ERR_EVIDENCE_MALFORMED",
+  });
+  assert.throws(
+    () => createHardwareVerifiersFromConfig({ tdx: { collateral_dir: "/nonexistent" } }),
+    { code: "ERR_COLLATERAL_MISSING" },
+  );
 });
