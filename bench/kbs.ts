@@ -24,8 +24,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import canonicalize from "canonicalize";
-import { decryptWithTeeKey, generateTeeKeyPair, type TeePublicJwk } from "../src/crypto/jwe.js";
+import {
+  decryptWithTeeKey,
+  encryptForTeeKey,
+  generateTeeKeyPair,
+  type TeePublicJwk,
+} from "../src/crypto/jwe.js";
 import { RESOURCE_POLICY_ALLOW_ALL } from "../src/trustee/as/policy/default-policies.js";
+import { createEarBroker } from "../src/trustee/as/token/ear-broker.js";
+import { createTokenVerifier } from "../src/trustee/kbs/token-verifier.js";
 import { freePort } from "../test/helpers/ports.js";
 import { startProcess } from "../test/helpers/process.js";
 import { percentile, printHeader, report, type Stats, summarize } from "./harness.js";
@@ -234,6 +241,34 @@ function cryptoLimit(iterations: number): Stats {
   return s;
 }
 
+/**
+ * The same JOSE work as one handshake (EAR sign, token verify, JWE to the TEE key) through
+ * the code the server uses (jose over WebCrypto), alone: how much of the gap is JOSE.
+ */
+async function joseCost(iterations: number): Promise<Stats> {
+  const broker = createEarBroker();
+  const verifier = createTokenVerifier({ ownKeys: [broker.publicKey] });
+  const { publicJwk } = generateTeeKeyPair("ec-p256");
+  const submodsWithKey = {
+    cpu0: {
+      "ear.status": "affirming" as const,
+      "ear.veraison.annotated-evidence": { runtime_data_claims: { "tee-pubkey": publicJwk } },
+    },
+  };
+  const once = async () => {
+    const { token } = await broker.sign(submodsWithKey);
+    const v = await verifier.verify(token);
+    await encryptForTeeKey(v.teePubkey, new Uint8Array(12));
+  };
+  for (let i = 0; i < 100; i++) await once();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) await once();
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6 / iterations;
+  const s = summarize("JOSE via jose (sequential)", [ms]);
+  s.extra = { "handshakes/s": (1000 / ms).toFixed(1) };
+  return s;
+}
+
 /** CPU time (user + system) a process has used, in milliseconds. */
 function cpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -282,6 +317,10 @@ export async function run(args: string[]): Promise<void> {
     await runLoad(port, 8, 200); // warm-up (JIT, policy compile)
 
     const limit = cryptoLimit(2000);
+    const jose = await joseCost(1000);
+    console.log(
+      `jose: ${jose.medianMs.toFixed(3)} ms for the EAR signature, token check and JWE of one handshake through jose/WebCrypto`,
+    );
     console.log(
       `limit: ${limit.medianMs.toFixed(3)} ms of server crypto per handshake = ${limit.extra?.["handshakes/s"]} handshakes/s on one core`,
     );
