@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { registerAa } from "./aa.js";
 import { registerAttest } from "./attest.js";
 import { registerCdh } from "./cdh.js";
+import { registerImage } from "./image.js";
 import { registerKbsClient } from "./kbs-client.js";
 import { registerRego } from "./rego.js";
 import { registerSecret } from "./secret.js";
@@ -19,4 +20,5 @@ export const commandGroups: ReadonlyArray<(program: Command) => void> = [
   registerSecret,
   registerKbsClient,
   registerRego,
+  registerImage,
 ];
