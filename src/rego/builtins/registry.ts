@@ -13,6 +13,7 @@ import { yamlBuiltins } from "./yaml.js";
 import { timeBuiltins } from "./time.js";
 import { jwtBuiltins } from "./jwt.js";
 import { globBuiltins } from "./glob.js";
+import { netBuiltins } from "./net.js";
 import type { BuiltinTable } from "./types.js";
 import { unitsBuiltins } from "./units.js";
 
@@ -37,6 +38,7 @@ const TABLES: ReadonlyArray<BuiltinTable> = [
   timeBuiltins,
   jwtBuiltins,
   globBuiltins,
+  netBuiltins,
 ];
 
 /** All builtins by full dotted name. */
