@@ -96,19 +96,30 @@ function nodeValue(ctx: EvalContext, node: RuleNode, base: Value | undefined): V
   if (node.rules!.kind === "complete" || !(v instanceof ObjectValue)) {
     throw conflict("object keys must be unique", node.rules!.defs[0]?.loc ?? NOLOC);
   }
-  return mergeStrict(v, kids, node.rules!.defs[0]?.loc ?? NOLOC);
+  // Values the rule produces sit `depth` keys down; rules below may add keys above that level
+  // but never merge into such a value.
+  let depth = Number.POSITIVE_INFINITY;
+  for (const d of node.rules!.defs)
+    depth = Math.min(depth, d.setLeaf ? d.keys.length - 1 : d.keys.length);
+  return mergeStrict(v, kids, node.rules!.defs[0]?.loc ?? NOLOC, depth);
 }
 
 const NOLOC = { file: "", line: 0, col: 0 };
 
-function mergeStrict(a: ObjectValue, b: ObjectValue, loc: typeof NOLOC): ObjectValue {
+function mergeStrict(
+  a: ObjectValue,
+  b: ObjectValue,
+  loc: typeof NOLOC,
+  depth = Number.POSITIVE_INFINITY,
+): ObjectValue {
   const out = new ObjectValue(new Map(a.entries));
   for (const [k, v] of b.entries.values()) {
     const p = out.get(k);
     if (p === undefined) out.set(k, v);
-    else if (p instanceof ObjectValue && v instanceof ObjectValue)
-      out.set(k, mergeStrict(p, v, loc));
-    else if (p instanceof SetValue && v instanceof SetValue) {
+    else if (p instanceof ObjectValue && v instanceof ObjectValue) {
+      if (depth <= 1) throw conflict("object keys must be unique", loc);
+      out.set(k, mergeStrict(p, v, loc, depth - 1));
+    } else if (p instanceof SetValue && v instanceof SetValue) {
       const s = new SetValue(new Map(p.items));
       for (const [kk, e] of v.items) s.items.set(kk, e);
       out.set(k, s);

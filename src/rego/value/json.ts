@@ -5,6 +5,7 @@ import {
   normBig,
   numberText,
   ObjectValue,
+  rememberBigLiteral,
   SetValue,
   type Value,
 } from "./value.js";
@@ -241,7 +242,9 @@ export function parseNumberLiteral(s: string): number | bigint {
       const frac = m[3] ?? "";
       const exp = Number(m[4]) - frac.length;
       if (exp >= 0 && exp < 400) {
-        return normBig(BigInt(`${m[1]}${m[2]}${frac}`) * 10n ** BigInt(exp));
+        const big = normBig(BigInt(`${m[1]}${m[2]}${frac}`) * 10n ** BigInt(exp));
+        if (typeof big === "bigint" && !Number.isFinite(f)) rememberBigLiteral(big, s);
+        return big;
       }
     }
   }

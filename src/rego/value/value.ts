@@ -308,9 +308,20 @@ export function normBig(n: bigint): number | bigint {
 
 /** Decimal text of a number: integers without exponent (exact), others as JS prints them. */
 export function numberText(v: number | bigint): string {
-  if (typeof v === "bigint") return v.toString();
+  if (typeof v === "bigint") return BIG_LITERAL_TEXT.get(v) ?? v.toString();
   if (Number.isInteger(v) && !Number.isSafeInteger(v) && Math.abs(v) < 1e300) {
     return BigInt(v).toString();
   }
   return Object.is(v, -0) ? "0" : String(v);
+}
+
+/**
+ * Source text of number literals beyond float64 range (e.g. `2e308`), which OPA prints as
+ * written (it keeps json.Number text). Bounded; only affects formatting, never equality.
+ */
+const BIG_LITERAL_TEXT = new Map<bigint, string>();
+
+/** Remembers how a huge integer literal was written (see {@link numberText}). */
+export function rememberBigLiteral(v: bigint, text: string): void {
+  if (BIG_LITERAL_TEXT.size < 1000) BIG_LITERAL_TEXT.set(v, text);
 }
