@@ -28,6 +28,18 @@ describe("limits: pathological policies and inputs end with a coded error", () =
     assert.throws(() => e.evalRule("data.p.count_all"), { code: "ERR_REGO_LIMIT" });
   });
 
+  test("a slow query stops at the wall-clock budget", () => {
+    const e = createEngine();
+    e.setLimits({ maxMillis: 50 });
+    e.addPolicy(
+      "p.rego",
+      "package p\nn := numbers.range(1, 400)\nc := count([1 | n[_]; n[_]; n[_]])\n",
+    );
+    const t0 = Date.now();
+    assert.throws(() => e.evalRule("data.p.c"), { code: "ERR_REGO_LIMIT", message: /ms/ });
+    assert.ok(Date.now() - t0 < 5000);
+  });
+
   test("mutually recursive rules are a recursion error, not a hang", () => {
     const e = createEngine();
     e.addPolicy("p.rego", "package p\na := b\nb := a\n");

@@ -20,7 +20,7 @@ export interface CaseResult {
 }
 
 /** Budget per case so a runaway case cannot stall the suite. */
-const CASE_LIMITS = { maxSteps: 2_000_000, maxDepth: 300 };
+const CASE_LIMITS = { maxSteps: 2_000_000, maxDepth: 300, maxMillis: 10_000 };
 
 /** Lists the suite's JSON files under `dir` (sorted). */
 export function suiteFiles(dir: string): string[] {

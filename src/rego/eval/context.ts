@@ -21,10 +21,12 @@ export interface Limits {
   maxSteps: number;
   /** Maximum nesting of rule/function evaluation and comprehensions. */
   maxDepth: number;
+  /** Wall-clock budget per query in milliseconds (checked every 4,096 steps). */
+  maxMillis: number;
 }
 
 /** Defaults: generous for real policies, small enough to stop a runaway policy quickly. */
-export const DEFAULT_LIMITS: Limits = { maxSteps: 50_000_000, maxDepth: 500 };
+export const DEFAULT_LIMITS: Limits = { maxSteps: 50_000_000, maxDepth: 500, maxMillis: 30_000 };
 
 /** Marks a rule being evaluated (to detect recursion). */
 export const IN_PROGRESS: unique symbol = Symbol("in-progress");
@@ -45,6 +47,7 @@ export class EvalContext {
   depth = 0;
   readonly prints: string[] | undefined;
   readonly bctx: BuiltinContext;
+  private readonly deadline: number;
 
   constructor(
     readonly root: RuleNode,
@@ -58,6 +61,7 @@ export class EvalContext {
     this.data = data;
     this.input = input;
     this.prints = gatherPrints ? [] : undefined;
+    this.deadline = Date.now() + limits.maxMillis;
     this.bctx = {
       strict,
       nowNs: BigInt(Date.now()) * 1_000_000n,
@@ -67,7 +71,14 @@ export class EvalContext {
 
   /** Counts one step; throws ERR_REGO_LIMIT when the budget is spent. */
   step(loc?: Location): void {
-    if (++this.steps > this.limits.maxSteps) {
+    if ((++this.steps & 4095) === 0 && Date.now() > this.deadline) {
+      throw new RegoError(
+        "ERR_REGO_LIMIT",
+        `evaluation exceeded ${this.limits.maxMillis} ms`,
+        loc ? { location: loc } : undefined,
+      );
+    }
+    if (this.steps > this.limits.maxSteps) {
       throw new RegoError(
         "ERR_REGO_LIMIT",
         `evaluation exceeded ${this.limits.maxSteps} steps`,
