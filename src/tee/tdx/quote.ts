@@ -61,9 +61,11 @@ export interface DcapQuote {
   pckChainPem: Uint8Array;
   /** Offset of the certification data (everything after the signed bytes). */
   certDataOffset: number;
+  /** Zero bytes after the signature data (Azure pads its TD quotes). */
+  paddingBytes: number;
 }
 
-/** Parses an SGX v3 or TDX v4/v5 ECDSA quote. Trailing bytes after the signature data are refused. */
+/** Parses an SGX v3 or TDX v4/v5 ECDSA quote. Only zero padding may follow the signature data. */
 export function parseDcapQuote(bytes: Uint8Array): DcapQuote {
   if (bytes.length > QUOTE_MAX_SIZE) {
     throw new EvidenceError(
@@ -169,12 +171,16 @@ export function parseDcapQuote(bytes: Uint8Array): DcapQuote {
       offset: s.pos,
     });
   }
-  if (sigStart + sigLen !== bytes.length) {
+  // Azure pads TD quotes with zeros after the signature data (its buffer is fixed-size); upstream
+  // ignores whatever follows. We accept zero padding only: unsigned non-zero bytes are refused.
+  const tail = bytes.subarray(sigStart + sigLen);
+  const nonZero = tail.findIndex((b) => b !== 0);
+  if (nonZero >= 0) {
     throw new EvidenceError(
       "ERR_EVIDENCE_MALFORMED",
-      "quote has trailing bytes after the signature data",
+      "quote has non-zero bytes after the signature data",
       {
-        offset: sigStart + sigLen,
+        offset: sigStart + sigLen + nonZero,
       },
     );
   }
@@ -196,6 +202,7 @@ export function parseDcapQuote(bytes: Uint8Array): DcapQuote {
     qeAuthData,
     pckChainPem,
     certDataOffset: signedData.length,
+    paddingBytes: tail.length,
   };
 }
 

@@ -185,9 +185,18 @@ test("truncated, oversized and garbage quotes fail with coded parse errors", { s
       (e: unknown) => /^ERR_EVIDENCE_/.test((e as { code: string }).code),
     );
   }
-  const longer = new Uint8Array(raw.length + 1);
+  const longer = new Uint8Array(raw.length + 70);
   longer.set(raw);
-  assert.throws(() => parseDcapQuote(longer), { code: "ERR_EVIDENCE_MALFORMED" });
+  assert.equal(parseDcapQuote(longer).paddingBytes, 70); // zero padding, as Azure sends
+  longer[raw.length + 5] = 1;
+  assert.throws(
+    () => parseDcapQuote(longer),
+    (e: unknown) => {
+      assert.equal((e as { code: string }).code, "ERR_EVIDENCE_MALFORMED");
+      assert.equal((e as { offset: number }).offset, raw.length + 5);
+      return true;
+    },
+  );
   assert.throws(() => parseDcapQuote(new Uint8Array(70000)), { code: "ERR_EVIDENCE_OVERSIZE" });
   assert.throws(
     () => parseDcapQuote(new Uint8Array(5000).fill(0x41)),
