@@ -249,6 +249,7 @@ function cidrMerge(v: Value): Value {
     if (prevIp <= key(prev, prev.last) && cur.v6 === prev.v6) {
       ranges[i - 1] = {
         v6: cur.v6,
+        // biome-ignore lint/complexity/useMathMinMax: bigint operands
         first: prev.first < cur.first ? prev.first : cur.first,
         last: cur.last,
       };

@@ -14,6 +14,8 @@ import { timeBuiltins } from "./time.js";
 import { jwtBuiltins } from "./jwt.js";
 import { globBuiltins } from "./glob.js";
 import { netBuiltins } from "./net.js";
+import { semverBuiltins } from "./semver.js";
+import { uuidBuiltins } from "./uuid.js";
 import type { BuiltinTable } from "./types.js";
 import { unitsBuiltins } from "./units.js";
 
@@ -39,6 +41,8 @@ const TABLES: ReadonlyArray<BuiltinTable> = [
   jwtBuiltins,
   globBuiltins,
   netBuiltins,
+  semverBuiltins,
+  uuidBuiltins,
 ];
 
 /** All builtins by full dotted name. */
