@@ -164,3 +164,35 @@ test("corrupting the HCL report or the VCEK gives a specific error", { skip }, (
     (e: unknown) => /^ERR_EVIDENCE_/.test((e as { code: string }).code),
   );
 });
+
+test("tampering sweep over a real Azure HCL report: only unsigned header, IGVM size/version and padding bytes pass", {
+  skip,
+}, () => {
+  const base = json("evidence-v2.json") as Record<string, unknown>;
+  const hcl = Buffer.from(base.hcl_report as string, "base64url");
+  const v = vendor();
+  const accepted: number[] = [];
+  for (let i = 0; i < hcl.length; i++) {
+    const t = Buffer.from(hcl);
+    t[i] = (t[i] ?? 0) ^ 0x01;
+    try {
+      verifyAzSnpEvidence(parseAzSnpEvidence({ ...base, hcl_report: t.toString("base64url") }), {
+        vendor: v,
+        expectedReportData: V2_REPORT_DATA,
+        clock,
+      });
+      accepted.push(i);
+    } catch (e) {
+      assert.match((e as { code: string }).code, /^ERR_/);
+    }
+  }
+  // Bound by nothing: the HCL header after "HCLA" (version, size, request type, status,
+  // reserved), the IGVM data-size and version words, and the NV padding after the variable data.
+  const unsigned = (i: number): boolean =>
+    (i >= 4 && i < 32) || (i >= 1216 && i < 1224) || i >= 1216 + 20 + 1110;
+  assert.deepEqual(
+    accepted.filter((i) => !unsigned(i)),
+    [],
+  );
+  assert.equal(accepted.length, 28 + 8 + (hcl.length - 2346));
+});
