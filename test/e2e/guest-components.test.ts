@@ -39,6 +39,7 @@ import {
 import { repoRoot } from "../helpers/paths.js";
 import { freePort } from "../helpers/ports.js";
 import { type RunningProcess, startProcess } from "../helpers/process.js";
+import { makeTestTls } from "../helpers/tls.js";
 
 const run = promisify(execFile);
 const coco = join(repoRoot, "dist", "src", "cli", "main.js");
@@ -632,5 +633,67 @@ describe("start-up and failure paths", () => {
       { code: "ERR_AA_INITDATA_MISMATCH" },
     );
     assert.equal(existsSync(sock), false);
+  });
+});
+
+describe("https Trustee with a private CA", () => {
+  test("kbs-client trusts the KBS root given with --cert-file, and refuses without it", async () => {
+    const tls = await makeTestTls();
+    const tdir = join(dir, "tls");
+    mkdirSync(tdir, { recursive: true });
+    writeFileSync(join(tdir, "ca.pem"), tls.caPem);
+    writeFileSync(join(tdir, "cert.pem"), tls.certPem);
+    writeFileSync(join(tdir, "key.pem"), tls.keyPem, { mode: 0o600 });
+    const port = await freePort();
+    const cfg = trusteeConfig(port)
+      .replace(
+        "insecure_http = true",
+        `insecure_http = false\nprivate_key = "${join(tdir, "key.pem")}"\ncertificate = "${join(tdir, "cert.pem")}"`,
+      )
+      .replace(join(dir, "store"), join(tdir, "store"));
+    writeFileSync(join(tdir, "kbs.toml"), cfg);
+    const trustee = await startProcess({
+      name: "trustee-https",
+      command: process.execPath,
+      args: [coco, "trustee", "-c", join(tdir, "kbs.toml")],
+      ready: { kind: "tcp", port },
+    });
+    procs.push(trustee);
+    const url = `https://127.0.0.1:${port}`;
+    const admin = [
+      "kbs-client",
+      "--url",
+      url,
+      "--cert-file",
+      join(tdir, "ca.pem"),
+      "config",
+      "--admin-token-file",
+      join(dir, "admin.jwt"),
+    ];
+    await cocoRun([...admin, "set-resource-policy", "--policy-file", join(dir, "allow.rego")]);
+    writeFileSync(join(tdir, "res"), "over tls");
+    await cocoRun([
+      ...admin,
+      "set-resource",
+      "--path",
+      "default/tls/1",
+      "--resource-file",
+      join(tdir, "res"),
+    ]);
+    const out = await cocoRun([
+      "kbs-client",
+      "--url",
+      url,
+      "--cert-file",
+      join(tdir, "ca.pem"),
+      "get-resource",
+      "--path",
+      "kbs:///default/tls/1",
+    ]);
+    assert.equal(Buffer.from(out.trim(), "base64").toString(), "over tls");
+    await assert.rejects(
+      cocoRun(["kbs-client", "--url", url, "get-resource", "--path", "default/tls/1"]),
+      (e: Error & { stderr?: string }) => /ERR_KBS_CLIENT_UNREACHABLE/.test(e.stderr ?? ""),
+    );
   });
 });
