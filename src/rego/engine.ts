@@ -50,12 +50,14 @@ export class Engine {
   private hostFns = new Map<string, HostFunction>();
   private limits: Limits = { ...DEFAULT_LIMITS };
   private root: RuleNode | undefined;
+  private queries = new Map<string, CompiledQuery>();
 
   /** Parses and adds a policy module; returns its package as `data.<pkg>`. */
   addPolicy(path: string, text: string): string {
     const mod = parseModule(text, path, { v0: this.regoV0 });
     this.modules.set(path, mod);
     this.root = undefined;
+    this.queries = new Map();
     return `data.${mod.pkg.join(".")}`;
   }
 
@@ -147,6 +149,7 @@ export class Engine {
     }
     this.hostFns.set(name, { arity, fn });
     this.root = undefined;
+    this.queries = new Map();
   }
 
   /** Compiles the policies now (otherwise done on first evaluation). */
@@ -229,30 +232,11 @@ export class Engine {
     texts: { text: string; location: { row: number; col: number } }[];
   } {
     this.prepare();
-    const lits = parseQuery(query, "query");
-    const hostArity = new Map([...this.hostFns].map(([n, h]) => [n, h.arity]));
-    const q = compileQuery(lits, this.root!, { builtins: BUILTINS, hostArity });
-    const order = new Map<Location, number>();
-    for (const [i, l] of lits.entries()) order.set(l.loc, i);
-    const texts = lits.map((l, i) => {
-      const next = lits[i + 1];
-      return {
-        text: sliceText(query, l.loc, next?.loc),
-        location: { row: l.loc.line, col: l.loc.col },
-      };
-    });
-    const only = q.body[0];
-    const captureFalse =
-      q.body.length === 1 &&
-      only !== undefined &&
-      only.k === "expr" &&
-      !only.neg &&
-      only.e.t !== "assign" &&
-      q.nslots === 0;
+    const { q, order, texts, captureFalse, nlits } = this.compiledQuery(query);
     const rows = this.run((ctx) => {
       const out: RawRow[] = [];
       const f: Frame = new Array(q.nslots);
-      const exprs: Value[] = new Array(lits.length).fill(true);
+      const exprs: Value[] = new Array(nlits).fill(true);
       const step = (i: number): boolean => {
         if (i === q.body.length) {
           const bindings = new Map<string, Value>();
@@ -283,6 +267,36 @@ export class Engine {
     return { rows, texts };
   }
 
+  /** Parses and compiles a query once per policy set (small cache keyed by the text). */
+  private compiledQuery(query: string): CompiledQuery {
+    const hit = this.queries.get(query);
+    if (hit) return hit;
+    const lits = parseQuery(query, "query");
+    const hostArity = new Map([...this.hostFns].map(([n, h]) => [n, h.arity]));
+    const q = compileQuery(lits, this.root!, { builtins: BUILTINS, hostArity });
+    const order = new Map<Location, number>();
+    for (const [i, l] of lits.entries()) order.set(l.loc, i);
+    const texts = lits.map((l, i) => {
+      const next = lits[i + 1];
+      return {
+        text: sliceText(query, l.loc, next?.loc),
+        location: { row: l.loc.line, col: l.loc.col },
+      };
+    });
+    const only = q.body[0];
+    const captureFalse =
+      q.body.length === 1 &&
+      only !== undefined &&
+      only.k === "expr" &&
+      !only.neg &&
+      only.e.t !== "assign" &&
+      q.nslots === 0;
+    const c: CompiledQuery = { q, order, texts, captureFalse, nlits: lits.length };
+    if (this.queries.size >= 256) this.queries.clear();
+    this.queries.set(query, c);
+    return c;
+  }
+
   private run<T>(fn: (ctx: EvalContext) => T): T {
     const ctx = new EvalContext(
       this.root!,
@@ -310,6 +324,14 @@ export class Engine {
       if (ctx.prints) this.prints.push(...ctx.prints);
     }
   }
+}
+
+interface CompiledQuery {
+  q: ReturnType<typeof compileQuery>;
+  order: Map<Location, number>;
+  texts: { text: string; location: { row: number; col: number } }[];
+  captureFalse: boolean;
+  nlits: number;
 }
 
 /** Creates an empty engine. */
