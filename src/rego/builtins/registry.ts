@@ -16,6 +16,8 @@ import { globBuiltins } from "./glob.js";
 import { netBuiltins } from "./net.js";
 import { semverBuiltins } from "./semver.js";
 import { uuidBuiltins } from "./uuid.js";
+import { cryptoBuiltins } from "./crypto.js";
+import { x509Builtins } from "./x509.js";
 import type { BuiltinTable } from "./types.js";
 import { unitsBuiltins } from "./units.js";
 
@@ -43,6 +45,8 @@ const TABLES: ReadonlyArray<BuiltinTable> = [
   netBuiltins,
   semverBuiltins,
   uuidBuiltins,
+  cryptoBuiltins,
+  x509Builtins,
 ];
 
 /** All builtins by full dotted name. */
