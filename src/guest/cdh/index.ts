@@ -21,6 +21,7 @@ export {
   parseAnnotationPacket,
   unwrapAnnotationPacket,
 } from "./keyprovider/unwrap.js";
+export { IMAGE_PULL_EVENT, imagePullContent, recordImagePull } from "./measure.js";
 export { aesDecrypt, aesGcmEncrypt } from "./secret/aes.js";
 export { SEALED_SECRET_KEY_DIR, unsealSecret } from "./secret/unseal.js";
 export { registerCdhService } from "./service.js";
