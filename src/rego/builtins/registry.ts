@@ -18,6 +18,7 @@ import { semverBuiltins } from "./semver.js";
 import { uuidBuiltins } from "./uuid.js";
 import { cryptoBuiltins } from "./crypto.js";
 import { x509Builtins } from "./x509.js";
+import { graphBuiltins } from "./graph.js";
 import type { BuiltinTable } from "./types.js";
 import { unitsBuiltins } from "./units.js";
 
@@ -47,6 +48,7 @@ const TABLES: ReadonlyArray<BuiltinTable> = [
   uuidBuiltins,
   cryptoBuiltins,
   x509Builtins,
+  graphBuiltins,
 ];
 
 /** All builtins by full dotted name. */
