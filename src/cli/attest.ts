@@ -25,6 +25,8 @@ import {
   verifySgxQuote,
 } from "../trustee/as/verifier/sgx/index.js";
 import {
+  AMD_KDS_URL,
+  createKdsVcekFetcher,
   createOfflineVcekSource,
   createSnpVerifier,
   loadVendorCertificates,
@@ -242,13 +244,14 @@ export function createHardwareVerifiers(o: HardwareVerifierOptions = {}): Verifi
  * Maps upstream's `[attestation_service.verifier_config]` table to {@link createHardwareVerifiers}:
  * `snp.vcek_sources = [{ type = "OfflineStore", path = DIR }]` names the collateral directory
  * (our addition `snp.amd_roots = DIR` if the AMD bundles live elsewhere; default the same DIR);
- * a `{ type = "KDS" }` source is refused, since verification never goes to the network
- * (fill the directory with `coco attest collateral fetch`). `tdx.collateral_dir` / `sgx.collateral_dir`
+ * a `{ type = "KDS", base_url = URL }` source (and only then) lets the SNP verifier fetch a VCEK
+ * the store lacks; it is chain-checked to the pinned ARK like any other. `tdx.collateral_dir` / `sgx.collateral_dir`
  * (ours) enable DCAP TCB status.
  */
 export function createHardwareVerifiersFromConfig(
   cfg: Record<string, unknown>,
   clock?: Clock,
+  get?: (url: string) => Promise<Uint8Array>,
 ): Verifier[] {
   const table = (v: unknown, what: string): Record<string, unknown> => {
     if (v === undefined) return {};
@@ -259,14 +262,18 @@ export function createHardwareVerifiersFromConfig(
   };
   const snp = table(cfg.snp, "snp");
   let store: string | undefined;
+  let kds: string | undefined;
   for (const [i, src] of (Array.isArray(snp.vcek_sources) ? snp.vcek_sources : []).entries()) {
     const t = table(src, `snp.vcek_sources[${i}]`);
     if (t.type === "OfflineStore" && typeof t.path === "string") store ??= t.path;
     else if (t.type === "KDS") {
-      throw new EvidenceError(
-        "ERR_NOT_IMPLEMENTED",
-        "verifier_config.snp.vcek_sources: KDS fetching at verification time is not supported; use an OfflineStore filled by 'coco attest collateral fetch'",
-      );
+      if (t.base_url !== undefined && typeof t.base_url !== "string") {
+        throw new EvidenceError(
+          "ERR_EVIDENCE_MALFORMED",
+          `verifier_config.snp.vcek_sources[${i}].base_url must be a string`,
+        );
+      }
+      kds ??= (t.base_url as string | undefined) ?? AMD_KDS_URL;
     } else
       throw new EvidenceError(
         "ERR_EVIDENCE_MALFORMED",
@@ -299,6 +306,7 @@ export function createHardwareVerifiersFromConfig(
       createSnpVerifier({
         vendor,
         vcekSource: store ? createOfflineVcekSource(store, readIf) : undefined,
+        kdsFetch: kds ? createKdsVcekFetcher(kds, get ?? httpGet) : undefined,
         clock,
       }),
     );

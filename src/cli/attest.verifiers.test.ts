@@ -49,7 +49,7 @@ test("every hardware verifier refuses malformed evidence with a coded VerifierEr
   }
 });
 
-test("upstream's verifier_config maps to the hardware verifiers; KDS at verify time is refused", {
+test("upstream's verifier_config maps to the hardware verifiers; KDS only when configured", {
   skip,
 }, () => {
   const dir = sharedPath("fixtures/roots/amd");
@@ -69,9 +69,22 @@ test("upstream's verifier_config maps to the hardware verifiers; KDS at verify t
       .sort(),
     ["az-tdx-vtpm", "sgx", "tdx"],
   );
+  // KDS is used only when configured; with it alone the AMD bundles still need a directory.
+  assert.equal(
+    createHardwareVerifiersFromConfig({ snp: { vcek_sources: [{ type: "KDS" }] } }).length,
+    3,
+  );
+  const withKds = {
+    amd_roots: dir,
+    vcek_sources: [{ type: "KDS", base_url: "http://127.0.0.1:9" }],
+  };
+  assert.equal(createHardwareVerifiersFromConfig({ snp: withKds }).length, 5);
   assert.throws(
-    () => createHardwareVerifiersFromConfig({ snp: { vcek_sources: [{ type: "KDS" }] } }),
-    { code: "ERR_NOT_IMPLEMENTED" },
+    () =>
+      createHardwareVerifiersFromConfig({ snp: { vcek_sources: [{ type: "KDS", base_url: 5 }] } }),
+    {
+      code: "ERR_EVIDENCE_MALFORMED",
+    },
   );
   assert.throws(() => createHardwareVerifiersFromConfig({ snp: 3 }), {
     code: "ERR_EVIDENCE_MALFORMED",
