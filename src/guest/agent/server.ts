@@ -69,10 +69,8 @@ export function createAgentServer(opts: {
     CreateSandbox: (r: CreateSandboxRequest) => svc.createSandbox(r).then(() => undefined),
     DestroySandbox: () => svc.destroySandbox().then(() => undefined),
     CreateContainer: (r: CreateContainerRequest) => svc.createContainer(r).then(() => undefined),
-    StartContainer: (r: { containerId: string }) => {
-      svc.startContainer(r.containerId);
-      return undefined;
-    },
+    StartContainer: (r: { containerId: string }) =>
+      svc.startContainer(r.containerId).then(() => undefined),
     RemoveContainer: (r: { containerId: string }) =>
       svc.removeContainer(r.containerId).then(() => undefined),
     ExecProcess: (r: ExecProcessRequest) => {

@@ -153,7 +153,7 @@ describe("agent service over real runc and a real registry", () => {
         "echo out-$(cat /proc/sys/kernel/hostname); echo err >&2; exit 3",
       ]),
     );
-    svc.startContainer("c1");
+    await svc.startContainer("c1");
     const p = svc.process("c1", "");
     assert.equal(Buffer.from(await p.stdout.readAll()).toString(), "out-pod\n");
     assert.equal(Buffer.from(await p.stderr.readAll()).toString(), "err\n");

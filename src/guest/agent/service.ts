@@ -198,10 +198,12 @@ export class AgentService {
   }
 
   /** StartContainer. */
-  startContainer(cid: string): void {
+  async startContainer(cid: string): Promise<void> {
     const e = this.entry(cid);
     const p = e.container.start();
     void p.exited.then((s) => this.log(`container ${cid} exited with status ${s}`));
+    // Return once the workload runs (or has already ended), so an exec right after finds it.
+    await e.container.started();
   }
 
   /** ExecProcess. */

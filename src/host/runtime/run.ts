@@ -151,15 +151,20 @@ export async function runPod(pod: PodSpec, opts: RunOptions = {}): Promise<RunRe
       record.containers.push({ name: c.name, id: cid, init });
       savePod(root, record);
       ev(`container ${c.name} started`);
-      const pumps = (["stdout", "stderr"] as const).map((s) =>
+      // Detached runs leave the streams to `coco logs`.
+      const streams = opts.detach && !init ? [] : (["stdout", "stderr"] as const);
+      const pumps = streams.map((s) =>
         agent
           .pump(cid, "", s, (chunk) => {
             timings.firstOutputMs ??= performance.now() - t0;
             opts.onOutput?.(c.name, s, chunk);
           })
-          .then((how) => {
-            if (how === "denied") ev(`${c.name} ${s}: hidden from the host by the pod's policy`);
-          }),
+          .then(
+            (how) => {
+              if (how === "denied") ev(`${c.name} ${s}: hidden from the host by the pod's policy`);
+            },
+            (err: Error) => ev(`${c.name} ${s}: ${err.message}`),
+          ),
       );
       return { cid, name: c.name, pumps };
     };

@@ -158,3 +158,43 @@ async function startProcessSandbox(
     stop,
   };
 }
+
+/**
+ * Stops a process sandbox by the pid of its `unshare` process (as recorded for `coco rm`):
+ * unshare --fork ignores SIGTERM while it waits, so the agent (its child, PID 1 inside) is
+ * signalled, tears its containers down, and unshare exits with it.
+ */
+export async function stopProcessSandbox(unsharePid: number, timeoutMs = 10_000): Promise<void> {
+  const alive = () => {
+    try {
+      process.kill(unsharePid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!alive()) return;
+  let target = unsharePid;
+  try {
+    const kids = readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, "utf8")
+      .trim()
+      .split(/\s+/);
+    if (kids[0]) target = Number(kids[0]);
+  } catch {
+    // signal unshare itself
+  }
+  try {
+    process.kill(target, "SIGTERM");
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (alive()) {
+    try {
+      process.kill(target, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
+}

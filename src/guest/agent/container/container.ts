@@ -78,6 +78,26 @@ export class Container {
     return this.init;
   }
 
+  /**
+   * Waits until runc reports the container running (or it already ended), so that an exec right
+   * after StartContainer finds it: `runc run` itself says nothing when the container is up.
+   */
+  async started(timeoutMs = 10_000): Promise<void> {
+    const init = this.init;
+    if (!init) throw new AgentError("ERR_AGENT_BAD_STATE", `container ${this.id} was not started`);
+    const deadline = Date.now() + timeoutMs;
+    for (let delay = 2; Date.now() < deadline; delay = Math.min(delay * 2, 50)) {
+      if (init.exitStatus !== undefined) return;
+      const st = await this.runc.state(this.id);
+      if (st?.status === "running" || st?.status === "stopped") return;
+      await Promise.race([new Promise((r) => setTimeout(r, delay)), init.exited]);
+    }
+    throw new AgentError(
+      "ERR_AGENT_RUNC",
+      `container ${this.id} did not start within ${timeoutMs} ms`,
+    );
+  }
+
   /** Runs an extra process in the running container. */
   exec(execId: string, process: OciProcess): AgentProcess {
     if (this.status !== "running") {

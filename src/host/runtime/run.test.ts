@@ -1,0 +1,157 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { pushBusyboxImage } from "../../../test/helpers/busybox-image.js";
+import { startRegistry, type TestRegistry } from "../../../test/helpers/registry.js";
+import { type GenerateOptions, generatePolicy } from "../genpolicy/generate.js";
+import { createProcessSandboxBackend, stopProcessSandbox } from "../sandbox/process.js";
+import { AgentClient } from "./agent-client.js";
+import { fetchImageInfo } from "./image-config.js";
+import { parsePod } from "./pod.js";
+import { runPod } from "./run.js";
+import { loadPod } from "./state.js";
+
+const work = mkdtempSync(join(tmpdir(), "coco-run-"));
+const backend = createProcessSandboxBackend();
+let registry: TestRegistry | undefined;
+let image = "";
+let skip: string | false = false;
+
+const manifest = (name: string, command: string, extra = "") => `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+spec:
+  runtimeClassName: coco-dev
+  containers:
+  - name: app
+    image: ${image}
+    command: ["/bin/sh", "-c", ${JSON.stringify(command)}]
+${extra}`;
+
+async function generated(yaml: string, o: GenerateOptions = {}): Promise<string> {
+  const pod = parsePod(yaml);
+  const images = new Map();
+  for (const c of pod.containers) images.set(c.image, await fetchImageInfo(c.image));
+  return generatePolicy(yaml, pod, images, o).yaml;
+}
+
+async function run(yaml: string, keep = false) {
+  const out: string[] = [];
+  const events: string[] = [];
+  const r = await runPod(parsePod(yaml), {
+    backend,
+    stateRoot: join(work, "state"),
+    keep,
+    detach: keep,
+    onOutput: (c, s, chunk) => out.push(`${c}/${s}:${Buffer.from(chunk).toString()}`),
+    onEvent: (e) => {
+      events.push(e);
+      if (process.env.COCO_DEBUG) console.error(e);
+    },
+  });
+  return { r, out: out.join(""), events };
+}
+
+const code = (c: string) => (e: unknown) => (e as { code?: string }).code === c;
+
+before(async () => {
+  skip = await backend.unavailable();
+  if (skip) return;
+  registry = await startRegistry("plain");
+  image = (await pushBusyboxImage(registry.host)).tagged;
+});
+
+after(async () => {
+  await registry?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe("coco run with the process sandbox, real runc and a real registry", () => {
+  test("runs the pod and streams its output when the policy allows log reads", async (t) => {
+    if (skip) return t.skip(skip);
+    const yaml = await generated(
+      manifest("logs-ok", "echo hello from $(cat /proc/sys/kernel/hostname)"),
+      { allowLogs: true },
+    );
+    const { r, out } = await run(yaml);
+    assert.equal(r.exitCode, 0);
+    assert.equal(out, "app/stdout:hello from logs-ok\n");
+  });
+
+  test("hides the output from the host when the policy denies log reads", async (t) => {
+    if (skip) return t.skip(skip);
+    const yaml = await generated(manifest("logs-denied", "echo secret-output"));
+    const { r, out, events } = await run(yaml);
+    assert.equal(r.exitCode, 0);
+    assert.equal(out, "");
+    assert.ok(events.some((e) => /app stdout: hidden from the host by the pod's policy/.test(e)));
+  });
+
+  test("a container that exits non-zero gives the pod that status", async (t) => {
+    if (skip) return t.skip(skip);
+    const { r } = await run(await generated(manifest("exit-3", "exit 3")));
+    assert.equal(r.exitCode, 3);
+  });
+
+  test("refuses a pod without init-data (the sandbox would deny everything)", async (t) => {
+    if (skip) return t.skip(skip);
+    await assert.rejects(run(manifest("no-initdata", "true")), code("ERR_POD_INITDATA"));
+  });
+
+  test("a host-changed command is refused by the policy in the sandbox", async (t) => {
+    if (skip) return t.skip(skip);
+    const yaml = await generated(manifest("tampered", "echo fine"));
+    const evil = yaml.replace("echo fine", "cat /etc/shadow");
+    assert.notEqual(evil, yaml);
+    await assert.rejects(
+      run(evil),
+      (e: { code?: string; message?: string }) =>
+        e.code === "ERR_POLICY_DENIED" &&
+        /CreateContainerRequest is blocked by policy/.test(e.message ?? ""),
+    );
+  });
+
+  test("exec is denied unless the pod owner allowed the command", async (t) => {
+    if (skip) return t.skip(skip);
+    const yaml = await generated(manifest("exec-pod", "sleep 30"), {
+      allowExec: [["/bin/echo", "ok"]],
+      allowLogs: true,
+    });
+    const { r } = await run(yaml, true);
+    const rec = loadPod(join(work, "state"), "exec-pod");
+    assert.equal(r.record.name, "exec-pod");
+    const agent = new AgentClient(rec.agentAddress);
+    const cid = rec.containers[0]!.id;
+    const proc = (args: string[]) => ({
+      Terminal: false,
+      Args: args,
+      Env: ["PATH=/bin"],
+      Cwd: "/",
+      NoNewPrivileges: false,
+      ApparmorProfile: "",
+      SelinuxLabel: "",
+    });
+    try {
+      await assert.rejects(
+        agent.execProcess(cid, "e1", proc(["/bin/sh"])),
+        code("ERR_POLICY_DENIED"),
+      );
+      await agent.execProcess(cid, "e2", proc(["/bin/echo", "ok"]));
+      const chunks: Uint8Array[] = [];
+      await agent.pump(cid, "e2", "stdout", (c) => chunks.push(c));
+      assert.equal(Buffer.concat(chunks).toString(), "ok\n");
+      assert.equal(await agent.waitProcess(cid, "e2"), 0);
+      await assert.rejects(
+        agent.setPolicy("package agent_policy\ndefault ExecProcessRequest := true"),
+        code("ERR_POLICY_DENIED"),
+      );
+    } finally {
+      await agent.destroySandbox().catch(() => {});
+      agent.close();
+      await stopProcessSandbox(rec.pid);
+    }
+  });
+});
