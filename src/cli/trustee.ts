@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { createRegoPolicyEngine } from "../trustee/as/policy/rego-engine.js";
+import { isTrusteeWorker, startTrusteePrimary, startTrusteeWorker } from "../trustee/cluster.js";
 import { defaultTrusteeConfig, loadTrusteeConfig, type TrusteeConfig } from "../trustee/config.js";
 import {
   generateAdminKeyPair,
@@ -78,17 +79,28 @@ export function registerTrustee(program: Command): void {
         adminHint = prepared.adminKeyPath;
       }
       const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-      const running = await startTrustee({ config, policyEngine: createRegoPolicyEngine(), log });
-      for (const url of running.urls) process.stdout.write(`trustee: listening on ${url}\n`);
-      if (adminHint !== undefined) {
-        process.stdout.write(
-          `trustee: admin token: coco trustee admin-token --key ${adminHint} > admin.jwt\n` +
-            `trustee: then: coco kbs-client --url ${running.urls[0]} config --admin-token-file admin.jwt set-resource --path default/key/1 --resource-file <file>\n`,
-        );
+      const deps = { config, policyEngine: createRegoPolicyEngine(), log };
+      let running: { urls: string[]; close(): Promise<void> };
+      if (config.http.workerCount > 1 && isTrusteeWorker()) {
+        running = await startTrusteeWorker(deps);
+      } else if (config.http.workerCount > 1) {
+        running = await startTrusteePrimary(config, log);
+        log(`trustee: ${config.http.workerCount} worker processes share the sockets`);
+      } else {
+        running = await startTrustee(deps);
+      }
+      if (!isTrusteeWorker()) {
+        for (const url of running.urls) process.stdout.write(`trustee: listening on ${url}\n`);
+        if (adminHint !== undefined) {
+          process.stdout.write(
+            `trustee: admin token: coco trustee admin-token --key ${adminHint} > admin.jwt\n` +
+              `trustee: then: coco kbs-client --url ${running.urls[0]} config --admin-token-file admin.jwt set-resource --path default/key/1 --resource-file <file>\n`,
+          );
+        }
       }
       await new Promise<void>((done) => {
         const stop = () => {
-          log("trustee: stopping");
+          if (!isTrusteeWorker()) log("trustee: stopping");
           void running.close().then(done);
         };
         process.once("SIGINT", stop);

@@ -131,6 +131,16 @@ test("features not implemented here fail loudly", () => {
       ),
       /unknown mode/,
     ],
+    [
+      upstreamDefault
+        .replace("insecure_http = true", "insecure_http = true\nworker_count = 2")
+        .replace('storage_type = "LocalFs"', 'storage_type = "Memory"'),
+      /worker_count > 1 needs shared storage/,
+    ],
+    [
+      upstreamDefault.replace("insecure_http = true", "insecure_http = true\nworker_count = 1.5"),
+      /worker_count must be an integer/,
+    ],
     ["[http_server]\n", /missing required table \[admin\]/],
     ["not = [toml", /not valid TOML/],
   ];

@@ -30,6 +30,8 @@ export interface TrusteeConfig {
     privateKey?: string;
     certificate?: string;
     payloadRequestSizeMiB: number;
+    /** Worker processes sharing the sockets (upstream `worker_count`; default 1). */
+    workerCount: number;
     tlsMinVersion?: "TLSv1.2" | "TLSv1.3";
     tlsMaxVersion?: "TLSv1.2" | "TLSv1.3";
     tlsCiphers?: string;
@@ -145,7 +147,12 @@ function storageType(v: unknown, where: string): "Memory" | "LocalFs" | "Postgre
 /** The configuration used when `coco trustee` runs with no file. */
 export function defaultTrusteeConfig(dir = "./.coco/trustee"): TrusteeConfig {
   return {
-    http: { sockets: ["127.0.0.1:8080"], insecureHttp: true, payloadRequestSizeMiB: 2 },
+    http: {
+      sockets: ["127.0.0.1:8080"],
+      insecureHttp: true,
+      payloadRequestSizeMiB: 2,
+      workerCount: 1,
+    },
     admin: { mode: "DenyAll" },
     attestationToken: {
       trustedJwkSets: [],
@@ -220,7 +227,11 @@ export function parseTrusteeConfig(text: string): TrusteeConfig {
     sockets,
     insecureHttp,
     payloadRequestSizeMiB: num(h.payload_request_size, "http_server.payload_request_size") ?? 2,
+    workerCount: num(h.worker_count, "http_server.worker_count") ?? 1,
   };
+  if (!Number.isInteger(http.workerCount) || http.workerCount > 256) {
+    fail("http_server.worker_count must be an integer from 1 to 256");
+  }
   if (privateKey !== undefined) http.privateKey = privateKey;
   if (certificate !== undefined) http.certificate = certificate;
   const minV = tlsVer("tls_min_version") ?? (profile === "modern" ? "TLSv1.3" : undefined);
@@ -407,6 +418,11 @@ export function parseTrusteeConfig(text: string): TrusteeConfig {
     if (process.env.POSTGRES_URL) storage.url = process.env.POSTGRES_URL;
   } else {
     storage = { type: "Memory" };
+  }
+  if (http.workerCount > 1 && storage.type === "Memory") {
+    fail(
+      "http_server.worker_count > 1 needs shared storage: set [storage_backend] storage_type to LocalFs or Postgres",
+    );
   }
   if (doc.session_storage_type !== undefined) {
     fail(

@@ -28,7 +28,11 @@ import {
   parsePublicKeyPem,
 } from "./kbs/admin-auth.js";
 import { createKbsHandler } from "./kbs/handler.js";
-import { createMemoryReplayLedger, createStoreReplayLedger } from "./kbs/replay.js";
+import {
+  createMemoryReplayLedger,
+  createStoreReplayLedger,
+  type ReplayLedger,
+} from "./kbs/replay.js";
 import { createResourcePolicy } from "./kbs/resource-policy.js";
 import { createSessionSealer } from "./kbs/session.js";
 import { createTokenVerifier } from "./kbs/token-verifier.js";
@@ -47,6 +51,10 @@ export interface TrusteeDeps {
   log?: (line: string) => void;
   /** A store to use instead of the configured one (tests, benchmarks). */
   store?: KeyValueStore;
+  /** Shared secrets handed down by a primary process to its workers. */
+  shared?: { sessionKey: Uint8Array; signerKeyPem: string };
+  /** A replay ledger to use instead of the configured one (the primary's, for workers). */
+  replay?: ReplayLedger;
 }
 
 /** A built Trustee, not yet listening. */
@@ -125,7 +133,8 @@ async function adminConfig(cfg: TrusteeConfig["admin"]): Promise<AdminConfig> {
   return { mode: cfg.mode, identityProviders, acls: cfg.acls };
 }
 
-function sessionKey(file: string | undefined): Uint8Array {
+/** The session key from `[stateless_session] secret_file`, or a random one. */
+export function sessionKey(file: string | undefined): Uint8Array {
   if (file === undefined) return randomBytes(32);
   let raw: Buffer;
   try {
@@ -174,7 +183,11 @@ export async function createTrustee(deps: TrusteeDeps): Promise<Trustee> {
         ? await createPostgresStore(config.storage)
         : createMemoryStore());
 
-  const broker = createEarBroker(config.attestationService.broker);
+  const broker = createEarBroker(
+    deps.shared !== undefined
+      ? { ...config.attestationService.broker, signerKeyPem: deps.shared.signerKeyPem }
+      : config.attestationService.broker,
+  );
   const provenanceKeys = [];
   for (const path of config.attestationService.provenanceKeyPaths) {
     provenanceKeys.push(
@@ -205,11 +218,12 @@ export async function createTrustee(deps: TrusteeDeps): Promise<Trustee> {
       insecureHeaderJwk: config.attestationToken.insecureHeaderJwk,
       extraTeekeyPaths: config.attestationToken.extraTeekeyPaths,
     }),
-    sessions: createSessionSealer(sessionKey(config.session.secretFile)),
+    sessions: createSessionSealer(deps.shared?.sessionKey ?? sessionKey(config.session.secretFile)),
     replay:
-      config.session.replayLedger === "storage"
+      deps.replay ??
+      (config.session.replayLedger === "storage"
         ? createStoreReplayLedger(store)
-        : createMemoryReplayLedger(),
+        : createMemoryReplayLedger()),
     sessionTimeoutMin: config.attestationService.timeoutMin,
     payloadLimitBytes: Math.round(config.http.payloadRequestSizeMiB * 1024 * 1024),
     resourcePlugin: config.resourcePlugin,

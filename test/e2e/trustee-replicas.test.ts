@@ -4,8 +4,10 @@
  * within one handshake; a restart loses no resource or policy (PostgreSQL and the file store).
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -223,3 +225,121 @@ dir_path = "${join(dir, "fs-store")}"`;
   assert.equal(new TextDecoder().decode(r.plaintext), "kept");
   await second.proc.stop();
 });
+
+/** One request on a fresh connection, so the cluster's round-robin spreads them over workers. */
+function fresh(
+  url: string,
+  method: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: unknown; cookie?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url,
+      { method, agent: false, headers: { "content-type": "application/json", ...headers } },
+      (res) => {
+        let text = "";
+        res.on("data", (c) => (text += c));
+        res.on("end", () => {
+          const sc = res.headers["set-cookie"]?.[0];
+          resolve({
+            status: res.statusCode ?? 0,
+            body: text ? JSON.parse(text) : undefined,
+            ...(sc ? { cookie: sc.split(";")[0] as string } : {}),
+          });
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(body === undefined || typeof body === "string" ? body : JSON.stringify(body));
+  });
+}
+
+test("worker_count = 2: handshakes span worker processes and challenges stay single-use", async () => {
+  const storage = `[storage_backend]
+storage_type = "LocalFs"
+
+[storage_backend.backends.local_fs]
+dir_path = "${join(dir, "fs-workers")}"`;
+  const port = await freePort();
+  const file = join(dir, "workers.toml");
+  writeFileSync(
+    file,
+    `[http_server]
+sockets = ["127.0.0.1:${port}"]
+insecure_http = true
+worker_count = 2
+
+[admin]
+authorization_mode = "InsecureAllowAll"
+
+${storage}
+
+[[plugins]]
+name = "resource"
+`,
+  );
+  const proc = await startProcess({
+    name: "trustee-workers",
+    command: process.execPath,
+    args: [cli, "trustee", "--config", file],
+    ready: { kind: "http", url: `http://127.0.0.1:${port}/healthz` },
+    timeoutMs: 20000,
+  });
+  procs.push(proc);
+  const url = `http://127.0.0.1:${port}`;
+  // Both workers must be up before the first request is spread.
+  for (let i = 0; i < 50 && childPids(proc.pid).length < 2; i++)
+    await new Promise((r) => setTimeout(r, 100));
+  assert.equal(childPids(proc.pid).length, 2);
+  assert.equal((await fresh(`${url}/kbs/v0/resource/default/key/w`, "POST", "w")).status, 200);
+  const pol = { policy: Buffer.from(RESOURCE_POLICY_ALLOW_ALL).toString("base64url") };
+  assert.equal((await fresh(`${url}/kbs/v0/resource-policy`, "POST", pol)).status, 200);
+  for (let i = 0; i < 8; i++) {
+    const { publicJwk, privateKey } = generateTeeKeyPair();
+    const auth = await fresh(`${url}/kbs/v0/auth`, "POST", {
+      version: "0.4.0",
+      tee: "sample",
+      "extra-params": "",
+    });
+    const nonce = (auth.body as { nonce: string }).nonce;
+    const rd = canonicalize({
+      "tee-pubkey": publicJwk,
+      nonce,
+      "additional-evidence": "",
+    }) as string;
+    const body = {
+      "runtime-data": { nonce, "tee-pubkey": publicJwk },
+      "tee-evidence": {
+        primary_evidence: {
+          svn: "1",
+          report_data: createHash("sha384").update(rd).digest("base64"),
+        },
+        additional_evidence: "",
+      },
+    };
+    const att = await fresh(`${url}/kbs/v0/attest`, "POST", body, {
+      cookie: auth.cookie as string,
+    });
+    assert.equal(att.status, 200);
+    const replay = await fresh(`${url}/kbs/v0/attest`, "POST", body, {
+      cookie: auth.cookie as string,
+    });
+    assert.equal(replay.status, 401);
+    const res = await fresh(`${url}/kbs/v0/resource/default/key/w`, "GET", undefined, {
+      cookie: att.cookie as string,
+    });
+    assert.equal(res.status, 200);
+    assert.equal(
+      new TextDecoder().decode(await decryptWithTeeKey(privateKey, res.body as never)),
+      "w",
+    );
+  }
+  await proc.stop();
+  assert.deepEqual(childPids(proc.pid), []);
+});
+
+function childPids(pid: number): number[] {
+  const r = spawnSync("pgrep", ["-P", String(pid)], { encoding: "utf8" });
+  return r.stdout.split("\n").filter(Boolean).map(Number);
+}

@@ -24,6 +24,8 @@ export interface EarBrokerConfig {
   profileName?: string;
   /** P-256 private key PEM path; without it an ephemeral key is made per process. */
   signerKeyPath?: string;
+  /** The signing key itself (worker processes receive the primary's ephemeral key). */
+  signerKeyPem?: string;
   /** PEM certificate chain (leaf first) put in the header JWK as `x5c`. */
   signerCertPath?: string;
   /** URL put in the header JWK as `x5u`. */
@@ -50,6 +52,7 @@ export interface EarBroker {
 }
 
 function loadSigner(cfg: EarBrokerConfig): KeyObject {
+  if (cfg.signerKeyPem !== undefined) return checkSigner(createPrivateKey(cfg.signerKeyPem));
   if (cfg.signerKeyPath === undefined) {
     return generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
   }
@@ -63,6 +66,10 @@ function loadSigner(cfg: EarBrokerConfig): KeyObject {
       { cause: err },
     );
   }
+  return checkSigner(key);
+}
+
+function checkSigner(key: KeyObject): KeyObject {
   if (key.asymmetricKeyType !== "ec" || key.asymmetricKeyDetails?.namedCurve !== "prime256v1") {
     throw new AttestationServiceError("ERR_AS_TOKEN", "token signer key must be EC P-256 (ES256)");
   }

@@ -15,7 +15,9 @@ export function createSgxVerifier(
     async evaluate(input: VerifierInput): Promise<VerifierResult[]> {
       const claims = asVerifierError("sgx", () =>
         verifySgxQuote(parseSgxEvidence(input.evidence), {
-          expectedReportData: input.expectedReportData,
+          // An empty digest means no runtime data was given (upstream ReportData::NotProvided).
+          expectedReportData:
+            input.expectedReportData.length > 0 ? input.expectedReportData : undefined,
           expectedInitDataHash: input.expectedInitDataDigest,
           collateral: opts.collateral,
           clock: input.now ? () => input.now as Date : opts.clock,

@@ -56,7 +56,9 @@ export function createSnpVerifier(opts: SnpVerifierOptions): Verifier {
         verifySnpEvidence(evidence, {
           vendor: opts.vendor,
           vcekSource,
-          expectedReportData: input.expectedReportData,
+          // An empty digest means no runtime data was given (upstream ReportData::NotProvided).
+          expectedReportData:
+            input.expectedReportData.length > 0 ? input.expectedReportData : undefined,
           expectedInitDataHash: input.expectedInitDataDigest,
           clock: input.now ? () => input.now as Date : opts.clock,
         }),

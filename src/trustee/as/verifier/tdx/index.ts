@@ -24,7 +24,9 @@ export function createTdxVerifier(opts: TdxVerifierOptions = {}): Verifier {
     async evaluate(input: VerifierInput): Promise<VerifierResult[]> {
       const claims = asVerifierError("tdx", () =>
         verifyTdxEvidence(parseTdxEvidence(input.evidence), {
-          expectedReportData: input.expectedReportData,
+          // An empty digest means no runtime data was given (upstream ReportData::NotProvided).
+          expectedReportData:
+            input.expectedReportData.length > 0 ? input.expectedReportData : undefined,
           expectedInitDataHash: input.expectedInitDataDigest,
           collateral: opts.collateral,
           clock: input.now ? () => input.now as Date : opts.clock,
