@@ -19,12 +19,14 @@ export function iterate(v: Value, fn: (key: Value, val: Value) => boolean): bool
     for (let i = 0; i < v.length; i++) if (fn(i, v[i] as Value)) return true;
     return false;
   }
+  // Objects and sets iterate in OPA's key order (as OPA and regorus do), so `print` traces and
+  // the first failing element of `every` are the same as upstream's.
   if (v instanceof ObjectValue) {
-    for (const [k, val] of v.entries.values()) if (fn(k, val)) return true;
+    for (const [k, val] of v.sorted()) if (fn(k, val)) return true;
     return false;
   }
   if (v instanceof SetValue) {
-    for (const e of v.items.values()) if (fn(e, e)) return true;
+    for (const e of v.sorted()) if (fn(e, e)) return true;
     return false;
   }
   return false;

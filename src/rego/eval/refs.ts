@@ -1,4 +1,4 @@
-import { equal, ObjectValue, SetValue, type Value } from "../value/value.js";
+import { compare, equal, ObjectValue, SetValue, type Value } from "../value/value.js";
 import { index } from "./collections.js";
 import { conflict, type EvalContext, type VK } from "./context.js";
 import type { CTerm, RuleNode } from "./ir.js";
@@ -51,6 +51,7 @@ function walkData(
         keys.push(kk);
       }
     }
+    keys.sort(compare);
     for (const kk of keys) {
       ctx.step(e.loc);
       if (unify(ctx, e, kk, f, () => stepData(ctx, node, base, kk, path, i, f, k))) return true;

@@ -43,6 +43,7 @@ function computeRuleSet(ctx: EvalContext, rs: RuleSet): Value | undefined {
           def,
           new Array(def.nslots),
           "complete rules must not produce multiple outputs",
+          true,
         );
         if (v === undefined) continue;
         if (result !== undefined && !equal(result, v)) {
@@ -147,13 +148,21 @@ function insertPath(out: ObjectValue, keys: Value[], v: Value, def: CRule): void
  * The value one definition produces (its body, then its else chain), checking that every
  * solution agrees. `f` may already hold bound function arguments.
  */
-function defValue(ctx: EvalContext, def: CRule, f: Frame, conflictMsg: string): Value | undefined {
+function defValue(
+  ctx: EvalContext,
+  def: CRule,
+  f: Frame,
+  conflictMsg: string,
+  earlyExit = false,
+): Value | undefined {
   let out: Value | undefined;
+  // Early exit for complete rules (as OPA and regorus do): a constant value cannot conflict with
+  // itself, so the first solution of the body decides; functions enumerate every solution.
   const collect = (valueTerm: CTerm | undefined) => () =>
     evalTerm(ctx, valueTerm ?? TRUE, f, (v) => {
       if (out === undefined) out = v;
       else if (!equal(out, v)) throw conflict(conflictMsg, def.loc);
-      return false;
+      return earlyExit && (valueTerm === undefined || valueTerm.t === "const");
     });
   evalBody(ctx, def.body, 0, f, collect(def.value));
   if (out !== undefined) return out;
