@@ -145,3 +145,52 @@ describe("pull from an OCI layout", () => {
     assert.ok(!existsSync(join(out, "rootfs")));
   });
 });
+
+describe("content-addressed blob store", () => {
+  test("a second pull reuses stored blobs, still verifies them, and evicts a damaged one", async () => {
+    const { createBlobStore } = await import("./store.js");
+    const { writeFileSync } = await import("node:fs");
+    const dir = mkdtempSync(join(tmpdir(), "coco-oci-store-"));
+    try {
+      const layout = join(dir, "layout");
+      writeTestImage(layout, "s", [
+        { tar: await buildTar([{ name: "a", content: "A" }]) },
+        { tar: await buildTar([{ name: "b", content: "B" }]) },
+      ]);
+      const store = createBlobStore(join(dir, "store"));
+      const pull = (n: string) =>
+        pullImage({
+          source: createLayoutSource(layout),
+          selector: "s",
+          bundleDir: join(dir, n),
+          verify: acceptAnything,
+          store,
+        });
+      const first = await pull("b1");
+      assert.deepEqual(
+        first.layers.map((l) => l.cached),
+        [false, false],
+      );
+      const second = await pull("b2");
+      assert.deepEqual(
+        second.layers.map((l) => l.cached),
+        [true, true],
+      );
+      assert.equal(readFileSync(join(dir, "b2/rootfs/b"), "utf8"), "B");
+      const d0 = first.layers[0]!.digest;
+      const stored = join(dir, "store/blobs/sha256", d0.slice(7));
+      const bytes = readFileSync(stored);
+      bytes[4]! ^= 1; // still valid gzip, wrong digest
+      writeFileSync(stored, bytes);
+      await assert.rejects(pull("b3"), (e) => hasCode(e, "ERR_OCI_DIGEST_MISMATCH"));
+      assert.ok(!existsSync(stored), "damaged blob evicted");
+      const fourth = await pull("b4");
+      assert.deepEqual(
+        fourth.layers.map((l) => l.cached),
+        [false, true],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -32,6 +32,7 @@ import {
   selectPlatform,
 } from "./manifest.js";
 import type { ImageSource } from "./source.js";
+import type { BlobStore } from "./store.js";
 import { defaultUnpackRules, type UnpackRules } from "./unpack/rules.js";
 
 /** The image identity the signature policy judges. */
@@ -64,6 +65,8 @@ export interface PullOptions {
   /** Layers fetched ahead concurrently (default 3). */
   concurrency?: number;
   onProgress?: (p: PullProgress) => void;
+  /** Shares verified layer blobs between pulls (download once). */
+  store?: BlobStore;
   /** Write config.json (default true). */
   writeRuntimeConfig?: boolean;
 }
@@ -75,7 +78,13 @@ export interface PullResult {
   configDigest: string;
   config: ImageConfig;
   rootfs: string;
-  layers: { digest: string; encrypted: boolean; entries: number; tarBytes: number }[];
+  layers: {
+    digest: string;
+    encrypted: boolean;
+    entries: number;
+    tarBytes: number;
+    cached: boolean;
+  }[];
   warnings: string[];
 }
 
@@ -128,9 +137,14 @@ export async function pullImage(o: PullOptions): Promise<PullResult> {
   const warnings: string[] = [];
   try {
     const ahead = Math.max(0, (o.concurrency ?? 3) - 1);
+    const inStore = (d: Descriptor) => {
+      const s = o.store?.open(d.digest, d.size);
+      s?.destroy();
+      return s !== undefined;
+    };
     const spool = (i: number) => {
       const d = m.layers[i];
-      if (d === undefined || spools.has(i)) return;
+      if (d === undefined || spools.has(i) || inStore(d)) return;
       const p = (async () => {
         const file = join(work, `blob-${i}`);
         await pipeline(
@@ -148,22 +162,45 @@ export async function pullImage(o: PullOptions): Promise<PullResult> {
       const d = m.layers[i]!;
       let blob: Readable;
       const spooled = spools.get(i);
-      if (spooled !== undefined) blob = createReadStream(await spooled, { highWaterMark: 1 << 20 });
-      else blob = await o.source.openBlob(d);
-      const r = await applyLayer({
-        blob,
-        descriptor: d,
-        diffId: config.rootfs.diff_ids[i]!,
-        root: staging,
-        rules,
-        ...(o.keys ? { keys: o.keys } : {}),
-      });
+      const cached = spooled === undefined ? o.store?.open(d.digest, d.size) : undefined;
+      let capture: ReturnType<BlobStore["capture"]> | undefined;
+      if (cached !== undefined) blob = cached;
+      else {
+        blob =
+          spooled !== undefined
+            ? createReadStream(await spooled, { highWaterMark: 1 << 20 })
+            : await o.source.openBlob(d);
+        if (o.store !== undefined) {
+          capture = o.store.capture(d.digest);
+          const through = capture.through;
+          blob.once("error", (e) => through.destroy(e));
+          blob = blob.pipe(through);
+        }
+      }
+      let r: Awaited<ReturnType<typeof applyLayer>>;
+      try {
+        r = await applyLayer({
+          blob,
+          descriptor: d,
+          diffId: config.rootfs.diff_ids[i]!,
+          root: staging,
+          rules,
+          ...(o.keys ? { keys: o.keys } : {}),
+        });
+      } catch (err) {
+        capture?.discard();
+        // A stored blob that fails its checks is damaged: drop it so the next pull downloads it.
+        if (cached !== undefined) o.store?.evict(d.digest);
+        throw err;
+      }
+      capture?.commit();
       if (spooled !== undefined) rmSync(await spooled, { force: true });
       result.push({
         digest: d.digest,
         encrypted: r.encrypted,
         entries: r.entries,
         tarBytes: r.tarBytes,
+        cached: cached !== undefined,
       });
       warnings.push(...r.warnings);
       o.onProgress?.({

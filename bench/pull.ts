@@ -1,0 +1,263 @@
+/**
+ * `npm run bench -- pull [--runs N] [--mib SIZE] [--dir DIR]`: pulls a ~200 MiB, 3-layer image (plain and
+ * encrypted) from a local CNCF registry. Ours = one streaming pass per layer (download → digest
+ * → decrypt → gunzip → diff_id → unpack). Peer = `skopeo copy` to an OCI layout then
+ * `umoci unpack`, in the same run. Also the machine's limit: gunzip + sha256 of the same bytes
+ * in one pass, and our peak RSS (sampled) to show memory independent of layer size.
+ */
+import { createHash, generateKeyPairSync } from "node:crypto";
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
+import { openImageDestination } from "../src/oci/destination.js";
+import { encryptImage } from "../src/oci/encrypt.js";
+import { acceptAnything, pullImage } from "../src/oci/pull.js";
+import { createLayoutSource } from "../src/oci/source.js";
+import { buildTar, runTool, type TestEntry, writeTestImage } from "../src/oci/testing.js";
+import { openImageSource, parseImageLocation } from "../src/oci/transport.js";
+import { startRegistry } from "../test/helpers/registry.js";
+import { measure, printHeader, report, summarize } from "./harness.js";
+
+/** Deterministic bytes: xorshift32 for random data, a word list for compressible text. */
+function prng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+}
+const WORDS =
+  "the quick brown fox jumps over lazy dog confidential container image layer trustee guest attestation key broker".split(
+    " ",
+  );
+function text(n: number, r: () => number): Buffer {
+  const parts: string[] = [];
+  let len = 0;
+  while (len < n) {
+    const w = WORDS[r() % WORDS.length]!;
+    parts.push(w);
+    len += w.length + 1;
+  }
+  return Buffer.from(parts.join(" ")).subarray(0, n);
+}
+function random(n: number, r: () => number): Buffer {
+  const b = Buffer.allocUnsafe(n);
+  for (let i = 0; i + 4 <= n; i += 4) b.writeUInt32LE(r(), i);
+  return b;
+}
+
+async function makeLayers(totalMiB: number): Promise<Buffer[]> {
+  const r = prng(42);
+  const scale = totalMiB / 200;
+  // Layer 1: ~9,000 small files (a distro base); layer 2: medium binaries; layer 3: a few large files.
+  const l1: TestEntry[] = [];
+  for (let d = 0; d < 90; d++) {
+    l1.push({ name: `usr/lib/pkg${d}/`, type: "directory" });
+    for (let f = 0; f < Math.round(100 * scale); f++) {
+      const size = 1024 + (r() % 12_000);
+      l1.push({
+        name: `usr/lib/pkg${d}/file${f}.txt`,
+        content: f % 3 === 0 ? random(size, r) : text(size, r),
+        mode: 0o644,
+      });
+    }
+    l1.push({ name: `usr/lib/pkg${d}/link`, type: "symlink", linkname: "file0.txt" });
+  }
+  const l2: TestEntry[] = [{ name: "opt/app/", type: "directory" }];
+  for (let f = 0; f < Math.round(220 * scale); f++) {
+    const size = 256 * 1024;
+    l2.push({
+      name: `opt/app/lib${f}.so`,
+      content: Buffer.concat([random(size / 2, r), text(size / 2, r)]),
+      mode: 0o755,
+    });
+  }
+  const l3: TestEntry[] = [{ name: "data/", type: "directory" }];
+  for (let f = 0; f < 2; f++) {
+    const size = Math.round(40 * 1024 * 1024 * scale);
+    l3.push({
+      name: `data/model${f}.bin`,
+      content: Buffer.concat([random(size / 2, r), text(size / 2, r)]),
+    });
+  }
+  return Promise.all([buildTar(l1), buildTar(l2), buildTar(l3)]);
+}
+
+/** Runs the benchmark. */
+export async function run(args: string[]): Promise<void> {
+  const runs = Number(args[args.indexOf("--runs") + 1] ?? 3) || 3;
+  const mib = Number(args[args.indexOf("--mib") + 1] ?? 200) || 200;
+  printHeader("pull");
+  // A guest unpacks into memory (/run is tmpfs in the TEE), so both sides work on tmpfs when
+  // the machine has one; that also keeps disk noise from other jobs out of the comparison.
+  const at = args.includes("--dir")
+    ? args[args.indexOf("--dir") + 1]!
+    : existsSync("/dev/shm")
+      ? "/dev/shm"
+      : tmpdir();
+  const dir = mkdtempSync(join(at, "coco-bench-pull-"));
+  console.log(`# work dir: ${dir}`);
+  const reg = await startRegistry("plain");
+  try {
+    const layers = await makeLayers(mib);
+    const tarBytes = layers.reduce((a, l) => a + l.length, 0);
+    const layout = join(dir, "layout");
+    writeTestImage(
+      layout,
+      "plain",
+      layers.map((tar) => ({ tar, compression: "gzip" as const })),
+    );
+    const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    writeFileSync(join(dir, "priv.pem"), privateKey.export({ type: "pkcs1", format: "pem" }), {
+      mode: 0o600,
+    });
+    const enc = openImageDestination(parseImageLocation(`oci:${layout}:enc`));
+    await encryptImage(createLayoutSource(layout), "plain", enc.dest, "enc", { jwe: [publicKey] });
+    for (const tag of ["plain", "enc"]) {
+      const r = await runTool(
+        "skopeo",
+        [
+          "copy",
+          "--dest-tls-verify=false",
+          `oci:${layout}:${tag}`,
+          `docker://${reg.host}/bench/img:${tag}`,
+        ],
+        { timeoutMs: 600_000 },
+      );
+      if (r.status !== 0) throw new Error(`skopeo push failed: ${r.stderr}`);
+    }
+    console.log(
+      `# image: 3 layers, ${(tarBytes / 1048576).toFixed(0)} MiB uncompressed, ${layers.map((l) => l.length).join("/")} bytes per tar`,
+    );
+
+    // The machine's limit: sha256 of the compressed bytes + gunzip + sha256 of the output, one pass.
+    const { source: ls } = openImageSource(parseImageLocation(`oci:${layout}:plain`));
+    const man = JSON.parse((await ls.getManifest("plain")).bytes.toString()) as {
+      layers: { digest: string }[];
+    };
+    const limit = await measure(
+      "limit gunzip+sha256",
+      async () => {
+        for (const l of man.layers) {
+          const h1 = createHash("sha256");
+          const h2 = createHash("sha256");
+          const src = createReadStream(join(layout, "blobs/sha256", l.digest.slice(7)), {
+            highWaterMark: 1 << 20,
+          });
+          src.on("data", (c) => h1.update(c as Buffer));
+          await pipeline(
+            src,
+            createGunzip({ chunkSize: 256 * 1024 }),
+            new Writable({
+              write(c: Buffer, _e, cb) {
+                h2.update(c);
+                cb();
+              },
+            }),
+          );
+          h1.digest();
+          h2.digest();
+        }
+      },
+      { runs, warmup: 1 },
+    );
+
+    let n = 0;
+    for (const [tag, encrypted] of [
+      ["plain", false],
+      ["enc", true],
+    ] as const) {
+      let peakRss = 0;
+      let last: string | undefined;
+      const ours = await measure(
+        `ours pull ${tag}`,
+        async () => {
+          const out = join(dir, `ours-${n++}`);
+          last = out;
+          const { source, selector } = openImageSource(
+            parseImageLocation(`${reg.host}/bench/img:${tag}`),
+            { tlsVerify: false },
+          );
+          const sampler = setInterval(() => {
+            peakRss = Math.max(peakRss, process.memoryUsage().rss);
+          }, 20);
+          try {
+            await pullImage({
+              source,
+              selector,
+              bundleDir: out,
+              verify: acceptAnything,
+              ...(encrypted ? { keys: { privateKeys: [privateKey] } } : {}),
+            });
+          } finally {
+            clearInterval(sampler);
+            source.close();
+          }
+        },
+        {
+          runs,
+          warmup: 1,
+          // Cleanup of the previous bundle is outside the timing, as for the peer.
+          before: () => {
+            if (last !== undefined) rmSync(last, { recursive: true, force: true });
+          },
+        },
+      );
+      ours.extra = {
+        MiBps: (tarBytes / 1048576 / (ours.medianMs / 1000)).toFixed(0),
+        peakRssMiB: (peakRss / 1048576).toFixed(0),
+      };
+      const peerTimes: number[] = [];
+      for (let i = 0; i < runs + 1; i++) {
+        const oci = join(dir, `peer-oci-${i}-${tag}`);
+        const bundle = join(dir, `peer-bundle-${i}-${tag}`);
+        const t0 = process.hrtime.bigint();
+        const c = await runTool(
+          "skopeo",
+          [
+            "copy",
+            "--src-tls-verify=false",
+            ...(encrypted ? ["--decryption-key", join(dir, "priv.pem")] : []),
+            `docker://${reg.host}/bench/img:${tag}`,
+            `oci:${oci}:x`,
+          ],
+          { timeoutMs: 600_000 },
+        );
+        if (c.status !== 0) throw new Error(`skopeo copy failed: ${c.stderr}`);
+        const u = await runTool("umoci", ["unpack", "--image", `${oci}:x`, bundle], {
+          timeoutMs: 600_000,
+        });
+        if (u.status !== 0) throw new Error(`umoci unpack failed: ${u.stderr}`);
+        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+        if (i > 0) peerTimes.push(ms);
+        rmSync(oci, { recursive: true, force: true });
+        rmSync(bundle, { recursive: true, force: true });
+      }
+      const peer = summarize(`skopeo+umoci ${tag}`, peerTimes);
+      report(
+        "pull",
+        ours,
+        peer,
+        `limit ${limit.medianMs.toFixed(0)} ms; ours/limit = ${(ours.medianMs / limit.medianMs).toFixed(2)}x`,
+      );
+    }
+    mkdirSync(join(dir, "done"), { recursive: true });
+  } finally {
+    await reg.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
