@@ -1,26 +1,27 @@
 import { aggregateBuiltins } from "./aggregates.js";
 import { arrayBuiltins } from "./arrays.js";
 import { bitsBuiltins } from "./bits.js";
+import { cryptoBuiltins } from "./crypto.js";
 import { encodingBuiltins } from "./encoding.js";
+import { globBuiltins } from "./glob.js";
+import { graphBuiltins } from "./graph.js";
+import { jsonBuiltins } from "./json.js";
+import { jwtBuiltins } from "./jwt.js";
+import { netBuiltins } from "./net.js";
 import { numberBuiltins } from "./numbers.js";
 import { objectBuiltins } from "./objects.js";
+import { opaBuiltins } from "./opa.js";
 import { regexBuiltins } from "./regex.js";
+import { semverBuiltins } from "./semver.js";
 import { setBuiltins } from "./sets.js";
 import { stringBuiltins } from "./strings.js";
-import { typeBuiltins } from "./typecheck.js";
-import { jsonBuiltins } from "./json.js";
-import { yamlBuiltins } from "./yaml.js";
 import { timeBuiltins } from "./time.js";
-import { jwtBuiltins } from "./jwt.js";
-import { globBuiltins } from "./glob.js";
-import { netBuiltins } from "./net.js";
-import { semverBuiltins } from "./semver.js";
-import { uuidBuiltins } from "./uuid.js";
-import { cryptoBuiltins } from "./crypto.js";
-import { x509Builtins } from "./x509.js";
-import { graphBuiltins } from "./graph.js";
+import { typeBuiltins } from "./typecheck.js";
 import type { BuiltinTable } from "./types.js";
 import { unitsBuiltins } from "./units.js";
+import { uuidBuiltins } from "./uuid.js";
+import { x509Builtins } from "./x509.js";
+import { yamlBuiltins } from "./yaml.js";
 
 /**
  * Every builtin namespace table, merged in this order (a test forbids name clashes).
@@ -32,6 +33,7 @@ const TABLES: ReadonlyArray<BuiltinTable> = [
   bitsBuiltins,
   numberBuiltins,
   objectBuiltins,
+  opaBuiltins,
   setBuiltins,
   stringBuiltins,
   typeBuiltins,
