@@ -7,7 +7,7 @@
  * `exp` is required. Header-JWK endorsement through `x5c` chains (`trusted_certs_paths`) is
  * not implemented and fails loudly at startup. JWS work is done by `jose`.
  */
-import { createPublicKey, type KeyObject, webcrypto } from "node:crypto";
+import { createHash, createPublicKey, type KeyObject, webcrypto } from "node:crypto";
 import {
   createLocalJWKSet,
   decodeProtectedHeader,
@@ -40,6 +40,9 @@ export interface VerifiedToken {
 export interface TokenVerifier {
   verify(token: string): Promise<VerifiedToken>;
 }
+
+/** Verified tokens remembered at most (oldest dropped first). */
+const MAX_CACHED = 4096;
 
 const DEFAULT_TEEKEY_PATHS = [
   "/tdx/attester_runtime_data/tee-pubkey",
@@ -82,6 +85,7 @@ export function createTokenVerifier(cfg: TokenVerifierConfig): TokenVerifier {
     );
   }
   const paths = [...(cfg.extraTeekeyPaths ?? []), ...DEFAULT_TEEKEY_PATHS];
+  const verified = new Map<string, { exp: number; result: VerifiedToken }>();
   const ownJwks = own.map((k) => k.export({ format: "jwk" }) as JWK);
   // Our own keys as WebCrypto keys, imported once (jose would convert a KeyObject per call).
   const ownCrypto = own.map((k) =>
@@ -97,6 +101,14 @@ export function createTokenVerifier(cfg: TokenVerifierConfig): TokenVerifier {
 
   return {
     async verify(token) {
+      // Passport clients (CDH) present the same token for many resources: remember verified
+      // tokens until they expire, keyed by their SHA-256.
+      const cacheKey = createHash("sha256").update(token).digest("base64");
+      const hit = verified.get(cacheKey);
+      if (hit !== undefined) {
+        if (hit.exp * 1000 > Date.now()) return hit.result;
+        verified.delete(cacheKey);
+      }
       let header: ReturnType<typeof decodeProtectedHeader>;
       try {
         header = decodeProtectedHeader(token);
@@ -146,7 +158,11 @@ export function createTokenVerifier(cfg: TokenVerifierConfig): TokenVerifier {
         const v = jsonPointer(claims, p);
         if (v !== undefined && v !== null) {
           try {
-            return { claims, teePubkey: parseTeePubKey(v) };
+            const result = { claims, teePubkey: parseTeePubKey(v) };
+            if (verified.size >= MAX_CACHED)
+              verified.delete(verified.keys().next().value as string);
+            verified.set(cacheKey, { exp: claims.exp as number, result });
+            return result;
           } catch (err) {
             fail(`tee-pubkey at ${p} is malformed`, err);
           }

@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
+import { test } from "node:test";
+import { exportJWK, SignJWT } from "../../crypto/jose.js";
+import { generateTeeKeyPair } from "../../crypto/jwe.js";
+import { createEarBroker } from "../as/token/ear-broker.js";
+import { createTokenVerifier } from "./token-verifier.js";
+
+const { publicJwk } = generateTeeKeyPair();
+const submods = {
+  cpu0: {
+    "ear.status": "affirming" as const,
+    "ear.veraison.annotated-evidence": { runtime_data_claims: { "tee-pubkey": publicJwk } },
+  },
+};
+
+test("our own tokens verify (twice, the second from the cache) and expire", async () => {
+  const broker = createEarBroker({ durationMin: 1 / 60 });
+  const v = createTokenVerifier({ ownKeys: [broker.publicKey] });
+  const { token } = await broker.sign(submods);
+  assert.deepEqual((await v.verify(token)).teePubkey, publicJwk);
+  assert.deepEqual((await v.verify(token)).teePubkey, publicJwk);
+  await new Promise((r) => setTimeout(r, 2100));
+  await assert.rejects(v.verify(token), { code: "ERR_KBS_TOKEN_VERIFIER", message: /expired/ });
+});
+
+test("foreign header keys need insecure_header_jwk; kid tokens need a trusted JWK set", async () => {
+  const other = createEarBroker();
+  const { token } = await other.sign(submods);
+  const mine = createEarBroker();
+  await assert.rejects(
+    createTokenVerifier({ ownKeys: [mine.publicKey] }).verify(token),
+    /not trusted/,
+  );
+  const insecure = createTokenVerifier({ ownKeys: [mine.publicKey], insecureHeaderJwk: true });
+  assert.deepEqual((await insecure.verify(token)).teePubkey, publicJwk);
+
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const jwk = { ...(await exportJWK(publicKey)), kid: "as-1", alg: "ES256" };
+  const kidToken = await new SignJWT({ submods })
+    .setProtectedHeader({ alg: "ES256", kid: "as-1" })
+    .setExpirationTime("5m")
+    .sign(privateKey);
+  const bySet = createTokenVerifier({ trustedJwkSets: [{ keys: [jwk] }] });
+  assert.deepEqual((await bySet.verify(kidToken)).teePubkey, publicJwk);
+  await assert.rejects(
+    createTokenVerifier({ ownKeys: [mine.publicKey] }).verify(kidToken),
+    /no trusted JWK set/,
+  );
+});
+
+test("tokens without exp, without a TEE key, or not JWS at all are refused", async () => {
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const jwk = { ...(await exportJWK(publicKey)), kid: "k", alg: "ES256" };
+  const v = createTokenVerifier({ trustedJwkSets: [{ keys: [jwk] }] });
+  const noExp = await new SignJWT({ submods })
+    .setProtectedHeader({ alg: "ES256", kid: "k" })
+    .sign(privateKey);
+  await assert.rejects(v.verify(noExp), { code: "ERR_KBS_TOKEN_VERIFIER" });
+  const noKey = await new SignJWT({ submods: {} })
+    .setProtectedHeader({ alg: "ES256", kid: "k" })
+    .setExpirationTime("5m")
+    .sign(privateKey);
+  await assert.rejects(v.verify(noKey), /no tee-pubkey/);
+  for (const garbage of ["", "a.b.c", "x".repeat(5000)]) {
+    await assert.rejects(v.verify(garbage), { code: "ERR_KBS_TOKEN_VERIFIER" });
+  }
+  assert.throws(() => createTokenVerifier({}), { code: "ERR_KBS_CONFIG" });
+});
