@@ -17,6 +17,7 @@ import { setBuiltins } from "./sets.js";
 import { stringBuiltins } from "./strings.js";
 import { timeBuiltins } from "./time.js";
 import { typeBuiltins } from "./typecheck.js";
+import { providersBuiltins } from "./providers.js";
 import type { BuiltinTable } from "./types.js";
 import { unitsBuiltins } from "./units.js";
 import { uuidBuiltins } from "./uuid.js";
@@ -51,6 +52,7 @@ const TABLES: ReadonlyArray<BuiltinTable> = [
   cryptoBuiltins,
   x509Builtins,
   graphBuiltins,
+  providersBuiltins,
 ];
 
 /** All builtins by full dotted name. */
