@@ -56,6 +56,12 @@ export {
   referenceName,
 } from "./reference.js";
 export {
+  type PullTask,
+  parseRegistriesConf,
+  pullTasks,
+  type RegistriesConf,
+} from "./registries-conf.js";
+export {
   type AuthFile,
   type Credentials,
   lookupCredentials,
@@ -74,6 +80,7 @@ export { loadRegistriesD, mergeRegistriesD, type RegistriesD } from "./signature
 export { type Policy, parsePolicy } from "./signature/policy.js";
 export { createKeyReader, createPolicyVerifier } from "./signature/verifier.js";
 export { createLayoutSource, createRegistrySource, type ImageSource } from "./source.js";
+export { type BlobStore, createBlobStore } from "./store.js";
 export {
   type ImageLocation,
   openImageSource,

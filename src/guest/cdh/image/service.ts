@@ -1,0 +1,167 @@
+/**
+ * The guest's image pull service (what the pod agent calls through CDH `PullImage`): reads the
+ * policy, signature config, credentials and registry config by resource URI (Trustee `kbs://`
+ * or local files) on every pull, tries the registries.conf tasks in order, verifies the
+ * signature policy against the reference as named (a mirror cannot change identity), decrypts
+ * layers with keys unwrapped through Trustee, and unpacks into `<bundle>/rootfs`.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  acceptAnything,
+  createBlobStore,
+  createPolicyVerifier,
+  formatReference,
+  type ImageVerifier,
+  mergeRegistriesD,
+  OciError,
+  openImageSource,
+  type PullResult,
+  parseAuthFile,
+  parsePolicy,
+  parseReference,
+  parseRegistriesConf,
+  pullImage,
+  pullTasks,
+  type RegistriesD,
+} from "../../../oci/index.js";
+import type { ImagePullConfig } from "./config.js";
+
+/** I/O the service needs from the rest of CDH. */
+export interface ImagePullDeps {
+  config: ImagePullConfig;
+  /** Fetches a `kbs://` resource through attestation (CDH GetResource). */
+  getResource(uri: string): Promise<Uint8Array>;
+  /** Unwraps a key-provider annotation packet (decoded bytes) into the layer options JSON. */
+  unwrapKey(annotationPacket: Uint8Array): Promise<Uint8Array>;
+  log?: (line: string) => void;
+}
+
+/** The pull service. */
+export interface ImagePullService {
+  /** Pulls `imageUrl` into `bundlePath`; returns the manifest digest. */
+  pullImage(imageUrl: string, bundlePath: string): Promise<string>;
+  /** The same, with the whole result. */
+  pull(imageUrl: string, bundlePath: string): Promise<PullResult>;
+}
+
+/** Creates the service. */
+export function createImagePullService(deps: ImagePullDeps): ImagePullService {
+  const c = deps.config;
+  const log = deps.log ?? (() => {});
+  const store = createBlobStore(join(c.workDir, "store"));
+  const read = async (uri: string): Promise<Uint8Array> => {
+    if (/^kbs(\+[^:/]*)?:\/\//.test(uri)) return deps.getResource(uri);
+    const path = uri.startsWith("file://")
+      ? new URL(uri).pathname
+      : uri.includes("://")
+        ? undefined
+        : uri;
+    if (path === undefined)
+      throw new OciError(
+        "ERR_OCI_RESOURCE",
+        `unsupported resource URI scheme in '${uri.slice(0, 60)}'`,
+      );
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new OciError("ERR_OCI_RESOURCE", `cannot read ${path}`, { cause: err });
+    }
+  };
+
+  const pull = async (imageUrl: string, bundlePath: string): Promise<PullResult> => {
+    const ref = parseReference(imageUrl);
+    // Fresh on every pull: no on-disk cache of policies or keys, and no cached-image shortcut.
+    const policyText =
+      c.policyUri !== undefined
+        ? await read(c.policyUri)
+        : c.policy !== undefined
+          ? Buffer.from(c.policy)
+          : undefined;
+    let registriesD: RegistriesD | undefined;
+    if (c.sigstoreConfigUri !== undefined || c.sigstoreConfig !== undefined) {
+      const y =
+        c.sigstoreConfigUri !== undefined
+          ? Buffer.from(await read(c.sigstoreConfigUri)).toString("utf8")
+          : c.sigstoreConfig!;
+      registriesD = mergeRegistriesD({ docker: new Map() }, y, "sigstore config");
+    }
+    const auth =
+      c.credentialsUri !== undefined ? parseAuthFile(await read(c.credentialsUri)) : undefined;
+    const regConf =
+      c.registryConfig !== undefined
+        ? parseRegistriesConf(c.registryConfig)
+        : c.registryConfigUri !== undefined
+          ? parseRegistriesConf(Buffer.from(await read(c.registryConfigUri)).toString("utf8"))
+          : undefined;
+    const policy = policyText !== undefined ? parsePolicy(policyText) : undefined;
+    if (policy === undefined)
+      log(
+        `image: no signature policy configured; ${formatReference(ref)} is accepted without checks`,
+      );
+    const tasks = regConf
+      ? pullTasks(regConf, ref)
+      : [{ reference: ref, insecure: false, kind: "original" as const }];
+    const failures: string[] = [];
+    for (const t of tasks) {
+      const { source, selector } = openImageSource(
+        { transport: "docker", reference: t.reference },
+        {
+          ...(auth ? { auth } : {}),
+          ...(t.insecure ? { tlsVerify: false } : {}),
+          ...(c.extraRootCertificates.length ? { ca: c.extraRootCertificates } : {}),
+        },
+      );
+      const verify: ImageVerifier = policy
+        ? createPolicyVerifier({
+            policy,
+            reference: ref,
+            source,
+            ...(registriesD ? { registriesD } : {}),
+            getResource: deps.getResource,
+            allowSha1: c.allowSha1Signatures,
+            onDecision: (d) =>
+              log(
+                `image: policy ${d.allow ? "allows" : "refuses"} ${formatReference(ref)} (scope ${d.scope})`,
+              ),
+          })
+        : acceptAnything;
+      try {
+        const r = await pullImage({
+          source,
+          selector,
+          bundleDir: bundlePath,
+          verify,
+          keys: { unwrap: (packet) => deps.unwrapKey(packet) },
+          concurrency: c.maxConcurrentLayerDownloads,
+          store,
+        });
+        log(
+          `image: pulled ${formatReference(ref)} from ${formatReference(t.reference)} (${t.kind}) as ${r.manifestDigest}`,
+        );
+        return r;
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        // A policy refusal or a key/integrity failure is a verdict, not a reason to try a mirror.
+        if (
+          code === "ERR_OCI_POLICY_DENIED" ||
+          code === "ERR_OCI_HMAC" ||
+          code === "ERR_OCI_UNPACK_ESCAPE"
+        )
+          throw err;
+        failures.push(`${formatReference(t.reference)}: ${code ?? ""} ${(err as Error).message}`);
+      } finally {
+        source.close();
+      }
+    }
+    throw new OciError(
+      "ERR_OCI_HTTP",
+      `failed to pull ${formatReference(ref)} from all mirror/mapping locations or original location: ${failures.join("; ")}`,
+    );
+  };
+
+  return {
+    pull,
+    pullImage: async (url, bundle) => (await pull(url, bundle)).manifestDigest,
+  };
+}
