@@ -51,6 +51,8 @@ export class Engine {
   private limits: Limits = { ...DEFAULT_LIMITS };
   private root: RuleNode | undefined;
   private queries = new Map<string, CompiledQuery>();
+  /** Builtins' engine-wide memo (compiled regexes); bounded in `run`. */
+  private memo = new Map<string, unknown>();
 
   /** Parses and adds a policy module; returns its package as `data.<pkg>`. */
   addPolicy(path: string, text: string): string {
@@ -306,7 +308,9 @@ export class Engine {
       this.limits,
       this.hostFns,
       this.gatherPrints,
+      this.memo,
     );
+    if (this.memo.size > 512) this.memo.clear();
     try {
       return fn(ctx);
     } catch (e) {

@@ -117,14 +117,15 @@ export const globBuiltins: BuiltinTable = {
       const delims = delimitersOf(args[1] as Value);
       const s = argString("glob.match", args, 2);
       const key = `glob:${delims.join("")}:${pattern}`;
-      let re = ctx.cache.get(key) as GoRegexp | undefined;
+      const memo = ctx.memo ?? ctx.cache;
+      let re = memo.get(key) as GoRegexp | undefined;
       if (!re) {
         try {
           re = compileGoRegexp(globToRegexp(pattern, delims));
         } catch (e) {
           throw builtinError("glob.match", (e as Error).message);
         }
-        ctx.cache.set(key, re);
+        memo.set(key, re);
       }
       return re.test(s);
     },

@@ -97,7 +97,7 @@ export const regexBuiltins: BuiltinTable = {
     fn: (args, ctx) => {
       const p = argString("regex.match", args, 0);
       const s = argString("regex.match", args, 1);
-      return regexpFor("regex.match", p, ctx.cache).test(s);
+      return regexpFor("regex.match", p, ctx.memo ?? ctx.cache).test(s);
     },
   },
   "regex.split": {
@@ -105,7 +105,7 @@ export const regexBuiltins: BuiltinTable = {
     fn: (args, ctx) => {
       const p = argString("regex.split", args, 0);
       const s = argString("regex.split", args, 1);
-      return goSplit(regexpFor("regex.split", p, ctx.cache), p, s);
+      return goSplit(regexpFor("regex.split", p, ctx.memo ?? ctx.cache), p, s);
     },
   },
   "regex.find_n": {
@@ -114,7 +114,7 @@ export const regexBuiltins: BuiltinTable = {
       const p = argString("regex.find_n", args, 0);
       const s = argString("regex.find_n", args, 1);
       const n = argInt("regex.find_n", args, 2);
-      const re = regexpFor("regex.find_n", p, ctx.cache);
+      const re = regexpFor("regex.find_n", p, ctx.memo ?? ctx.cache);
       return re.findAllIndex(s, n).map((m) => s.slice(m[0], m[1]));
     },
   },
@@ -125,7 +125,7 @@ export const regexBuiltins: BuiltinTable = {
       const p = argString(name, args, 0);
       const s = argString(name, args, 1);
       const n = argInt(name, args, 2);
-      const re = regexpFor(name, p, ctx.cache);
+      const re = regexpFor(name, p, ctx.memo ?? ctx.cache);
       return re.findAllIndex(s, n).map((m): Value[] => {
         const row: string[] = [];
         for (let g = 0; g <= re.groups; g++) {
@@ -143,7 +143,7 @@ export const regexBuiltins: BuiltinTable = {
       const s = argString("regex.replace", args, 0);
       const p = argString("regex.replace", args, 1);
       const t = argString("regex.replace", args, 2);
-      return goReplaceAll(regexpFor("regex.replace", p, ctx.cache), s, t);
+      return goReplaceAll(regexpFor("regex.replace", p, ctx.memo ?? ctx.cache), s, t);
     },
   },
   "regex.template_match": {

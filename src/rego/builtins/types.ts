@@ -9,8 +9,14 @@ export interface BuiltinContext {
   readonly strict: boolean;
   /** Wall-clock time of the query start in ns since the epoch (`time.now_ns` must be stable). */
   readonly nowNs: bigint;
-  /** Per-query cache, e.g. for compiled regexes or non-deterministic results. */
+  /** Per-query cache: non-deterministic results that must stay stable within one query. */
   readonly cache: Map<string, unknown>;
+  /**
+   * Engine-wide memo for pure, immutable results that are costly to rebuild (compiled regexes
+   * and globs). Survives across queries; the engine bounds its size. Optional so unit tests can
+   * pass a bare context.
+   */
+  readonly memo?: Map<string, unknown>;
 }
 
 /**

@@ -57,6 +57,7 @@ export class EvalContext {
     readonly limits: Limits,
     readonly hostFns: ReadonlyMap<string, HostFunction>,
     gatherPrints: boolean,
+    memo?: Map<string, unknown>,
   ) {
     this.data = data;
     this.input = input;
@@ -66,6 +67,7 @@ export class EvalContext {
       strict,
       nowNs: BigInt(Date.now()) * 1_000_000n,
       cache: new Map(),
+      memo,
     };
   }
 
