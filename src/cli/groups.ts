@@ -2,9 +2,15 @@ import type { Command } from "commander";
 import { registerAa } from "./aa.js";
 import { registerAttest } from "./attest.js";
 import { registerCdh } from "./cdh.js";
+import { registerExec } from "./exec.js";
 import { registerImage } from "./image.js";
 import { registerKbsClient } from "./kbs-client.js";
+import { registerLogs } from "./logs.js";
+import { registerPolicy } from "./policy.js";
+import { registerPs } from "./ps.js";
 import { registerRego } from "./rego.js";
+import { registerRm } from "./rm.js";
+import { registerRun } from "./run.js";
 import { registerSecret } from "./secret.js";
 import { registerTrustee } from "./trustee.js";
 
@@ -21,4 +27,10 @@ export const commandGroups: ReadonlyArray<(program: Command) => void> = [
   registerKbsClient,
   registerRego,
   registerImage,
+  registerRun,
+  registerPs,
+  registerExec,
+  registerLogs,
+  registerRm,
+  registerPolicy,
 ];

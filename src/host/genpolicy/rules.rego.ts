@@ -84,6 +84,7 @@ CreateSandboxRequest if {
 
 # ---- CreateContainerRequest ----
 CreateContainerRequest := {"ops": ops, "allowed": true} if {
+    print("CreateContainerRequest: no policy container matches container", input.OCI.Annotations["io.kubernetes.cri.container-name"])
     allow_create_container_input
     not data.pstate[input.container_id]
     some idx, p_container in policy_data.containers
@@ -277,6 +278,7 @@ RemoveContainerRequest := {"ops": [], "allowed": true} if {
 
 # ---- ExecProcessRequest ----
 ExecProcessRequest if {
+    print("ExecProcessRequest: the policy allows no command", concat(" ", input.process.Args))
     is_null(input.string_user)
     input.process.SelinuxLabel == ""
     input.process.ApparmorProfile == ""

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildInitDataDisk } from "../../protocol/agent/index.js";
@@ -68,18 +68,29 @@ async function startProcessSandbox(
     "--mount-proc",
     "--kill-child=SIGTERM",
   ];
+  // The agent's diagnostics go to a file, so the sandbox outlives a detached `coco run`.
+  const logPath = join(o.stateDir, "agent.log");
+  const logFd = openSync(logPath, "a", 0o600);
   const child = spawn("unshare", [...args, opts.node ?? process.execPath, AGENT_MAIN, cfgPath], {
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["ignore", logFd, logFd],
     detached: true,
   });
-  let output = "";
-  const onData = (c: Buffer) => {
-    const text = c.toString("utf8");
-    output = (output + text).slice(-8192);
-    for (const line of text.split("\n")) if (line.trim()) o.onLog?.(line);
+  closeSync(logFd);
+  const output = () => {
+    try {
+      return readFileSync(logPath, "utf8").slice(-8192);
+    } catch {
+      return "";
+    }
   };
-  child.stdout.on("data", onData);
-  child.stderr.on("data", onData);
+  let logged = 0;
+  const forward = () => {
+    if (!o.onLog) return;
+    const text = output();
+    const all = text.split("\n");
+    for (const line of all.slice(logged, -1)) if (line.trim()) o.onLog(line);
+    logged = Math.max(logged, all.length - 1);
+  };
   let gone = false;
   const exited = new Promise<void>((resolve) => {
     child.once("exit", () => {
@@ -125,7 +136,7 @@ async function startProcessSandbox(
     if (gone) {
       throw new HostError(
         "ERR_SANDBOX_START",
-        `the process sandbox exited during start:\n${output.trim().split("\n").slice(-10).join("\n")}`,
+        `the process sandbox exited during start:\n${output().trim().split("\n").slice(-10).join("\n")}`,
       );
     }
     if (existsSync(socketPath)) {
@@ -147,6 +158,7 @@ async function startProcessSandbox(
     }
     await new Promise((r) => setTimeout(r, 25));
   }
+  forward();
   child.unref();
   return {
     id: o.id,

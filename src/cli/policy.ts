@@ -1,0 +1,108 @@
+/** `coco policy generate`: a pod's agent policy and init-data, written into its manifest. */
+import { readFileSync, writeFileSync } from "node:fs";
+import type { Command } from "commander";
+import { HostError } from "../host/errors.js";
+import { generatePolicy } from "../host/genpolicy/generate.js";
+import { fetchImageInfo, type ImageInfo } from "../host/runtime/image-config.js";
+import { parsePod } from "../host/runtime/pod.js";
+import { parseInitData } from "../protocol/initdata/index.js";
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** aa.toml and cdh.toml pointing the guest components at a Trustee (upstream layouts). */
+export function trusteeConfigs(url: string): Record<string, string> {
+  const q = JSON.stringify(url);
+  return {
+    "aa.toml": `[token_configs]\n[token_configs.kbs]\nurl = ${q}\n`,
+    "cdh.toml": `socket = "unix:///run/confidential-containers/cdh.sock"\n\n[kbc]\nname = "cc_kbc"\nurl = ${q}\n`,
+  };
+}
+
+/** Registers `coco policy`. */
+export function registerPolicy(program: Command): void {
+  const policy = program.command("policy").description("agent policies for confidential pods");
+  policy
+    .command("generate")
+    .description(
+      "generate the pod's policy (images pinned by digest) and put it in the init-data annotation",
+    )
+    .argument("<pod.yaml>", "Kubernetes Pod manifest")
+    .option(
+      "-o, --output <file>",
+      "write the manifest here (default: stdout; use the input path to rewrite in place)",
+    )
+    .option(
+      "--allow-exec <argv-json>",
+      'allow `coco exec` of this command, e.g. \'["/bin/ls","/"]\' (repeatable)',
+      collect,
+      [],
+    )
+    .option("--allow-logs", "let the host read container output (denied by default)")
+    .option("--allow-stdin", "let the host write to container stdin (denied by default)")
+    .option(
+      "--trustee <url>",
+      "put aa.toml and cdh.toml naming this Trustee (KBS) into the init-data",
+    )
+    .option(
+      "--initdata-path <toml>",
+      "keep the [data] files (aa.toml, cdh.toml) of this init-data; policy.rego is replaced",
+    )
+    .option("--algorithm <alg>", "init-data digest algorithm: sha256, sha384, sha512", "sha256")
+    .option("-r, --raw-out", "print the policy text instead of the manifest")
+    .action(
+      async (
+        file: string,
+        o: {
+          output?: string;
+          allowExec: string[];
+          allowLogs?: boolean;
+          allowStdin?: boolean;
+          trustee?: string;
+          initdataPath?: string;
+          algorithm: string;
+          rawOut?: boolean;
+        },
+      ) => {
+        const manifest = readFileSync(file, "utf8");
+        const pod = parsePod(manifest);
+        const images = new Map<string, ImageInfo>();
+        for (const c of [...pod.initContainers, ...pod.containers]) {
+          if (!images.has(c.image)) images.set(c.image, await fetchImageInfo(c.image));
+        }
+        const allowExec = o.allowExec.map((j) => {
+          const v = JSON.parse(j) as unknown;
+          if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === "string")) {
+            throw new HostError(
+              "ERR_POLICY_GENERATE",
+              `--allow-exec wants a JSON array of strings, got ${j}`,
+            );
+          }
+          return v as string[];
+        });
+        let files: Record<string, string> = {};
+        if (o.initdataPath) {
+          const { ["policy.rego"]: _drop, ...rest } = parseInitData(
+            readFileSync(o.initdataPath),
+          ).data;
+          files = rest;
+        }
+        if (o.trustee) files = { ...files, ...trusteeConfigs(o.trustee) };
+        if (!["sha256", "sha384", "sha512"].includes(o.algorithm)) {
+          throw new HostError(
+            "ERR_POLICY_GENERATE",
+            "--algorithm must be sha256, sha384 or sha512",
+          );
+        }
+        const gen = generatePolicy(manifest, pod, images, {
+          allowExec,
+          allowLogs: o.allowLogs === true,
+          allowStdin: o.allowStdin === true,
+          initDataFiles: files,
+          algorithm: o.algorithm as "sha256",
+        });
+        const text = o.rawOut ? gen.policy : gen.yaml;
+        if (o.output) writeFileSync(o.output, text);
+        else process.stdout.write(text);
+      },
+    );
+}

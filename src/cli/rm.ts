@@ -1,0 +1,31 @@
+/** `coco rm`: stop a pod's sandbox and forget it. */
+import type { Command } from "commander";
+import { AgentClient } from "../host/runtime/agent-client.js";
+import { DEFAULT_STATE_ROOT, forgetPod, isAlive, loadPod } from "../host/runtime/state.js";
+import { stopProcessSandbox } from "../host/sandbox/process.js";
+
+/** Registers `coco rm`. */
+export function registerRm(program: Command): void {
+  program
+    .command("rm")
+    .description("stop a pod's sandbox (its containers die with it) and remove its record")
+    .argument("<pod...>", "pod names")
+    .action(async (names: string[]) => {
+      for (const name of names) {
+        const rec = loadPod(DEFAULT_STATE_ROOT, name);
+        if (isAlive(rec.pid)) {
+          const agent = new AgentClient(rec.agentAddress);
+          try {
+            await agent.destroySandbox();
+          } catch {
+            // the policy may deny it; stopping the sandbox ends everything anyway
+          } finally {
+            agent.close();
+          }
+          await stopProcessSandbox(rec.pid);
+        }
+        forgetPod(DEFAULT_STATE_ROOT, name);
+        process.stdout.write(`${name}\n`);
+      }
+    });
+}
