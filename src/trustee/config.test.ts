@@ -110,10 +110,6 @@ test("features not implemented here fail loudly", () => {
       /coco_as_grpc.*not implemented/,
     ],
     [
-      upstreamDefault.replace("insecure_header_jwk = true", 'trusted_certs_paths = ["/ca.pem"]'),
-      /trusted_certs_paths.*not implemented/,
-    ],
-    [
       upstreamDefault.replace(
         'name = "resource"\nstorage_backend_type = "kvstorage"',
         'name = "nebula-ca"',

@@ -307,13 +307,12 @@ export function parseTrusteeConfig(text: string): TrusteeConfig {
     insecureHeaderJwk: bool(t.insecure_header_jwk, "attestation_token.insecure_header_jwk", false),
     extraTeekeyPaths: strList(t.extra_teekey_paths, "attestation_token.extra_teekey_paths"),
   };
-  if (attestationToken.trustedCertsPaths.length > 0) {
-    fail(
-      "attestation_token.trusted_certs_paths (x5c endorsement of header JWKs) is not implemented; use trusted_jwk_sets",
-    );
-  }
 
   const s = table(doc.attestation_service, "attestation_service");
+  const asType = str(s.type, "attestation_service.type") ?? "coco_as_builtin";
+  if (asType !== "coco_as_builtin" && asType !== "CoCoASBuiltIn") {
+    fail(`attestation_service.type = "${asType}" is not implemented; only coco_as_builtin`);
+  }
   only(s, "attestation_service", [
     "type",
     "timeout",
@@ -322,10 +321,7 @@ export function parseTrusteeConfig(text: string): TrusteeConfig {
     "verifier_config",
     "storage_type",
   ]);
-  const asType = str(s.type, "attestation_service.type") ?? "coco_as_builtin";
-  if (asType !== "coco_as_builtin" && asType !== "CoCoASBuiltIn") {
-    fail(`attestation_service.type = "${asType}" is not implemented; only coco_as_builtin`);
-  }
+
   if (s.storage_type !== undefined)
     fail("attestation_service.storage_type is not supported: the AS uses [storage_backend]");
   const b = table(s.attestation_token_broker, "attestation_service.attestation_token_broker");
@@ -365,11 +361,11 @@ export function parseTrusteeConfig(text: string): TrusteeConfig {
   if (b.verbose_token !== undefined)
     broker.verboseToken = bool(b.verbose_token, `${bw}.verbose_token`, true);
   const rv = table(s.rvps_config, "attestation_service.rvps_config");
-  only(rv, "attestation_service.rvps_config", ["type", "extractors", "storage_type"]);
   if (rv.type !== undefined && rv.type !== "BuiltIn")
     fail(
       `attestation_service.rvps_config.type = "${String(rv.type)}": only BuiltIn is implemented`,
     );
+  only(rv, "attestation_service.rvps_config", ["type", "extractors", "storage_type"]);
   if (rv.storage_type !== undefined)
     fail(
       "attestation_service.rvps_config.storage_type is not supported: RVPS uses [storage_backend]",
@@ -424,10 +420,13 @@ export function parseTrusteeConfig(text: string): TrusteeConfig {
       "http_server.worker_count > 1 needs shared storage: set [storage_backend] storage_type to LocalFs or Postgres",
     );
   }
+  // Sessions live sealed in the cookie, so no session storage is used; the key is accepted
+  // (upstream configs set it) but must name a storage type upstream knows.
   if (doc.session_storage_type !== undefined) {
-    fail(
-      "session_storage_type is not needed: sessions are sealed in the cookie (see [stateless_session])",
-    );
+    const v = str(doc.session_storage_type, "session_storage_type") ?? "";
+    if (!/^(memory|local_?fs|local_?json|postgres|redis)$/i.test(v)) {
+      fail(`session_storage_type: unknown storage type "${v}"`);
+    }
   }
 
   let resourcePlugin = false;

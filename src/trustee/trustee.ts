@@ -36,6 +36,7 @@ import {
 import { createResourcePolicy } from "./kbs/resource-policy.js";
 import { createSessionSealer } from "./kbs/session.js";
 import { createTokenVerifier } from "./kbs/token-verifier.js";
+import { parseCertBundle } from "./kbs/x5c.js";
 import { createRvps } from "./rvps/rvps.js";
 import { createFileStore } from "./storage/file.js";
 import { createMemoryStore } from "./storage/memory.js";
@@ -171,6 +172,15 @@ export async function createTrustee(deps: TrusteeDeps): Promise<Trustee> {
     );
   }
   const admin = createAdminAuthorizer(await adminConfig(config.admin));
+  const trustedCerts = [];
+  for (const path of config.attestationToken.trustedCertsPaths) {
+    const certs = parseCertBundle(
+      Buffer.from(await readUri(path, "attestation_token.trusted_certs_paths")).toString("utf8"),
+    );
+    if (certs.length === 0)
+      fail(`attestation_token.trusted_certs_paths: no certificate in ${path}`);
+    trustedCerts.push(...certs);
+  }
   const trustedJwkSets: JSONWebKeySet[] = [];
   for (const uri of config.attestationToken.trustedJwkSets)
     trustedJwkSets.push(await readJwks(uri, "attestation_token.trusted_jwk_sets"));
@@ -216,6 +226,7 @@ export async function createTrustee(deps: TrusteeDeps): Promise<Trustee> {
       ownKeys: [broker.publicKey],
       trustedJwkSets,
       insecureHeaderJwk: config.attestationToken.insecureHeaderJwk,
+      trustedCerts,
       extraTeekeyPaths: config.attestationToken.extraTeekeyPaths,
     }),
     sessions: createSessionSealer(deps.shared?.sessionKey ?? sessionKey(config.session.secretFile)),

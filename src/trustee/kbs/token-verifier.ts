@@ -4,8 +4,8 @@
  * - a header `jwk` equal to one of our own signing keys (the built-in AS) is trusted;
  * - any other header `jwk` only with `insecure_header_jwk = true`;
  * - otherwise the header `kid` is looked up in the trusted JWK sets.
- * `exp` is required. Header-JWK endorsement through `x5c` chains (`trusted_certs_paths`) is
- * not implemented and fails loudly at startup. JWS work is done by `jose`.
+ * - a header `jwk` whose `x5c` chain reaches a certificate of `trusted_certs_paths`.
+ * `exp` is required. JWS work is done by `jose`.
  */
 import { createHash, createPublicKey, type KeyObject, webcrypto } from "node:crypto";
 import {
@@ -17,8 +17,10 @@ import {
   jwtVerify,
 } from "../../crypto/jose.js";
 import type { TeePublicJwk } from "../../crypto/jwe.js";
+import type { x509 } from "../../crypto/x509.js";
 import { parseTeePubKey } from "../../protocol/kbs/parse.js";
 import { KbsServerError } from "./errors.js";
+import { verifyX5cEndorsement } from "./x5c.js";
 
 /** `[attestation_token]` settings. */
 export interface TokenVerifierConfig {
@@ -26,6 +28,8 @@ export interface TokenVerifierConfig {
   ownKeys?: KeyObject[];
   trustedJwkSets?: JSONWebKeySet[];
   insecureHeaderJwk?: boolean;
+  /** Certificates that endorse header JWKs through their `x5c` chain (`trusted_certs_paths`). */
+  trustedCerts?: x509.X509Certificate[];
   /** Extra JSON pointers tried first to find the TEE public key in the claims. */
   extraTeekeyPaths?: string[];
 }
@@ -78,10 +82,16 @@ function fail(why: string, cause?: unknown): never {
 export function createTokenVerifier(cfg: TokenVerifierConfig): TokenVerifier {
   const own = cfg.ownKeys ?? [];
   const sets = (cfg.trustedJwkSets ?? []).map((s) => createLocalJWKSet(s));
-  if (own.length === 0 && sets.length === 0 && cfg.insecureHeaderJwk !== true) {
+  const trustedCerts = cfg.trustedCerts ?? [];
+  if (
+    own.length === 0 &&
+    sets.length === 0 &&
+    trustedCerts.length === 0 &&
+    cfg.insecureHeaderJwk !== true
+  ) {
     throw new KbsServerError(
       "ERR_KBS_CONFIG",
-      "[attestation_token]: no trusted verification material (no own key, trusted_jwk_sets or insecure_header_jwk)",
+      "[attestation_token]: no trusted verification material (no own key, trusted_jwk_sets, trusted_certs_paths or insecure_header_jwk)",
     );
   }
   const paths = [...(cfg.extraTeekeyPaths ?? []), ...DEFAULT_TEEKEY_PATHS];
@@ -123,7 +133,17 @@ export function createTokenVerifier(cfg: TokenVerifierConfig): TokenVerifier {
           if (mine >= 0) {
             const key = await (ownCrypto[mine] as Promise<webcrypto.CryptoKey>);
             payload = (await jwtVerify(token, key, { ...opts, algorithms: ["ES256"] })).payload;
-          } else if (cfg.insecureHeaderJwk === true) {
+          } else if (cfg.insecureHeaderJwk === true || trustedCerts.length > 0) {
+            if (cfg.insecureHeaderJwk !== true) {
+              if (!(jwk.kty === "EC" && jwk.crv === "P-256") && jwk.kty !== "RSA") {
+                fail("an endorsed header jwk must be EC P-256 or RSA");
+              }
+              try {
+                await verifyX5cEndorsement(jwk, trustedCerts);
+              } catch (err) {
+                fail(`token header key is not endorsed: ${(err as Error).message}`);
+              }
+            }
             const key = createPublicKey({ key: jwk as never, format: "jwk" });
             const alg = typeof jwk.alg === "string" ? jwk.alg : (header.alg ?? "");
             payload = (await jwtVerify(token, key, { ...opts, algorithms: [alg] })).payload;
