@@ -26,6 +26,7 @@ export function registerRego(program: Command): void {
           const e = createEngine();
           e.setRegoV0(opts.v0);
           e.setStrictBuiltinErrors(opts.strict);
+          e.setGatherPrints(true);
           for (const f of opts.data) {
             const text = readFileSync(f, "utf8");
             if (f.endsWith(".rego")) {
@@ -36,7 +37,15 @@ export function registerRego(program: Command): void {
             }
           }
           if (opts.input) e.setInputJson(readFileSync(opts.input, "utf8"));
-          const raw = e.evalQueryRaw(query);
+          let raw: ReturnType<typeof e.evalQueryRaw>;
+          try {
+            raw = e.evalQueryRaw(query);
+          } finally {
+            // print() output goes to stderr without the file:line prefix, as `opa eval` does.
+            for (const line of e.takePrints()) {
+              process.stderr.write(`${line.replace(/^[^\n]*?:\d+: /, "")}\n`);
+            }
+          }
           process.stdout.write(`${renderQueryResults(raw)}\n`);
         } catch (err) {
           if (err instanceof RegoError) {

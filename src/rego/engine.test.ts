@@ -10,6 +10,10 @@ describe("engine API", () => {
     assert.throws(() => e.evalRule("data.p.nope"), { code: "ERR_REGO_RULE_PATH" });
     assert.throws(() => e.evalRule("data..p"), { code: "ERR_REGO_RULE_PATH" });
     assert.deepEqual(e.evalRule("data.p"), {});
+    const o = createEngine();
+    o.addPolicy("o.rego", 'package o\nclaims := {"executables": 3}\n');
+    assert.equal(o.evalRule("data.o.claims.executables"), 3);
+    assert.equal(o.evalRule("data.o.claims.hardware"), undefined);
   });
 
   test("sets come out as arrays sorted in OPA order", () => {

@@ -193,7 +193,11 @@ export class Engine {
     if (parts.some((p) => p.length === 0)) {
       throw new RegoError("ERR_REGO_RULE_PATH", `not a valid rule path: ${path}`);
     }
-    if (!findNode(this.root!, parts) && !hasDataPath(this.data, parts)) {
+    if (
+      !findNode(this.root!, parts) &&
+      !ruleAbove(this.root!, parts) &&
+      !hasDataPath(this.data, parts)
+    ) {
       throw new RegoError("ERR_REGO_RULE_PATH", `not a valid rule path: ${path}`);
     }
     const loc: Location = { file: "query", line: 1, col: 1 };
@@ -354,6 +358,14 @@ function mergeData(a: ObjectValue, b: ObjectValue, path: string[]): ObjectValue 
     }
   }
   return out;
+}
+
+/** True when a prefix of `parts` names a rule (the rest of the path indexes its value). */
+function ruleAbove(root: RuleNode, parts: string[]): boolean {
+  for (let i = parts.length - 1; i > 0; i--) {
+    if (findNode(root, parts.slice(0, i))?.rules) return true;
+  }
+  return false;
 }
 
 function hasDataPath(data: ObjectValue, parts: string[]): boolean {
