@@ -21,8 +21,14 @@ async function coco(args: string[]): Promise<{ out: string; err: string; code: n
   const ew = process.stderr.write.bind(process.stderr);
   const saved = process.exitCode;
   process.exitCode = 0;
-  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
+  process.stdout.write = ((s: string) => {
+    out += s;
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((s: string) => {
+    err += s;
+    return true;
+  }) as typeof process.stderr.write;
   try {
     await program.parseAsync(["node", "coco", ...args]);
   } finally {
