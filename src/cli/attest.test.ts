@@ -307,3 +307,22 @@ test("createHardwareVerifiers wires all five hardware TEEs for the Attestation S
     ["az-tdx-vtpm", "sgx", "tdx"],
   );
 });
+
+test("coco attest eventlog prints upstream's JSON and the replayed RTMRs", { skip }, () => {
+  const r = coco(
+    "attest",
+    "eventlog",
+    "--file",
+    sharedPath("fixtures/evidence/eventlog/CCEL_data_ovmf"),
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  const want = JSON.parse(
+    readFileSync(sharedPath("fixtures/evidence/eventlog/CCEL_data_ovmf_out.json"), "utf8"),
+  );
+  assert.deepEqual(out.uefi_event_logs, want.uefi_event_logs);
+  assert.ok(out.replayed_rtmrs[0].startsWith("8566f998"));
+  const bad = coco("attest", "eventlog", "--file", ev("tdx/tdx_quote_4.dat"));
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /ERR_EVIDENCE_/);
+});

@@ -4,7 +4,8 @@ import type { Command } from "commander";
 import { fromHex } from "../tee/common/bytes.js";
 import type { Clock } from "../tee/common/certs.js";
 import { EvidenceError } from "../tee/common/errors.js";
-import { parseCcel } from "../tee/eventlog/ccel.js";
+import { EVENTLOG_MAX_SIZE, parseCcel } from "../tee/eventlog/ccel.js";
+import { replayRegister } from "../tee/eventlog/replay.js";
 import { parseSnpEvidence } from "../tee/snp/evidence.js";
 import { parseSnpReport } from "../tee/snp/report.js";
 import {
@@ -191,6 +192,24 @@ export function registerAttest(program: Command): void {
         clock: at ? () => at : undefined,
       });
       process.stdout.write(`${JSON.stringify(claims, null, 2)}\n`);
+    });
+  attest
+    .command("eventlog")
+    .description(
+      "Parse a CCEL (with AAEL records) into upstream's JSON and print the replayed RTMRs",
+    )
+    .requiredOption("--file <file>", "the event log (e.g. /sys/firmware/acpi/tables/data/CCEL)")
+    .action((opts: Record<string, string>) => {
+      const bytes = new Uint8Array(readFileSync(opts.file as string));
+      if (bytes.length > EVENTLOG_MAX_SIZE) {
+        throw new EvidenceError(
+          "ERR_EVIDENCE_OVERSIZE",
+          `event log is larger than ${EVENTLOG_MAX_SIZE} bytes`,
+        );
+      }
+      const log = parseCcel(bytes);
+      const rtmrs = [1, 2, 3, 4].map((i) => Buffer.from(replayRegister(log, i)).toString("hex"));
+      process.stdout.write(`${JSON.stringify({ ...log, replayed_rtmrs: rtmrs }, null, 2)}\n`);
     });
   const collateral = attest
     .command("collateral")
