@@ -131,7 +131,7 @@ test("features not implemented here fail loudly", () => {
       upstreamDefault
         .replace("insecure_http = true", "insecure_http = true\nworker_count = 2")
         .replace('storage_type = "LocalFs"', 'storage_type = "Memory"'),
-      /worker_count > 1 needs shared storage/,
+      /worker_count > 1 needs storage several processes can share/,
     ],
     [
       upstreamDefault.replace("insecure_http = true", "insecure_http = true\nworker_count = 1.5"),

@@ -71,6 +71,7 @@ export interface TrusteeConfig {
   storage:
     | { type: "Memory" }
     | { type: "LocalFs"; dirPath: string }
+    | { type: "LocalJson"; dirPath: string }
     | {
         type: "Postgres";
         host?: string;
@@ -132,14 +133,15 @@ function strList(v: unknown, where: string): string[] {
 
 const TLS_VERSION: Record<string, "TLSv1.2" | "TLSv1.3"> = { "1.2": "TLSv1.2", "1.3": "TLSv1.3" };
 
-function storageType(v: unknown, where: string): "Memory" | "LocalFs" | "Postgres" {
+function storageType(v: unknown, where: string): "Memory" | "LocalFs" | "LocalJson" | "Postgres" {
   const s = str(v, where) ?? "Memory";
   const norm = s.toLowerCase().replaceAll("_", "");
   if (norm === "memory") return "Memory";
   if (norm === "localfs") return "LocalFs";
   if (norm === "postgres") return "Postgres";
-  if (norm === "localjson" || norm === "redis") {
-    fail(`${where} = "${s}" is not implemented here; use LocalFs, Postgres or Memory`);
+  if (norm === "localjson") return "LocalJson";
+  if (norm === "redis") {
+    fail(`${where} = "${s}" is not implemented here; use LocalFs, LocalJson, Postgres or Memory`);
   }
   return fail(`${where}: unknown storage type "${s}"`);
 }
@@ -387,7 +389,16 @@ export function parseTrusteeConfig(text: string): TrusteeConfig {
   only(backends, "storage_backend.backends", ["local_fs", "local_json", "postgres", "redis"]);
   const st = storageType(sb.storage_type, "storage_backend.storage_type");
   let storage: TrusteeConfig["storage"];
-  if (st === "LocalFs") {
+  if (st === "LocalJson") {
+    const lj = table(backends.local_json, "storage_backend.backends.local_json");
+    only(lj, "storage_backend.backends.local_json", ["file_dir_path"]);
+    storage = {
+      type: st,
+      dirPath:
+        str(lj.file_dir_path, "storage_backend.backends.local_json.file_dir_path") ??
+        "/opt/confidential-containers/storage/local_json",
+    };
+  } else if (st === "LocalFs") {
     const lf = table(backends.local_fs, "storage_backend.backends.local_fs");
     only(lf, "storage_backend.backends.local_fs", ["dir_path"]);
     storage = {
@@ -415,9 +426,9 @@ export function parseTrusteeConfig(text: string): TrusteeConfig {
   } else {
     storage = { type: "Memory" };
   }
-  if (http.workerCount > 1 && storage.type === "Memory") {
+  if (http.workerCount > 1 && (storage.type === "Memory" || storage.type === "LocalJson")) {
     fail(
-      "http_server.worker_count > 1 needs shared storage: set [storage_backend] storage_type to LocalFs or Postgres",
+      "http_server.worker_count > 1 needs storage several processes can share: set [storage_backend] storage_type to LocalFs or Postgres",
     );
   }
   // Sessions live sealed in the cookie, so no session storage is used; the key is accepted

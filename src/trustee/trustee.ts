@@ -39,6 +39,7 @@ import { createTokenVerifier } from "./kbs/token-verifier.js";
 import { parseCertBundle } from "./kbs/x5c.js";
 import { createRvps } from "./rvps/rvps.js";
 import { createFileStore } from "./storage/file.js";
+import { createLocalJsonStore } from "./storage/local-json.js";
 import { createMemoryStore } from "./storage/memory.js";
 import { createPostgresStore } from "./storage/postgres.js";
 import type { KeyValueStore } from "./storage/types.js";
@@ -189,9 +190,11 @@ export async function createTrustee(deps: TrusteeDeps): Promise<Trustee> {
     deps.store ??
     (config.storage.type === "LocalFs"
       ? await createFileStore(config.storage.dirPath)
-      : config.storage.type === "Postgres"
-        ? await createPostgresStore(config.storage)
-        : createMemoryStore());
+      : config.storage.type === "LocalJson"
+        ? await createLocalJsonStore(config.storage.dirPath)
+        : config.storage.type === "Postgres"
+          ? await createPostgresStore(config.storage)
+          : createMemoryStore());
 
   const broker = createEarBroker(
     deps.shared !== undefined

@@ -1,5 +1,6 @@
 /** Trustee storage: the KeyValueStore seam and its backends. */
 export { createFileStore } from "./file.js";
+export { createLocalJsonStore } from "./local-json.js";
 export { createMemoryStore } from "./memory.js";
 export { createPostgresStore, type PostgresConfig } from "./postgres.js";
 export {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -10,6 +10,7 @@ import {
 } from "../../../test/e2e/trustee-postgres.js";
 import { runKeyValueStoreSuite } from "./conformance.suite.js";
 import { createFileStore } from "./file.js";
+import { createLocalJsonStore } from "./local-json.js";
 import { createMemoryStore } from "./memory.js";
 import { createPostgresStore } from "./postgres.js";
 
@@ -18,6 +19,29 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 runKeyValueStoreSuite("memory", async () => createMemoryStore());
 runKeyValueStoreSuite("file", () => createFileStore(dir), { persistent: true });
+runKeyValueStoreSuite("local-json", () => createLocalJsonStore(join(dir, "json")), {
+  persistent: true,
+});
+
+test("local-json uses upstream's layout: <dir>/<namespace> with URL-safe base64 values", async () => {
+  const d = mkdtempSync(join(tmpdir(), "coco-kv-json-"));
+  try {
+    const s = await createLocalJsonStore(d);
+    await s.put("repository", "r/t/k", new Uint8Array([0xfb, 0xff, 0x01]));
+    assert.deepEqual(JSON.parse(readFileSync(join(d, "repository"), "utf8")), { "r/t/k": "-_8B" });
+    assert.equal(statSync(join(d, "repository")).mode & 0o777, 0o600);
+    // A file written by upstream (padded URL-safe base64) reads back.
+    writeFileSync(
+      join(d, "kbs"),
+      JSON.stringify({ "resource-policy.rego": Buffer.from("pkg").toString("base64url") + "=" }),
+    );
+    assert.equal(Buffer.from((await s.get("kbs", "resource-policy.rego")) ?? []).toString(), "pkg");
+    writeFileSync(join(d, "broken"), "[1,2");
+    await assert.rejects(s.get("broken", "x"), { code: "ERR_STORAGE_IO" });
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
 
 let pg: TestPostgres | undefined;
 before(async () => {
