@@ -70,9 +70,10 @@ export function callTarget(
       return guardBuiltin(ctx, t, () => def.fn(args, ctx.bctx));
     }
     case "rule": {
-      const node = findNode(ctx.root, target.path);
-      if (!node?.rules) return undefined;
-      return callFunction(ctx, node.rules, args);
+      // The rule tree never changes after compilation: resolve the function once.
+      target.rs ??= findNode(ctx.root, target.path)?.rules;
+      if (!target.rs) return undefined;
+      return callFunction(ctx, target.rs, args);
     }
     case "host": {
       const h = ctx.hostFns.get(target.name);

@@ -28,7 +28,7 @@ export type CTerm =
 
 /** What a call resolves to. `name` is the name as written (for mocks and messages). */
 export type CallTarget =
-  | { kind: "rule"; name: string; path: string[] }
+  | { kind: "rule"; name: string; path: string[]; rs?: RuleSet | undefined }
   | { kind: "builtin"; name: string; def: BuiltinDef }
   | { kind: "host"; name: string }
   | { kind: "print"; name: string }
