@@ -3,20 +3,12 @@ import { readFileSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { HostError } from "../host/errors.js";
 import { generatePolicy } from "../host/genpolicy/generate.js";
+import { guestConfigs } from "../host/genpolicy/guest-config.js";
 import { fetchImageInfo, type ImageInfo } from "../host/runtime/image-config.js";
 import { parsePod } from "../host/runtime/pod.js";
 import { parseInitData } from "../protocol/initdata/index.js";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
-
-/** aa.toml and cdh.toml pointing the guest components at a Trustee (upstream layouts). */
-export function trusteeConfigs(url: string): Record<string, string> {
-  const q = JSON.stringify(url);
-  return {
-    "aa.toml": `[token_configs]\n[token_configs.kbs]\nurl = ${q}\n`,
-    "cdh.toml": `socket = "unix:///run/confidential-containers/cdh.sock"\n\n[kbc]\nname = "cc_kbc"\nurl = ${q}\n`,
-  };
-}
 
 /** Registers `coco policy`. */
 export function registerPolicy(program: Command): void {
@@ -55,6 +47,8 @@ export function registerPolicy(program: Command): void {
         o: {
           output?: string;
           allowExec: string[];
+        insecureRegistry: string[];
+        imagePolicyUri?: string;
           allowLogs?: boolean;
           allowStdin?: boolean;
           trustee?: string;
@@ -86,7 +80,16 @@ export function registerPolicy(program: Command): void {
           ).data;
           files = rest;
         }
-        if (o.trustee) files = { ...files, ...trusteeConfigs(o.trustee) };
+        if (o.trustee) {
+          files = {
+            ...files,
+            ...guestConfigs({
+              trustee: o.trustee,
+              insecureRegistries: o.insecureRegistry,
+              ...(o.imagePolicyUri ? { imagePolicyUri: o.imagePolicyUri } : {}),
+            }),
+          };
+        }
         if (!["sha256", "sha384", "sha512"].includes(o.algorithm)) {
           throw new HostError(
             "ERR_POLICY_GENERATE",

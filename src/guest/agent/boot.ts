@@ -25,6 +25,8 @@ export interface AgentBootConfig {
   runcRoot: string;
   /** Mount a private tmpfs at `root` first (the process sandbox runs in its own mount namespace). */
   privateRoot?: boolean;
+  /** More folders given private tmpfs mounts with `privateRoot` (`/run/confidential-containers`). */
+  privateDirs?: string[];
   /** The init-data block image (magic `initdata`), as the shim attaches it. */
   initdataDisk?: string;
   /** Where aa.toml / cdh.toml from init-data are written (`/run/confidential-containers/initdata`). */
@@ -55,15 +57,23 @@ export async function bootAgent(
   deps: {
     newEngine: () => RegoEngineLike;
     /** Guest components started in-process (AA + CDH) when init-data configures them. */
-    guest?: (initData: InitData | undefined) => Promise<(ImagePuller & SecretUnsealer) | undefined>;
+    guest?: (
+      initData: InitData | undefined,
+      initdataDir: string,
+    ) => Promise<(ImagePuller & SecretUnsealer & { close?(): Promise<void> }) | undefined>;
     log?: (line: string) => void;
   },
 ): Promise<BootedAgent> {
   const log = deps.log ?? (() => {});
   mkdirSync(cfg.root, { recursive: true, mode: 0o755 });
   if (cfg.privateRoot) {
+    // The guest's state folders get private tmpfs mounts: the host side of a process sandbox
+    // sees neither pod state nor the guest components' sockets, keys and tokens.
     execFileSync("mount", ["--make-rprivate", "/"]);
-    execFileSync("mount", ["-t", "tmpfs", "-o", "mode=0755,nosuid,nodev", "tmpfs", cfg.root]);
+    for (const dir of [cfg.root, ...(cfg.privateDirs ?? [])]) {
+      mkdirSync(dir, { recursive: true, mode: 0o755 });
+      execFileSync("mount", ["-t", "tmpfs", "-o", "mode=0755,nosuid,nodev", "tmpfs", dir]);
+    }
   }
   let initData: InitData | undefined;
   if (cfg.initdataDisk) {
@@ -90,7 +100,10 @@ export async function bootAgent(
   });
   if (!policy.loaded) log("no agent policy: every request will be denied");
 
-  const fromGuest = await deps.guest?.(initData);
+  const fromGuest = await deps.guest?.(
+    initData,
+    cfg.initdataDir ?? "/run/confidential-containers/initdata",
+  );
   const cdh = cfg.cdhAddress ? createCdhClient(cfg.cdhAddress) : undefined;
   const images: ImagePuller =
     fromGuest ??
@@ -128,6 +141,7 @@ export async function bootAgent(
       } finally {
         await server.close();
         cdh?.close();
+        await fromGuest?.close?.();
       }
     },
   };

@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { createEngine } from "../../rego/index.js";
 import { type AgentBootConfig, bootAgent } from "./boot.js";
+import { startGuestComponents } from "./guest-components.js";
 
 const log = (line: string) => process.stderr.write(`coco-agent: ${line}\n`);
 
@@ -11,7 +12,11 @@ async function main(): Promise<void> {
   const path = process.argv[2];
   if (!path) throw new Error("usage: main.js <boot-config.json>");
   const cfg = JSON.parse(readFileSync(path, "utf8")) as AgentBootConfig;
-  const agent = await bootAgent(cfg, { newEngine: () => createEngine(), log });
+  const agent = await bootAgent(cfg, {
+    newEngine: () => createEngine(),
+    guest: (initData, initdataDir) => startGuestComponents(initData, { initdataDir, log }),
+    log,
+  });
   let stopping = false;
   const stop = () => {
     if (stopping) return;

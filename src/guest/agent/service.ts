@@ -157,7 +157,18 @@ export class AgentService {
         } else mounted.push(await mountStorage(s));
       }
       const started = Date.now();
-      await this.deps.images.pull(images[0]!.source, bundle);
+      try {
+        await this.deps.images.pull(images[0]!.source, bundle);
+      } catch (err) {
+        if (err instanceof AgentError) throw err;
+        throw new AgentError(
+          "ERR_AGENT_IMAGE_PULL",
+          `image pull of ${images[0]!.source} failed: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
+      }
       this.log(`container ${cid}: image pulled in ${Date.now() - started} ms`);
       const roots = [...this.sandboxStorages, ...this.podVolumes.values(), ...mounted].map(
         (m) => m.storage.mountPoint,
@@ -191,7 +202,19 @@ export class AgentService {
         out.push(kv);
         continue;
       }
-      const plain = await this.deps.secrets.unseal(value);
+      let plain: Uint8Array;
+      try {
+        plain = await this.deps.secrets.unseal(value);
+      } catch (err) {
+        if (err instanceof AgentError) throw err;
+        throw new AgentError(
+          "ERR_AGENT_UNSEAL",
+          `unsealing env ${kv.slice(0, eq)} failed: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
+      }
       out.push(`${kv.slice(0, eq)}=${Buffer.from(plain).toString("utf8")}`);
     }
     return out;

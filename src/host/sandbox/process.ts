@@ -48,7 +48,8 @@ async function startProcessSandbox(
     socket: `unix://${socketPath}`,
     runcRoot: "/run/kata-containers/.runc",
     privateRoot: true,
-    initdataDir: "/run/kata-containers/.initdata",
+    privateDirs: ["/run/confidential-containers"],
+    initdataDir: "/run/confidential-containers/initdata",
     insecureRegistries: o.insecureRegistries ?? [],
   };
   if (o.initData) {

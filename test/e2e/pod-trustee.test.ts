@@ -1,0 +1,229 @@
+/**
+ * Confidential pods end to end over loopback: our Trustee (`coco trustee`, a real process), a
+ * real registry, the process sandbox with real runc, and inside it the AA and CDH started from
+ * the pod's init-data. The data owner's resource policy releases the secret only to the pod
+ * whose init-data (and so agent policy) digest it expects.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { createHash, generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { type GenerateOptions, generatePolicy } from "../../src/host/genpolicy/generate.js";
+import { guestConfigs } from "../../src/host/genpolicy/guest-config.js";
+import { fetchImageInfo } from "../../src/host/runtime/image-config.js";
+import { parsePod } from "../../src/host/runtime/pod.js";
+import { podInitData, runPod } from "../../src/host/runtime/run.js";
+import { createProcessSandboxBackend } from "../../src/host/sandbox/process.js";
+import { sealSecret } from "../../src/protocol/sealed-secret/index.js";
+import { pushBusyboxImage } from "../helpers/busybox-image.js";
+import { freePort } from "../helpers/ports.js";
+import { type RunningProcess, startProcess } from "../helpers/process.js";
+import { startRegistry, type TestRegistry } from "../helpers/registry.js";
+
+const run = promisify(execFile);
+const coco = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "pod-e2e-"));
+const backend = createProcessSandboxBackend();
+const procs: RunningProcess[] = [];
+let registry: TestRegistry | undefined;
+let kbsUrl = "";
+let image = "";
+let sealed = "";
+let skip: string | false = false;
+const SECRET = "s3cr3t-from-trustee";
+
+async function cocoRun(args: string[]): Promise<string> {
+  return (await run(process.execPath, [coco, ...args], { maxBuffer: 4 << 20 })).stdout;
+}
+
+async function kbsAdmin(args: string[]): Promise<void> {
+  await cocoRun([
+    "kbs-client",
+    "--url",
+    kbsUrl,
+    "config",
+    "--admin-token-file",
+    join(dir, "admin.jwt"),
+    ...args,
+  ]);
+}
+
+/** Releases resources only to a pod whose init-data digest is `digest` (standard base64). */
+async function pinInitData(digest: string): Promise<void> {
+  const policy = `package policy
+
+import rego.v1
+
+default allow := false
+
+allow if {
+\tdata.plugin == "resource"
+\tinput.submods.cpu0["ear.veraison.annotated-evidence"].init_data == ${JSON.stringify(digest)}
+}
+`;
+  writeFileSync(join(dir, "pin.rego"), policy);
+  await kbsAdmin(["set-resource-policy", "--policy-file", join(dir, "pin.rego")]);
+}
+
+const podYaml = (name: string) => `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+spec:
+  runtimeClassName: coco-dev
+  containers:
+  - name: app
+    image: ${image}
+    command: ["/bin/sh", "-c", "echo the secret is $SECRET"]
+    env:
+    - name: SECRET
+      value: ${sealed}
+`;
+
+async function generate(yaml: string, o: GenerateOptions = {}) {
+  const pod = parsePod(yaml);
+  const images = new Map([[image, await fetchImageInfo(image)]]);
+  const files = guestConfigs({ trustee: kbsUrl, insecureRegistries: [registry!.host] });
+  const gen = generatePolicy(yaml, pod, images, { ...o, initDataFiles: files });
+  const digest = createHash("sha256")
+    .update(podInitData(parsePod(gen.yaml))!)
+    .digest("base64");
+  return { yaml: gen.yaml, digest };
+}
+
+async function runIt(yaml: string) {
+  const out: string[] = [];
+  const r = await runPod(parsePod(yaml), {
+    backend,
+    stateRoot: join(dir, "state"),
+    onOutput: (_c, _s, chunk) => out.push(Buffer.from(chunk).toString()),
+    onEvent: (e) => {
+      if (process.env.COCO_DEBUG) console.error(e);
+    },
+  });
+  return { r, out: out.join("") };
+}
+
+before(async () => {
+  skip = await backend.unavailable();
+  if (skip) return;
+  registry = await startRegistry("plain");
+  image = (await pushBusyboxImage(registry.host)).tagged;
+  const admin = generateKeyPairSync("ed25519");
+  writeFileSync(join(dir, "admin.pub"), admin.publicKey.export({ format: "pem", type: "spki" }));
+  writeFileSync(join(dir, "admin.pem"), admin.privateKey.export({ format: "pem", type: "pkcs8" }), {
+    mode: 0o600,
+  });
+  const port = await freePort();
+  kbsUrl = `http://127.0.0.1:${port}`;
+  writeFileSync(
+    join(dir, "kbs.toml"),
+    `[http_server]
+sockets = ["127.0.0.1:${port}"]
+insecure_http = true
+
+[admin]
+authorization_mode = "AuthenticatedAuthorization"
+
+[admin.authentication.bearer_jwt]
+identity_providers = [{ issuer = "coco-pod-test", public_key_uri = "${join(dir, "admin.pub")}" }]
+
+[admin.authorization.regex_acl]
+acls = [{ role = "admin", allowed_endpoints = "^/kbs/.+$" }]
+
+[storage_backend]
+storage_type = "LocalFs"
+
+[storage_backend.backends.local_fs]
+dir_path = "${join(dir, "store")}"
+
+[[plugins]]
+name = "resource"
+`,
+  );
+  procs.push(
+    await startProcess({
+      name: "trustee",
+      command: process.execPath,
+      args: [coco, "trustee", "-c", join(dir, "kbs.toml")],
+      ready: { kind: "tcp", port },
+    }),
+  );
+  writeFileSync(
+    join(dir, "admin.jwt"),
+    await cocoRun([
+      "trustee",
+      "admin-token",
+      "--key",
+      join(dir, "admin.pem"),
+      "--issuer",
+      "coco-pod-test",
+    ]),
+  );
+  const signing = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({
+    format: "jwk",
+  });
+  const put = async (path: string, data: string) => {
+    const f = join(dir, `res-${path.replaceAll("/", "_")}`);
+    writeFileSync(f, data);
+    await kbsAdmin(["set-resource", "--path", path, "--resource-file", f]);
+  };
+  await put(
+    "default/sealing-key/1",
+    JSON.stringify({ kty: "EC", crv: "P-256", x: signing.x, y: signing.y }),
+  );
+  await put("default/app/secret", SECRET);
+  sealed = await sealSecret(
+    {
+      version: "0.1.0",
+      type: "vault",
+      name: "kbs:///default/app/secret",
+      provider: "kbs",
+      provider_settings: {},
+      annotations: {},
+    },
+    signing,
+    "kbs:///default/sealing-key/1",
+  );
+});
+
+after(async () => {
+  for (const p of procs.reverse()) await p.stop();
+  await registry?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("confidential pod against our Trustee", () => {
+  test("the pod runs and its container prints the secret unsealed inside the sandbox", async (t) => {
+    if (skip) return t.skip(skip);
+    const { yaml, digest } = await generate(podYaml("sealed-ok"), { allowLogs: true });
+    assert.ok(!yaml.includes(SECRET), "the host-side manifest never holds the plaintext");
+    await pinInitData(digest);
+    const { r, out } = await runIt(yaml);
+    assert.equal(r.exitCode, 0);
+    assert.equal(out, `the secret is ${SECRET}\n`);
+  });
+
+  test("a pod whose init-data was altered attests with another digest and gets no key", async (t) => {
+    if (skip) return t.skip(skip);
+    const good = await generate(podYaml("sealed-altered"), { allowLogs: true });
+    await pinInitData(good.digest);
+    // The host swaps in a looser policy (exec allowed): valid init-data, different digest.
+    const altered = await generate(podYaml("sealed-altered"), {
+      allowLogs: true,
+      allowExec: [["/bin/sh"]],
+    });
+    assert.notEqual(altered.digest, good.digest);
+    await assert.rejects(
+      runIt(altered.yaml),
+      (e: { code?: string; message?: string }) =>
+        e.code === "ERR_AGENT_CALL" &&
+        /unsealing env SECRET failed.*PolicyDeny/.test(e.message ?? ""),
+    );
+  });
+});
