@@ -60,7 +60,8 @@ function random(n: number, r: () => number): Buffer {
   return b;
 }
 
-async function makeLayers(totalMiB: number): Promise<Buffer[]> {
+/** The benchmark image: three deterministic layers totalling about `totalMiB` uncompressed. */
+export async function makeLayers(totalMiB: number): Promise<Buffer[]> {
   const r = prng(42);
   const scale = totalMiB / 200;
   // Layer 1: ~9,000 small files (a distro base); layer 2: medium binaries; layer 3: a few large files.

@@ -194,3 +194,41 @@ describe("content-addressed blob store", () => {
     }
   });
 });
+
+describe("no cached-image shortcut", () => {
+  test("a re-pull of an image whose blobs are all stored still runs the policy and can be refused", async () => {
+    const { createBlobStore } = await import("./store.js");
+    const { OciError } = await import("./errors.js");
+    const dir = mkdtempSync(join(tmpdir(), "coco-oci-recheck-"));
+    try {
+      const layout = join(dir, "layout");
+      writeTestImage(layout, "s", [{ tar: await buildTar([{ name: "a", content: "A" }]) }]);
+      const store = createBlobStore(join(dir, "store"));
+      let calls = 0;
+      await pullImage({
+        source: createLayoutSource(layout),
+        selector: "s",
+        bundleDir: join(dir, "b1"),
+        store,
+        verify: async () => void calls++,
+      });
+      await assert.rejects(
+        pullImage({
+          source: createLayoutSource(layout),
+          selector: "s",
+          bundleDir: join(dir, "b2"),
+          store,
+          verify: async () => {
+            calls++;
+            throw new OciError("ERR_OCI_POLICY_DENIED", "policy changed: now refused");
+          },
+        }),
+        (e) => hasCode(e, "ERR_OCI_POLICY_DENIED"),
+      );
+      assert.equal(calls, 2);
+      assert.ok(!existsSync(join(dir, "b2/rootfs")));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
