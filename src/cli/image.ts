@@ -38,7 +38,6 @@ import {
   storeKeyInTrustee,
   type UnpackRules,
 } from "../oci/index.js";
-import { mintAdminToken, parsePrivateKeyPem } from "../trustee/kbs/index.js";
 
 interface RegistryFlags {
   authfile?: string;
@@ -342,9 +341,13 @@ export function registerImage(program: Command): void {
             let token: string;
             if (o.kbsAdminTokenFile !== undefined)
               token = readFileSync(o.kbsAdminTokenFile, "utf8").trim();
-            else if (o.kbsAdminKey !== undefined)
+            else if (o.kbsAdminKey !== undefined) {
+              // Loaded only here, so image commands do not depend on the Trustee modules.
+              const { mintAdminToken, parsePrivateKeyPem } = await import(
+                "../trustee/kbs/index.js"
+              );
               token = await mintAdminToken(parsePrivateKeyPem(readFileSync(o.kbsAdminKey)));
-            else
+            } else
               throw new OciError(
                 "ERR_OCI_CONFIG",
                 "--kbs-url needs --kbs-admin-key or --kbs-admin-token-file",
