@@ -33,7 +33,7 @@ test("local-json uses upstream's layout: <dir>/<namespace> with URL-safe base64 
     // A file written by upstream (padded URL-safe base64) reads back.
     writeFileSync(
       join(d, "kbs"),
-      JSON.stringify({ "resource-policy.rego": Buffer.from("pkg").toString("base64url") + "=" }),
+      JSON.stringify({ "resource-policy.rego": `${Buffer.from("pkg").toString("base64url")}=` }),
     );
     assert.equal(Buffer.from((await s.get("kbs", "resource-policy.rego")) ?? []).toString(), "pkg");
     writeFileSync(join(d, "broken"), "[1,2");
