@@ -111,7 +111,7 @@ describe("RCAR handshake and resource release", () => {
     const h = await handshake(base);
     assert.equal(h.attest.status, 200, h.attest.text);
     const { answer } = await getResource(base, "default/key/one", h);
-    assertError(answer, 401, "PolicyDeny", /allow/);
+    assertError(answer, 401, "PolicyDeny", /allow is false \(token: cpu0 ear.status=contraindicated\)/);
   });
 
   test("after installing allow_all, sample handshakes release the resource", async () => {

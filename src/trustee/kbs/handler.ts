@@ -94,6 +94,16 @@ function attestDetail(e: unknown): string {
   return `Attestation error: RCAR handshake Attest failed: ${label}: ${msg}`;
 }
 
+/** The token's EAR verdicts, e.g. ` (token: cpu0 ear.status=warning)`, to help read a denial. */
+function verdictOf(claims: Record<string, unknown>): string {
+  const submods = claims.submods;
+  if (typeof submods !== "object" || submods === null) return "";
+  const parts = Object.entries(submods as Record<string, { "ear.status"?: unknown }>)
+    .slice(0, 8)
+    .map(([name, sub]) => `${name} ear.status=${String(sub?.["ear.status"] ?? "none")}`);
+  return parts.length > 0 ? ` (token: ${parts.join(", ")})` : "";
+}
+
 /** Creates the request handler. */
 export function createKbsHandler(
   deps: KbsDeps,
@@ -297,7 +307,7 @@ export function createKbsHandler(
     if (!decision.allow) {
       throw err(
         "ERR_KBS_POLICY_DENY",
-        `Access denied by policy: resource policy rule ${decision.reason ?? "denied"}`,
+        `Access denied by policy: resource policy rule ${decision.reason ?? "denied"}${verdictOf(verified.claims)}`,
       );
     }
     let value: Uint8Array | undefined;
