@@ -100,7 +100,10 @@ function verdictOf(claims: Record<string, unknown>): string {
   if (typeof submods !== "object" || submods === null) return "";
   const parts = Object.entries(submods as Record<string, { "ear.status"?: unknown }>)
     .slice(0, 8)
-    .map(([name, sub]) => `${name} ear.status=${String(sub?.["ear.status"] ?? "none")}`);
+    .map(
+      ([name, sub]) =>
+        `${name.slice(0, 32)} ear.status=${String(sub?.["ear.status"] ?? "none").slice(0, 32)}`,
+    );
   return parts.length > 0 ? ` (token: ${parts.join(", ")})` : "";
 }
 
