@@ -4,12 +4,13 @@ import { RegoError } from "../errors.js";
 import { fromJs, toJs } from "../value/json.js";
 import { type ObjectValue, SetValue, type Value } from "../value/value.js";
 import { jsonBuiltins } from "./json.js";
+import { jsonSchemaBuiltins } from "./json-schema.js";
 import type { BuiltinContext } from "./types.js";
 import { yamlBuiltins } from "./yaml.js";
 
 const ctx = (): BuiltinContext => ({ strict: true, nowNs: 0n, cache: new Map() });
 const call = (name: string, ...args: Value[]) => {
-  const def = jsonBuiltins[name] ?? yamlBuiltins[name];
+  const def = jsonBuiltins[name] ?? yamlBuiltins[name] ?? jsonSchemaBuiltins[name];
   assert.ok(def, name);
   return def.fn(args, ctx());
 };
@@ -141,5 +142,53 @@ describe("yaml builtins", () => {
     assert.deepEqual(toJs(call("yaml.unmarshal", text) as Value), [
       { foo: [1, 2, 3], t: "true", n: null },
     ]);
+  });
+});
+
+describe("json schema builtins", () => {
+  const schema = v({
+    properties: { id: { type: "integer" }, tags: { type: "array", maxItems: 1 } },
+    required: ["id"],
+    additionalProperties: false,
+  });
+  it("verify_schema reports gojsonschema's text for bad type names", () => {
+    assert.deepEqual(toJs(call("json.verify_schema", '{"type":"boolean"}') as Value), [true, null]);
+    const [ok, err] = toJs(
+      call("json.verify_schema", v({ properties: { a: { type: "int" } } })) as Value,
+    ) as [boolean, string];
+    assert.equal(ok, false);
+    assert.match(err, /^jsonschema: has a primitive type that is NOT VALID -- given: \/int\//);
+    fails(
+      "json.match_schema",
+      "ERR_REGO_BUILTIN",
+      "has a primitive type that is NOT VALID",
+      v({}),
+      v({ type: "x" }),
+    );
+    fails("json.match_schema", "ERR_REGO_BUILTIN", "schema is not valid JSON", v({}), "{");
+  });
+
+  it("match_schema returns gojsonschema-shaped errors", () => {
+    assert.deepEqual(toJs(call("json.match_schema", '{"id": 5}', schema) as Value), [true, []]);
+    const [ok, errs] = toJs(
+      call("json.match_schema", v({ id: 1.5, tags: [1, 2], x: 0 }), schema) as Value,
+    ) as [boolean, { field: string; type: string; desc: string }[]];
+    assert.equal(ok, false);
+    const byType = Object.fromEntries(errs.map((e) => [e.type, e]));
+    assert.equal(byType.invalid_type?.desc, "Invalid type. Expected: integer, given: number");
+    assert.equal(byType.invalid_type?.field, "id");
+    assert.equal(byType.array_max_items?.field, "tags");
+    assert.equal(
+      byType.additional_property_not_allowed?.desc,
+      "Additional property x is not allowed",
+    );
+    const [, missing] = toJs(call("json.match_schema", v({}), schema) as Value) as [
+      boolean,
+      { error: string }[],
+    ];
+    assert.deepEqual(
+      missing.map((e) => e.error),
+      ["(root): id is required"],
+    );
   });
 });

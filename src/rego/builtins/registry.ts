@@ -18,6 +18,7 @@ import { stringBuiltins } from "./strings.js";
 import { timeBuiltins } from "./time.js";
 import { typeBuiltins } from "./typecheck.js";
 import { providersBuiltins } from "./providers.js";
+import { jsonSchemaBuiltins } from "./json-schema.js";
 import type { BuiltinTable } from "./types.js";
 import { unitsBuiltins } from "./units.js";
 import { uuidBuiltins } from "./uuid.js";
@@ -53,6 +54,7 @@ const TABLES: ReadonlyArray<BuiltinTable> = [
   x509Builtins,
   graphBuiltins,
   providersBuiltins,
+  jsonSchemaBuiltins,
 ];
 
 /** All builtins by full dotted name. */
