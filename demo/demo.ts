@@ -1,9 +1,70 @@
 /**
- * `npm run demo`: the end-to-end story as far as it exists today. Each capability extends it.
+ * `npm run demo`: the end-to-end story, one chapter per capability. Every chapter runs real
+ * components (processes on loopback, real registries and peers); a failing chapter fails the
+ * demo. `npm run demo -- NAME…` runs only the named chapters.
  */
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 
-const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
-const r = spawnSync(process.execPath, [cli, "--help"], { stdio: "inherit" });
-process.exit(r.status ?? 1);
+type Chapter = {
+  name: string;
+  title: string;
+  run: (log: (line: string) => void) => Promise<unknown>;
+};
+
+const chapters: Chapter[] = [
+  {
+    name: "rego",
+    title: "Policies: our Rego engine decides CoCo policies, cross-checked with OPA",
+    run: async (log) => (await import("./rego.js")).demoRego(log),
+  },
+  {
+    name: "evidence",
+    title: "Hardware evidence: real TDX, SGX, SEV-SNP and Azure vTPM captures verified offline",
+    run: async (log) => (await import("./evidence.js")).demoEvidence(log),
+  },
+  {
+    name: "trustee",
+    title: "Trustee: attestation with the sample TEE, EAR verdict, secret release and a denial",
+    run: async (log) => (await import("./trustee.js")).demoTrustee(log),
+  },
+  {
+    name: "guest",
+    title: "Guest components: a workload reads a resource and a sealed secret through AA and CDH",
+    run: async (log) => (await import("./guest.js")).demoGuest(log),
+  },
+  {
+    name: "image",
+    title:
+      "Confidential images: encrypt and sign, then pull, verify, decrypt and unpack in the guest",
+    run: async (log) => (await import("./image.js")).demoImage(log),
+  },
+];
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  const unknown = only.filter((n) => !chapters.some((c) => c.name === n));
+  if (unknown.length > 0) {
+    console.error(
+      `unknown chapter(s) ${unknown.join(", ")}; chapters: ${chapters.map((c) => c.name).join(", ")}`,
+    );
+    process.exit(2);
+  }
+  const selected = only.length > 0 ? chapters.filter((c) => only.includes(c.name)) : chapters;
+  const t0 = Date.now();
+  for (const [i, chapter] of selected.entries()) {
+    console.log(`\n=== ${i + 1}/${selected.length} ${chapter.title}`);
+    const started = Date.now();
+    await chapter.run((line) => console.log(`  ${line}`));
+    console.log(`--- ${chapter.name} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+  console.log(
+    `\nDemo complete: ${selected.length} chapters in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
+}
+
+main().catch((err: unknown) => {
+  const code = (err as { code?: unknown }).code;
+  console.error(
+    `\nDEMO FAILED: ${typeof code === "string" ? `${code}: ` : ""}${err instanceof Error ? err.message : String(err)}`,
+  );
+  process.exit(1);
+});
