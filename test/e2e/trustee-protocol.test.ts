@@ -111,7 +111,12 @@ describe("RCAR handshake and resource release", () => {
     const h = await handshake(base);
     assert.equal(h.attest.status, 200, h.attest.text);
     const { answer } = await getResource(base, "default/key/one", h);
-    assertError(answer, 401, "PolicyDeny", /allow is false \(token: cpu0 ear.status=contraindicated\)/);
+    assertError(
+      answer,
+      401,
+      "PolicyDeny",
+      /allow is false \(token: cpu0 ear.status=contraindicated\)/,
+    );
   });
 
   test("after installing allow_all, sample handshakes release the resource", async () => {
@@ -248,6 +253,18 @@ describe("RCAR handshake and resource release", () => {
     const again = await call(`${base}/kbs/v0/attest`, "POST", {}, { cookie: h.cookie });
     assert.equal(again.status, 200);
     assert.equal((again.body as { token: string }).token, h.token);
+  });
+
+  test("GET /metrics exposes upstream's counter names; POST is 405", async () => {
+    const m = await fetch(`${base}/metrics`);
+    assert.equal(m.status, 200);
+    assert.match(m.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+    const text = await m.text();
+    assert.match(text, /^kbs_auth_requests_total [1-9]\d*$/m);
+    assert.match(text, /^kbs_attestation_successes_total\{tee_type="sample"\} [1-9]\d*$/m);
+    assert.match(text, /^kbs_policy_violations_total [1-9]\d*$/m);
+    assert.match(text, /^kbs_resource_reads_total\{resource_path="default\/key\/one"\} [1-9]\d*$/m);
+    assert.equal((await fetch(`${base}/metrics`, { method: "POST" })).status, 405);
   });
 
   test("JWKS endpoint publishes the token signing key", async () => {

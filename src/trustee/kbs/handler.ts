@@ -28,6 +28,7 @@ import type { KeyValueStore } from "../storage/types.js";
 import { type AdminAuthorizer, isAdminDenial } from "./admin-auth.js";
 import { KbsServerError, type KbsServerErrorCode } from "./errors.js";
 import { getCookie, readBody, sendEmpty, sendError, sendJson } from "./http.js";
+import { createMetrics, type Metrics } from "./metrics.js";
 import type { ReplayLedger } from "./replay.js";
 import { parseResourcePath } from "./resource-path.js";
 import type { ResourcePolicy } from "./resource-policy.js";
@@ -51,6 +52,8 @@ export interface KbsDeps {
   resourcePlugin?: boolean;
   hashPreference?: readonly HashAlgorithm[];
   log?: (line: string) => void;
+  /** Prometheus counters (default: a fresh set). */
+  metrics?: Metrics;
 }
 
 const REPOSITORY = "repository";
@@ -116,6 +119,7 @@ export function createKbsHandler(
   const log = deps.log ?? (() => {});
   const resourcePlugin = deps.resourcePlugin ?? true;
   const as = deps.attestationService;
+  const metrics = deps.metrics ?? createMetrics();
 
   const cookieHeader = (s: Session) => ({
     "set-cookie": `${KBS_SESSION_COOKIE}=${deps.sessions.seal(s)}; Expires=${new Date(s.exp).toUTCString()}`,
@@ -276,10 +280,12 @@ export function createKbsHandler(
     try {
       token = (await as.evaluate(requests, ["default"])).token;
     } catch (e) {
+      metrics.inc("kbs_attestation_failures_total", { tee_type: session.tee });
       log(`kbs: attestation refused: ${(e as { code?: string }).code ?? "error"}`);
       throw err("ERR_KBS_ATTESTATION", attestDetail(e), e);
     }
     const attested: Session = { state: "attested", id: session.id, token, exp: session.exp };
+    metrics.inc("kbs_attestation_successes_total", { tee_type: session.tee });
     sendJson(res, 200, { token }, cookieHeader(attested));
   }
 
@@ -302,11 +308,18 @@ export function createKbsHandler(
     if (token === undefined) throw err("ERR_KBS_TOKEN_NOT_FOUND", "Attestation Token not found");
     const verified = await deps.tokenVerifier.verify(token);
     const path = parseResourcePath(segments);
-    const decision = await deps.resourcePolicy.evaluate(verified.claims, {
-      plugin: "resource",
-      "resource-path": segments,
-      query,
-    });
+    metrics.inc("kbs_policy_evaluations_total");
+    const decision = await deps.resourcePolicy
+      .evaluate(verified.claims, {
+        plugin: "resource",
+        "resource-path": segments,
+        query,
+      })
+      .catch((e: unknown) => {
+        metrics.inc("kbs_policy_errors_total");
+        throw e;
+      });
+    metrics.inc(decision.allow ? "kbs_policy_approvals_total" : "kbs_policy_violations_total");
     if (!decision.allow) {
       throw err(
         "ERR_KBS_POLICY_DENY",
@@ -327,6 +340,7 @@ export function createKbsHandler(
     } catch (e) {
       throw err("ERR_KBS_JWE", `JWE failed: ${(e as Error).message}`, e);
     }
+    metrics.inc("kbs_resource_reads_total", { resource_path: path.key });
     sendJson(res, 200, jwe);
   }
 
@@ -349,6 +363,7 @@ export function createKbsHandler(
       } catch (e) {
         throw err("ERR_KBS_PLUGIN_INTERNAL", "Plugin internal error: resource storage failed", e);
       }
+      metrics.inc("kbs_resource_writes_total", { resource_path: path.key });
       log(`kbs: resource ${path.key} written (${body.length} bytes)`);
       sendEmpty(res, 200, "text/xml");
       return;
@@ -357,6 +372,7 @@ export function createKbsHandler(
     if (!(await deps.store.delete(REPOSITORY, path.key))) {
       throw err("ERR_KBS_PLUGIN_INTERNAL", "Plugin internal error: resource not found");
     }
+    metrics.inc("kbs_resource_deletes_total", { resource_path: path.key });
     log(`kbs: resource ${path.key} deleted`);
     sendEmpty(res, 200);
   }
@@ -370,6 +386,20 @@ export function createKbsHandler(
     const method = req.method ?? "GET";
 
     if (pathname === "/healthz" && method === "GET") return sendEmpty(res, 200);
+    if (pathname === "/metrics") {
+      if (method !== "GET") {
+        res.writeHead(405, { allow: "GET", "content-length": "0" });
+        res.end();
+        return;
+      }
+      const body = Buffer.from(metrics.render());
+      res.writeHead(200, {
+        "content-type": "text/plain; version=0.0.4",
+        "content-length": String(body.length),
+      });
+      res.end(body);
+      return;
+    }
     if (pathname === "/.well-known/jwks.json" && method === "GET")
       return sendJson(res, 200, as.broker.jwks());
     if (!pathname.startsWith(`${KBS_PATH_PREFIX}/`)) {
@@ -390,8 +420,19 @@ export function createKbsHandler(
     }
     const [plugin = "", ...rest] = segments;
 
-    if (plugin === "auth" && method === "POST") return auth(req, res);
-    if (plugin === "attest" && method === "POST") return attest(req, res);
+    if (plugin === "auth" && method === "POST") {
+      metrics.inc("kbs_auth_requests_total");
+      await auth(req, res).catch((e: unknown) => {
+        metrics.inc("kbs_auth_errors_total");
+        throw e;
+      });
+      metrics.inc("kbs_auth_successes_total");
+      return;
+    }
+    if (plugin === "attest" && method === "POST") {
+      metrics.inc("kbs_attestation_requests_total");
+      return attest(req, res);
+    }
     if (plugin === "attestation-policy" && method === "POST") {
       await adminCheck(req, "attestation-policy", false);
       const body = (await jsonBody(
@@ -454,6 +495,7 @@ export function createKbsHandler(
   }
 
   return (req, res) => {
+    metrics.inc("kbs_http_requests_total");
     route(req, res).catch((e: unknown) => {
       if (e instanceof KbsServerError) {
         sendError(res, e);
