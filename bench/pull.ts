@@ -222,6 +222,27 @@ export async function run(args: string[]): Promise<void> {
         MiBps: (tarBytes / 1048576 / (ours.medianMs / 1000)).toFixed(0),
         peakRssMiB: (peakRss / 1048576).toFixed(0),
       };
+      // Peak memory of a pull alone, in a fresh process (this one holds the generated image).
+      // Sampled RSS, because ru_maxrss survives fork+exec and would report this parent's peak.
+      const child = join(dir, `child-${tag}`);
+      const script = `
+const { pullImage, acceptAnything } = await import(${JSON.stringify(new URL("../src/oci/pull.js", import.meta.url).href)});
+const { openImageSource, parseImageLocation } = await import(${JSON.stringify(new URL("../src/oci/transport.js", import.meta.url).href)});
+const { loadPrivateKey } = await import(${JSON.stringify(new URL("../src/oci/layer/keys.js", import.meta.url).href)});
+const { readFileSync } = await import("node:fs");
+let peak = 0;
+const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 10);
+const { source, selector } = openImageSource(parseImageLocation(${JSON.stringify(`${reg.host}/bench/img:${tag}`)}), { tlsVerify: false });
+await pullImage({ source, selector, bundleDir: ${JSON.stringify(child)}, verify: acceptAnything, ${encrypted ? `keys: { privateKeys: [loadPrivateKey(readFileSync(${JSON.stringify(join(dir, "priv.pem"))}))] },` : ""} });
+source.close();
+clearInterval(timer);
+console.log(JSON.stringify({ peakRss: peak }));`;
+      const cr = await runTool(process.execPath, ["--input-type=module", "-e", script]);
+      if (cr.status !== 0) throw new Error(`child pull failed: ${cr.stderr}`);
+      rmSync(child, { recursive: true, force: true });
+      const maxRss = (JSON.parse(cr.stdout.trim()) as { peakRss: number }).peakRss / 1048576;
+      ours.extra.childPeakRssMiB = maxRss.toFixed(0);
+      ours.extra.largestLayerMiB = (Math.max(...layers.map((l) => l.length)) / 1048576).toFixed(0);
       const peerTimes: number[] = [];
       for (let i = 0; i < runs + 1; i++) {
         const oci = join(dir, `peer-oci-${i}-${tag}`);
