@@ -7,6 +7,7 @@ import { createGunzip } from "node:zlib";
 import { Decompress } from "fzstd";
 import { OciError } from "../errors.js";
 import type { Compression } from "../media-types.js";
+import { ZstdGuard } from "./zstd-guard.js";
 
 const OUT_CHUNK = 256 * 1024;
 
@@ -24,6 +25,7 @@ export function createDecompressor(compression: Compression): Transform | undefi
 
 function createZstdTransform(): Transform {
   let out: Transform | undefined;
+  const guard = new ZstdGuard();
   const z = new Decompress((chunk) => {
     // fzstd reuses no buffers across calls, so pushing the view is safe.
     out?.push(chunk);
@@ -31,10 +33,16 @@ function createZstdTransform(): Transform {
   out = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       try {
+        // Frame headers are checked before fzstd sees them (it allocates the window up front).
+        guard.feed(chunk);
         z.push(chunk);
         cb();
       } catch (err) {
-        cb(new OciError("ERR_OCI_DECOMPRESS", `zstd: ${(err as Error).message}`, { cause: err }));
+        cb(
+          err instanceof OciError
+            ? err
+            : new OciError("ERR_OCI_DECOMPRESS", `zstd: ${(err as Error).message}`, { cause: err }),
+        );
       }
     },
     flush(cb) {
