@@ -248,6 +248,19 @@ describe("RCAR handshake and resource release", () => {
     assert.equal(cpu0["ear.trustworthiness-vector"].executables, 3);
   });
 
+  test("a token too large for a cookie waits in the store; the cookie stays small", async () => {
+    const big = `version = "0.1.0"\nalgorithm = "sha384"\n[data]\n"policy.rego" = """\n${"# padding line of an agent policy\n".repeat(300)}"""\n`;
+    const h = await handshake(base, { initData: big });
+    assert.equal(h.attest.status, 200, h.attest.text);
+    assert.ok((h.token as string).length > 8000);
+    assert.ok(h.cookie.length < 400, `cookie is ${h.cookie.length} bytes`);
+    const r = await getResource(base, "default/key/one", h);
+    assert.equal(r.answer.status, 200, r.answer.text);
+    assert.equal(new TextDecoder().decode(r.plaintext), secret);
+    const again = await call(`${base}/kbs/v0/attest`, "POST", {}, { cookie: h.cookie });
+    assert.equal((again.body as { token: string }).token, h.token);
+  });
+
   test("attesting again with an Attested cookie returns the same token, as upstream", async () => {
     const h = await handshake(base);
     const again = await call(`${base}/kbs/v0/attest`, "POST", {}, { cookie: h.cookie });

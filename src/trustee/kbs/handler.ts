@@ -57,6 +57,8 @@ export interface KbsDeps {
 }
 
 const REPOSITORY = "repository";
+/** Attested sessions whose token is too large for a cookie (upstream's session namespace). */
+const SESSION_NAMESPACE = "kbs_protocol_session";
 const B64URL_NOPAD = /^[A-Za-z0-9_-]*$/;
 
 function err(code: KbsServerErrorCode, detail: string, cause?: unknown): KbsServerError {
@@ -124,6 +126,38 @@ export function createKbsHandler(
   const cookieHeader = (s: Session) => ({
     "set-cookie": `${KBS_SESSION_COOKIE}=${deps.sessions.seal(s)}; Expires=${new Date(s.exp).toUTCString()}`,
   });
+
+  // Tokens up to this size travel in the sealed cookie; larger ones (hardware claims, event
+  // logs) wait in the shared store so the cookie stays within common header limits.
+  const inlineTokenMax = 2800;
+  let nextSweep = Date.now() + 3600_000;
+  const attestedSession = async (id: string, token: string, exp: number): Promise<Session> => {
+    if (token.length <= inlineTokenMax) return { state: "attested", id, token, exp };
+    const record = new TextEncoder().encode(JSON.stringify({ token, exp }));
+    await deps.store.put(SESSION_NAMESPACE, id, record);
+    if (Date.now() >= nextSweep) {
+      nextSweep = Date.now() + 3600_000;
+      void sweepSessions().catch(() => {});
+    }
+    return { state: "attested-ref", id, exp };
+  };
+  const tokenOf = async (s: Session): Promise<string | undefined> => {
+    if (s.state === "attested") return s.token;
+    if (s.state !== "attested-ref") return undefined;
+    const raw = await deps.store.get(SESSION_NAMESPACE, s.id);
+    if (raw === undefined) return undefined;
+    const rec = JSON.parse(Buffer.from(raw).toString("utf8")) as { token: string; exp: number };
+    return rec.exp > Date.now() ? rec.token : undefined;
+  };
+  const sweepSessions = async () => {
+    const now = Date.now();
+    for (const key of await deps.store.list(SESSION_NAMESPACE)) {
+      const raw = await deps.store.get(SESSION_NAMESPACE, key);
+      if (raw === undefined) continue;
+      const rec = JSON.parse(Buffer.from(raw).toString("utf8")) as { exp: number };
+      if (rec.exp <= now) await deps.store.delete(SESSION_NAMESPACE, key);
+    }
+  };
 
   const adminCheck = async (req: IncomingMessage, endpoint: string, plugin: boolean) => {
     try {
@@ -209,9 +243,13 @@ export function createKbsHandler(
       );
     }
     const body = await jsonBody(req, "ERR_KBS_ATTESTATION", prefix);
-    if (session.state === "attested") {
+    if (session.state !== "authed") {
       // Upstream returns the token it already issued for this session.
-      sendJson(res, 200, { token: session.token }, cookieHeader(session));
+      const issued = await tokenOf(session);
+      if (issued === undefined) {
+        throw err("ERR_KBS_ATTESTATION", `${prefix}session expired (call /auth again)`);
+      }
+      sendJson(res, 200, { token: issued }, cookieHeader(session));
       return;
     }
     let attestation: ReturnType<typeof parseKbsAttestation>;
@@ -284,7 +322,7 @@ export function createKbsHandler(
       log(`kbs: attestation refused: ${(e as { code?: string }).code ?? "error"}`);
       throw err("ERR_KBS_ATTESTATION", attestDetail(e), e);
     }
-    const attested: Session = { state: "attested", id: session.id, token, exp: session.exp };
+    const attested = await attestedSession(session.id, token, session.exp);
     metrics.inc("kbs_attestation_successes_total", { tee_type: session.tee });
     sendJson(res, 200, { token }, cookieHeader(attested));
   }
@@ -299,7 +337,7 @@ export function createKbsHandler(
     const cookie = getCookie(req, KBS_SESSION_COOKIE);
     if (cookie !== undefined) {
       const s = deps.sessions.open(cookie);
-      if (typeof s !== "string" && s.state === "attested") token = s.token;
+      if (typeof s !== "string" && s.state !== "authed") token = await tokenOf(s);
     }
     if (token === undefined) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");

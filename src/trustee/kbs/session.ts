@@ -28,8 +28,18 @@ export interface AttestedSession {
   exp: number;
 }
 
-/** Either session state. */
-export type Session = AuthedSession | AttestedSession;
+/**
+ * An attested session whose token is too large for a cookie (hardware claims, event logs): the
+ * token waits in the shared store under the session id instead.
+ */
+export interface AttestedRefSession {
+  state: "attested-ref";
+  id: string;
+  exp: number;
+}
+
+/** Any session state. */
+export type Session = AuthedSession | AttestedSession | AttestedRefSession;
 
 /** Why a cookie did not open. */
 export type SessionOpenFailure = "malformed" | "unknown" | "expired";
