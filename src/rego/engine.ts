@@ -5,7 +5,7 @@ import { evalBody } from "./eval/body.js";
 import { compileModules, compileQuery, findNode } from "./eval/compile.js";
 import { DEFAULT_LIMITS, EvalContext, type HostFunction, type Limits } from "./eval/context.js";
 import type { CLit, CTerm, RuleNode } from "./eval/ir.js";
-import { evalTerm, type Frame } from "./eval/terms.js";
+import { evalTerm, type Frame, isStackOverflow } from "./eval/terms.js";
 import { parseModule, parseQuery } from "./parser/parser.js";
 import { fromJs, type JsonValue, parseJsonValue, toJs } from "./value/json.js";
 import { ObjectValue, type Value } from "./value/value.js";
@@ -318,7 +318,7 @@ export class Engine {
     try {
       return fn(ctx);
     } catch (e) {
-      if (e instanceof RangeError && /call stack/i.test(e.message)) {
+      if (isStackOverflow(e)) {
         throw new RegoError(
           "ERR_REGO_LIMIT",
           "evaluation exhausted the stack (recursion too deep)",

@@ -91,6 +91,8 @@ export interface Rule {
   value: Term | undefined;
   body: Literal[];
   elses: ElseClause[];
+  /** YAML text of a `# METADATA` comment block right before the rule. */
+  annotations?: string;
   loc: Location;
 }
 
@@ -109,4 +111,6 @@ export interface Module {
   imports: Import[];
   rules: Rule[];
   regoV1: boolean;
+  /** YAML text of a `# METADATA` comment block right before `package`. */
+  pkgAnnotations?: string;
 }

@@ -2,6 +2,7 @@ import type { Literal, Module, Rule, Term, With } from "../ast/ast.js";
 import type { BuiltinTable } from "../builtins/types.js";
 import { type Location, RegoError } from "../errors.js";
 import { ObjectValue, SetValue, type Value } from "../value/value.js";
+import { type AnnotationIndex, metadataChain, parseAnnotations } from "./annotations.js";
 import type { CallTarget, CLit, CRule, CTerm, CWith, RuleNode, RuleSet } from "./ir.js";
 import { forEachChild, scheduleBody } from "./schedule.js";
 
@@ -51,8 +52,28 @@ export function compileModules(modules: readonly Module[], env: CallEnv): RuleNo
     }
   }
   checkRuleConflicts(root);
+  const annotations: AnnotationIndex = { packages: new Map(), documents: new Map() };
+  for (const mod of modules) {
+    if (mod.pkgAnnotations !== undefined) {
+      const a = parseAnnotations(mod.pkgAnnotations, "package", {
+        file: mod.file,
+        line: 1,
+        col: 1,
+      });
+      if (a.get("scope") === "package") annotations.packages.set(mod.pkg.join("\u0000"), a);
+    }
+  }
+  const own = new Map<Rule, ObjectValue>();
+  for (const { rule, set } of pending) {
+    if (rule.annotations === undefined) continue;
+    const a = parseAnnotations(rule.annotations, "rule", rule.loc);
+    own.set(rule, a);
+    if (a.get("scope") === "document") annotations.documents.set(set.path.join("\u0000"), a);
+  }
   for (const { mod, rule, set, keys } of pending) {
-    const c = new RuleCompiler(mod, root, env).compileRule(rule, keys);
+    const rc = new RuleCompiler(mod, root, env);
+    rc.metadata = { index: annotations, path: set.path, own: own.get(rule) };
+    const c = rc.compileRule(rule, keys);
     if (rule.isDefault) {
       if (set.defaults.length > 0) {
         throw new RegoError(
@@ -146,6 +167,8 @@ interface Scope {
 
 /** Compiles the rules of one module (names resolve against that module's package/imports). */
 class RuleCompiler {
+  /** What `rego.metadata.chain()` / `rego.metadata.rule()` return inside the rule compiled. */
+  metadata: { index: AnnotationIndex; path: string[]; own: ObjectValue | undefined } | undefined;
   private nslots = 0;
   private readonly wildcards = new Set<number>();
   private readonly pkgNode: RuleNode;
@@ -542,6 +565,21 @@ class RuleCompiler {
         };
       }
       case "call": {
+        if (
+          (t.fn === "rego.metadata.chain" || t.fn === "rego.metadata.rule") &&
+          t.args.length === 0 &&
+          !this.pkgNode.children.has("rego")
+        ) {
+          const m = this.metadata;
+          if (t.fn === "rego.metadata.rule") {
+            const own = m?.own?.get("scope") === "rule" ? m.own : undefined;
+            return { t: "const", v: own ?? new ObjectValue(), loc: t.loc };
+          }
+          const v = m
+            ? metadataChain(m.index, this.mod.pkg, m.path, m.own)
+            : Object.freeze([] as Value[]);
+          return { t: "const", v, loc: t.loc };
+        }
         const args = t.args.map((a) => this.term(a, sc));
         const target = this.resolveCall(t.fn, t.fnLoc, args.length);
         const arity = this.arityOf(target);

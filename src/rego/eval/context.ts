@@ -26,7 +26,7 @@ export interface Limits {
 }
 
 /** Defaults: generous for real policies, small enough to stop a runaway policy quickly. */
-export const DEFAULT_LIMITS: Limits = { maxSteps: 50_000_000, maxDepth: 500, maxMillis: 30_000 };
+export const DEFAULT_LIMITS: Limits = { maxSteps: 50_000_000, maxDepth: 200, maxMillis: 30_000 };
 
 /** Marks a rule being evaluated (to detect recursion). */
 export const IN_PROGRESS: unique symbol = Symbol("in-progress");

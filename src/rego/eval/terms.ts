@@ -171,7 +171,8 @@ export function guardBuiltin(
       if (ctx.strict) throw e.at(t.loc);
       return undefined;
     }
-    if (e instanceof RangeError && /call stack/i.test(e.message)) throw e;
+    // Stack exhaustion is never a builtin's failure: let the engine report ERR_REGO_LIMIT.
+    if (isStackOverflow(e)) throw e;
     const err = new RegoError("ERR_REGO_BUILTIN", String((e as Error)?.message ?? e), {
       cause: e,
     });
@@ -231,4 +232,16 @@ export function walkValue(
     });
   }
   return k(cur);
+}
+
+/**
+ * True for errors V8 raises when the JS stack runs out. Near the limit even compiling a regex
+ * literal fails (with a SyntaxError carrying the same text), so only a plain substring test.
+ */
+export function isStackOverflow(e: unknown): boolean {
+  return (
+    e instanceof Error &&
+    typeof e.message === "string" &&
+    e.message.includes("Maximum call stack size exceeded")
+  );
 }

@@ -30,7 +30,13 @@ const PUNCT1 = new Set([..."{}[]().,;:=<>+-*/%|&"]);
  * Splits Rego source into tokens. No line or size limits are imposed here: real generated
  * Kata policies have very long lines (regorus had to lift its caps). Throws ERR_REGO_PARSE.
  */
-export function tokenize(src: string, file: string, baseLine = 1, baseCol = 1): Token[] {
+export function tokenize(
+  src: string,
+  file: string,
+  baseLine = 1,
+  baseCol = 1,
+  comments?: { line: number; text: string }[],
+): Token[] {
   const out: Token[] = [];
   let i = 0;
   let line = baseLine;
@@ -59,7 +65,9 @@ export function tokenize(src: string, file: string, baseLine = 1, baseCol = 1): 
         i++;
       } else if (c === 35) {
         ws = true;
+        const from = i + 1;
         while (i < n && src.charCodeAt(i) !== 10) i++;
+        comments?.push({ line, text: src.slice(from, i) });
       } else break;
     }
     const col = i - lineStart + 1;

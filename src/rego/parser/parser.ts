@@ -38,8 +38,32 @@ const KEYWORDS = new Set([
 
 /** Parses one Rego module. Throws ERR_REGO_PARSE with a location on any syntax error. */
 export function parseModule(src: string, file: string, opts: ParseOptions = {}): Module {
-  const p = new Parser(tokenize(src, file), file, !opts.v0);
+  const comments: { line: number; text: string }[] = [];
+  const p = new Parser(tokenize(src, file, 1, 1, comments), file, !opts.v0);
+  p.metadata = metadataBlocks(comments);
   return p.module();
+}
+
+/**
+ * `# METADATA` blocks: contiguous comment lines after a `METADATA` line, keyed by the line
+ * right after the block (where the annotated package or rule must start).
+ */
+function metadataBlocks(comments: { line: number; text: string }[]): Map<number, string> {
+  const out = new Map<number, string>();
+  for (let i = 0; i < comments.length; i++) {
+    if (comments[i]!.text.trim() !== "METADATA") continue;
+    let last = comments[i]!.line;
+    const lines: string[] = [];
+    let j = i + 1;
+    for (; j < comments.length && comments[j]!.line === last + 1; j++) {
+      last = comments[j]!.line;
+      const t = comments[j]!.text;
+      lines.push(t.startsWith(" ") ? t.slice(1) : t);
+    }
+    out.set(last + 1, lines.join("\n"));
+    i = j - 1;
+  }
+  return out;
 }
 
 /** Parses a query (statements separated by `;` or newlines). */
@@ -59,6 +83,8 @@ class Parser {
   /** Whether newlines end statements at this point (false inside brackets/parens). */
   private nlSig = true;
   private depth = 0;
+  /** METADATA blocks by the line they annotate. */
+  metadata = new Map<number, string>();
   /** Parsing a comprehension head: a top-level `|` ends it instead of meaning union. */
   private noUnion = false;
 
@@ -117,6 +143,7 @@ class Parser {
   // ---- module level ----
   module(): Module {
     if (!this.isKw("package")) this.fail("expected 'package'");
+    const pkgAnnotations = this.metadata.get(this.peek().line);
     this.next();
     const pkgRef = this.refOnly();
     const pkg = this.refToPath(pkgRef, "package");
@@ -144,9 +171,19 @@ class Parser {
     while (this.peek().kind !== "eof") {
       if (this.isKw("import")) this.fail("imports must appear before rules");
       if (this.isKw("package")) this.fail("unexpected package");
-      rules.push(this.rule());
+      const ann = this.metadata.get(this.peek().line);
+      const rule = this.rule();
+      if (ann !== undefined) rule.annotations = ann;
+      rules.push(rule);
     }
-    return { file: this.file, pkg: pkg.slice(1), imports, rules, regoV1: this.regoV1 };
+    return {
+      file: this.file,
+      pkg: pkg.slice(1),
+      imports,
+      rules,
+      regoV1: this.regoV1,
+      ...(pkgAnnotations !== undefined ? { pkgAnnotations } : {}),
+    };
   }
 
   queryOnly(): Literal[] {
