@@ -2,6 +2,7 @@ import { RegoError } from "../errors.js";
 import { ObjectValue, SetValue, typeName, type Value } from "../value/value.js";
 import { argArray, argInt, argString, builtinError, operandError } from "./args.js";
 import { sprintf } from "./sprintf.js";
+import { renderTemplate } from "./template.js";
 import type { BuiltinTable } from "./types.js";
 import { isAscii, runes } from "./util.js";
 
@@ -197,6 +198,17 @@ export const stringBuiltins: BuiltinTable = {
       const a = stringsOf("strings.any_suffix_match", args, 0);
       const b = stringsOf("strings.any_suffix_match", args, 1);
       return a.some((s) => b.some((p) => s.endsWith(p)));
+    },
+  },
+  "strings.render_template": {
+    arity: 2,
+    fn: (args) => {
+      const tpl = argString("strings.render_template", args, 0);
+      const vars = args[1] as Value;
+      if (!(vars instanceof ObjectValue)) {
+        throw operandError("strings.render_template", 2, "object", vars);
+      }
+      return renderTemplate(tpl, vars);
     },
   },
   sprintf: {
