@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { RegoError } from "../errors.js";
 import type { Value } from "../value/value.js";
+import { GlobIntersectLimitError, globsIntersect } from "./glob-intersect.js";
 import { expandTemplate, MAX_PATTERN_LENGTH } from "./re2.js";
 import { quoteMeta, regexBuiltins } from "./regex.js";
 import type { BuiltinContext } from "./types.js";
@@ -90,5 +91,33 @@ describe("regex builtins (Go RE2 semantics)", () => {
 
   it("quoteMeta escapes exactly Go's metacharacters", () => {
     assert.equal(quoteMeta("a.b-c[d]$"), "a\\.b-c\\[d\\]\\$");
+  });
+});
+
+describe("regex.globs_match (glob intersection)", () => {
+  it("decides whether two globs share a string", () => {
+    assert.equal(call("regex.globs_match", "a.a.[0-9]+z", ".b.b2359825792*594823z"), true);
+    assert.equal(call("regex.globs_match", "[a-z]+", "[0-9]*"), false);
+    assert.equal(call("regex.globs_match", "ab*c", "a.+"), true);
+    assert.equal(call("regex.globs_match", "abc", "abd"), false);
+  });
+
+  it("reports malformed globs with the library's text and bounds the search", () => {
+    assert.throws(
+      () => call("regex.globs_match", "pqrs]", "[a-b]+"),
+      (e: unknown) =>
+        e instanceof RegoError &&
+        e.code === "ERR_REGO_BUILTIN" &&
+        e.message.endsWith(
+          "input:pqrs], pos:5, set-close ']' with no preceding '[': the input provided is invalid",
+        ),
+    );
+    code("regex.globs_match", "ERR_REGO_BUILTIN", "[ab", "a");
+    code("regex.globs_match", "ERR_REGO_BUILTIN", "*a", "a");
+    code("regex.globs_match", "ERR_REGO_BUILTIN", "a\\", "a");
+    assert.throws(
+      () => globsIntersect(`${".*a".repeat(8)}b`, `${"a".repeat(24)}c*`, 10_000),
+      GlobIntersectLimitError,
+    );
   });
 });

@@ -1,5 +1,6 @@
 import type { Value } from "../value/value.js";
 import { argInt, argString, builtinError } from "./args.js";
+import { GlobIntersectError, GlobIntersectLimitError, globsIntersect } from "./glob-intersect.js";
 import {
   compileGoRegexp,
   expandTemplate,
@@ -144,6 +145,21 @@ export const regexBuiltins: BuiltinTable = {
       const p = argString("regex.replace", args, 1);
       const t = argString("regex.replace", args, 2);
       return goReplaceAll(regexpFor("regex.replace", p, ctx.memo ?? ctx.cache), s, t);
+    },
+  },
+  "regex.globs_match": {
+    arity: 2,
+    fn: (args) => {
+      const a = argString("regex.globs_match", args, 0);
+      const b = argString("regex.globs_match", args, 1);
+      try {
+        return globsIntersect(a, b);
+      } catch (e) {
+        if (e instanceof GlobIntersectError || e instanceof GlobIntersectLimitError) {
+          throw builtinError("regex.globs_match", e.message);
+        }
+        throw e;
+      }
     },
   },
   "regex.template_match": {
