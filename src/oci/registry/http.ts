@@ -133,8 +133,28 @@ export function createHttpTransport(opts: HttpOptions = {}): HttpTransport {
   };
 }
 
-/** Reads a whole body, refusing more than `limit` bytes. */
-export async function readBody(res: HttpResponse, limit: number, what: string): Promise<Buffer> {
+/** Reads a whole body, refusing more than `limit` bytes or taking longer than `deadlineMs`. */
+export async function readBody(
+  res: HttpResponse,
+  limit: number,
+  what: string,
+  deadlineMs = 60_000,
+): Promise<Buffer> {
+  const timer = setTimeout(
+    () =>
+      res.body.destroy(
+        new OciError("ERR_OCI_TIMEOUT", `${what} not received within ${deadlineMs} ms`),
+      ),
+    deadlineMs,
+  );
+  try {
+    return await readAll(res, limit, what);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function readAll(res: HttpResponse, limit: number, what: string): Promise<Buffer> {
   const declared = Number(res.headers["content-length"] ?? "-1");
   if (declared > limit) {
     res.body.destroy();

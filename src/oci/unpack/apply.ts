@@ -50,11 +50,8 @@ const OPAQUE = ".wh..wh..opq";
 const OPEN_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 function exists(p: string): ReturnType<typeof lstatSync> | undefined {
-  try {
-    return lstatSync(p);
-  } catch {
-    return undefined;
-  }
+  // No exception for a missing path: most entries of a layer are new, and throwing is slow.
+  return lstatSync(p, { throwIfNoEntry: false });
 }
 
 /** Applies entries of one layer to `root`; call {@link LayerApplier.finish} after the last. */
@@ -66,6 +63,10 @@ export class LayerApplier {
   readonly #known = new Set<string>();
   readonly #touched = new Set<string>();
   readonly #dirTimes: [string, Date][] = [];
+  /** Directories this layer created (empty when made), and paths this layer created: a path in a
+   * fresh directory that this layer did not create cannot exist, so no lstat is needed. */
+  readonly #freshDirs = new Set<string>();
+  readonly #made = new Set<string>();
 
   constructor(root: string, rules: UnpackRules) {
     this.#root = root;
@@ -120,18 +121,23 @@ export class LayerApplier {
           throw new OciError("ERR_OCI_UNPACK_ESCAPE", `bad whiteout '${h.name.slice(0, 200)}'`);
         rmSync(`${parentAbs}/${victim}`, { recursive: true, force: true });
         this.#known.clear();
+        this.#freshDirs.clear();
       }
       return drain(data);
     }
     const rel = parentRel === "" ? base : `${parentRel}/${base}`;
     const abs = `${this.#root}/${rel}`;
     this.#touch(rel);
-    const old = exists(abs);
+    const old = this.#freshDirs.has(parentRel) && !this.#made.has(rel) ? undefined : exists(abs);
+    this.#made.add(rel);
     if (type === "directory") {
       if (old !== undefined && !old.isDirectory()) {
         rmSync(abs, { force: true });
       }
-      if (old === undefined || !old.isDirectory()) mkdirSync(abs, { mode: 0o700 });
+      if (old === undefined || !old.isDirectory()) {
+        mkdirSync(abs, { mode: 0o700 });
+        this.#freshDirs.add(rel);
+      }
       this.#known.add(rel);
       this.#setOwnerMode(abs, h, false);
       if (h.mtime) this.#dirTimes.push([abs, h.mtime]);
@@ -141,6 +147,7 @@ export class LayerApplier {
       if (old.isDirectory()) {
         rmSync(abs, { recursive: true, force: true });
         this.#known.clear();
+        this.#freshDirs.clear();
       } else unlinkSync(abs);
     }
     switch (type) {
@@ -306,8 +313,11 @@ export class LayerApplier {
       this.#touched.add(rel);
       if (this.#known.has(rel)) continue;
       const st = exists(`${this.#root}/${rel}`);
-      if (st === undefined) mkdirSync(`${this.#root}/${rel}`, { mode: 0o755 });
-      else if (!st.isDirectory())
+      if (st === undefined) {
+        mkdirSync(`${this.#root}/${rel}`, { mode: 0o755 });
+        this.#freshDirs.add(rel);
+        this.#made.add(rel);
+      } else if (!st.isDirectory())
         throw new OciError("ERR_OCI_UNPACK", `'${rel.slice(0, 200)}' is not a directory`);
       this.#known.add(rel);
     }
@@ -336,6 +346,7 @@ export class LayerApplier {
     };
     walk(dirRel);
     this.#known.clear();
+    this.#freshDirs.clear();
   }
 }
 

@@ -59,12 +59,7 @@ export function resolveParent(
     out.push(c);
     const rel = out.join("/");
     if (known.has(rel)) continue;
-    let st: ReturnType<typeof lstatSync> | undefined;
-    try {
-      st = lstatSync(`${root}/${rel}`);
-    } catch {
-      st = undefined;
-    }
+    const st = lstatSync(`${root}/${rel}`, { throwIfNoEntry: false });
     if (st === undefined || st.isDirectory()) {
       if (st !== undefined) known.add(rel);
       continue;
