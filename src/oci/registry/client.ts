@@ -100,7 +100,8 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
     if (params.service !== undefined) u.searchParams.set("service", params.service);
     u.searchParams.set("scope", scope);
     const headers: Record<string, string> = {};
-    if (opts.credentials !== undefined)
+    // Credentials go to the token realm only over HTTPS (or when the registry itself is insecure).
+    if (opts.credentials !== undefined && (u.protocol === "https:" || insecure))
       headers.Authorization = basicAuthorization(opts.credentials);
     const res = await http.send({ method: "GET", url: u.href, headers });
     const body = await readBody(res, 1024 * 1024, "token response");
