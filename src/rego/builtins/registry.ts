@@ -12,6 +12,7 @@ import { numberBuiltins } from "./numbers.js";
 import { objectBuiltins } from "./objects.js";
 import { opaBuiltins } from "./opa.js";
 import { regexBuiltins } from "./regex.js";
+import { regoBuiltins } from "./rego.js";
 import { semverBuiltins } from "./semver.js";
 import { setBuiltins } from "./sets.js";
 import { stringBuiltins } from "./strings.js";
@@ -40,6 +41,7 @@ const TABLES: ReadonlyArray<BuiltinTable> = [
   stringBuiltins,
   typeBuiltins,
   regexBuiltins,
+  regoBuiltins,
   encodingBuiltins,
   unitsBuiltins,
   jsonBuiltins,

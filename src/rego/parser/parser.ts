@@ -210,7 +210,7 @@ class Parser {
       if (this.isP(".") && !this.peek().ws) {
         this.next();
         const id = this.next();
-        if (id.kind !== "ident") this.fail("expected name after '.'", id);
+        if (id.kind !== "ident") this.fail(expectedIdent(id), id);
         path.push({ type: "scalar", value: id.text, loc: this.loc(id) });
       } else if (this.isP("[") && !this.peek().ws) {
         this.next();
@@ -254,7 +254,7 @@ class Parser {
       if (this.isP(".") && !this.peek().ws) {
         this.next();
         const id = this.next();
-        if (id.kind !== "ident") this.fail("expected name after '.'", id);
+        if (id.kind !== "ident") this.fail(expectedIdent(id), id);
         head.push({ type: "scalar", value: id.text, loc: this.loc(id) });
       } else if (this.isP("[") && !this.peek().ws) {
         this.next();
@@ -611,7 +611,7 @@ class Parser {
       if (t.text === ".") {
         this.next();
         const id = this.next();
-        if (id.kind !== "ident") this.fail("expected name after '.'", id);
+        if (id.kind !== "ident") this.fail(expectedIdent(id), id);
         term = this.appendRef(term, { type: "scalar", value: id.text, loc: this.loc(id) });
       } else if (t.text === "[") {
         this.next();
@@ -878,4 +878,11 @@ class Parser {
     }
     return done({ type: "set", items, loc });
   }
+}
+
+/** OPA's wording for a missing name after `.`: `unexpected eof token: expected ident`. */
+function expectedIdent(t: Token): string {
+  return t.kind === "eof"
+    ? "unexpected eof token: expected ident"
+    : `unexpected ${t.kind} token: expected ident`;
 }
