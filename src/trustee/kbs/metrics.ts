@@ -33,7 +33,7 @@ export interface Metrics {
 
 const MAX_SERIES = 10_000;
 
-function escape(v: string): string {
+function escapeLabel(v: string): string {
   return v.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
 }
 
@@ -44,7 +44,7 @@ export function createMetrics(): Metrics {
     inc(name, labels) {
       const l = labels
         ? `{${Object.entries(labels)
-            .map(([k, v]) => `${k}="${escape(v)}"`)
+            .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
             .join(",")}}`
         : "";
       const key = `${name}${l}`;

@@ -1,0 +1,105 @@
+/**
+ * What every KBS endpoint module shares: the dependencies, the body limit, counters, the
+ * admin check and the helpers that turn failures into upstream's error variants.
+ */
+import type { IncomingMessage } from "node:http";
+import type { HashAlgorithm } from "../../crypto/digest.js";
+import { parseJsonBytes } from "../../protocol/kbs/parse.js";
+import { KBS_SESSION_COOKIE } from "../../protocol/kbs/types.js";
+import type { AttestationService } from "../as/service.js";
+import type { KeyValueStore } from "../storage/types.js";
+import { type AdminAuthorizer, isAdminDenial } from "./admin-auth.js";
+import { KbsServerError, type KbsServerErrorCode } from "./errors.js";
+import { readBody } from "./http.js";
+import { createMetrics, type Metrics } from "./metrics.js";
+import type { ReplayLedger } from "./replay.js";
+import type { ResourcePolicy } from "./resource-policy.js";
+import type { Session, SessionSealer } from "./session.js";
+import type { TokenVerifier } from "./token-verifier.js";
+
+/** Everything the KBS needs, passed in. */
+export interface KbsDeps {
+  attestationService: AttestationService;
+  store: KeyValueStore;
+  resourcePolicy: ResourcePolicy;
+  admin: AdminAuthorizer;
+  tokenVerifier: TokenVerifier;
+  sessions: SessionSealer;
+  replay: ReplayLedger;
+  /** RCAR session lifetime in minutes (upstream `[attestation_service] timeout`, default 5). */
+  sessionTimeoutMin?: number;
+  /** Request body limit in bytes (default 2 MiB). */
+  payloadLimitBytes?: number;
+  /** Whether the `resource` plugin is enabled (upstream needs a `[[plugins]]` entry). */
+  resourcePlugin?: boolean;
+  hashPreference?: readonly HashAlgorithm[];
+  log?: (line: string) => void;
+  /** Prometheus counters (default: a fresh set). */
+  metrics?: Metrics;
+}
+
+/** The shared context of one KBS instance. */
+export interface KbsContext {
+  deps: KbsDeps;
+  limit: number;
+  log: (line: string) => void;
+  metrics: Metrics;
+  /** The Set-Cookie header carrying `s` sealed. */
+  cookieHeader(s: Session): Record<string, string>;
+  /** Resolves when the Authorization header passes the admin check for `endpoint`. */
+  adminCheck(req: IncomingMessage, endpoint: string, plugin: boolean): Promise<void>;
+  /** Reads and parses a JSON body; failures become `code` with `prefix` in the detail. */
+  jsonBody(req: IncomingMessage, code: KbsServerErrorCode, prefix: string): Promise<unknown>;
+}
+
+/** A KbsServerError with `detail` as its ErrorInformation detail. */
+export function err(code: KbsServerErrorCode, detail: string, cause?: unknown): KbsServerError {
+  return new KbsServerError(code, detail, { cause });
+}
+
+/** Builds the context. */
+export function createKbsContext(deps: KbsDeps): KbsContext {
+  const limit = deps.payloadLimitBytes ?? 2 * 1024 * 1024;
+  const log = deps.log ?? (() => {});
+  const cookieHeader = (s: Session) => ({
+    "set-cookie": `${KBS_SESSION_COOKIE}=${deps.sessions.seal(s)}; Expires=${new Date(s.exp).toUTCString()}`,
+  });
+  const adminCheck = async (req: IncomingMessage, endpoint: string, plugin: boolean) => {
+    try {
+      await deps.admin.check(req.headers.authorization, req.url ?? "");
+    } catch (e) {
+      const reason = isAdminDenial(e) ? e.message : "admin check failed";
+      log(`kbs: admin access denied for ${endpoint}: ${reason}`);
+      // Upstream reports plugin admin failures through the [admin] initialization variant.
+      if (plugin) {
+        throw err(
+          "ERR_KBS_ADMIN_PLUGIN",
+          `failed to initialize [admin] configuration: Admin access denied: ${reason}`,
+        );
+      }
+      throw err(
+        "ERR_KBS_ADMIN_ACCESS",
+        `admin access denied for endpoint ${endpoint}: Admin access denied: ${reason}`,
+      );
+    }
+  };
+
+  const jsonBody = async (req: IncomingMessage, code: KbsServerErrorCode, prefix: string) => {
+    const bytes = await readBody(req, limit);
+    try {
+      return parseJsonBytes(bytes, limit);
+    } catch (e) {
+      throw err(code, `${prefix}${(e as Error).message}`, e);
+    }
+  };
+
+  return {
+    deps,
+    limit,
+    log,
+    metrics: deps.metrics ?? createMetrics(),
+    cookieHeader,
+    adminCheck,
+    jsonBody,
+  };
+}

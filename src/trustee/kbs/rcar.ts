@@ -1,0 +1,234 @@
+/**
+ * The RCAR handshake endpoints (`POST /kbs/v0/auth`, `POST /kbs/v0/attest`) and the attested
+ * session's token: protocol 0.4.0 as upstream's KBS implements it, with sealed stateless
+ * sessions, single-use challenges and details that name the failed binding.
+ */
+import { randomBytes } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { constantTimeEqualString } from "../../crypto/compare.js";
+import { isTee, parseKbsAttestation, parseKbsRequest } from "../../protocol/kbs/parse.js";
+import {
+  deviceRuntimeData,
+  primaryRuntimeData,
+  selectHashAlgorithm,
+} from "../../protocol/kbs/runtime-data.js";
+import { KBS_SESSION_COOKIE } from "../../protocol/kbs/types.js";
+import type { VerificationRequest } from "../as/service.js";
+import { err, type KbsContext } from "./context.js";
+import { getCookie, sendJson } from "./http.js";
+import { newSessionId, type Session } from "./session.js";
+
+/** Attested sessions whose token is too large for a cookie (upstream's session namespace). */
+const SESSION_NAMESPACE = "kbs_protocol_session";
+
+/** A detail for a failed attestation that says which binding or rule failed. */
+function attestDetail(e: unknown): string {
+  const code = (e as { code?: unknown }).code;
+  const msg = e instanceof Error ? e.message : String(e);
+  const what: Record<string, string> = {
+    ERR_VERIFIER_REPORT_DATA: "report-data binding failed",
+    ERR_VERIFIER_INIT_DATA: "init-data binding failed",
+    ERR_VERIFIER_EVIDENCE: "evidence is malformed",
+    ERR_VERIFIER_SIGNATURE: "evidence signature is invalid",
+    ERR_VERIFIER_CHAIN: "evidence certificate chain is invalid",
+    ERR_VERIFIER_TCB: "TCB check failed",
+    ERR_VERIFIER_COLLATERAL: "collateral check failed",
+    ERR_VERIFIER_CONFIG: "verifier is not configured",
+    ERR_VERIFIER_UNSUPPORTED: "evidence is not supported",
+    ERR_AS_INIT_DATA: "init-data is invalid",
+    ERR_AS_UNSUPPORTED_TEE: "TEE is not supported",
+    ERR_AS_POLICY: "attestation policy failed",
+    ERR_AS_POLICY_NOT_FOUND: "attestation policy missing",
+    ERR_AS_TRUST_CLAIMS: "attestation policy output is invalid",
+  };
+  const label = typeof code === "string" ? (what[code] ?? code) : "internal error";
+  return `Attestation error: RCAR handshake Attest failed: ${label}: ${msg}`;
+}
+
+/** The handshake endpoints and the token lookup the resource plugin shares. */
+export interface RcarHandlers {
+  auth(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  attest(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** The token an attested session holds, or undefined (not attested, expired, swept). */
+  tokenOf(s: Session): Promise<string | undefined>;
+}
+
+/** Creates the handshake endpoints. */
+export function createRcarHandlers(ctx: KbsContext): RcarHandlers {
+  const { deps, metrics, log, cookieHeader, jsonBody } = ctx;
+  const as = deps.attestationService;
+  const timeoutMs = (deps.sessionTimeoutMin ?? 5) * 60_000;
+
+  // Tokens up to this size travel in the sealed cookie; larger ones (hardware claims, event
+  // logs) wait in the shared store so the cookie stays within common header limits.
+  const inlineTokenMax = 2800;
+  let nextSweep = Date.now() + 3600_000;
+  const attestedSession = async (id: string, token: string, exp: number): Promise<Session> => {
+    if (token.length <= inlineTokenMax) return { state: "attested", id, token, exp };
+    const record = new TextEncoder().encode(JSON.stringify({ token, exp }));
+    await deps.store.put(SESSION_NAMESPACE, id, record);
+    if (Date.now() >= nextSweep) {
+      nextSweep = Date.now() + 3600_000;
+      void sweepSessions().catch(() => {});
+    }
+    return { state: "attested-ref", id, exp };
+  };
+  const tokenOf = async (s: Session): Promise<string | undefined> => {
+    if (s.state === "attested") return s.token;
+    if (s.state !== "attested-ref") return undefined;
+    const raw = await deps.store.get(SESSION_NAMESPACE, s.id);
+    if (raw === undefined) return undefined;
+    const rec = JSON.parse(Buffer.from(raw).toString("utf8")) as { token: string; exp: number };
+    return rec.exp > Date.now() ? rec.token : undefined;
+  };
+  const sweepSessions = async () => {
+    const now = Date.now();
+    for (const key of await deps.store.list(SESSION_NAMESPACE)) {
+      const raw = await deps.store.get(SESSION_NAMESPACE, key);
+      if (raw === undefined) continue;
+      const rec = JSON.parse(Buffer.from(raw).toString("utf8")) as { exp: number };
+      if (rec.exp <= now) await deps.store.delete(SESSION_NAMESPACE, key);
+    }
+  };
+
+  async function auth(req: IncomingMessage, res: ServerResponse) {
+    const prefix = "Attestation error: RCAR handshake Auth failed: ";
+    const body = await jsonBody(req, "ERR_KBS_ATTESTATION", prefix);
+    let request: ReturnType<typeof parseKbsRequest>;
+    let negotiated: ReturnType<typeof selectHashAlgorithm>;
+    try {
+      request = parseKbsRequest(body);
+      negotiated =
+        request.tee === "se"
+          ? { algorithm: "sha512", extraParams: { "selected-hash-algorithm": "sha512" } }
+          : selectHashAlgorithm(request["extra-params"], deps.hashPreference);
+    } catch (e) {
+      throw err("ERR_KBS_ATTESTATION", `${prefix}${(e as Error).message}`, e);
+    }
+    if (!as.tees.includes(request.tee)) {
+      throw err(
+        "ERR_KBS_ATTESTATION",
+        `${prefix}TEE ${request.tee} is not supported by this Trustee (enabled: ${as.tees.join(", ")})`,
+      );
+    }
+    const session: Session = {
+      state: "authed",
+      id: newSessionId(),
+      tee: request.tee,
+      nonce: randomBytes(32).toString("base64"),
+      alg: negotiated.algorithm,
+      exp: Date.now() + timeoutMs,
+    };
+    sendJson(
+      res,
+      200,
+      { nonce: session.nonce, "extra-params": negotiated.extraParams },
+      cookieHeader(session),
+    );
+  }
+
+  async function attest(req: IncomingMessage, res: ServerResponse) {
+    const prefix = "Attestation error: RCAR handshake Attest failed: ";
+    const cookie = getCookie(req, KBS_SESSION_COOKIE);
+    if (cookie === undefined) {
+      req.resume();
+      throw err(
+        "ERR_KBS_ATTESTATION",
+        `${prefix}no ${KBS_SESSION_COOKIE} cookie (call /auth first)`,
+      );
+    }
+    const session = deps.sessions.open(cookie);
+    if (typeof session === "string") {
+      req.resume();
+      throw err(
+        "ERR_KBS_ATTESTATION",
+        `${prefix}${session === "expired" ? "session expired" : "unknown session"} (call /auth again)`,
+      );
+    }
+    const body = await jsonBody(req, "ERR_KBS_ATTESTATION", prefix);
+    if (session.state !== "authed") {
+      // Upstream returns the token it already issued for this session.
+      const issued = await tokenOf(session);
+      if (issued === undefined) {
+        throw err("ERR_KBS_ATTESTATION", `${prefix}session expired (call /auth again)`);
+      }
+      sendJson(res, 200, { token: issued }, cookieHeader(session));
+      return;
+    }
+    let attestation: ReturnType<typeof parseKbsAttestation>;
+    try {
+      attestation = parseKbsAttestation(body);
+    } catch (e) {
+      throw err("ERR_KBS_ATTESTATION", `${prefix}${(e as Error).message}`, e);
+    }
+    const rd = attestation["runtime-data"];
+    if (!constantTimeEqualString(rd.nonce, session.nonce)) {
+      throw err(
+        "ERR_KBS_ATTESTATION",
+        `${prefix}nonce mismatch: runtime-data.nonce is not the challenge of this session`,
+      );
+    }
+    if (!(await deps.replay.claim(session.id, session.exp))) {
+      throw err(
+        "ERR_KBS_ATTESTATION",
+        `${prefix}challenge already used (replayed attestation); call /auth again`,
+      );
+    }
+    const initData = attestation["init-data"];
+    if (initData !== null && initData !== undefined && initData.format !== "toml") {
+      throw err("ERR_KBS_ATTESTATION", `${prefix}init-data format must be "toml"`);
+    }
+    const ev = attestation["tee-evidence"];
+    const requests: VerificationRequest[] = [
+      {
+        tee: session.tee,
+        evidence: ev.primary_evidence,
+        runtimeData: {
+          structured: primaryRuntimeData(rd.nonce, rd["tee-pubkey"], ev.additional_evidence),
+        },
+        ...(initData ? { initData: { toml: initData.body } } : {}),
+        hashAlgorithm: session.alg,
+      },
+    ];
+    if (ev.additional_evidence !== "") {
+      let map: unknown;
+      try {
+        map = JSON.parse(ev.additional_evidence);
+      } catch {
+        throw err("ERR_KBS_ATTESTATION", `${prefix}tee-evidence.additional_evidence is not JSON`);
+      }
+      if (typeof map !== "object" || map === null || Array.isArray(map)) {
+        throw err(
+          "ERR_KBS_ATTESTATION",
+          `${prefix}tee-evidence.additional_evidence must be a JSON object`,
+        );
+      }
+      for (const [tee, evidence] of Object.entries(map)) {
+        if (!isTee(tee))
+          throw err(
+            "ERR_KBS_ATTESTATION",
+            `${prefix}additional evidence names unknown TEE ${JSON.stringify(tee.slice(0, 32))}`,
+          );
+        requests.push({
+          tee,
+          evidence,
+          runtimeData: { structured: deviceRuntimeData(rd.nonce, rd["tee-pubkey"]) },
+          hashAlgorithm: session.alg,
+        });
+      }
+    }
+    let token: string;
+    try {
+      token = (await as.evaluate(requests, ["default"])).token;
+    } catch (e) {
+      metrics.inc("kbs_attestation_failures_total", { tee_type: session.tee });
+      log(`kbs: attestation refused: ${(e as { code?: string }).code ?? "error"}`);
+      throw err("ERR_KBS_ATTESTATION", attestDetail(e), e);
+    }
+    const attested = await attestedSession(session.id, token, session.exp);
+    metrics.inc("kbs_attestation_successes_total", { tee_type: session.tee });
+    sendJson(res, 200, { token }, cookieHeader(attested));
+  }
+
+  return { auth, attest, tokenOf };
+}

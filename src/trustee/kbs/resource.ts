@@ -1,0 +1,132 @@
+/**
+ * The `resource` plugin (kbs/src/plugins/implementations/resource): GET releases a resource as
+ * a JWE to the TEE key of a verified token the resource policy allows; POST and DELETE are
+ * admin calls. Order as upstream: token → verification → policy → path → storage → JWE, so a
+ * denied caller never learns whether a resource exists.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { encryptForTeeKey } from "../../crypto/jwe.js";
+import { KBS_SESSION_COOKIE } from "../../protocol/kbs/types.js";
+import { err, type KbsContext } from "./context.js";
+import { getCookie, readBody, sendEmpty, sendJson } from "./http.js";
+import type { RcarHandlers } from "./rcar.js";
+import { parseResourcePath } from "./resource-path.js";
+
+const REPOSITORY = "repository";
+
+/** The token's EAR verdicts, e.g. ` (token: cpu0 ear.status=warning)`, to help read a denial. */
+function verdictOf(claims: Record<string, unknown>): string {
+  const submods = claims.submods;
+  if (typeof submods !== "object" || submods === null) return "";
+  const parts = Object.entries(submods as Record<string, { "ear.status"?: unknown }>)
+    .slice(0, 8)
+    .map(
+      ([name, sub]) =>
+        `${name.slice(0, 32)} ear.status=${String(sub?.["ear.status"] ?? "none").slice(0, 32)}`,
+    );
+  return parts.length > 0 ? ` (token: ${parts.join(", ")})` : "";
+}
+
+/** The plugin's handler for `/kbs/v0/resource/<segments>`. */
+export type ResourceHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  segments: string[],
+  query: Record<string, string>,
+) => Promise<void>;
+
+/** Creates the resource plugin. */
+export function createResourcePlugin(ctx: KbsContext, rcar: RcarHandlers): ResourceHandler {
+  const { deps, metrics, log, limit, adminCheck } = ctx;
+  const tokenOf = rcar.tokenOf;
+
+  async function getResource(
+    req: IncomingMessage,
+    res: ServerResponse,
+    segments: string[],
+    query: Record<string, string>,
+  ) {
+    let token: string | undefined;
+    const cookie = getCookie(req, KBS_SESSION_COOKIE);
+    if (cookie !== undefined) {
+      const s = deps.sessions.open(cookie);
+      if (typeof s !== "string" && s.state !== "authed") token = await tokenOf(s);
+    }
+    if (token === undefined) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
+      if (m !== null) token = m[1];
+    }
+    if (token === undefined) throw err("ERR_KBS_TOKEN_NOT_FOUND", "Attestation Token not found");
+    const verified = await deps.tokenVerifier.verify(token);
+    const path = parseResourcePath(segments);
+    metrics.inc("kbs_policy_evaluations_total");
+    const decision = await deps.resourcePolicy
+      .evaluate(verified.claims, {
+        plugin: "resource",
+        "resource-path": segments,
+        query,
+      })
+      .catch((e: unknown) => {
+        metrics.inc("kbs_policy_errors_total");
+        throw e;
+      });
+    metrics.inc(decision.allow ? "kbs_policy_approvals_total" : "kbs_policy_violations_total");
+    if (!decision.allow) {
+      throw err(
+        "ERR_KBS_POLICY_DENY",
+        `Access denied by policy: resource policy rule ${decision.reason ?? "denied"}${verdictOf(verified.claims)}`,
+      );
+    }
+    let value: Uint8Array | undefined;
+    try {
+      value = await deps.store.get(REPOSITORY, path.key);
+    } catch (e) {
+      throw err("ERR_KBS_PLUGIN_INTERNAL", "Plugin internal error: resource storage failed", e);
+    }
+    if (value === undefined)
+      throw err("ERR_KBS_PLUGIN_INTERNAL", "Plugin internal error: resource not found");
+    let jwe: Awaited<ReturnType<typeof encryptForTeeKey>>;
+    try {
+      jwe = await encryptForTeeKey(verified.teePubkey, value);
+    } catch (e) {
+      throw err("ERR_KBS_JWE", `JWE failed: ${(e as Error).message}`, e);
+    }
+    metrics.inc("kbs_resource_reads_total", { resource_path: path.key });
+    sendJson(res, 200, jwe);
+  }
+
+  async function resource(
+    req: IncomingMessage,
+    res: ServerResponse,
+    segments: string[],
+    query: Record<string, string>,
+  ) {
+    const method = req.method ?? "GET";
+    if (method === "GET") return getResource(req, res, segments, query);
+    if (method !== "POST" && method !== "DELETE")
+      throw err("ERR_KBS_PLUGIN_NOT_FOUND", "Plugin resource not found");
+    await adminCheck(req, "resource", true);
+    const path = parseResourcePath(segments);
+    if (method === "POST") {
+      const body = await readBody(req, limit);
+      try {
+        await deps.store.put(REPOSITORY, path.key, body);
+      } catch (e) {
+        throw err("ERR_KBS_PLUGIN_INTERNAL", "Plugin internal error: resource storage failed", e);
+      }
+      metrics.inc("kbs_resource_writes_total", { resource_path: path.key });
+      log(`kbs: resource ${path.key} written (${body.length} bytes)`);
+      sendEmpty(res, 200, "text/xml");
+      return;
+    }
+    req.resume();
+    if (!(await deps.store.delete(REPOSITORY, path.key))) {
+      throw err("ERR_KBS_PLUGIN_INTERNAL", "Plugin internal error: resource not found");
+    }
+    metrics.inc("kbs_resource_deletes_total", { resource_path: path.key });
+    log(`kbs: resource ${path.key} deleted`);
+    sendEmpty(res, 200);
+  }
+
+  return resource;
+}
