@@ -12,6 +12,9 @@ import type { BuiltinTable } from "./types.js";
 /** Thrown for a malformed glob; the message is reported as a builtin error. */
 class GlobSyntaxError extends Error {}
 
+/** Deepest `{...}` nesting accepted (the translation recurses per level). */
+const MAX_GLOB_NESTING = 100;
+
 const META = new Set(["*", "?", "\\", "[", "]", "{", "}"]);
 
 /** gobwas's `QuoteMeta`: escapes `*?\[]{}`. */
@@ -32,6 +35,7 @@ export function globToRegexp(glob: string, delimiters: readonly string[]): strin
   const sep = delimiters.map(lit).join("");
   const notSep = sep ? `[^${sep}]` : ".";
   let i = 0;
+  let depth = 0;
   const parse = (inBraces: boolean): string => {
     let out = "";
     while (i < chars.length) {
@@ -75,6 +79,8 @@ export function globToRegexp(glob: string, delimiters: readonly string[]): strin
           break;
         }
         case "{": {
+          if (++depth > MAX_GLOB_NESTING)
+            throw new GlobSyntaxError(`alternatives nested deeper than ${MAX_GLOB_NESTING}`);
           const alts: string[] = [];
           for (;;) {
             alts.push(parse(true));
@@ -83,6 +89,7 @@ export function globToRegexp(glob: string, delimiters: readonly string[]): strin
             if (d !== ",") throw new GlobSyntaxError("unexpected end of input: unclosed '{'");
           }
           out += `(?:${alts.join("|")})`;
+          depth--;
           break;
         }
         default:

@@ -136,6 +136,25 @@ describe("yaml builtins", () => {
     assert.equal(call("yaml.is_valid", null), false);
   });
 
+  it("refuses alias bombs and deep nesting before parsing", () => {
+    const bomb = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+      .concat(
+        ["b", "c", "d", "e", "f", "g"].map(
+          (k, i) => `${k}: &${k} [${Array(9).fill(`*${"abcdef"[i]}`).join(", ")}]`,
+        ),
+      )
+      .join("\n");
+    fails("yaml.unmarshal", "ERR_REGO_BUILTIN", "yaml.unmarshal:", bomb);
+    fails(
+      "yaml.unmarshal",
+      "ERR_REGO_BUILTIN",
+      "nested deeper than",
+      `${"[".repeat(5000)}${"]".repeat(5000)}`,
+    );
+    fails("yaml.unmarshal", "ERR_REGO_BUILTIN", "nested deeper than", `${"- ".repeat(500)}x`);
+    assert.equal(call("yaml.is_valid", `${"{a: ".repeat(300)}1${"}".repeat(300)}`), false);
+  });
+
   it("round-trips through marshal", () => {
     const doc = v([{ foo: SetValue.of([3, 1, 2]), t: "true", n: null }]);
     const text = call("yaml.marshal", doc) as string;

@@ -129,6 +129,18 @@ describe("io.jwt builtins", () => {
     fails("io.jwt.decode", "ERR_REGO_BUILTIN", "JWT is a JWE object", "eyJlbmMiOiJ4In0.e30.");
     fails("io.jwt.decode", "ERR_REGO_TYPE", "operand 1 must be string", 5);
     fails(
+      "io.jwt.decode",
+      "ERR_REGO_BUILTIN",
+      "encoded JWT longer than",
+      `${"a".repeat(2_000_000)}.b.c`,
+    );
+    fails(
+      "io.jwt.decode",
+      "ERR_REGO_BUILTIN",
+      "nested deeper than",
+      `${Buffer.from("[".repeat(5000)).toString("base64url")}.e30.`,
+    );
+    fails(
       "io.jwt.verify_rs256",
       "ERR_REGO_BUILTIN",
       "failed to parse a JWK key (set)",

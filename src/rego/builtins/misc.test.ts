@@ -53,6 +53,14 @@ describe("glob builtins", () => {
     fails("glob.match", "ERR_REGO_BUILTIN", "unclosed '['", "[ab", null, "a");
     fails("glob.match", "ERR_REGO_BUILTIN", "unclosed '{'", "{a,b", null, "a");
     fails("glob.match", "ERR_REGO_TYPE", "operand 2 must be one of {array, null}", "a", "x", "a");
+    fails(
+      "glob.match",
+      "ERR_REGO_BUILTIN",
+      "nested deeper than",
+      `${"{".repeat(30000)}${"}".repeat(30000)}`,
+      null,
+      "a",
+    );
     // Pathological patterns stay linear: compiled to RE2.
     assert.equal(call("glob.match", "*a".repeat(50), null, `${"a".repeat(5000)}b`), false);
     assert.match(globToRegexp("a?b", ["."]), /^\(\?s\)\^a\[\^/);

@@ -13,6 +13,44 @@ import type { BuiltinTable } from "./types.js";
 /** Largest YAML text accepted (alias expansion is bounded separately by the library). */
 const MAX_YAML = 16 * 1024 * 1024;
 
+/**
+ * Deepest nesting accepted. The parser recurses per level and a stack overflow inside it can
+ * leave V8 in a bad state, so depth is checked on the text before parsing.
+ */
+export const MAX_YAML_DEPTH = 200;
+
+/** Upper bound of the nesting depth of a YAML text (flow brackets plus block indentation). */
+export function yamlDepth(text: string): number {
+  let max = 0;
+  let flow = 0;
+  const indents: number[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^( *)((?:[-?] +)*)/.exec(line) as RegExpExecArray;
+    const rest = line.slice(m[0].length);
+    if (rest.trim() !== "" && !rest.trimStart().startsWith("#")) {
+      const ind = (m[1] as string).length;
+      while (indents.length > 0 && (indents[indents.length - 1] as number) >= ind) indents.pop();
+      indents.push(ind);
+      const dashes = (m[2] as string).replace(/ +/g, "").length;
+      max = Math.max(max, indents.length + dashes + flow);
+    }
+    let quote = "";
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i] as string;
+      if (quote) {
+        if (c === quote) quote = "";
+        else if (c === "\\" && quote === '"') i++;
+        continue;
+      }
+      if (c === '"' || c === "'") quote = c;
+      else if (c === "#" && (i === 0 || line[i - 1] === " ")) break;
+      else if (c === "[" || c === "{") max = Math.max(max, ++flow + indents.length);
+      else if ((c === "]" || c === "}") && flow > 0) flow--;
+    }
+  }
+  return max;
+}
+
 // go-yaml v2 keeps timestamps as strings when decoding into interface{}.
 const noTimestamps = (tags: Tags) =>
   tags.filter(
@@ -31,6 +69,8 @@ function goYamlError(doc: Document): string {
 
 function parseYaml(s: string): Document {
   if (s.length > MAX_YAML) throw new Error(`yaml: document larger than ${MAX_YAML} bytes`);
+  if (yamlDepth(s) > MAX_YAML_DEPTH)
+    throw new Error(`yaml: document nested deeper than ${MAX_YAML_DEPTH} levels`);
   return parseDocument(s, {
     schema: "yaml-1.1",
     customTags: noTimestamps,
