@@ -25,9 +25,15 @@ const fail = (input: string[], pos: number, msg: string) =>
     `input:${input.join("")}, pos:${pos}, ${msg}: the input provided is invalid`,
   );
 
+/** Longest glob accepted (the intersection search recurses per token). */
+export const MAX_GLOB_LENGTH = 4096;
+
 /** Splits a glob into flagged tokens. */
 export function tokenizeGlob(text: string): Token[] {
   const input = [...text];
+  if (input.length > MAX_GLOB_LENGTH) {
+    throw new GlobIntersectError(`glob longer than ${MAX_GLOB_LENGTH} characters`);
+  }
   const next = (i: number): { i: number; r: string; esc: boolean } | undefined => {
     if (i >= input.length) return undefined;
     if (input[i] === "\\") {

@@ -5,6 +5,9 @@ import type { BuiltinTable } from "./types.js";
 /** Most paths `graph.reachable_paths` builds before refusing (path counts grow exponentially). */
 export const MAX_PATHS = 100_000;
 
+/** Longest path `graph.reachable_paths` follows (the builder recurses per vertex). */
+export const MAX_PATH_LENGTH = 2_000;
+
 /** Vertices of an array or set (anything else has none, as upstream treats it). */
 function vertices(v: Value | undefined): readonly Value[] {
   if (Array.isArray(v)) return v;
@@ -43,6 +46,9 @@ function reachablePaths(graph: ObjectValue, start: readonly Value[]): SetValue {
     const edges = graph.get(root);
     if (edges === undefined) return add(path);
     const p = [...path, root];
+    if (p.length > MAX_PATH_LENGTH) {
+      throw builtinError("graph.reachable_paths", `path longer than ${MAX_PATH_LENGTH} vertices`);
+    }
     const next = vertices(edges);
     if (next.length === 0) return add(p);
     const seen = SetValue.of([...onPath.values(), root]);

@@ -212,6 +212,13 @@ describe("graph builtins", () => {
     fails("graph.reachable", "ERR_REGO_TYPE", "operand 1 must be object", v([]), v([]));
   });
 
+  it("refuses paths too long to follow", () => {
+    const chain = new ObjectValue();
+    for (let i = 0; i < 5000; i++) chain.set(`v${i}`, [`v${i + 1}`]);
+    fails("graph.reachable_paths", "ERR_REGO_BUILTIN", "path longer than", chain, v(["v0"]));
+    assert.equal((call("graph.reachable", chain, v(["v0"])) as SetValue).size, 5000);
+  });
+
   it("refuses graphs with an exponential number of paths", () => {
     const g = new ObjectValue();
     for (let i = 0; i < 40; i++) g.set(`n${i}`, [`a${i}`, `b${i}`]);

@@ -115,6 +115,7 @@ describe("regex.globs_match (glob intersection)", () => {
     code("regex.globs_match", "ERR_REGO_BUILTIN", "[ab", "a");
     code("regex.globs_match", "ERR_REGO_BUILTIN", "*a", "a");
     code("regex.globs_match", "ERR_REGO_BUILTIN", "a\\", "a");
+    code("regex.globs_match", "ERR_REGO_BUILTIN", "a*".repeat(5000), "a");
     assert.throws(
       () => globsIntersect(`${".*a".repeat(8)}b`, `${"a".repeat(24)}c*`, 10_000),
       GlobIntersectLimitError,
