@@ -18,7 +18,6 @@ import type { PolicyEngine } from "./as/policy/engine.js";
 import { createAttestationPolicyStore } from "./as/policy/store.js";
 import { type AttestationService, createAttestationService } from "./as/service.js";
 import { createEarBroker } from "./as/token/ear-broker.js";
-import { createSampleVerifier } from "./as/verifier/sample/verifier.js";
 import type { Verifier } from "./as/verifier/types.js";
 import { type TrusteeConfig, TrusteeConfigError } from "./config.js";
 import {
@@ -43,12 +42,13 @@ import { createLocalJsonStore } from "./storage/local-json.js";
 import { createMemoryStore } from "./storage/memory.js";
 import { createPostgresStore } from "./storage/postgres.js";
 import type { KeyValueStore } from "./storage/types.js";
+import { createVerifiersFromConfig } from "./verifiers.js";
 
 /** What {@link createTrustee} needs besides the config. */
 export interface TrusteeDeps {
   config: TrusteeConfig;
   policyEngine: PolicyEngine;
-  /** Verifiers to enable (default: `sample` and `sampledevice` only). */
+  /** Verifiers to enable (default: from `verifier_config`, see `verifiers.ts`). */
   verifiers?: Verifier[];
   log?: (line: string) => void;
   /** A store to use instead of the configured one (tests, benchmarks). */
@@ -212,10 +212,8 @@ export async function createTrustee(deps: TrusteeDeps): Promise<Trustee> {
   }
   const rvps = createRvps(store, { provenanceKeys });
   const attestationService = createAttestationService({
-    verifiers: deps.verifiers ?? [
-      createSampleVerifier("sample"),
-      createSampleVerifier("sampledevice"),
-    ],
+    verifiers:
+      deps.verifiers ?? createVerifiersFromConfig(config.attestationService.verifierConfig, log),
     policies: createAttestationPolicyStore(store, deps.policyEngine),
     broker,
     rvps,

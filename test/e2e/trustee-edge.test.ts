@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +13,8 @@ import canonicalize from "canonicalize";
 import { createRegoPolicyEngine } from "../../src/trustee/as/policy/rego-engine.js";
 import { parseTrusteeConfig } from "../../src/trustee/config.js";
 import { startTrustee } from "../../src/trustee/trustee.js";
+import { createVerifiersFromConfig } from "../../src/trustee/verifiers.js";
+import { sharedPath, sharedSkip } from "../helpers/paths.js";
 import { makeTestTls } from "../helpers/tls.js";
 import { handshake, jwtPayload } from "./trustee-client.js";
 
@@ -145,5 +147,77 @@ test("composite evidence: a sampledevice GPU next to the sample CPU gives submod
     assert.match((bad.attest.body as { detail: string }).detail, /sampledevice: report_data/);
   } finally {
     await t.close();
+  }
+});
+
+const fixtures = "fixtures/evidence";
+const hwSkip = sharedSkip(fixtures) || sharedSkip("fixtures/roots/amd");
+
+test("hardware verifiers from verifier_config run inside the KBS; real evidence bound to another nonce is refused", {
+  skip: hwSkip,
+}, async () => {
+  const cfg = parseTrusteeConfig(
+    `${base("insecure_http = true")}
+[attestation_service.verifier_config.snp_verifier]
+vendor_certs_dir = "${sharedPath("fixtures/roots/amd")}"
+
+[attestation_service.verifier_config.dcap_verifier]
+`,
+  );
+  const logs: string[] = [];
+  const t = await startTrustee({
+    config: cfg,
+    policyEngine: createRegoPolicyEngine(),
+    log: (l) => logs.push(l),
+  });
+  try {
+    const url = t.urls[0] as string;
+    assert.ok(logs.some((l) => /TCB status is not appraised/.test(l)));
+    const cases: [string, unknown][] = [
+      [
+        "az-snp-vtpm",
+        JSON.parse(readFileSync(sharedPath(`${fixtures}/az-snp-vtpm/evidence-v2.json`), "utf8")),
+      ],
+      [
+        "tdx",
+        {
+          quote: readFileSync(sharedPath(`${fixtures}/tdx/tdx_quote_4.dat`)).toString("base64"),
+          cc_eventlog: null,
+        },
+      ],
+      [
+        "sgx",
+        { quote: readFileSync(sharedPath(`${fixtures}/sgx/occlum_quote.dat`)).toString("base64") },
+      ],
+    ];
+    for (const [tee, evidence] of cases) {
+      const h = await handshake(url, { tee, evidence: () => evidence });
+      assert.equal(h.attest.status, 401, `${tee}: ${h.attest.text}`);
+      const detail = (h.attest.body as { detail: string }).detail;
+      assert.match(
+        detail,
+        /RCAR handshake Attest failed: report-data binding failed/,
+        `${tee}: ${detail}`,
+      );
+    }
+  } finally {
+    await t.close();
+  }
+});
+
+test("verifier_config refuses what is not implemented, by name", () => {
+  for (const [extra, re] of [
+    [
+      "[attestation_service.verifier_config.nvidia_verifier]\n",
+      /nvidia_verifier is not implemented/,
+    ],
+    [
+      '[attestation_service.verifier_config.dcap_verifier]\ncollateral_service = "https://pccs"\n',
+      /collateral_service/,
+    ],
+    ["[attestation_service.verifier_config.snp_verifier]\n", /vendor_certs_dir is required/],
+  ] as const) {
+    const cfg = parseTrusteeConfig(`${base("insecure_http = true")}\n${extra}`);
+    assert.throws(() => createVerifiersFromConfig(cfg.attestationService.verifierConfig), re);
   }
 });
