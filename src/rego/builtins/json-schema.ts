@@ -8,6 +8,7 @@ import { type OutputUnit, Validator } from "@cfworker/json-schema";
 import { parseJsonValue, toJs } from "../value/json.js";
 import { ObjectValue, type Value } from "../value/value.js";
 import { builtinError, operandError } from "./args.js";
+import { compileGoRegexp, type GoRegexp, RegexpSyntaxError } from "./re2.js";
 import type { BuiltinTable } from "./types.js";
 
 const PRIMITIVES = ["array", "boolean", "integer", "number", "null", "object", "string"];
@@ -178,7 +179,7 @@ function toResults(units: OutputUnit[], doc: Json, schema: Json): Value[] {
         desc = `String length must be less than or equal to ${String(kw)}`;
         break;
       case "pattern":
-        desc = `Does not match pattern '${String(kw)}'`;
+        desc = u.error;
         break;
       case "minItems":
         type = "array_min_items";
@@ -206,10 +207,163 @@ function toResults(units: OutputUnit[], doc: Json, schema: Json): Value[] {
   return out;
 }
 
-function validator(name: string, schemaArg: Value, pos: number): { v: Validator; schema: Json } {
+// Keywords whose subschemas apply conditionally: a `pattern` under them cannot be checked by
+// the RE2 walker below, so such schemas are refused rather than run with backtracking regexes.
+const CONDITIONAL = [
+  "anyOf",
+  "oneOf",
+  "not",
+  "if",
+  "then",
+  "else",
+  "contains",
+  "dependentSchemas",
+  "dependencies",
+  "propertyNames",
+  "unevaluatedItems",
+  "unevaluatedProperties",
+];
+
+function hasPattern(s: Json, depth = 0): boolean {
+  if (depth > 200 || s === null || typeof s !== "object") return false;
+  if (Array.isArray(s)) return s.some((x) => hasPattern(x, depth + 1));
+  if (typeof s.pattern === "string" || s.patternProperties !== undefined) return true;
+  return Object.values(s).some((x) => hasPattern(x, depth + 1));
+}
+
+/**
+ * Validator plus the `pattern` checks, which run on RE2 (gojsonschema uses Go's regexp too)
+ * instead of the validator's backtracking JS RegExp: patterns are stripped from the schema
+ * the validator sees and checked by {@link checkPatterns}.
+ */
+interface Compiled {
+  v: Validator;
+  schema: Json;
+  patterns: Map<string, GoRegexp>;
+}
+
+function stripPatterns(s: Json, patterns: Map<string, GoRegexp>, depth = 0): Json {
+  if (depth > 200) throw new SchemaError("schema nested too deeply");
+  if (s === null || typeof s !== "object") return s;
+  if (Array.isArray(s)) return s.map((x) => stripPatterns(x, patterns, depth + 1));
+  const out: { [k: string]: Json } = {};
+  for (const [k, x] of Object.entries(s)) {
+    if (k === "patternProperties") throw new SchemaError("patternProperties is not supported");
+    if (k === "pattern" && typeof x === "string") {
+      if (!patterns.has(x)) {
+        try {
+          patterns.set(x, compileGoRegexp(x));
+        } catch (e) {
+          if (e instanceof RegexpSyntaxError)
+            throw new SchemaError(`invalid pattern ${JSON.stringify(x)}: ${e.message}`);
+          throw e;
+        }
+      }
+      continue;
+    }
+    if (CONDITIONAL.includes(k) && hasPattern(x))
+      throw new SchemaError(`pattern inside ${k} is not supported`);
+    out[k] = stripPatterns(x, patterns, depth + 1);
+  }
+  return out;
+}
+
+/** Applies `pattern` along the unconditional applicators (properties, items, allOf, $ref). */
+function checkPatterns(
+  root: Json,
+  s: Json,
+  inst: Json,
+  loc: string,
+  c: Compiled,
+  out: OutputUnit[],
+  depth = 0,
+): void {
+  if (depth > 200) throw new SchemaError("schema recursion too deep");
+  if (s === null || typeof s !== "object" || Array.isArray(s)) return;
+  const ref = s.$ref;
+  if (typeof ref === "string" && ref.startsWith("#"))
+    checkPatterns(root, at(root, ref) ?? null, inst, loc, c, out, depth + 1);
+  if (
+    typeof s.pattern === "string" &&
+    typeof inst === "string" &&
+    !c.patterns.get(s.pattern)?.test(inst)
+  ) {
+    out.push({
+      instanceLocation: loc,
+      keyword: "pattern",
+      keywordLocation: "",
+      error: `Does not match pattern '${s.pattern}'`,
+    });
+  }
+  if (Array.isArray(s.allOf))
+    for (const sub of s.allOf) checkPatterns(root, sub, inst, loc, c, out, depth + 1);
+  if (inst !== null && typeof inst === "object" && !Array.isArray(inst)) {
+    const props = s.properties;
+    const known = new Set(
+      props && typeof props === "object" && !Array.isArray(props) ? Object.keys(props) : [],
+    );
+    for (const [k, x] of Object.entries(inst)) {
+      const sub = known.has(k) ? (props as { [k: string]: Json })[k] : s.additionalProperties;
+      if (sub !== undefined)
+        checkPatterns(root, sub as Json, x, `${loc}/${encodeURIComponent(k)}`, c, out, depth + 1);
+    }
+  }
+  if (Array.isArray(inst)) {
+    const tuple = Array.isArray(s.prefixItems)
+      ? s.prefixItems
+      : Array.isArray(s.items)
+        ? s.items
+        : undefined;
+    inst.forEach((x, i) => {
+      const sub = tuple
+        ? i < tuple.length
+          ? tuple[i]
+          : Array.isArray(s.prefixItems)
+            ? s.items
+            : s.additionalItems
+        : s.items;
+      if (sub !== undefined) checkPatterns(root, sub as Json, x, `${loc}/${i}`, c, out, depth + 1);
+    });
+  }
+}
+
+function validator(name: string, schemaArg: Value, pos: number): Compiled {
   const schema = toJson(schemaArg, "schema", name, pos);
   checkSchema(schema);
-  return { v: new Validator(schema as object, draftOf(schema), false), schema };
+  const patterns = new Map<string, GoRegexp>();
+  const stripped = stripPatterns(schema, patterns);
+  let v: Validator;
+  try {
+    v = new Validator(stripped as object, draftOf(schema), false);
+  } catch (e) {
+    throw new SchemaError(String((e as Error).message).split("\n")[0] ?? "invalid schema");
+  }
+  return { v, schema, patterns };
+}
+
+/** Runs the validator, turning its failures (unresolvable or cyclic `$ref`) into coded errors. */
+function runValidator(name: string, c: Compiled, doc: Json): OutputUnit[] {
+  let errors: OutputUnit[];
+  try {
+    const r = c.v.validate(doc);
+    errors = r.valid ? [] : r.errors;
+  } catch (e) {
+    const msg =
+      e instanceof RangeError
+        ? "schema recursion too deep (cyclic $ref?)"
+        : String((e as Error).message).split("\n")[0];
+    throw builtinError(name, msg ?? "schema validation failed");
+  }
+  const extra: OutputUnit[] = [];
+  if (c.patterns.size > 0) {
+    try {
+      checkPatterns(c.schema, c.schema, doc, "#", c, extra);
+    } catch (e) {
+      if (e instanceof SchemaError) throw builtinError(name, e.message);
+      throw e;
+    }
+  }
+  return [...errors, ...extra];
 }
 
 /** `json.verify_schema` and `json.match_schema`. */
@@ -230,7 +384,7 @@ export const jsonSchemaBuiltins: BuiltinTable = {
     arity: 2,
     fn: ([d, s]) => {
       const name = "json.match_schema";
-      let vs: { v: Validator; schema: Json };
+      let vs: Compiled;
       try {
         vs = validator(name, s as Value, 2);
       } catch (e) {
@@ -238,9 +392,9 @@ export const jsonSchemaBuiltins: BuiltinTable = {
         throw e;
       }
       const doc = toJson(d as Value, "document", name, 1);
-      const r = vs.v.validate(doc);
-      if (r.valid) return [true, []];
-      return [false, toResults(r.errors, doc, vs.schema)];
+      const errors = runValidator(name, vs, doc);
+      if (errors.length === 0) return [true, []];
+      return [false, toResults(errors, doc, vs.schema)];
     },
   },
 };
