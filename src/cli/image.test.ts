@@ -100,6 +100,23 @@ describe("coco image (CLI)", () => {
     const spec = JSON.parse(readFileSync(join(dir, "b1/config.json"), "utf8"));
     assert.deepEqual(spec.process.args, ["/app", "--serve"]);
     assert.equal(spec.process.cwd, "/srv");
+    writeFileSync(
+      join(dir, "registries.conf"),
+      `[[registry]]\nprefix = "mirror.example"\n[[registry.mirror]]\nlocation = "${reg.host}"\ninsecure = true\n`,
+    );
+    const viaMirror = await coco([
+      "image",
+      "pull",
+      "--insecure-policy",
+      "--registries-conf",
+      join(dir, "registries.conf"),
+      "--decryption-key",
+      join(dir, "priv.pem"),
+      "mirror.example/coco/cli:enc",
+      join(dir, "b-mirror"),
+    ]);
+    assert.equal(viaMirror.status, 0, viaMirror.stderr);
+    assert.equal(readFileSync(join(dir, "b-mirror/rootfs/etc/app.conf"), "utf8"), "secret=1\n");
     const noPolicy = await coco([
       "image",
       "pull",

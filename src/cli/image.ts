@@ -30,7 +30,10 @@ import {
   parseAuthFile,
   parseImageLocation,
   parsePolicy,
+  parseRegistriesConf,
   pullImage,
+  pullTasks,
+  pullWithTasks,
   type RegistryOptions,
   referenceName,
   resolveImage,
@@ -184,6 +187,10 @@ export function registerImage(program: Command): void {
     .option("--devices <rule>", "device nodes in layers: reject | skip | create", "reject")
     .option("--setuid <rule>", "setuid/setgid bits: keep | strip | reject", "keep")
     .option("--platform <os/arch>", "platform to choose from an index")
+    .option(
+      "--registries-conf <file>",
+      "registries.conf: mirrors, remapped locations, insecure and blocked registries",
+    )
     .action(
       async (
         ref: string,
@@ -196,6 +203,7 @@ export function registerImage(program: Command): void {
           devices: string;
           setuid: string;
           platform?: string;
+          registriesConf?: string;
         },
       ) => {
         const loc = parseImageLocation(ref);
@@ -208,11 +216,8 @@ export function registerImage(program: Command): void {
           const keys = decryptionKeys(o.decryptionKey);
           const onProgress = progressPrinter();
           const platform = o.platform?.split("/");
-          const res = await pullImage({
-            source,
-            selector,
+          const common = {
             bundleDir: bundle,
-            verify: policyVerifier(o, loc, source),
             rules: {
               devices: o.devices as UnpackRules["devices"],
               setuid: o.setuid as UnpackRules["setuid"],
@@ -228,7 +233,25 @@ export function registerImage(program: Command): void {
                   },
                 }
               : {}),
-          });
+          };
+          const res =
+            loc.transport === "docker" && o.registriesConf !== undefined
+              ? await pullWithTasks({
+                  reference: loc.reference,
+                  tasks: pullTasks(
+                    parseRegistriesConf(readFileSync(o.registriesConf, "utf8")),
+                    loc.reference,
+                  ),
+                  registry: registryOptions(o),
+                  verifierFor: (s) => policyVerifier(o, loc, s),
+                  pull: common,
+                })
+              : await pullImage({
+                  ...common,
+                  source,
+                  selector,
+                  verify: policyVerifier(o, loc, source),
+                });
           for (const w of res.warnings) process.stderr.write(`warning: ${w}\n`);
           process.stdout.write(
             `${JSON.stringify({ manifestDigest: res.manifestDigest, configDigest: res.configDigest, rootfs: res.rootfs, layers: res.layers.length })}\n`,

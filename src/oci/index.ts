@@ -49,6 +49,7 @@ export {
   type ResolvedImage,
   resolveImage,
 } from "./pull.js";
+export { pullWithTasks, type TaskPullOptions } from "./pull-tasks.js";
 export {
   formatReference,
   type ImageReference,

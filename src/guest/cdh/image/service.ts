@@ -15,14 +15,13 @@ import {
   type ImageVerifier,
   mergeRegistriesD,
   OciError,
-  openImageSource,
   type PullResult,
   parseAuthFile,
   parsePolicy,
   parseReference,
   parseRegistriesConf,
-  pullImage,
   pullTasks,
+  pullWithTasks,
   type RegistriesD,
 } from "../../../oci/index.js";
 import type { ImagePullConfig } from "./config.js";
@@ -102,62 +101,39 @@ export function createImagePullService(deps: ImagePullDeps): ImagePullService {
     const tasks = regConf
       ? pullTasks(regConf, ref)
       : [{ reference: ref, insecure: false, kind: "original" as const }];
-    const failures: string[] = [];
-    for (const t of tasks) {
-      const { source, selector } = openImageSource(
-        { transport: "docker", reference: t.reference },
-        {
-          ...(auth ? { auth } : {}),
-          ...(t.insecure ? { tlsVerify: false } : {}),
-          ...(c.extraRootCertificates.length ? { ca: c.extraRootCertificates } : {}),
-        },
-      );
-      const verify: ImageVerifier = policy
-        ? createPolicyVerifier({
-            policy,
-            reference: ref,
-            source,
-            ...(registriesD ? { registriesD } : {}),
-            getResource: deps.getResource,
-            allowSha1: c.allowSha1Signatures,
-            onDecision: (d) =>
-              log(
-                `image: policy ${d.allow ? "allows" : "refuses"} ${formatReference(ref)} (scope ${d.scope})`,
-              ),
-          })
-        : acceptAnything;
-      try {
-        const r = await pullImage({
-          source,
-          selector,
-          bundleDir: bundlePath,
-          verify,
-          keys: { unwrap: (packet) => deps.unwrapKey(packet) },
-          concurrency: c.maxConcurrentLayerDownloads,
-          store,
-        });
-        log(
-          `image: pulled ${formatReference(ref)} from ${formatReference(t.reference)} (${t.kind}) as ${r.manifestDigest}`,
-        );
-        return r;
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        // A policy refusal or a key/integrity failure is a verdict, not a reason to try a mirror.
-        if (
-          code === "ERR_OCI_POLICY_DENIED" ||
-          code === "ERR_OCI_HMAC" ||
-          code === "ERR_OCI_UNPACK_ESCAPE"
-        )
-          throw err;
-        failures.push(`${formatReference(t.reference)}: ${code ?? ""} ${(err as Error).message}`);
-      } finally {
-        source.close();
-      }
-    }
-    throw new OciError(
-      "ERR_OCI_HTTP",
-      `failed to pull ${formatReference(ref)} from all mirror/mapping locations or original location: ${failures.join("; ")}`,
+    const r = await pullWithTasks({
+      reference: ref,
+      tasks,
+      registry: {
+        ...(auth ? { auth } : {}),
+        ...(c.extraRootCertificates.length ? { ca: c.extraRootCertificates } : {}),
+      },
+      verifierFor: (source): ImageVerifier =>
+        policy
+          ? createPolicyVerifier({
+              policy,
+              reference: ref,
+              source,
+              ...(registriesD ? { registriesD } : {}),
+              getResource: deps.getResource,
+              allowSha1: c.allowSha1Signatures,
+              onDecision: (d) =>
+                log(
+                  `image: policy ${d.allow ? "allows" : "refuses"} ${formatReference(ref)} (scope ${d.scope})`,
+                ),
+            })
+          : acceptAnything,
+      pull: {
+        bundleDir: bundlePath,
+        keys: { unwrap: (packet) => deps.unwrapKey(packet) },
+        concurrency: c.maxConcurrentLayerDownloads,
+        store,
+      },
+    });
+    log(
+      `image: pulled ${formatReference(ref)} from ${formatReference(r.task.reference)} (${r.task.kind}) as ${r.manifestDigest}`,
     );
+    return r;
   };
 
   return {
