@@ -210,4 +210,52 @@ describe("json schema builtins", () => {
       ["(root): id is required"],
     );
   });
+  it("checks pattern with RE2, so backtracking-prone patterns stay linear", () => {
+    const s = v({ properties: { a: { pattern: "^(a+)+$" }, list: { items: { pattern: "^x" } } } });
+    const t0 = Date.now();
+    const [ok, errs] = toJs(
+      call("json.match_schema", v({ a: `${"a".repeat(40)}!`, list: ["xy", "zz"] }), s) as Value,
+    ) as [boolean, { field: string; type: string }[]];
+    assert.ok(Date.now() - t0 < 2000);
+    assert.equal(ok, false);
+    assert.deepEqual(
+      errs.map((e) => [e.field, e.type]),
+      [
+        ["a", "pattern"],
+        ["list.1", "pattern"],
+      ],
+    );
+  });
+
+  it("refuses what it cannot check safely, with coded errors", () => {
+    fails(
+      "json.match_schema",
+      "ERR_REGO_BUILTIN",
+      "patternProperties is not supported",
+      v({}),
+      v({ patternProperties: { "^a": {} } }),
+    );
+    fails(
+      "json.match_schema",
+      "ERR_REGO_BUILTIN",
+      "pattern inside anyOf is not supported",
+      v({}),
+      v({ anyOf: [{ pattern: "a" }] }),
+    );
+    fails("json.match_schema", "ERR_REGO_BUILTIN", "invalid pattern", v({}), v({ pattern: "(" }));
+    fails(
+      "json.match_schema",
+      "ERR_REGO_BUILTIN",
+      "cyclic $ref",
+      v({ a: 1 }),
+      v({ $ref: "#/definitions/a", definitions: { a: { $ref: "#/definitions/a" } } }),
+    );
+    fails(
+      "json.match_schema",
+      "ERR_REGO_BUILTIN",
+      "Unresolved $ref",
+      v({}),
+      v({ $ref: "http://example.com/s.json" }),
+    );
+  });
 });
