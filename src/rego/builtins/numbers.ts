@@ -35,6 +35,21 @@ const bin = (_name: string, op: "+" | "-" | "*" | "/" | "%") => ({
   fn: ([a, b]: readonly Value[]) => arith(op, a as Value, b as Value),
 });
 
+/**
+ * OPA's floor and ceil (topdown/arithmetic.go) truncate, then adjust by one when the truncated
+ * integer is negative (floor) or non-negative (ceil). So floor(-0.5) = 0 and ceil(-0.5) = 1 in
+ * OPA; we return the same (checked against `opa eval`).
+ */
+function opaFloor(n: number): number {
+  const i = Math.trunc(n);
+  return i < 0 && i !== n ? i - 1 : i === 0 ? 0 : i;
+}
+
+function opaCeil(n: number): number {
+  const i = Math.trunc(n);
+  return i >= 0 && i !== n ? i + 1 : i === 0 ? 0 : i;
+}
+
 /** Go's math.Round: half away from zero. */
 function roundHalfAway(n: number): number {
   return n < 0 ? -Math.round(-n) : Math.round(n);
@@ -65,8 +80,8 @@ export const numberBuiltins: BuiltinTable = {
       return compare(n, 0) < 0 ? negate(n) : n;
     },
   },
-  ceil: { arity: 1, fn: (args) => intOp(argNumber("ceil", args, 0), Math.ceil) },
-  floor: { arity: 1, fn: (args) => intOp(argNumber("floor", args, 0), Math.floor) },
+  ceil: { arity: 1, fn: (args) => intOp(argNumber("ceil", args, 0), opaCeil) },
+  floor: { arity: 1, fn: (args) => intOp(argNumber("floor", args, 0), opaFloor) },
   round: { arity: 1, fn: (args) => intOp(argNumber("round", args, 0), roundHalfAway) },
   "numbers.range": {
     arity: 2,

@@ -1,6 +1,7 @@
 import { RegoError } from "../errors.js";
 import {
   type ArrayValue,
+  compareStrings,
   isNumber,
   normBig,
   numberText,
@@ -68,9 +69,7 @@ export function toJs(v: Value): JsonValue {
   if (v instanceof SetValue) return v.sorted().map(toJs);
   const o = v as ObjectValue;
   const out: { [key: string]: JsonValue } = {};
-  for (const [k, val] of o.sorted()) {
-    out[typeof k === "string" ? k : toJsonText(k)] = toJs(val);
-  }
+  for (const [k, val] of jsonEntries(o)) out[k] = toJs(val);
   return out;
 }
 
@@ -95,12 +94,9 @@ function writeJson(v: Value, indent: string, cur: string): string {
   }
   const o = v as ObjectValue;
   if (o.size === 0) return "{}";
-  const parts = o
-    .sorted()
-    .map(
-      ([k, e]) =>
-        `${JSON.stringify(typeof k === "string" ? k : toJsonText(k))}${sep}${writeJson(e, indent, next)}`,
-    );
+  const parts = jsonEntries(o).map(
+    ([k, e]) => `${JSON.stringify(k)}${sep}${writeJson(e, indent, next)}`,
+  );
   return `{${nl}${parts.join(`,${nl}`)}${end}}`;
 }
 
@@ -249,4 +245,18 @@ export function parseNumberLiteral(s: string): number | bigint {
     }
   }
   return f;
+}
+
+/**
+ * An object's entries with keys as JSON strings, sorted by that string as OPA does when it
+ * turns non-string keys into strings (`{false: 1, []: 2}` → `{"[]": 2, "false": 1}`).
+ */
+function jsonEntries(o: ObjectValue): [string, Value][] {
+  const out = o
+    .sorted()
+    .map(([k, v]): [string, Value] => [typeof k === "string" ? k : toJsonText(k), v]);
+  if (out.some(([,], i) => typeof o.sorted()[i]![0] !== "string")) {
+    out.sort((a, b) => compareStrings(a[0], b[0]));
+  }
+  return out;
 }
