@@ -100,6 +100,9 @@ export function createAgentServer(opts: {
       return undefined;
     },
     GetOOMEvent: async () => ({ containerId: await svc.nextOom() }),
+    StatsContainer: (r: { containerId: string }) => svc.statsContainer(r.containerId),
+    UpdateContainer: (r: { containerId: string; resources?: Record<string, unknown> }) =>
+      svc.updateContainer(r.containerId, r.resources).then(() => undefined),
     SetPolicy: (r: { policy: string }) => {
       policy.setPolicy(r.policy);
       return undefined;

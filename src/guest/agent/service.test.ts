@@ -270,6 +270,50 @@ describe("agent service over real runc and a real registry", () => {
   });
 });
 
+describe("stats, limits and OOM events through runc", () => {
+  test("reports cgroup stats, applies a memory limit, and reports the OOM kill it causes", async (t) => {
+    if (skip) return t.skip(skip);
+    const svc = service();
+    await svc.createSandbox({
+      hostname: "",
+      dns: [],
+      storages: [],
+      sandboxPidns: false,
+      sandboxId: "sb6",
+      guestHookPath: "",
+      kernelModules: [],
+    });
+    // Waits for a go file, then grows a shell variable until the memory limit kills it.
+    await svc.createContainer(
+      ccr("c7", [
+        "/bin/sh",
+        "-c",
+        "while [ ! -e /tmp/go ]; do sleep 0.05; done; x=aaaaaaaa; while true; do x=$x$x; done",
+      ]),
+    );
+    await svc.startContainer("c7");
+    const stats = (await svc.statsContainer("c7")) as {
+      cgroupStats: { pidsStats: { current: bigint }; memoryStats: { usage?: { usage: bigint } } };
+    };
+    assert.ok(stats.cgroupStats.pidsStats.current >= 1n);
+    assert.ok((stats.cgroupStats.memoryStats.usage?.usage ?? 0n) > 0n);
+    await svc.updateContainer("c7", { Memory: { Limit: 16n << 20n, Swap: 16n << 20n } });
+    const after = (await svc.statsContainer("c7")) as {
+      cgroupStats: { memoryStats: { usage?: { limit: bigint } } };
+    };
+    assert.equal(after.cgroupStats.memoryStats.usage?.limit, 16n << 20n);
+    await assert.rejects(
+      svc.updateContainer("c7", { Devices: [{ Allow: true }] }),
+      code("ERR_AGENT_SPEC"),
+    );
+    const oom = svc.nextOom();
+    writeFileSync(join(paths.root, "c7", "rootfs", "tmp", "go"), "");
+    assert.equal(await oom, "c7");
+    assert.equal(await svc.waitProcess("c7", ""), 137);
+    await svc.destroySandbox();
+  });
+});
+
 describe("CopyFile confinement", () => {
   const base = join(work, "copy");
   const copy = (over: Partial<CopyFileRequest>) => {

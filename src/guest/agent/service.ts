@@ -1,4 +1,4 @@
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type {
   CopyFileRequest,
@@ -62,6 +62,7 @@ export class AgentService {
   private readonly containers = new Map<string, ContainerEntry>();
   private readonly copyState: CopyFileState = new Map();
   private readonly oomWaiters: ((cid: string) => void)[] = [];
+  private readonly oomQueue: string[] = [];
 
   constructor(deps: AgentDeps) {
     this.deps = deps;
@@ -224,7 +225,12 @@ export class AgentService {
   async startContainer(cid: string): Promise<void> {
     const e = this.entry(cid);
     const p = e.container.start();
-    void p.exited.then((s) => this.log(`container ${cid} exited with status ${s}`));
+    // OOM kills are reported to GetOOMEvent as upstream does (from runc's event stream).
+    const oom = this.deps.runc.watchOom(cid, () => this.oomHappened(cid));
+    void p.exited.then((s) => {
+      oom.stop();
+      this.log(`container ${cid} exited with status ${s}`);
+    });
     // Return once the workload runs (or has already ended), so an exec right after finds it.
     await e.container.started();
   }
@@ -286,7 +292,90 @@ export class AgentService {
 
   /** GetOOMEvent: resolves with the id of the next container killed by the OOM killer. */
   nextOom(): Promise<string> {
+    const queued = this.oomQueue.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
     return new Promise((resolve) => this.oomWaiters.push(resolve));
+  }
+
+  private oomHappened(cid: string): void {
+    const w = this.oomWaiters.shift();
+    if (w) w(cid);
+    else if (this.oomQueue.length < 64) this.oomQueue.push(cid);
+  }
+
+  /** StatsContainer: cgroup statistics from runc, in the agent API's shape. */
+  async statsContainer(cid: string): Promise<object> {
+    const e = this.entry(cid);
+    if (e.container.status !== "running") return {};
+    const st = await this.deps.runc.stats(cid);
+    const mem = (d?: { limit?: number; usage?: number; max?: number; failcnt?: number }) =>
+      d
+        ? {
+            usage: big(d.usage),
+            maxUsage: big(d.max),
+            failcnt: big(d.failcnt),
+            limit: big(d.limit),
+          }
+        : undefined;
+    return {
+      cgroupStats: {
+        cpuStats: {
+          cpuUsage: {
+            totalUsage: big(st.cpu?.usage?.total),
+            percpuUsage: (st.cpu?.usage?.percpu ?? []).map(big),
+            usageInKernelmode: big(st.cpu?.usage?.kernel),
+            usageInUsermode: big(st.cpu?.usage?.user),
+          },
+          throttlingData: {
+            periods: big(st.cpu?.throttling?.periods),
+            throttledPeriods: big(st.cpu?.throttling?.throttledPeriods),
+            throttledTime: big(st.cpu?.throttling?.throttledTime),
+          },
+        },
+        memoryStats: {
+          cache: big(st.memory?.cache),
+          usage: mem(st.memory?.usage),
+          swapUsage: mem(st.memory?.swap),
+          kernelUsage: mem(st.memory?.kernel),
+          stats: Object.fromEntries(
+            Object.entries(st.memory?.raw ?? {}).map(([k, v]) => [k, big(v)]),
+          ),
+        },
+        pidsStats: { current: big(st.pids?.current), limit: big(st.pids?.limit) },
+      },
+      networkStats: [],
+    };
+  }
+
+  /** UpdateContainer: new cgroup limits through `runc update` (memory, CPU, pids). */
+  async updateContainer(cid: string, res: Record<string, unknown> | undefined): Promise<void> {
+    const e = this.entry(cid);
+    if (!res) throw new AgentError("ERR_AGENT_SPEC", "UpdateContainer carries no resources");
+    if (Array.isArray(res.Devices) && res.Devices.length > 0) {
+      throw new AgentError("ERR_AGENT_SPEC", "device cgroup changes are refused");
+    }
+    const num = (v: unknown) => (typeof v === "bigint" ? Number(v) : (v as number | undefined));
+    const m = res.Memory as Record<string, unknown> | undefined;
+    const c = res.CPU as Record<string, unknown> | undefined;
+    const p = res.Pids as Record<string, unknown> | undefined;
+    const out: Record<string, unknown> = {};
+    if (m) out.memory = { limit: num(m.Limit), reservation: num(m.Reservation), swap: num(m.Swap) };
+    if (c)
+      out.cpu = {
+        shares: num(c.Shares),
+        quota: num(c.Quota),
+        period: num(c.Period),
+        cpus: c.Cpus,
+        mems: c.Mems,
+      };
+    if (p) out.pids = { limit: num(p.Limit) };
+    const file = join(e.container.bundle, "update.json");
+    writeFileSync(
+      file,
+      JSON.stringify(out, (_k, v) => (v === 0 || v === "" ? undefined : v)),
+      { mode: 0o600 },
+    );
+    await this.deps.runc.update(cid, file);
   }
 
   /** DestroySandbox: removes every container and sandbox storage. */
@@ -298,6 +387,10 @@ export class AgentService {
     rmSync(this.deps.paths.shared, { recursive: true, force: true });
     this.sandboxId = undefined;
   }
+}
+
+function big(n: number | undefined): bigint {
+  return BigInt(Math.max(0, Math.trunc(n ?? 0)));
 }
 
 function processPid(p: AgentProcess): number {

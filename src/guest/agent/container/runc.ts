@@ -38,6 +38,28 @@ export interface Runc {
   kill(id: string, signal: string | number, all?: boolean): Promise<void>;
   delete(id: string, force?: boolean): Promise<void>;
   list(): Promise<RuncState[]>;
+  /** `runc events --stats`: one cgroup statistics sample (runc's JSON `data`). */
+  stats(id: string): Promise<RuncStats>;
+  /** `runc update -r`: new resource limits (runtime-spec LinuxResources JSON). */
+  update(id: string, resourcesJsonPath: string): Promise<void>;
+  /** `runc events`: calls `onOom` on each OOM kill until the container is gone. */
+  watchOom(id: string, onOom: () => void): { stop(): void };
+}
+
+/** The parts of `runc events --stats` the agent reports. */
+export interface RuncStats {
+  cpu?: {
+    usage?: { total?: number; percpu?: number[]; kernel?: number; user?: number };
+    throttling?: { periods?: number; throttledPeriods?: number; throttledTime?: number };
+  };
+  memory?: {
+    cache?: number;
+    usage?: { limit?: number; usage?: number; max?: number; failcnt?: number };
+    swap?: { limit?: number; usage?: number; max?: number; failcnt?: number };
+    kernel?: { limit?: number; usage?: number; max?: number; failcnt?: number };
+    raw?: Record<string, number>;
+  };
+  pids?: { current?: number; limit?: number };
 }
 
 interface Result {
@@ -118,6 +140,36 @@ export function createRunc(opts: RuncOptions): Runc {
     },
     async delete(id, force = false) {
       await must("delete", ["delete", ...(force ? ["--force"] : []), id]);
+    },
+    async stats(id) {
+      const r = await must("events", ["events", "--stats", id]);
+      const v = JSON.parse(r.stdout.trim().split("\n")[0] ?? "{}") as { data?: RuncStats };
+      return v.data ?? {};
+    },
+    async update(id, resourcesJsonPath) {
+      await must("update", ["update", "-r", resourcesJsonPath, id]);
+    },
+    watchOom(id, onOom) {
+      const child = spawn(bin, [...base, "events", "--interval", "3600s", id], {
+        stdio: ["ignore", "pipe", "ignore"],
+      });
+      let buf = "";
+      child.stdout.on("data", (c: Buffer) => {
+        buf = (buf + c.toString("utf8")).slice(-65536);
+        let nl = buf.indexOf("\n");
+        while (nl >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          try {
+            if ((JSON.parse(line) as { type?: string }).type === "oom") onOom();
+          } catch {
+            // not an event line
+          }
+          nl = buf.indexOf("\n");
+        }
+      });
+      child.once("error", () => {});
+      return { stop: () => child.kill("SIGKILL") };
     },
     async list() {
       const r = await must("list", ["list", "--format", "json"]);

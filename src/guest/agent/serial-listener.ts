@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+/**
+ * The qemu guest's agent transport: a virtio-serial port (`/dev/virtio-ports/agent.0`) is one byte
+ * stream to the host, where qemu exposes it as a unix socket. Each host connection is bridged to
+ * a fresh connection to the agent's own ttrpc unix socket, so the unchanged ttrpc server serves it.
+ *
+ * virtio_console semantics this relies on (linux drivers/char/virtio_console.c): read() returns 0
+ * while no host peer is connected and blocks while one is; qemu drops what the guest writes while
+ * no peer is connected. A 0-byte read therefore ends the current host session.
+ *
+ *   node serial-listener.js <port-device> <unix://agent.sock> [--forward PORT,PORT]
+ */
+import { type FileHandle, open } from "node:fs/promises";
+import { connect, type Socket } from "node:net";
+import { socketPathOf } from "../../protocol/ttrpc/index.js";
+import { forwardHostLoopback } from "./host-loopback.js";
+
+/** Options for {@link startSerialBridge}. */
+export interface SerialBridgeOptions {
+  /** The virtio-serial port device. */
+  device: string;
+  /** The agent's ttrpc address (`unix:///…`). */
+  agentAddress: string;
+  /** How long bytes from the host wait for the agent to listen, ms (default 120 s). */
+  agentWaitMs?: number;
+  /** Poll interval while no host peer is connected, ms (default 10). */
+  idlePollMs?: number;
+  log?: (line: string) => void;
+}
+
+/** A running bridge. */
+export interface SerialBridge {
+  close(): Promise<void>;
+  /** Resolves when the bridge stops (device error or close). */
+  readonly done: Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Opens the port and bridges host sessions to the agent socket until closed. */
+export async function startSerialBridge(opts: SerialBridgeOptions): Promise<SerialBridge> {
+  const log = opts.log ?? (() => {});
+  const agentPath = socketPathOf(opts.agentAddress);
+  const fh: FileHandle = await open(opts.device, "r+");
+  let closed = false;
+  let current: Promise<Socket> | undefined;
+  let writes: Promise<unknown> = Promise.resolve();
+
+  const dial = async (): Promise<Socket> => {
+    const deadline = Date.now() + (opts.agentWaitMs ?? 120_000);
+    for (;;) {
+      try {
+        return await new Promise<Socket>((resolve, reject) => {
+          const s = connect(agentPath);
+          s.once("connect", () => {
+            s.off("error", reject);
+            resolve(s);
+          });
+          s.once("error", reject);
+        });
+      } catch (err) {
+        if (closed || Date.now() > deadline) throw err;
+        await sleep(20);
+      }
+    }
+  };
+
+  const openSession = async (): Promise<Socket> => {
+    const s = await dial();
+    s.on("data", (chunk: Buffer) => {
+      // Writes to the port are serialized; the agent socket pauses while they drain.
+      s.pause();
+      writes = writes
+        .then(() => fh.write(chunk))
+        .catch((err: Error) => log(`serial write failed: ${err.message}`))
+        .finally(() => s.resume());
+    });
+    s.on("error", (err) => log(`agent connection error: ${err.message}`));
+    return s;
+  };
+
+  const endSession = async () => {
+    const s = await current?.catch(() => undefined);
+    current = undefined;
+    s?.destroy();
+  };
+
+  const loop = async () => {
+    const buf = Buffer.alloc(64 * 1024);
+    while (!closed) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) {
+        // No host peer: end the current session so the next peer starts a clean ttrpc stream.
+        if (current) {
+          await endSession();
+          log("host disconnected");
+        }
+        await sleep(opts.idlePollMs ?? 10);
+        continue;
+      }
+      const data = Buffer.from(buf.subarray(0, bytesRead));
+      if (!current) log("host connected");
+      current ??= openSession();
+      let s = await current;
+      if (s.destroyed) {
+        // The agent closed the previous session: this host peer continues on a new one.
+        current = openSession();
+        s = await current;
+      }
+      s.write(data);
+    }
+  };
+  const done = loop()
+    .catch((err: Error) => {
+      if (!closed) log(`serial bridge stopped: ${err.message}`);
+    })
+    .finally(() => {
+      void endSession();
+      void fh.close().catch(() => {});
+    });
+  return {
+    done,
+    async close() {
+      closed = true;
+      await endSession();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const log = (line: string) => process.stderr.write(`coco-serial: ${line}\n`);
+  const [device, address, ...rest] = process.argv.slice(2);
+  if (!device || !address) {
+    throw new Error("usage: serial-listener.js <device> <unix://agent.sock> [--forward P,P]");
+  }
+  const fwdAt = rest.indexOf("--forward");
+  const ports = fwdAt >= 0 ? (rest[fwdAt + 1] ?? "").split(",").filter((p) => p) : [];
+  if (ports.length > 0) {
+    await forwardHostLoopback(
+      ports.map((p) => Number(p)),
+      { log },
+    );
+    log(`host loopback ports bridged: ${ports.join(",")}`);
+  }
+  const bridge = await startSerialBridge({ device, agentAddress: address, log });
+  log(`serial bridge ready on ${device}`);
+  process.on("SIGTERM", () => {
+    void bridge.close().then(() => process.exit(0));
+  });
+  await bridge.done;
+}
+
+if (process.argv[1]?.endsWith("serial-listener.js")) {
+  main().catch((err: Error) => {
+    process.stderr.write(`coco-serial: fatal: ${err.message}\n`);
+    process.exit(1);
+  });
+}
