@@ -66,6 +66,8 @@ export class LayerApplier {
   /** Directories this layer created (empty when made), and paths this layer created: a path in a
    * fresh directory that this layer did not create cannot exist, so no lstat is needed. */
   readonly #freshDirs = new Set<string>();
+  // Reading the umask without changing it (documentation-only deprecation, no warning).
+  readonly #umask = process.umask();
   readonly #made = new Set<string>();
 
   constructor(root: string, rules: UnpackRules) {
@@ -269,7 +271,10 @@ export class LayerApplier {
   }
 
   async #writeFile(abs: string, h: TarEntryHeader, data: AsyncIterable<Uint8Array>): Promise<void> {
-    const fd = openSync(abs, OPEN_NEW, 0o600);
+    const mode = this.#mode(h);
+    // Created with its final permission bits; fchmod only when the umask or chown would spoil
+    // them (chown clears setuid/setgid), which saves a syscall for almost every file.
+    const fd = openSync(abs, OPEN_NEW, mode & 0o777);
     try {
       let written = 0;
       for await (const chunk of data) {
@@ -283,7 +288,7 @@ export class LayerApplier {
         while (off < chunk.byteLength) off += writeSync(fd, chunk, off, chunk.byteLength - off);
       }
       if (this.#rules.preserveOwnership) fchownSync(fd, h.uid ?? 0, h.gid ?? 0);
-      fchmodSync(fd, this.#mode(h));
+      if ((mode & 0o7000) !== 0 || (mode & this.#umask) !== 0) fchmodSync(fd, mode);
       if (h.mtime) futimesSync(fd, h.mtime, h.mtime);
     } finally {
       closeSync(fd);
