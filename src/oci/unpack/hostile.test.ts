@@ -174,6 +174,22 @@ describe("hostile layers are refused and nothing outside the bundle changes", ()
       const tar = retype(await buildTar([{ name: "sparse", content: "abc" }]), "S");
       writeRawImage(layout, gzipSync(tar), sha256Digest(tar), {});
     }, "ERR_OCI_UNPACK_FORBIDDEN"));
+  test("PAX sparse entry (a huge sparse file)", () =>
+    expectRefused(
+      tarImage([
+        {
+          name: "huge",
+          content: "x",
+          pax: {
+            "GNU.sparse.major": "1",
+            "GNU.sparse.minor": "0",
+            "GNU.sparse.realsize": "1099511627776",
+            "GNU.sparse.name": "huge",
+          },
+        },
+      ]),
+      "ERR_OCI_UNPACK_FORBIDDEN",
+    ));
   test("file larger than the limit", () =>
     expectRefused(
       tarImage([{ name: "big", content: Buffer.alloc(5000) }]),
