@@ -1,0 +1,126 @@
+import { join } from "node:path";
+
+/** How the guest's vCPUs run: hardware virtualization (KVM) or qemu's emulator (TCG). */
+export type QemuAccel = "kvm" | "tcg";
+
+/** Everything that decides one VM's qemu command line. */
+export interface QemuLaunch {
+  qemu: string;
+  accel: QemuAccel;
+  kernel: string;
+  initrd: string;
+  stateDir: string;
+  memoryMiB: number;
+  cpus: number;
+  /** The init-data block image, attached read-only as a virtio-blk disk. */
+  initdataDisk?: string;
+  /** Registries the guest reaches over plain HTTP (passed on the kernel command line). */
+  insecureRegistries: string[];
+  /** Host loopback TCP ports the guest reaches at 127.0.0.1:PORT through the user network. */
+  forwardPorts: number[];
+}
+
+/** The host-side unix socket qemu serves the guest's `agent.0` port on. */
+export function agentSocketPath(stateDir: string): string {
+  return join(stateDir, "agent.sock");
+}
+
+/** The guest console (kernel, init, agent and bridge diagnostics; never secrets). */
+export function consolePath(stateDir: string): string {
+  return join(stateDir, "console.log");
+}
+
+// Kernel command-line words carry only host-chosen, non-secret knobs; anything else is refused
+// so a registry name cannot smuggle another parameter in.
+const SAFE_WORD = /^[A-Za-z0-9._:\-[\]]+$/;
+
+/** The guest kernel command line: console, quiet boot, and coco.* knobs read by the guest init. */
+export function kernelCommandLine(l: QemuLaunch): string {
+  const words = ["console=ttyS0", "panic=-1", "quiet", "loglevel=3", "no_timer_check"];
+  if (l.initdataDisk) words.push("coco.initdata=1");
+  const regs = l.insecureRegistries.filter((r) => SAFE_WORD.test(r));
+  if (regs.length !== l.insecureRegistries.length) {
+    throw new RangeError("an insecure registry name holds characters a kernel parameter cannot");
+  }
+  if (regs.length > 0) words.push(`coco.insecure=${regs.join(",")}`);
+  if (l.forwardPorts.length > 0) words.push(`coco.forward=${l.forwardPorts.join(",")}`);
+  return words.join(" ");
+}
+
+/**
+ * The qemu argv. The agent port is a virtio-serial port named `agent.0` whose host end is a unix
+ * socket qemu listens on (server=on, wait=off): the host's ttrpc client dials it directly. No
+ * vhost-vsock is needed (this is kata's old virtio-serial transport, without yamux).
+ */
+export function qemuArgs(l: QemuLaunch): string[] {
+  const args = [
+    "-name",
+    "coco-sandbox",
+    "-machine",
+    `q35,accel=${l.accel}`,
+    "-cpu",
+    l.accel === "kvm" ? "host" : "max",
+    "-m",
+    String(l.memoryMiB),
+    "-smp",
+    String(l.cpus),
+    "-nodefaults",
+    "-no-user-config",
+    "-display",
+    "none",
+    "-vga",
+    "none",
+    "-no-reboot",
+    "-kernel",
+    l.kernel,
+    "-initrd",
+    l.initrd,
+    "-append",
+    kernelCommandLine(l),
+    "-serial",
+    `file:${consolePath(l.stateDir)}`,
+    "-chardev",
+    `socket,path=${agentSocketPath(l.stateDir)},server=on,wait=off,id=agent`,
+    "-device",
+    "virtio-serial-pci,id=serial0",
+    "-device",
+    "virtserialport,bus=serial0.0,chardev=agent,name=agent.0",
+    "-netdev",
+    "user,id=net0",
+    "-device",
+    "virtio-net-pci,netdev=net0",
+    "-device",
+    "virtio-rng-pci",
+  ];
+  if (l.initdataDisk) {
+    args.push(
+      "-drive",
+      `file=${l.initdataDisk},if=none,id=initdata,format=raw,readonly=on`,
+      "-device",
+      "virtio-blk-pci,drive=initdata",
+    );
+  }
+  return args;
+}
+
+/**
+ * Host loopback ports the guest must reach: the loopback registries' ports and every
+ * `127.0.0.1:PORT` / `localhost:PORT` named in the init-data TOML (Trustee's URL in aa.toml and
+ * cdh.toml). The init-data is not secret; it is read here only for these addresses.
+ */
+export function loopbackPorts(insecureRegistries: string[], initData?: Uint8Array): number[] {
+  const ports = new Set<number>();
+  const add = (p: string | undefined) => {
+    const n = Number(p);
+    if (Number.isInteger(n) && n > 0 && n < 65536) ports.add(n);
+  };
+  for (const r of insecureRegistries) {
+    const m = /^(?:127\.\d+\.\d+\.\d+|localhost|\[::1\]):(\d+)$/.exec(r);
+    if (m) add(m[1]);
+  }
+  if (initData) {
+    const text = new TextDecoder().decode(initData);
+    for (const m of text.matchAll(/(?:127\.0\.0\.1|localhost):(\d{1,5})\b/g)) add(m[1]);
+  }
+  return [...ports].sort((a, b) => a - b);
+}
