@@ -156,6 +156,48 @@ describe("signature interop with skopeo (GPG) and cosign", () => {
     assert.ok(!existsSync(join(dir, "b2/rootfs")) && !existsSync(join(dir, "b3/rootfs")));
   });
 
+  test("the same GPG signatures served from an HTTP lookaside are accepted, other keys refused", async () => {
+    const { createServer } = await import("node:http");
+    const root = join(dir, "sigstore");
+    const server = createServer((req, res) => {
+      const p = join(root, decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname));
+      if (!p.startsWith(root) || !existsSync(p)) {
+        res.statusCode = 404;
+        res.end();
+        return;
+      }
+      res.end(readFileSync(p));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    const httpRegd = join(dir, "registries-http.d");
+    mkdirSync(httpRegd, { recursive: true });
+    writeFileSync(
+      join(httpRegd, "default.yaml"),
+      `default-docker:\n  lookaside: http://127.0.0.1:${port}\n`,
+    );
+    const saved = regd;
+    regd = httpRegd;
+    try {
+      await pull(
+        `${reg.host}/coco/gpg:v1`,
+        withReg(gpgPolicy(join(dir, "signer.gpg"))),
+        join(dir, "h1"),
+      );
+      await assert.rejects(
+        pull(
+          `${reg.host}/coco/gpg:v1`,
+          withReg(gpgPolicy(join(dir, "other.gpg"))),
+          join(dir, "h2"),
+        ),
+        (e) => hasCode(e, "ERR_OCI_POLICY_DENIED"),
+      );
+    } finally {
+      regd = saved;
+      server.close();
+    }
+  });
+
   test("our GPG signature → skopeo --policy accepts it; with another key skopeo refuses", async () => {
     const u = await runTool("skopeo", [
       "copy",

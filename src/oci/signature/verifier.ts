@@ -6,6 +6,7 @@ import type { ImageReference } from "../reference.js";
 import type { ImageSource } from "../source.js";
 import { fetchCosignSignatures } from "./cosign.js";
 import { evaluatePolicy, type PolicyDecision } from "./evaluate.js";
+import { createLookaside } from "./http-lookaside.js";
 import {
   lookasideFor,
   type RegistriesD,
@@ -24,9 +25,11 @@ export interface PolicyVerifierOptions {
   registriesD?: RegistriesD;
   /** Fetches `kbs://` resources (keys held by Trustee). */
   getResource?: (uri: string) => Promise<Uint8Array>;
-  /** HTTP(S) lookaside fetcher (undefined = 404). */
+  /** HTTP(S) lookaside fetcher (default: one with size and time limits, trusting `ca`). */
   fetchUrl?: (url: string) => Promise<Uint8Array | undefined>;
   allowSha1?: boolean;
+  /** Extra CA certificates for an HTTPS lookaside. */
+  ca?: string[];
   /** Receives every decision (for logs and `coco image verify`). */
   onDecision?: (d: PolicyDecision) => void;
 }
@@ -61,10 +64,15 @@ export function createPolicyVerifier(o: PolicyVerifierOptions): ImageVerifier {
       async simpleSignatures(digest) {
         const e = o.registriesD ? lookasideFor(o.registriesD, o.reference) : undefined;
         if (e?.lookaside === undefined) return [];
-        return readLookasideSignatures(
-          signatureDirUrl(e.lookaside, o.reference, digest),
-          o.fetchUrl,
-        );
+        const dirUrl = signatureDirUrl(e.lookaside, o.reference, digest);
+        if (o.fetchUrl !== undefined || !/^https?:/.test(dirUrl))
+          return readLookasideSignatures(dirUrl, o.fetchUrl);
+        const http = createLookaside(o.ca ? { ca: o.ca } : {});
+        try {
+          return await readLookasideSignatures(dirUrl, http.fetchUrl);
+        } finally {
+          http.close();
+        }
       },
       cosignSignatures: (digest) => fetchCosignSignatures(o.source, digest),
     });
