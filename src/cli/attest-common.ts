@@ -1,8 +1,8 @@
 /** Helpers shared by the `coco attest` modules: reading evidence and collateral files. */
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { EvidenceError } from "../tee/common/errors.js";
 import type { DcapCollateral } from "../trustee/as/verifier/tdx/collateral.js";
+import { readDcapCollateralDir } from "../trustee/as/verifier/tdx/collateral-dir.js";
 
 /** Largest evidence file `coco attest verify` reads. */
 export const MAX_EVIDENCE = 4 * 1024 * 1024;
@@ -43,33 +43,5 @@ export function dcapCollateral(
   dir: string | undefined,
   tee: "tdx" | "sgx",
 ): DcapCollateral | undefined {
-  if (!dir) return undefined;
-  const read = (n: string): string => {
-    const b = readIf(join(dir, n));
-    if (!b)
-      throw new EvidenceError(
-        "ERR_COLLATERAL_MISSING",
-        `DCAP collateral file ${n} is missing in ${dir}`,
-      );
-    return Buffer.from(b).toString("utf8");
-  };
-  const bin = (n: string): Uint8Array => {
-    const b = readIf(join(dir, n));
-    if (!b)
-      throw new EvidenceError(
-        "ERR_COLLATERAL_MISSING",
-        `DCAP collateral file ${n} is missing in ${dir}`,
-      );
-    return b;
-  };
-  return {
-    tcbInfoJson: read(`tcb-info-${tee}.json`),
-    tcbInfoIssuerChainPem: read("tcb-info-issuer-chain.pem"),
-    qeIdentityJson: read(`qe-identity-${tee}.json`),
-    qeIdentityIssuerChainPem: read("qe-identity-issuer-chain.pem"),
-    pckCrlDer: ["pck-crl-platform.der", "pck-crl-processor.der"].flatMap(
-      (n) => readIf(join(dir, n)) ?? [],
-    ),
-    rootCaCrlDer: bin("root-ca-crl.der"),
-  };
+  return dir ? readDcapCollateralDir(dir, tee, readIf) : undefined;
 }

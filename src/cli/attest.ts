@@ -259,14 +259,13 @@ export function registerAttest(program: Command): void {
 }
 
 export {
+  createHardwareVerifiers,
+  type HardwareVerifierOptions,
+} from "../trustee/verifiers.js";
+export {
   collateralFetchDcap,
   collateralFetchSnp,
   type HttpGet,
   type HttpGetWithHeaders,
   INTEL_ROOT_CA_CRL_URL,
 } from "./attest-collateral.js";
-export {
-  createHardwareVerifiers,
-  createHardwareVerifiersFromConfig,
-  type HardwareVerifierOptions,
-} from "./attest-verifiers.js";

@@ -18,6 +18,7 @@ import type { PolicyEngine } from "./as/policy/engine.js";
 import { createAttestationPolicyStore } from "./as/policy/store.js";
 import { type AttestationService, createAttestationService } from "./as/service.js";
 import { createEarBroker } from "./as/token/ear-broker.js";
+import type { HttpGet } from "./as/verifier/snp/index.js";
 import type { Verifier } from "./as/verifier/types.js";
 import { type TrusteeConfig, TrusteeConfigError } from "./config.js";
 import {
@@ -50,6 +51,8 @@ export interface TrusteeDeps {
   policyEngine: PolicyEngine;
   /** Verifiers to enable (default: from `verifier_config`, see `verifiers.ts`). */
   verifiers?: Verifier[];
+  /** HTTP GET for a configured AMD KDS VCEK source (default: {@link kdsGet}). */
+  httpGet?: HttpGet;
   log?: (line: string) => void;
   /** A store to use instead of the configured one (tests, benchmarks). */
   store?: KeyValueStore;
@@ -75,6 +78,20 @@ export interface RunningTrustee extends Trustee {
 
 function fail(msg: string, cause?: unknown): never {
   throw new TrusteeConfigError("ERR_TRUSTEE_CONFIG", msg, { cause });
+}
+
+/** GET for AMD KDS: 30 s deadline, at most 64 KiB read (a VCEK is under 2 KiB). */
+export async function kdsGet(url: string): Promise<Uint8Array> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+  if (res.status !== 200 || res.body === null) throw new Error(`GET ${url}: HTTP ${res.status}`);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    size += chunk.length;
+    if (size > 64 * 1024) throw new Error(`GET ${url}: more than 64 KiB`);
+    chunks.push(chunk);
+  }
+  return new Uint8Array(Buffer.concat(chunks));
 }
 
 async function readUri(uri: string, what: string): Promise<Uint8Array> {
@@ -213,7 +230,11 @@ export async function createTrustee(deps: TrusteeDeps): Promise<Trustee> {
   const rvps = createRvps(store, { provenanceKeys });
   const attestationService = createAttestationService({
     verifiers:
-      deps.verifiers ?? createVerifiersFromConfig(config.attestationService.verifierConfig, log),
+      deps.verifiers ??
+      createVerifiersFromConfig(config.attestationService.verifierConfig, {
+        log,
+        httpGet: deps.httpGet ?? kdsGet,
+      }),
     policies: createAttestationPolicyStore(store, deps.policyEngine),
     broker,
     rvps,

@@ -1,28 +1,109 @@
 /**
- * The TEE verifiers `coco trustee` enables. `sample` and `sampledevice` always; hardware
- * verifiers only when `[attestation_service.verifier_config]` asks for them, with the trust
- * material they need:
- * - `snp_verifier = { vendor_certs_dir = "...", vcek_sources = [{ type = "OfflineStore", path = "..." }] }`
- *   enables `snp` and `az-snp-vtpm` (`vendor_certs_dir`, our addition, holds AMD's
- *   `<gen>-ask-ark-asvk-bundle.pem`; upstream embeds them).
- * - `dcap_verifier = {}` enables `tdx`, `sgx` and `az-tdx-vtpm`, verifying quote signatures and
- *   the PCK chain to Intel's root; TCB status is not appraised, because fetching collateral
- *   (`collateral_service`) is not implemented and is refused.
- * Anything else in `verifier_config` is refused by name.
+ * The one place that turns configuration into the Attestation Service's hardware verifiers, used
+ * by `coco trustee` (upstream's `[attestation_service.verifier_config]`, see
+ * {@link createVerifiersFromConfig}) and by `coco attest verify` (options, see
+ * {@link createHardwareVerifiers}). Everything is offline unless a KDS source is configured.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import type { Clock } from "../tee/common/certs.js";
 import { createAzSnpVtpmVerifier } from "./as/verifier/az-snp-vtpm/index.js";
 import { createAzTdxVtpmVerifier } from "./as/verifier/az-tdx-vtpm/index.js";
 import { createSampleVerifier } from "./as/verifier/sample/verifier.js";
 import { createSgxVerifier } from "./as/verifier/sgx/index.js";
 import {
+  AMD_KDS_URL,
+  createKdsVcekFetcher,
   createOfflineVcekSource,
   createSnpVerifier,
+  type HttpGet,
+  type ReadFile,
   snpVendorFromDir,
+  type VcekSource,
 } from "./as/verifier/snp/index.js";
+import type { DcapCollateral } from "./as/verifier/tdx/collateral.js";
+import { hasDcapCollateral, readDcapCollateralDir } from "./as/verifier/tdx/collateral-dir.js";
 import { createTdxVerifier } from "./as/verifier/tdx/index.js";
 import type { Verifier } from "./as/verifier/types.js";
 import { TrusteeConfigError } from "./config.js";
+
+/** The file's bytes, or undefined when it does not exist. */
+export const readIfExists: ReadFile = (p) =>
+  existsSync(p) ? new Uint8Array(readFileSync(p)) : undefined;
+
+/** Options of {@link createHardwareVerifiers}. */
+export interface HardwareVerifierOptions {
+  /**
+   * One directory with AMD's `<gen>-ask-ark-asvk-bundle.pem` files and a VCEK store
+   * `vcek/<hwid>/...` (the layout `coco attest collateral fetch` writes).
+   */
+  collateralDir?: string;
+  /** AMD's bundles, if not in `collateralDir` (config: `snp_verifier.vendor_certs_dir`). */
+  vendorCertsDir?: string;
+  /** Offline VCEK stores consulted in order (default: `collateralDir` when given). */
+  vcekStores?: string[];
+  /** Fetch a VCEK no store has from this KDS; only when set (config: a `KDS` vcek source). */
+  kds?: { baseUrl: string; get: HttpGet };
+  /** DCAP collateral for tdx/sgx (TCB status); a TEE whose files are absent is not appraised. */
+  dcapCollateralDir?: string;
+  clock?: Clock;
+  /** Receives warnings (TCB status not appraised). */
+  log?: (line: string) => void;
+}
+
+function dcapFor(o: HardwareVerifierOptions, tee: "tdx" | "sgx"): DcapCollateral | undefined {
+  const dir = o.dcapCollateralDir;
+  if (dir === undefined || !hasDcapCollateral(dir, tee, readIfExists)) return undefined;
+  return readDcapCollateralDir(dir, tee, readIfExists);
+}
+
+/**
+ * The hardware verifiers: tdx, sgx and az-tdx-vtpm always (Intel's root is pinned), TCB status
+ * appraised where DCAP collateral is given; snp and az-snp-vtpm when AMD's bundles are given.
+ */
+export function createHardwareVerifiers(o: HardwareVerifierOptions = {}): Verifier[] {
+  const clock = o.clock;
+  const tdx = dcapFor(o, "tdx");
+  const sgx = dcapFor(o, "sgx");
+  const unappraised = [...(tdx ? [] : ["tdx", "az-tdx-vtpm"]), ...(sgx ? [] : ["sgx"])];
+  if (unappraised.length > 0) {
+    o.log?.(
+      `trustee: WARNING: ${unappraised.join(", ")} check quote signatures and the PCK chain only; TCB status is not appraised (give dcap_verifier.collateral_dir)`,
+    );
+  }
+  const out: Verifier[] = [
+    createTdxVerifier({ clock, collateral: tdx }),
+    createSgxVerifier({ clock, collateral: sgx }),
+    createAzTdxVtpmVerifier({ clock, collateral: tdx }),
+  ];
+  const vendorDir = o.vendorCertsDir ?? o.collateralDir;
+  if (vendorDir === undefined) return out;
+  const vendor = snpVendorFromDir(vendorDir, readIfExists, clock ?? (() => new Date()));
+  const stores = (o.vcekStores ?? (o.collateralDir ? [o.collateralDir] : [])).map((d) =>
+    createOfflineVcekSource(d, readIfExists),
+  );
+  const vcekSource: VcekSource | undefined =
+    stores.length === 0
+      ? undefined
+      : (r, g) => stores.reduce((f, s) => f ?? s(r, g), undefined as Uint8Array | undefined);
+  out.push(
+    createSnpVerifier({
+      vendor,
+      vcekSource,
+      kdsFetch: o.kds ? createKdsVcekFetcher(o.kds.baseUrl, o.kds.get) : undefined,
+      clock,
+    }),
+    createAzSnpVtpmVerifier({ vendor, clock }),
+  );
+  return out;
+}
+
+/** What {@link createVerifiersFromConfig} needs besides the table. */
+export interface VerifierConfigDeps {
+  log?: (line: string) => void;
+  /** HTTP GET for a `KDS` vcek source (I/O passed in); without it such a source is refused. */
+  httpGet?: HttpGet;
+  clock?: Clock;
+}
 
 function fail(msg: string, cause?: unknown): never {
   throw new TrusteeConfigError("ERR_TRUSTEE_CONFIG", msg, { cause });
@@ -33,69 +114,117 @@ function table(v: unknown, where: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-const readOptional = (path: string): Uint8Array | undefined => {
-  try {
-    return new Uint8Array(readFileSync(path));
-  } catch {
-    return undefined;
-  }
-};
+function onlyKeys(t: Record<string, unknown>, where: string, keys: readonly string[]): void {
+  for (const k of Object.keys(t)) if (!keys.includes(k)) fail(`unknown key ${where}.${k}`);
+}
 
-/** Builds the verifier list from `verifier_config` (already TOML-parsed). */
+function optionalString(
+  t: Record<string, unknown>,
+  key: string,
+  where: string,
+): string | undefined {
+  const v = t[key];
+  if (v !== undefined && typeof v !== "string") fail(`${where}.${key} must be a string`);
+  return v;
+}
+
+/** `snp_verifier` → the SNP part of {@link HardwareVerifierOptions}. */
+function snpOptions(
+  t: Record<string, unknown>,
+  where: string,
+  deps: VerifierConfigDeps,
+): Pick<HardwareVerifierOptions, "vendorCertsDir" | "vcekStores" | "kds"> {
+  onlyKeys(t, where, ["vendor_certs_dir", "vcek_sources"]);
+  const vendorCertsDir = optionalString(t, "vendor_certs_dir", where);
+  if (vendorCertsDir === undefined) {
+    fail(`${where}.vendor_certs_dir is required: AMD's ASK/ARK/ASVK bundles are not built in`);
+  }
+  // Upstream's default is [{ type = "KDS" }]: VCEKs fetched from AMD when evidence has no chain.
+  const sources = t.vcek_sources ?? [{ type: "KDS" }];
+  if (!Array.isArray(sources)) fail(`${where}.vcek_sources must be an array`);
+  const vcekStores: string[] = [];
+  let kds: HardwareVerifierOptions["kds"];
+  for (const [i, s] of sources.entries()) {
+    const at = `${where}.vcek_sources[${i}]`;
+    const src = table(s, at);
+    if (src.type === "OfflineStore") {
+      onlyKeys(src, at, ["type", "path"]);
+      // Upstream's default store path.
+      vcekStores.push(
+        optionalString(src, "path", at) ??
+          "/opt/confidential-containers/attestation-service/kds-store",
+      );
+    } else if (src.type === "KDS") {
+      onlyKeys(src, at, ["type", "base_url"]);
+      const baseUrl = optionalString(src, "base_url", at) ?? AMD_KDS_URL;
+      if (!/^https?:\/\//.test(baseUrl)) fail(`${at}.base_url must be an http(s) URL`);
+      if (deps.httpGet === undefined) fail(`${at}: no HTTP client was given to fetch VCEKs`);
+      if (kds !== undefined) fail(`${at}: only one KDS source is supported`);
+      kds = { baseUrl, get: deps.httpGet };
+    } else {
+      fail(`${at}.type must be "OfflineStore" or "KDS"`);
+    }
+  }
+  return { vendorCertsDir, vcekStores, ...(kds ? { kds } : {}) };
+}
+
+/** `dcap_verifier` → the DCAP part of {@link HardwareVerifierOptions}. */
+function dcapOptions(
+  t: Record<string, unknown>,
+  where: string,
+): Pick<HardwareVerifierOptions, "dcapCollateralDir"> {
+  onlyKeys(t, where, [
+    "tcb_update_type",
+    "collateral_service",
+    "use_secure_cert",
+    "collateral_dir",
+  ]);
+  if (t.collateral_service !== undefined || t.use_secure_cert !== undefined) {
+    fail(
+      `${where}.collateral_service: fetching DCAP collateral is not implemented; fetch it with 'coco attest collateral fetch' and set ${where}.collateral_dir`,
+    );
+  }
+  const update = t.tcb_update_type;
+  if (update !== undefined && update !== "early" && update !== "standard") {
+    fail(`${where}.tcb_update_type must be "early" or "standard"`);
+  }
+  const dir = optionalString(t, "collateral_dir", where);
+  if (dir === undefined) return {};
+  if (
+    !hasDcapCollateral(dir, "tdx", readIfExists) &&
+    !hasDcapCollateral(dir, "sgx", readIfExists)
+  ) {
+    fail(`${where}.collateral_dir: no tcb-info-tdx.json or tcb-info-sgx.json in ${dir}`);
+  }
+  return { dcapCollateralDir: dir };
+}
+
+/**
+ * Builds the verifier list from upstream's `verifier_config` table (already TOML-parsed):
+ * `sample` and `sampledevice` always; tdx, sgx and az-tdx-vtpm always (a warning is logged while
+ * TCB status is not appraised); snp and az-snp-vtpm with `snp_verifier`. Our additions:
+ * `dcap_verifier.collateral_dir` (offline TCB Info, QE Identity, CRLs) and
+ * `snp_verifier.vendor_certs_dir` (AMD's bundles, which upstream embeds). Other verifiers are
+ * refused by name.
+ */
 export function createVerifiersFromConfig(
   verifierConfig: Record<string, unknown>,
-  log: (line: string) => void = () => {},
+  deps: VerifierConfigDeps = {},
 ): Verifier[] {
-  const out: Verifier[] = [createSampleVerifier("sample"), createSampleVerifier("sampledevice")];
-  const clock = () => new Date();
+  let opts: HardwareVerifierOptions = {};
   for (const [name, value] of Object.entries(verifierConfig)) {
     const where = `attestation_service.verifier_config.${name}`;
     const t = table(value, where);
-    if (name === "snp_verifier") {
-      for (const k of Object.keys(t)) {
-        if (k !== "vendor_certs_dir" && k !== "vcek_sources") fail(`unknown key ${where}.${k}`);
-      }
-      const dir = t.vendor_certs_dir;
-      if (typeof dir !== "string") {
-        fail(`${where}.vendor_certs_dir is required: AMD's ASK/ARK/ASVK bundles are not built in`);
-      }
-      let vendor: ReturnType<typeof snpVendorFromDir>;
-      try {
-        vendor = snpVendorFromDir(dir, readOptional, clock);
-      } catch (err) {
-        fail(`${where}.vendor_certs_dir: ${(err as Error).message}`, err);
-      }
-      let vcekSource: ReturnType<typeof createOfflineVcekSource> | undefined;
-      const sources = t.vcek_sources ?? [];
-      if (!Array.isArray(sources)) fail(`${where}.vcek_sources must be an array`);
-      for (const [i, s] of sources.entries()) {
-        const src = table(s, `${where}.vcek_sources[${i}]`);
-        if (src.type === "OfflineStore" && typeof src.path === "string") {
-          vcekSource = createOfflineVcekSource(src.path, readOptional);
-        } else if (src.type === "KDS") {
-          fail(
-            `${where}.vcek_sources[${i}]: fetching VCEKs from AMD KDS is not implemented; use OfflineStore or evidence with cert_chain`,
-          );
-        } else {
-          fail(`${where}.vcek_sources[${i}] must be { type = "OfflineStore", path = "..." }`);
-        }
-      }
-      out.push(createSnpVerifier({ vendor, ...(vcekSource ? { vcekSource } : {}) }));
-      out.push(createAzSnpVtpmVerifier({ vendor }));
-    } else if (name === "dcap_verifier") {
-      for (const k of Object.keys(t)) {
-        if (k === "collateral_service") {
-          fail(`${where}.collateral_service: fetching DCAP collateral is not implemented`);
-        }
-        if (k !== "tcb_update_type") fail(`unknown key ${where}.${k}`);
-      }
-      log(
-        "trustee: WARNING: tdx, sgx and az-tdx-vtpm check quote signatures and the PCK chain only; TCB status is not appraised (no DCAP collateral)",
-      );
-      out.push(createTdxVerifier(), createSgxVerifier(), createAzTdxVtpmVerifier());
-    } else {
-      fail(`${where} is not implemented (snp_verifier and dcap_verifier are)`);
-    }
+    if (name === "snp_verifier") opts = { ...opts, ...snpOptions(t, where, deps) };
+    else if (name === "dcap_verifier") opts = { ...opts, ...dcapOptions(t, where) };
+    else fail(`${where} is not implemented (snp_verifier and dcap_verifier are)`);
   }
-  return out;
+  let hardware: Verifier[];
+  try {
+    hardware = createHardwareVerifiers({ ...opts, clock: deps.clock, log: deps.log });
+  } catch (err) {
+    if (err instanceof TrusteeConfigError) throw err;
+    fail(`attestation_service.verifier_config: ${(err as Error).message}`, err);
+  }
+  return [createSampleVerifier("sample"), createSampleVerifier("sampledevice"), ...hardware];
 }

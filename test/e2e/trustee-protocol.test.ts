@@ -317,12 +317,12 @@ describe("refusals give the right 4xx ErrorInformation", () => {
     assertError(
       await call(`${base}/kbs/v0/auth`, "POST", {
         version: "0.4.0",
-        tee: "tdx",
+        tee: "cca",
         "extra-params": "",
       }),
       401,
       "AttestationError",
-      /tdx is not supported/,
+      /cca is not supported/,
     );
   });
 

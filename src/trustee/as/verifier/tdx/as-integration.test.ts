@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { sharedPath, sharedSkip } from "../../../../../test/helpers/paths.js";
-import { createHardwareVerifiers } from "../../../../cli/attest.js";
+import { createHardwareVerifiers } from "../../../verifiers.js";
 import { createRvps } from "../../../rvps/rvps.js";
 import { createMemoryStore } from "../../../storage/memory.js";
 import { createRegoPolicyEngine } from "../../policy/rego-engine.js";
