@@ -4,7 +4,7 @@
  * The root is a staging directory: nothing is committed until every check of every layer passed.
  */
 import { createHash } from "node:crypto";
-import { type Readable, Transform } from "node:stream";
+import { type Readable, Transform, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createDigestVerifier, parseDigest } from "../digest.js";
 import { OciError } from "../errors.js";
@@ -12,7 +12,7 @@ import type { Descriptor } from "../manifest.js";
 import { layerKind } from "../media-types.js";
 import { LayerApplier } from "../unpack/apply.js";
 import type { UnpackRules } from "../unpack/rules.js";
-import { createTarParser } from "../unpack/tar.js";
+import { TarReader } from "../unpack/tar-reader.js";
 import { createDecompressor } from "./decompress.js";
 import { type DecryptionKeys, unwrapLayerKey } from "./keys.js";
 import { ANNOTATION_PUBOPTS, LayerDecryptor, parsePublicOptions } from "./ocicrypt.js";
@@ -133,7 +133,31 @@ export async function applyLayer(o: ApplyLayerOptions): Promise<ApplyLayerResult
     },
   });
   const applier = new LayerApplier(o.root, o.rules);
-  const tar = createTarParser((h, data) => applier.entry(h, data));
+  // A synchronous tar reader feeding the synchronous unpacker (see tar-reader.ts for why).
+  const reader = new TarReader((h) => applier.begin(h));
+  const tar = new Writable({
+    highWaterMark: 1 << 20,
+    write(chunk: Buffer, _e, cb) {
+      try {
+        reader.push(chunk);
+        cb();
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+    final(cb) {
+      try {
+        reader.end();
+        cb();
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+    destroy(err, cb) {
+      reader.abort();
+      cb(err);
+    },
+  });
   const decompress = createDecompressor(kind.compression);
   const stages: NodeJS.ReadWriteStream[] = [verify];
   if (decompress) stages.push(decompress);

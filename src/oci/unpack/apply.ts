@@ -29,6 +29,7 @@ import {
 import { OciError } from "../errors.js";
 import { entryComponents, resolveParent } from "./confine.js";
 import type { UnpackRules } from "./rules.js";
+import type { BodySink } from "./tar-reader.js";
 
 /** The tar header fields the applier reads (a subset of tar-stream's header). */
 export interface TarEntryHeader {
@@ -77,6 +78,21 @@ export class LayerApplier {
 
   /** Applies one entry; `data` yields the file contents (drained for other types). */
   async entry(h: TarEntryHeader, data: AsyncIterable<Uint8Array>): Promise<void> {
+    const sink = this.begin(h);
+    try {
+      for await (const chunk of data) sink?.write(chunk);
+    } catch (err) {
+      sink?.abort();
+      throw err;
+    }
+    sink?.end();
+  }
+
+  /**
+   * Applies one entry's metadata synchronously; for a regular file returns the sink its bytes
+   * go to (the file is complete after `end()`), otherwise null.
+   */
+  begin(h: TarEntryHeader): BodySink | null {
     if (++this.entries > this.#rules.maxEntries) {
       throw new OciError(
         "ERR_OCI_UNPACK_LIMIT",
@@ -84,7 +100,7 @@ export class LayerApplier {
       );
     }
     const type = h.type;
-    if (type === "pax-global-header") return drain(data);
+    if (type === "pax-global-header") return null;
     const parts = entryComponents(h.name, this.#rules.maxPathLength);
     if (
       ![
@@ -108,7 +124,7 @@ export class LayerApplier {
       // The layer root entry: its metadata applies to the root itself.
       this.#setOwnerMode(this.#root, h, false);
       if (h.mtime) this.#dirTimes.push([this.#root, h.mtime]);
-      return drain(data);
+      return null;
     }
     const base = parts[parts.length - 1]!;
     const parent = resolveParent(this.#root, parts.slice(0, -1), this.#known);
@@ -125,7 +141,7 @@ export class LayerApplier {
         this.#known.clear();
         this.#freshDirs.clear();
       }
-      return drain(data);
+      return null;
     }
     const rel = parentRel === "" ? base : `${parentRel}/${base}`;
     const abs = `${this.#root}/${rel}`;
@@ -143,7 +159,7 @@ export class LayerApplier {
       this.#known.add(rel);
       this.#setOwnerMode(abs, h, false);
       if (h.mtime) this.#dirTimes.push([abs, h.mtime]);
-      return drain(data);
+      return null;
     }
     if (old !== undefined) {
       if (old.isDirectory()) {
@@ -155,7 +171,7 @@ export class LayerApplier {
     switch (type) {
       case "file":
       case "contiguous-file":
-        return this.#writeFile(abs, h, data);
+        return this.#openFile(abs, h);
       case "symlink": {
         const target = h.linkname ?? "";
         if (target === "" || target.includes("\0"))
@@ -166,7 +182,7 @@ export class LayerApplier {
         symlinkSync(target, abs);
         if (this.#rules.preserveOwnership) lchownSync(abs, h.uid ?? 0, h.gid ?? 0);
         if (h.mtime) lutimesSync(abs, h.mtime, h.mtime);
-        return drain(data);
+        return null;
       }
       case "link": {
         const lparts = entryComponents(h.linkname ?? "", this.#rules.maxPathLength);
@@ -189,11 +205,11 @@ export class LayerApplier {
             `hard link '${h.name.slice(0, 200)}' targets a directory`,
           );
         linkSync(`${this.#root}/${src}`, abs);
-        return drain(data);
+        return null;
       }
       case "fifo":
         this.#mknod(abs, h, "p");
-        return drain(data);
+        return null;
       default: {
         // character-device / block-device
         if (this.#rules.devices === "reject") {
@@ -204,10 +220,10 @@ export class LayerApplier {
         }
         if (this.#rules.devices === "skip") {
           this.warnings.push(`skipped device node ${h.name.slice(0, 200)}`);
-          return drain(data);
+          return null;
         }
         this.#mknod(abs, h, type === "block-device" ? "b" : "c");
-        return drain(data);
+        return null;
       }
     }
   }
@@ -270,29 +286,43 @@ export class LayerApplier {
     chmodSync(abs, this.#mode(h));
   }
 
-  async #writeFile(abs: string, h: TarEntryHeader, data: AsyncIterable<Uint8Array>): Promise<void> {
+  #openFile(abs: string, h: TarEntryHeader): BodySink {
     const mode = this.#mode(h);
     // Created with its final permission bits; fchmod only when the umask or chown would spoil
     // them (chown clears setuid/setgid), which saves a syscall for almost every file.
     const fd = openSync(abs, OPEN_NEW, mode & 0o777);
-    try {
-      let written = 0;
-      for await (const chunk of data) {
+    let written = 0;
+    let open = true;
+    const close = () => {
+      if (open) {
+        open = false;
+        closeSync(fd);
+      }
+    };
+    return {
+      write: (chunk) => {
         written += chunk.byteLength;
-        if (written > this.#rules.maxFileBytes)
+        if (written > this.#rules.maxFileBytes) {
+          close();
           throw new OciError(
             "ERR_OCI_UNPACK_LIMIT",
             `entry '${h.name.slice(0, 200)}' exceeds ${this.#rules.maxFileBytes} bytes`,
           );
+        }
         let off = 0;
         while (off < chunk.byteLength) off += writeSync(fd, chunk, off, chunk.byteLength - off);
-      }
-      if (this.#rules.preserveOwnership) fchownSync(fd, h.uid ?? 0, h.gid ?? 0);
-      if ((mode & 0o7000) !== 0 || (mode & this.#umask) !== 0) fchmodSync(fd, mode);
-      if (h.mtime) futimesSync(fd, h.mtime, h.mtime);
-    } finally {
-      closeSync(fd);
-    }
+      },
+      end: () => {
+        try {
+          if (this.#rules.preserveOwnership) fchownSync(fd, h.uid ?? 0, h.gid ?? 0);
+          if ((mode & 0o7000) !== 0 || (mode & this.#umask) !== 0) fchmodSync(fd, mode);
+          if (h.mtime) futimesSync(fd, h.mtime, h.mtime);
+        } finally {
+          close();
+        }
+      },
+      abort: close,
+    };
   }
 
   #mknod(abs: string, h: TarEntryHeader, kind: "p" | "b" | "c"): void {
@@ -352,11 +382,5 @@ export class LayerApplier {
     walk(dirRel);
     this.#known.clear();
     this.#freshDirs.clear();
-  }
-}
-
-async function drain(data: AsyncIterable<Uint8Array>): Promise<void> {
-  for await (const _ of data) {
-    // discard
   }
 }
