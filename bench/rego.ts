@@ -23,6 +23,7 @@ interface Scenario {
   input: unknown;
   query: string;
   strict: boolean;
+  v0?: boolean;
 }
 
 function kbsScenario(): Scenario {
@@ -67,8 +68,31 @@ function kataScenario(): Scenario {
   };
 }
 
+/**
+ * Optional: a real genpolicy-generated Kata policy (~1,800 lines of rules + policy_data) from
+ * regorus's fixtures, when REGORUS_KATA_DIR points at its tests/kata/data (not vendored).
+ */
+function regorusKataScenario(): Scenario | undefined {
+  const dir = process.env.REGORUS_KATA_DIR;
+  if (!dir || !existsSync(join(dir, "pod-exec", "policy.rego"))) return undefined;
+  const lines = readFileSync(join(dir, "pod-exec", "inputs.txt"), "utf8").split("\n");
+  const line = lines.find((l) => l.includes('"ep":"CreateContainerRequest"'));
+  if (!line) return undefined;
+  const [, input] = JSON.parse(line.trim().replace('"ep":', "").slice(0, -1)) as [string, unknown];
+  return {
+    name: "kata-genpolicy-create-container",
+    modules: { "policy.rego": readFileSync(join(dir, "pod-exec", "policy.rego"), "utf8") },
+    data: {},
+    input,
+    query: "data.agent_policy.CreateContainerRequest",
+    strict: false,
+    v0: true,
+  };
+}
+
 function prepare(s: Scenario): Engine {
   const e = createEngine();
+  e.setRegoV0(s.v0 === true);
   e.setStrictBuiltinErrors(s.strict);
   for (const [n, t] of Object.entries(s.modules)) e.addPolicy(n, t);
   e.addData(s.data);
@@ -108,6 +132,7 @@ function timeOpa(s: Scenario, batches: number): Stats {
     writeFileSync(join(dir, "data.json"), JSON.stringify(s.data));
     writeFileSync(join(dir, "input.json"), JSON.stringify(s.input));
     args.push("-d", join(dir, "data.json"), "-i", join(dir, "input.json"));
+    if (s.v0) args.push("--v0-compatible");
     args.push(s.query);
     const per: number[] = [];
     for (let b = 0; b < batches; b++) {
@@ -130,7 +155,11 @@ export async function run(args: string[]): Promise<void> {
   printHeader("rego");
   const quick = args.includes("--quick");
   if (!existsSync(opa)) throw new Error(`opa not found at ${opa}: run scripts/setup`);
-  for (const s of [kbsScenario(), kataScenario()]) {
+  const scenarios = [kbsScenario(), kataScenario()];
+  const real = regorusKataScenario();
+  if (real) scenarios.push(real);
+  else console.log("# (set REGORUS_KATA_DIR to also time a real genpolicy Kata policy)");
+  for (const s of scenarios) {
     const ours = timeOurs(s, quick ? 500 : 5000, quick ? 3 : 7);
     const peer = timeOpa(s, quick ? 1 : 3);
     report("rego", ours, peer, s.name);

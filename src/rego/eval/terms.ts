@@ -13,6 +13,46 @@ import { isPattern, unify, unifyTerms } from "./unify.js";
 /** Frame of variable slots for one rule/function/query evaluation. */
 export type Frame = (Value | undefined)[];
 
+/** Marks "this term needs full evaluation" for {@link simpleValue}. */
+export const NOT_SIMPLE: unique symbol = Symbol("not-simple");
+
+/**
+ * The value of a term that cannot iterate (constant, bound variable, input, or a ref into one
+ * with constant or bound keys), computed without continuations; `undefined` when undefined;
+ * NOT_SIMPLE otherwise. A fast path: most operands in real policies are of this kind.
+ */
+export function simpleValue(
+  ctx: EvalContext,
+  t: CTerm,
+  f: Frame,
+): Value | undefined | typeof NOT_SIMPLE {
+  switch (t.t) {
+    case "const":
+      return t.v;
+    case "local": {
+      const v = f[t.slot];
+      return v === undefined ? NOT_SIMPLE : v;
+    }
+    case "input":
+      return ctx.input;
+    case "ref": {
+      let cur = simpleValue(ctx, t.head, f);
+      if (cur === NOT_SIMPLE) return NOT_SIMPLE;
+      for (const e of t.path) {
+        let key: Value | undefined;
+        if (e.t === "const") key = e.v;
+        else if (e.t === "local") key = f[e.slot];
+        if (key === undefined) return NOT_SIMPLE;
+        if (cur === undefined) continue;
+        cur = index(cur, key);
+      }
+      return cur;
+    }
+    default:
+      return NOT_SIMPLE;
+  }
+}
+
 /** Evaluates a term, calling `k` with each value it takes (none when undefined). */
 export function evalTerm(ctx: EvalContext, t: CTerm, f: Frame, k: VK): boolean {
   switch (t.t) {
@@ -26,8 +66,14 @@ export function evalTerm(ctx: EvalContext, t: CTerm, f: Frame, k: VK): boolean {
       return ctx.input === undefined ? false : k(ctx.input);
     case "data":
       return evalDataRef(ctx, t.path, f, k);
-    case "ref":
-      return evalTerm(ctx, t.head, f, (hv) => walkValue(ctx, hv, t.path, 0, f, k));
+    case "ref": {
+      const h = t.head;
+      if (h.t === "local" || h.t === "input") {
+        const hv = h.t === "local" ? f[h.slot] : ctx.input;
+        return hv === undefined ? false : walkValue(ctx, hv, t.path, 0, f, k);
+      }
+      return evalTerm(ctx, h, f, (hv) => walkValue(ctx, hv, t.path, 0, f, k));
+    }
     case "array":
       return evalSeq(ctx, t.items, 0, new Array(t.items.length), f, (vals) =>
         k(Object.freeze(vals.slice())),
@@ -94,7 +140,17 @@ export function evalTerm(ctx: EvalContext, t: CTerm, f: Frame, k: VK): boolean {
     }
     case "call":
       return evalCall(ctx, t, f, k);
-    case "binary":
+    case "binary": {
+      const a = simpleValue(ctx, t.l, f);
+      if (a !== NOT_SIMPLE) {
+        if (a === undefined) return false;
+        const b = simpleValue(ctx, t.r, f);
+        if (b !== NOT_SIMPLE) {
+          if (b === undefined) return false;
+          const r = guardBuiltin(ctx, t, () => binaryOp(t.op, a, b));
+          return r === undefined ? false : k(r);
+        }
+      }
       if (t.l.t === "local" && f[t.l.slot] === undefined) {
         // `x == xs[x]`: the right side binds x first.
         return evalTerm(ctx, t.r, f, (b) =>
@@ -110,6 +166,7 @@ export function evalTerm(ctx: EvalContext, t: CTerm, f: Frame, k: VK): boolean {
           return r === undefined ? false : k(r);
         }),
       );
+    }
     case "neg":
       return evalTerm(ctx, t.operand, f, (a) => {
         const r = guardBuiltin(ctx, t, () => negate(a));
@@ -163,6 +220,10 @@ export function guardBuiltin(
   t: CTerm,
   fn: () => Value | undefined,
 ): Value | undefined {
+  // In non-strict mode a builtin error only makes the call undefined: skip the costly stack
+  // capture of the errors builtins throw (a Kata policy probes base64 and numbers this way).
+  const limit = Error.stackTraceLimit;
+  if (!ctx.strict) Error.stackTraceLimit = 0;
   try {
     return fn();
   } catch (e) {
@@ -178,6 +239,8 @@ export function guardBuiltin(
     });
     if (ctx.strict) throw err.at(t.loc);
     return undefined;
+  } finally {
+    Error.stackTraceLimit = limit;
   }
 }
 
@@ -190,6 +253,13 @@ export function evalSeq(
   f: Frame,
   k: (vals: Value[]) => boolean,
 ): boolean {
+  // Non-iterating operands are read directly (no continuation per argument).
+  while (i < terms.length) {
+    const sv = simpleValue(ctx, terms[i]!, f);
+    if (sv === NOT_SIMPLE) break;
+    if (sv === undefined) return false;
+    vals[i++] = sv;
+  }
   if (i === terms.length) return k(vals);
   return evalTerm(ctx, terms[i]!, f, (v) => {
     vals[i] = v;
