@@ -63,8 +63,8 @@ function ours(tar: Buffer, chunk: number | "random" = 65536): Seen[] {
   let i = 0;
   let seed = 7;
   while (i < tar.length) {
-    const n =
-      chunk === "random" ? 1 + ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % 3000) : chunk;
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    const n = chunk === "random" ? 1 + (seed % 3000) : chunk;
     r.push(tar.subarray(i, i + n));
     i += n;
   }
