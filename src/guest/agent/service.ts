@@ -225,14 +225,15 @@ export class AgentService {
   async startContainer(cid: string): Promise<void> {
     const e = this.entry(cid);
     const p = e.container.start();
-    // OOM kills are reported to GetOOMEvent as upstream does (from runc's event stream).
-    const oom = this.deps.runc.watchOom(cid, () => this.oomHappened(cid));
-    void p.exited.then((s) => {
-      oom.stop();
-      this.log(`container ${cid} exited with status ${s}`);
-    });
     // Return once the workload runs (or has already ended), so an exec right after finds it.
     await e.container.started();
+    // OOM kills are reported to GetOOMEvent as upstream does, from runc's event stream (which
+    // needs the container to exist, hence after started()).
+    if (p.exitStatus === undefined) {
+      const oom = this.deps.runc.watchOom(cid, () => this.oomHappened(cid));
+      void p.exited.then(() => oom.stop());
+    }
+    void p.exited.then((s) => this.log(`container ${cid} exited with status ${s}`));
   }
 
   /** ExecProcess. */
