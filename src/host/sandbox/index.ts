@@ -21,7 +21,11 @@ export const RUNTIME_CLASSES: Readonly<Record<string, "process" | "qemu">> = {
 export function backendFor(runtimeClass: string): SandboxBackend {
   const kind = RUNTIME_CLASSES[runtimeClass || "coco-dev"];
   if (kind === "process") return createProcessSandboxBackend();
-  if (kind === "qemu") return createQemuSandboxBackend();
+  if (kind === "qemu") {
+    // kata-qemu-tdx / kata-qemu-snp ask for a confidential VM: refused loudly, never a plain VM.
+    const tee = /-(tdx|snp)$/.exec(runtimeClass)?.[1] as "tdx" | "snp" | undefined;
+    return createQemuSandboxBackend(tee ? { tee } : {});
+  }
   throw new HostError(
     "ERR_SANDBOX_RUNTIME_CLASS",
     `unknown runtime class ${JSON.stringify(runtimeClass)}; known: ${Object.keys(RUNTIME_CLASSES).join(", ")}`,
