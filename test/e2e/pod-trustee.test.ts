@@ -70,7 +70,7 @@ allow if {
   await kbsAdmin(["set-resource-policy", "--policy-file", join(dir, "pin.rego")]);
 }
 
-const podYaml = (name: string) => `apiVersion: v1
+const podYaml = (name: string, img = image) => `apiVersion: v1
 kind: Pod
 metadata:
   name: ${name}
@@ -78,7 +78,7 @@ spec:
   runtimeClassName: coco-dev
   containers:
   - name: app
-    image: ${image}
+    image: ${img}
     command: ["/bin/sh", "-c", "echo the secret is $SECRET"]
     env:
     - name: SECRET
@@ -87,7 +87,8 @@ spec:
 
 async function generate(yaml: string, o: GenerateOptions = {}) {
   const pod = parsePod(yaml);
-  const images = new Map([[image, await fetchImageInfo(image)]]);
+  const img = pod.containers[0]!.image;
+  const images = new Map([[img, await fetchImageInfo(img)]]);
   const files = guestConfigs({ trustee: kbsUrl, insecureRegistries: [registry!.host] });
   const gen = generatePolicy(yaml, pod, images, { ...o, initDataFiles: files });
   const digest = createHash("sha256")
@@ -207,6 +208,39 @@ describe("confidential pod against our Trustee", () => {
     const { r, out } = await runIt(yaml);
     assert.equal(r.exitCode, 0);
     assert.equal(out, `the secret is ${SECRET}\n`);
+  });
+
+  test("an encrypted image is decrypted in the guest with a key only the expected pod gets", async (t) => {
+    if (skip) return t.skip(skip);
+    const enc = `${registry!.host}/coco/busybox-enc:v1`;
+    await cocoRun([
+      "image",
+      "encrypt",
+      `docker://${image}`,
+      `docker://${enc}`,
+      "--kbs-key",
+      "kbs:///default/image-key/1",
+      "--kbs-url",
+      kbsUrl,
+      "--kbs-admin-token-file",
+      join(dir, "admin.jwt"),
+      "--src-tls-verify",
+      "false",
+      "--dest-tls-verify",
+      "false",
+    ]);
+    const { yaml, digest } = await generate(podYaml("encrypted", enc), { allowLogs: true });
+    await pinInitData(digest);
+    const { r, out } = await runIt(yaml);
+    assert.equal(r.exitCode, 0);
+    assert.equal(out, `the secret is ${SECRET}\n`);
+    // Same pod, but Trustee expects another init-data: no layer key, no container.
+    await pinInitData(Buffer.alloc(32).toString("base64"));
+    await assert.rejects(
+      runIt(yaml),
+      (e: { code?: string; message?: string }) =>
+        e.code === "ERR_AGENT_CALL" && /image pull of .* failed/.test(e.message ?? ""),
+    );
   });
 
   test("a pod whose init-data was altered attests with another digest and gets no key", async (t) => {
