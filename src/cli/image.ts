@@ -87,15 +87,16 @@ function withRegistryFlags(c: Command, prefix = ""): Command {
 function progressPrinter(): ((p: PullProgress) => void) | undefined {
   if (!process.stderr.isTTY) return undefined;
   let total = 0;
+  const mib = (n: number) => (n / 1048576).toFixed(1);
   return (p) => {
     if (p.kind === "manifest") {
       total = p.layers;
-      process.stderr.write(
-        `pulling ${p.digest}: ${p.layers} layers, ${(p.bytes / 1048576).toFixed(1)} MiB\n`,
-      );
+      process.stderr.write(`pulling ${p.digest}: ${p.layers} layers, ${mib(p.bytes)} MiB\n`);
+    } else if (p.kind === "layer-bytes") {
+      process.stderr.write(`\r  layer ${p.index + 1}/${total}: ${mib(p.done)}/${mib(p.total)} MiB`);
     } else {
       process.stderr.write(
-        `  layer ${p.index + 1}/${total} ${p.digest.slice(0, 19)}… ${(p.bytes / 1048576).toFixed(1)} MiB, ${p.entries} entries\n`,
+        `\r  layer ${p.index + 1}/${total} ${p.digest.slice(0, 19)}… ${mib(p.bytes)} MiB, ${p.entries} entries\n`,
       );
     }
   };

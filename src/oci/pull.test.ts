@@ -232,3 +232,29 @@ describe("no cached-image shortcut", () => {
     }
   });
 });
+
+describe("progress", () => {
+  test("reports the manifest, bytes as a large layer streams, and each finished layer", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "coco-oci-progress-"));
+    try {
+      const layout = join(dir, "layout");
+      const { randomBytes } = await import("node:crypto");
+      writeTestImage(layout, "p", [
+        { tar: await buildTar([{ name: "big", content: randomBytes(9 * 1024 * 1024) }]) },
+      ]);
+      const seen: string[] = [];
+      await pullImage({
+        source: createLayoutSource(layout),
+        selector: "p",
+        bundleDir: join(dir, "b"),
+        verify: acceptAnything,
+        onProgress: (p) => seen.push(p.kind),
+      });
+      assert.equal(seen[0], "manifest");
+      assert.ok(seen.filter((k) => k === "layer-bytes").length >= 2);
+      assert.equal(seen.at(-1), "layer-done");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -49,6 +49,7 @@ export type ImageVerifier = (image: ResolvedImage) => Promise<void>;
 /** Progress events for long pulls. */
 export type PullProgress =
   | { kind: "manifest"; digest: string; layers: number; bytes: number }
+  | { kind: "layer-bytes"; index: number; done: number; total: number }
   | { kind: "layer-done"; index: number; digest: string; bytes: number; entries: number };
 
 /** Inputs for {@link pullImage}. */
@@ -186,6 +187,12 @@ export async function pullImage(o: PullOptions): Promise<PullResult> {
           root: staging,
           rules,
           ...(o.keys ? { keys: o.keys } : {}),
+          ...(o.onProgress
+            ? {
+                onBytes: (done: number) =>
+                  o.onProgress?.({ kind: "layer-bytes", index: i, done, total: d.size }),
+              }
+            : {}),
         });
       } catch (err) {
         capture?.discard();

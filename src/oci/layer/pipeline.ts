@@ -27,6 +27,8 @@ export interface ApplyLayerOptions {
   root: string;
   rules: UnpackRules;
   keys?: DecryptionKeys;
+  /** Called with the blob bytes processed so far, about every 4 MiB. */
+  onBytes?: (bytes: number) => void;
 }
 
 /** What applying one layer did. */
@@ -78,7 +80,9 @@ export async function applyLayer(o: ApplyLayerOptions): Promise<ApplyLayerResult
   const verify = new Transform({
     highWaterMark: 1 << 20,
     transform(chunk: Buffer, _e, cb) {
+      const before = blobBytes;
       blobBytes += chunk.length;
+      if (o.onBytes !== undefined && blobBytes >> 22 !== before >> 22) o.onBytes(blobBytes);
       if (blobBytes > expectedSize) {
         cb(
           new OciError(
