@@ -113,7 +113,9 @@ export const stringBuiltins: BuiltinTable = {
         const r = runes(s);
         return neu + r.map((c) => c + neu).join("");
       }
-      return s.split(old).join(neu);
+      if (!s.includes(old)) return s;
+      // A function replacement keeps `$&`-style sequences in `neu` literal.
+      return s.replaceAll(old, () => neu);
     },
   },
   "strings.replace_n": {
