@@ -1,12 +1,13 @@
 /**
  * JWE to and from the TEE key, in the flattened JSON form KBS returns resources in
  * (kbs/src/jwe/mod.rs): content always A256GCM, key management ECDH-ES+A256KW (P-256/P-521)
- * or RSA-OAEP-256. All JOSE work is done by `jose`; this file only selects algorithms,
- * validates the key, and fixes the member order upstream emits.
+ * or RSA-OAEP-256. Decryption (untrusted input) is done by `jose`; encryption, our own output,
+ * by synchronous node:crypto in `jose-sync.ts` (a measured exception, see docs/trustee.md).
  */
-import { createPublicKey, generateKeyPairSync, type KeyObject, webcrypto } from "node:crypto";
+import { createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { CryptoError } from "./errors.js";
-import { FlattenedEncrypt, flattenedDecrypt } from "./jose.js";
+import { flattenedDecrypt } from "./jose.js";
+import { encryptJweSync } from "./jose-sync.js";
 
 /** An EC TEE public key as guest-components exports it. */
 export interface TeeEcJwk {
@@ -99,65 +100,35 @@ export function importTeePublicKey(jwk: TeePublicJwk): KeyObject {
   }
 }
 
-/** Imports the TEE key once, as the WebCrypto key jose works with. */
-async function importTeeCryptoKey(jwk: TeePublicJwk): Promise<webcrypto.CryptoKey> {
+/**
+ * Encrypts `plaintext` to the TEE public key as upstream KBS does: random CEK, A256GCM with the
+ * protected header as AAD, CEK wrapped with the key's algorithm. Done with synchronous
+ * node:crypto (`jose-sync.ts`, cross-checked by `jose` in tests); an invalid key (a point off
+ * the curve) is ERR_CRYPTO_TEE_KEY.
+ */
+export function encryptForTeeKeySync(jwk: TeePublicJwk, plaintext: Uint8Array): FlattenedJwe {
   checkTeeJwkShape(jwk);
   try {
-    if (jwk.kty === "EC") {
-      const { kty, crv, x, y } = jwk;
-      return await webcrypto.subtle.importKey(
-        "jwk",
-        { kty, crv, x, y },
-        { name: "ECDH", namedCurve: crv },
-        true,
-        [],
-      );
-    }
-    const { kty, n, e } = jwk;
-    return await webcrypto.subtle.importKey(
-      "jwk",
-      { kty, n, e },
-      { name: "RSA-OAEP", hash: "SHA-256" },
-      true,
-      ["encrypt"],
-    );
+    return encryptJweSync(jwk, plaintext);
   } catch (err) {
-    throw new CryptoError("ERR_CRYPTO_TEE_KEY", "tee-pubkey is not a valid public key", {
+    const code = String((err as { code?: unknown }).code ?? "");
+    if (/INVALID_PUBLIC_KEY|INVALID_JWK|ERR_OSSL|ERR_CRYPTO_INVALID/.test(code)) {
+      throw new CryptoError("ERR_CRYPTO_TEE_KEY", "tee-pubkey is not a valid public key", {
+        cause: err,
+      });
+    }
+    throw new CryptoError("ERR_CRYPTO_JWE_ENCRYPT", "JWE encryption to the TEE key failed", {
       cause: err,
     });
   }
 }
 
-/**
- * Encrypts `plaintext` to the TEE public key as upstream KBS does: random CEK, A256GCM with the
- * protected header as AAD, CEK wrapped with the key's algorithm.
- */
+/** {@link encryptForTeeKeySync} behind the asynchronous signature callers already use. */
 export async function encryptForTeeKey(
   jwk: TeePublicJwk,
   plaintext: Uint8Array,
 ): Promise<FlattenedJwe> {
-  const key = await importTeeCryptoKey(jwk);
-  let out: Awaited<ReturnType<FlattenedEncrypt["encrypt"]>>;
-  try {
-    out = await new FlattenedEncrypt(plaintext)
-      .setProtectedHeader({ alg: jwk.alg, enc: "A256GCM" })
-      .encrypt(key);
-  } catch (err) {
-    throw new CryptoError("ERR_CRYPTO_JWE_ENCRYPT", "JWE encryption to the TEE key failed", {
-      cause: err,
-    });
-  }
-  if (out.protected === undefined || out.encrypted_key === undefined || out.iv === undefined) {
-    throw new CryptoError("ERR_CRYPTO_JWE_ENCRYPT", "JWE encryption produced an incomplete object");
-  }
-  // Member order as kbs_types::Response serializes it.
-  return {
-    protected: out.protected,
-    encrypted_key: out.encrypted_key,
-    iv: out.iv,
-    ciphertext: out.ciphertext,
-    tag: out.tag ?? "",
-  };
+  return encryptForTeeKeySync(jwk, plaintext);
 }
 
 /**

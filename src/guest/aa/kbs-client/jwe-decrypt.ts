@@ -6,34 +6,12 @@
  * (RFC 3394), AES-256-GCM with the received protected header as AAD. Anything else returns
  * undefined and the caller falls back to `jose`. Cross-checked against `jose` in tests.
  */
-import {
-  createDecipheriv,
-  createHash,
-  createPublicKey,
-  diffieHellman,
-  type KeyObject,
-} from "node:crypto";
+import { createDecipheriv, createPublicKey, diffieHellman, type KeyObject } from "node:crypto";
+import { AES_KW_IV, concatKdfA256kw } from "../../../crypto/jose-sync.js";
 import type { FlattenedJwe } from "../../../crypto/jwe.js";
 
 const ALG = "ECDH-ES+A256KW";
-const KW_IV = Buffer.from("A6A6A6A6A6A6A6A6", "hex");
 const COORD: Record<string, number> = { "P-256": 32, "P-521": 66 };
-
-/** Concat KDF for ECDH-ES+A256KW with empty PartyU/PartyV info. */
-export function concatKdfA256kw(z: Uint8Array): Buffer {
-  const alg = Buffer.from(ALG);
-  const info = Buffer.alloc(4 + alg.length + 4 + 4 + 4);
-  let o = info.writeUInt32BE(alg.length, 0);
-  o += alg.copy(info, o);
-  o = info.writeUInt32BE(0, o);
-  o = info.writeUInt32BE(0, o);
-  info.writeUInt32BE(256, o);
-  return createHash("sha256")
-    .update(Buffer.from([0, 0, 0, 1]))
-    .update(z)
-    .update(info)
-    .digest();
-}
 
 /**
  * Decrypts `jwe` when it has Trustee's EC shape; returns undefined for other shapes. Throws on
@@ -73,7 +51,7 @@ export function decryptEcJweFast(privateKey: KeyObject, jwe: FlattenedJwe): Uint
   });
   const z = diffieHellman({ privateKey, publicKey });
   const kek = concatKdfA256kw(z);
-  const kw = createDecipheriv("id-aes256-wrap", kek, KW_IV);
+  const kw = createDecipheriv("id-aes256-wrap", kek, AES_KW_IV);
   const cek = Buffer.concat([kw.update(Buffer.from(jwe.encrypted_key, "base64url")), kw.final()]);
   if (cek.length !== 32) throw new Error("unwrapped CEK is not 32 bytes");
   const iv = Buffer.from(jwe.iv, "base64url");

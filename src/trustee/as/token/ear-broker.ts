@@ -1,17 +1,18 @@
 /**
  * The EAR token broker (attestation-service/src/ear_token/broker.rs): signs the attestation
  * result as an ES256 JWT whose header carries the signing JWK (and `x5c` when a certificate
- * chain is configured), and publishes that key as a JWKS. Signing is done by `jose`.
+ * chain is configured), and publishes that key as a JWKS. Signing is synchronous node:crypto
+ * (`crypto/jose-sync.ts`); tests verify the tokens with `jose`.
  */
 import {
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
   type KeyObject,
-  webcrypto,
 } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { CompactSign, type JWK } from "../../../crypto/jose.js";
+import type { JWK } from "../../../crypto/jose.js";
+import { createEs256Signer } from "../../../crypto/jose-sync.js";
 import { EAR_PROFILE, type EarClaims, type EarSubmod } from "../../../protocol/ear/claims.js";
 import { AttestationServiceError } from "../errors.js";
 
@@ -98,14 +99,8 @@ export function createEarBroker(cfg: EarBrokerConfig = {}): EarBroker {
   if (cfg.signerCertPath !== undefined) jwk.x5c = loadChain(cfg.signerCertPath);
   const durationS = Math.round((cfg.durationMin ?? 5) * 60);
   const header = { typ: "JWT", alg: "ES256", jwk };
-  // Import once: handing jose a KeyObject would convert it to a WebCrypto key on every call.
-  const signingKey = webcrypto.subtle.importKey(
-    "pkcs8",
-    privateKey.export({ format: "der", type: "pkcs8" }),
-    { name: "ECDSA", namedCurve: "P-256" },
-    false,
-    ["sign"],
-  );
+  // ES256 with synchronous node:crypto (our own output; `jose` verifies it in the tests).
+  const signCompact = createEs256Signer(privateKey, header);
   return {
     jwk,
     publicKey,
@@ -124,9 +119,7 @@ export function createEarBroker(cfg: EarBrokerConfig = {}): EarBroker {
         iss: cfg.issuerName ?? "CoCo-Attestation-Service",
       };
       try {
-        const token = await new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
-          .setProtectedHeader(header)
-          .sign(await signingKey);
+        const token = signCompact(Buffer.from(JSON.stringify(claims)));
         return { token, claims };
       } catch (err) {
         throw new AttestationServiceError("ERR_AS_TOKEN", "signing the EAR token failed", {
