@@ -136,7 +136,7 @@ function toResults(units: OutputUnit[], doc: Json, schema: Json): Value[] {
   for (const u of units) {
     if (WRAPPERS.has(u.keyword)) continue;
     const loc = u.instanceLocation.replace(/^#\/?/, "");
-    const field = loc === "" ? "(root)" : loc.split("/").map(decodeURIComponent).join(".");
+    const field = loc === "" ? "(Root)" : loc.split("/").map(decodeURIComponent).join(".");
     const sub = at(schema, u.keywordLocation.replace(/\/[^/]*$/, "")) as
       | { [k: string]: Json }
       | undefined;

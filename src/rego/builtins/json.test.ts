@@ -115,12 +115,33 @@ describe("json builtins", () => {
 });
 
 describe("yaml builtins", () => {
-  it("unmarshals YAML 1.1 scalars as go-yaml v2 does, timestamps as strings", () => {
+  it("unmarshals scalars as OPA's go-yaml v3 does: YAML 1.2 booleans, legacy octal, strings for timestamps", () => {
     const o = call(
       "yaml.unmarshal",
-      "a: yes\nb: 0x10\nc: 2001-12-14\nd: ~\n1: one\n",
+      "a: yes\nb: 0x10\nc: 2001-12-14\nd: ~\n1: one\ne: 010\nf: 1_000\ng: True\nh: 0b11\n",
     ) as ObjectValue;
-    assert.deepEqual(toJs(o), { "1": "one", a: true, b: 16, c: "2001-12-14", d: null });
+    assert.deepEqual(toJs(o), {
+      "1": "one",
+      a: "yes",
+      b: 16,
+      c: "2001-12-14",
+      d: null,
+      e: 8,
+      f: 1000,
+      g: true,
+      h: 3,
+    });
+  });
+
+  it("marshals in go-yaml v3 style: indented sequences, quotes only where a plain scalar would change type", () => {
+    const text = call(
+      "yaml.marshal",
+      v({ s: ["yes", "a: b", "x\ny", "012", "plain"], on: [1] }),
+    ) as string;
+    assert.equal(
+      text,
+      '"on":\n  - 1\ns:\n  - "yes"\n  - \'a: b\'\n  - |-\n    x\n    y\n  - "012"\n  - plain\n',
+    );
   });
 
   it("reports go-yaml's text for unterminated flow collections", () => {
@@ -207,7 +228,7 @@ describe("json schema builtins", () => {
     ];
     assert.deepEqual(
       missing.map((e) => e.error),
-      ["(root): id is required"],
+      ["(Root): id is required"],
     );
   });
   it("checks pattern with RE2, so backtracking-prone patterns stay linear", () => {

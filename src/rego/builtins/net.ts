@@ -22,6 +22,8 @@ interface Net {
   ip: Ip;
   bits: number;
   prefix: number;
+  /** Written as IPv4-mapped IPv6: used as IPv4, but merged in the IPv6 space (as Go does). */
+  mapped?: boolean;
 }
 
 const width = (ip: Ip) => (ip.v6 ? 128 : 32);
@@ -94,6 +96,13 @@ export function parseCidr(s: string): Net | undefined {
   }
   const bits = width(ip);
   if (prefix > bits) return undefined;
+  if (ip.v6 && ip.n >> 32n === 0xffffn) {
+    // Go's networkNumberAndMask: an IPv4-mapped network is used as IPv4 with the mask's
+    // last 32 bits, i.e. prefix - 96 (clamped at 0).
+    const p4 = Math.max(0, prefix - 96);
+    const n4 = ip.n & 0xffffffffn;
+    return { ip: { v6: false, n: n4 & maskOf(32, p4) }, bits: 32, prefix: p4, mapped: true };
+  }
   return { ip: { v6: ip.v6, n: ip.n & maskOf(bits, prefix) }, bits, prefix };
 }
 
@@ -197,7 +206,11 @@ function rangeToCidrs(v6: boolean, first: bigint, last: bigint): string[] {
       if (cur % block !== 0n || cur + block - 1n > last) break;
       size = next;
     }
-    out.push(formatNet({ ip: { v6, n: cur }, bits, prefix: bits - size }));
+    const prefix = bits - size;
+    // Go prints an IPv4-mapped IPv6 network as IPv4 with the mask's last 32 bits.
+    if (v6 && cur >> 32n === 0xffffn)
+      out.push(`${formatIp({ v6, n: cur })}/${Math.max(0, prefix - 96)}`);
+    else out.push(formatNet({ ip: { v6, n: cur }, bits, prefix }));
     cur += 1n << BigInt(size);
   }
   return out;
@@ -229,6 +242,14 @@ function cidrMerge(v: Value): Value {
     }
     const net = parseCidr(e);
     if (!net) throw builtinError(name, `invalid CIDR address: ${e}`);
+    if (net.mapped) {
+      return {
+        v6: true,
+        first: V4_MAPPED | net.ip.n,
+        last: V4_MAPPED | lastOf(net),
+        net: { text: formatNet(net) },
+      };
+    }
     return { v6: net.ip.v6, first: net.ip.n, last: lastOf(net), net: { text: formatNet(net) } };
   });
   // Sort by (last, first) as 16-byte addresses: IPv4 sorts before IPv6 in that encoding

@@ -3,7 +3,15 @@
  * timestamps left as strings, keys turned into strings) and JSON; this file does the same
  * over the `yaml` package, which it alone imports for Rego.
  */
-import { type Document, parseDocument, stringify, type Tags } from "yaml";
+import {
+  Document,
+  isScalar,
+  parseDocument,
+  type ScalarTag,
+  stringify,
+  type Tags,
+  visit,
+} from "yaml";
 import { fromJs, toJs } from "../value/json.js";
 import { normBig, type Value } from "../value/value.js";
 import { argString, builtinError } from "./args.js";
@@ -51,11 +59,29 @@ export function yamlDepth(text: string): number {
   return max;
 }
 
-// go-yaml v2 keeps timestamps as strings when decoding into interface{}.
-const noTimestamps = (tags: Tags) =>
-  tags.filter(
-    (t) => t !== "timestamp" && (typeof t !== "object" || t.tag !== "tag:yaml.org,2002:timestamp"),
-  );
+/** An int tag for the go-yaml forms the YAML 1.2 core schema lacks. */
+const goInt = (test: RegExp, radix: "0o" | "0b" | ""): ScalarTag => ({
+  identify: (v) => typeof v === "bigint",
+  default: true,
+  tag: "tag:yaml.org,2002:int",
+  test,
+  resolve: (s) => {
+    const neg = s.startsWith("-");
+    const digits = s.replace(/^[-+]/, "").replace(/^0b/, "").replace(/_/g, "");
+    const n = BigInt(`${radix}${digits}`);
+    return neg ? -n : n;
+  },
+});
+
+// OPA's YAML (sigs.k8s.io/yaml on go-yaml v3) reads YAML 1.2 booleans and nulls (`yes` stays a
+// string, timestamps stay strings) but keeps go-yaml's legacy octal `010`, `0b` binary and `_`
+// digit separators; these tags go before the core schema's own.
+const goTags = (tags: Tags) => [
+  goInt(/^[-+]?0[0-7_]+$/, "0o"),
+  goInt(/^[-+]?0b[01_]+$/, "0b"),
+  goInt(/^[-+]?[0-9][0-9_]*$/, ""),
+  ...tags,
+];
 
 /** go-yaml's wording for the commonest syntax errors, which OPA's error texts carry. */
 function goYamlError(doc: Document): string {
@@ -72,8 +98,8 @@ function parseYaml(s: string): Document {
   if (yamlDepth(s) > MAX_YAML_DEPTH)
     throw new Error(`yaml: document nested deeper than ${MAX_YAML_DEPTH} levels`);
   return parseDocument(s, {
-    schema: "yaml-1.1",
-    customTags: noTimestamps,
+    schema: "core",
+    customTags: goTags,
     intAsBigInt: true,
     uniqueKeys: false,
   });
@@ -114,17 +140,36 @@ function mapKey(k: unknown): string {
   return String(k);
 }
 
-/** `yaml.marshal`: the value as JSON, then as YAML in go-yaml v2's block style. */
+/** True when go-yaml would read `s` as something other than a string (so it must be quoted). */
+function ambiguous(s: string): boolean {
+  if (s === "" || /^\d{4}-\d\d?-\d\d?(?:[Tt ].*)?$/.test(s)) return true;
+  for (const schema of ["yaml-1.1", "core"] as const) {
+    const d = parseDocument(s, { schema });
+    const c = d.contents;
+    if (d.errors.length === 0 && isScalar(c) && typeof c.value !== "string" && c.range?.[0] === 0)
+      return true;
+  }
+  return false;
+}
+
+/**
+ * `yaml.marshal`: the value as JSON, then YAML in go-yaml v3's style: sequences indented under
+ * their key, strings that would read as another type double-quoted, strings that cannot be
+ * plain single-quoted, multi-line strings as literal blocks.
+ */
 function marshal(v: Value): string {
   const plain = toJs(v);
   if (plain === null) return "null\n";
-  return stringify(plain, {
-    schema: "yaml-1.1",
-    indentSeq: false,
-    sortMapEntries: true,
-    lineWidth: 0,
-    aliasDuplicateObjects: false,
+  const doc = new Document(plain, { sortMapEntries: true, aliasDuplicateObjects: false });
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value !== "string") return;
+      if (node.value.includes("\n")) node.type = "BLOCK_LITERAL";
+      else if (ambiguous(node.value)) node.type = "QUOTE_DOUBLE";
+      else node.type = /^["']/.test(stringify(node.value)) ? "QUOTE_SINGLE" : "PLAIN";
+    },
   });
+  return doc.toString({ indentSeq: true, lineWidth: 0, singleQuote: true });
 }
 
 /** `yaml.*` builtins: marshal, unmarshal, is_valid. */
