@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Go Expand templates (`${1}`) are under test
 /**
  * Differential test: the same builtin calls evaluated by our engine and by the real `opa`
  * binary (installed by scripts/setup into .tools/bin), compared rule by rule. Calls that fail
