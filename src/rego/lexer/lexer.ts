@@ -23,6 +23,8 @@ export interface Token {
 }
 
 const PUNCT3 = new Set<string>([]);
+/** JSON number syntax, matched in place (sticky) without copying the source. */
+const NUMBER = /(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 const PUNCT2 = new Set([":=", "==", "!=", "<=", ">="]);
 const PUNCT1 = new Set([..."{}[]().,;:=<>+-*/%|&"]);
 
@@ -87,10 +89,8 @@ export function tokenize(
       continue;
     }
     if (c >= "0" && c <= "9") {
-      const m = /^(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
-      m.lastIndex = 0;
-      const rest = src.slice(i, i + 1000);
-      const mm = m.exec(rest);
+      NUMBER.lastIndex = i;
+      const mm = NUMBER.exec(src);
       if (!mm) fail("invalid number");
       i += mm![0].length;
       if (i < n && (isIdentPart(src[i]!) || src[i] === ".")) fail("invalid number");
