@@ -220,6 +220,7 @@ export function createRcarHandlers(ctx: KbsContext): RcarHandlers {
     let token: string;
     try {
       token = (await as.evaluate(requests, ["default"])).token;
+      deps.tokenVerifier.remember(token);
     } catch (e) {
       metrics.inc("kbs_attestation_failures_total", { tee_type: session.tee });
       log(`kbs: attestation refused: ${(e as { code?: string }).code ?? "error"}`);

@@ -24,6 +24,24 @@ test("our own tokens verify (twice, the second from the cache) and expire", asyn
   await assert.rejects(v.verify(token), { code: "ERR_KBS_TOKEN_VERIFIER", message: /expired/ });
 });
 
+test("a token remembered at issuance is served from the cache, until it expires; others are still checked", async () => {
+  const broker = createEarBroker({ durationMin: 1 / 60 });
+  const v = createTokenVerifier({ ownKeys: [broker.publicKey] });
+  const { token, claims } = await broker.sign(submods);
+  v.remember(token);
+  const got = await v.verify(token);
+  assert.deepEqual(got.claims, JSON.parse(JSON.stringify(claims)));
+  assert.deepEqual(got.teePubkey, publicJwk);
+  // A token differing in one signature byte was never remembered: jose checks it and refuses.
+  const parts = token.split(".");
+  const sig = Buffer.from(parts[2] ?? "", "base64url");
+  sig[3] = (sig[3] ?? 0) ^ 1;
+  const forged = `${parts[0]}.${parts[1]}.${sig.toString("base64url")}`;
+  await assert.rejects(v.verify(forged), { message: /signature is invalid/ });
+  await new Promise((r) => setTimeout(r, 2100));
+  await assert.rejects(v.verify(token), { code: "ERR_KBS_TOKEN_VERIFIER", message: /expired/ });
+});
+
 test("foreign header keys need insecure_header_jwk; kid tokens need a trusted JWK set", async () => {
   const other = createEarBroker();
   const { token } = await other.sign(submods);

@@ -43,6 +43,12 @@ export interface VerifiedToken {
 /** Verifies tokens. */
 export interface TokenVerifier {
   verify(token: string): Promise<VerifiedToken>;
+  /**
+   * Records a token this process's own broker has just signed as verified (its claims are
+   * read back from the token, not trusted from the caller), so the resource GET that follows
+   * an attestation skips the signature check. Tokens from elsewhere are always verified.
+   */
+  remember(token: string): void;
 }
 
 /** Verified tokens remembered at most (oldest dropped first). */
@@ -108,6 +114,24 @@ export function createTokenVerifier(cfg: TokenVerifierConfig): TokenVerifier {
     ),
   );
   const opts = { requiredClaims: ["exp"], clockTolerance: 0 };
+  /** Finds the TEE key in verified claims and remembers the result until `exp` (LRU). */
+  const cache = (cacheKey: string, claims: JWTPayload): VerifiedToken => {
+    for (const p of paths) {
+      const v = jsonPointer(claims, p);
+      if (v !== undefined && v !== null) {
+        let result: VerifiedToken;
+        try {
+          result = { claims, teePubkey: parseTeePubKey(v) };
+        } catch (err) {
+          fail(`tee-pubkey at ${p} is malformed`, err);
+        }
+        if (verified.size >= MAX_CACHED) verified.delete(verified.keys().next().value as string);
+        verified.set(cacheKey, { exp: claims.exp as number, result });
+        return result;
+      }
+    }
+    return fail("no tee-pubkey in the token claims");
+  };
 
   return {
     async verify(token) {
@@ -116,8 +140,11 @@ export function createTokenVerifier(cfg: TokenVerifierConfig): TokenVerifier {
       const cacheKey = createHash("sha256").update(token).digest("base64");
       const hit = verified.get(cacheKey);
       if (hit !== undefined) {
-        if (hit.exp * 1000 > Date.now()) return hit.result;
         verified.delete(cacheKey);
+        if (hit.exp * 1000 > Date.now()) {
+          verified.set(cacheKey, hit); // most recently used last
+          return hit.result;
+        }
       }
       let header: ReturnType<typeof decodeProtectedHeader>;
       try {
@@ -173,22 +200,17 @@ export function createTokenVerifier(cfg: TokenVerifierConfig): TokenVerifier {
           err,
         );
       }
-      const claims = payload as JWTPayload;
-      for (const p of paths) {
-        const v = jsonPointer(claims, p);
-        if (v !== undefined && v !== null) {
-          try {
-            const result = { claims, teePubkey: parseTeePubKey(v) };
-            if (verified.size >= MAX_CACHED)
-              verified.delete(verified.keys().next().value as string);
-            verified.set(cacheKey, { exp: claims.exp as number, result });
-            return result;
-          } catch (err) {
-            fail(`tee-pubkey at ${p} is malformed`, err);
-          }
-        }
+      return cache(cacheKey, payload as JWTPayload);
+    },
+    remember(token) {
+      const payload = token.split(".")[1] ?? "";
+      const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as JWTPayload;
+      if (typeof claims.exp !== "number") return;
+      try {
+        cache(createHash("sha256").update(token).digest("base64"), claims);
+      } catch {
+        // No usable tee-pubkey: verify() will say so when the token is presented.
       }
-      return fail("no tee-pubkey in the token claims");
     },
   };
 }
