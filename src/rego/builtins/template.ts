@@ -22,7 +22,7 @@ type Tok = { text: string } | { action: string };
 type Node =
   | { kind: "text"; text: string }
   | { kind: "print"; expr: string }
-  | { kind: "if"; expr: string; then: Node[]; else: Node[] }
+  | { kind: "if"; expr: string; yes: Node[]; no: Node[] }
   | { kind: "range"; k?: string; v?: string; expr: string; body: Node[]; else: Node[] };
 
 const NAME = "strings.render_template";
@@ -73,7 +73,7 @@ function parse(toks: Tok[]): Node[] {
       if (word === "if") {
         const then = block(new Set(["else", "end"]));
         const els = then.end === "else" ? block(new Set(["end"])).nodes : [];
-        nodes.push({ kind: "if", expr: a.slice(2).trim(), then: then.nodes, else: els });
+        nodes.push({ kind: "if", expr: a.slice(2).trim(), yes: then.nodes, no: els });
       } else if (word === "range") {
         const m = /^range\s+(?:(\$\w+)\s*(?:,\s*(\$\w+))?\s*:=\s*)?(.+)$/.exec(a);
         if (!m) throw builtinError(NAME, `template: bad range: ${a}`);
@@ -143,7 +143,7 @@ function render(
         emit(show(lookup(n.expr, dot, env)));
         break;
       case "if":
-        render(truthy(lookup(n.expr, dot, env)) ? n.then : n.else, dot, env, emit);
+        render(truthy(lookup(n.expr, dot, env)) ? n.yes : n.no, dot, env, emit);
         break;
       case "range": {
         const coll = lookup(n.expr, dot, env);
