@@ -38,12 +38,25 @@ const LAYOUTS: Record<string, string> = {
 const MAX_JS_SEC = 8_640_000_000_000n;
 
 /** An IANA zone through Intl (Node ships full ICU); throws Go's "unknown time zone" text. */
+// ICU knows a zone's abbreviation only in locales where it is in use (CET in en-GB, IST in
+// en-IN, AEDT in en-AU); tzdata's numeric ones ("+0545", "-03") are the fallback, as in Go.
+const ABBREV_LOCALES = ["en-US", "en-GB", "en-IN", "en-AU"];
+
+function numericAbbrev(offset: number): string {
+  const a = Math.abs(offset);
+  const hh = String(Math.floor(a / 3600)).padStart(2, "0");
+  const mm = Math.floor(a / 60) % 60;
+  return `${offset < 0 ? "-" : "+"}${hh}${mm ? String(mm).padStart(2, "0") : ""}`;
+}
+
 function ianaZone(name: string): Zone {
   let offsetFmt: Intl.DateTimeFormat;
-  let nameFmt: Intl.DateTimeFormat;
+  let nameFmts: Intl.DateTimeFormat[];
   try {
     offsetFmt = new Intl.DateTimeFormat("en-US", { timeZone: name, timeZoneName: "longOffset" });
-    nameFmt = new Intl.DateTimeFormat("en-US", { timeZone: name, timeZoneName: "short" });
+    nameFmts = ABBREV_LOCALES.map(
+      (l) => new Intl.DateTimeFormat(l, { timeZone: name, timeZoneName: "short" }),
+    );
   } catch {
     throw new Error(`unknown time zone ${name}`);
   }
@@ -60,7 +73,15 @@ function ianaZone(name: string): Zone {
         offset = Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4] ?? 0);
         if (m[1] === "-") offset = -offset;
       }
-      return { offset, abbrev: part(nameFmt, d) };
+      let abbrev = "";
+      for (const f of nameFmts) {
+        const a = part(f, d);
+        if (a !== "" && !/^(?:GMT|UTC)[+-]/.test(a)) {
+          abbrev = a;
+          break;
+        }
+      }
+      return { offset, abbrev: abbrev || numericAbbrev(offset) };
     },
   };
 }
