@@ -1,16 +1,14 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { acceptAnything } from "../../oci/pull.js";
 import { parseInitDataDisk } from "../../protocol/agent/index.js";
 import { type InitData, parseInitData } from "../../protocol/initdata/index.js";
 import type { TtrpcServer } from "../../protocol/ttrpc/index.js";
-import { writeSecretFile } from "../cdh/index.js";
+import { writeSecretFile } from "../cdh/credentials.js";
 import { createCdhClient, type ImagePuller, type SecretUnsealer } from "./cdh-client.js";
 import { createRunc } from "./container/runc.js";
 import { AgentError } from "./errors.js";
 import { createAgentPolicy, type RegoEngineLike } from "./policy/agent-policy.js";
-import { createRegistryPuller } from "./registry-puller.js";
 import { createAgentServer } from "./server.js";
 import { AgentService } from "./service.js";
 import { agentPaths } from "./storage.js";
@@ -105,13 +103,18 @@ export async function bootAgent(
     cfg.initdataDir ?? "/run/confidential-containers/initdata",
   );
   const cdh = cfg.cdhAddress ? createCdhClient(cfg.cdhAddress) : undefined;
-  const images: ImagePuller =
-    fromGuest ??
-    cdh ??
-    createRegistryPuller({
-      verify: acceptAnything,
-      insecureRegistries: cfg.insecureRegistries ?? [],
-    });
+  const images: ImagePuller = fromGuest ??
+    cdh ?? {
+      // The in-process puller (and the OCI pipeline behind it) is loaded on first use.
+      async pull(ref, bundle) {
+        const { createRegistryPuller } = await import("./registry-puller.js");
+        const { acceptAnything } = await import("../../oci/pull.js");
+        return createRegistryPuller({
+          verify: acceptAnything,
+          insecureRegistries: cfg.insecureRegistries ?? [],
+        }).pull(ref, bundle);
+      },
+    };
   const secrets: SecretUnsealer = fromGuest ??
     cdh ?? {
       unseal: async () => {

@@ -4,7 +4,6 @@
 import { readFileSync } from "node:fs";
 import { createEngine } from "../../rego/index.js";
 import { type AgentBootConfig, bootAgent } from "./boot.js";
-import { startGuestComponents } from "./guest-components.js";
 
 const log = (line: string) => process.stderr.write(`coco-agent: ${line}\n`);
 
@@ -14,7 +13,13 @@ async function main(): Promise<void> {
   const cfg = JSON.parse(readFileSync(path, "utf8")) as AgentBootConfig;
   const agent = await bootAgent(cfg, {
     newEngine: () => createEngine(),
-    guest: (initData, initdataDir) => startGuestComponents(initData, { initdataDir, log }),
+    // Loaded only when init-data configures guest components: they pull in AA, CDH and the
+    // whole image pipeline, which a pod without them does not need at boot.
+    guest: async (initData, initdataDir) => {
+      if (initData?.data["cdh.toml"] === undefined) return undefined;
+      const { startGuestComponents } = await import("./guest-components.js");
+      return startGuestComponents(initData, { initdataDir, log });
+    },
     log,
   });
   let stopping = false;

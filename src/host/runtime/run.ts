@@ -31,6 +31,13 @@ export interface RunTimings {
   totalMs: number;
 }
 
+/** CreateContainer / StartContainer time of one container. */
+export interface ContainerTiming {
+  name: string;
+  createMs: number;
+  startMs: number;
+}
+
 /** Options for {@link runPod}. */
 export interface RunOptions {
   /** Overrides the pod's runtimeClassName. */
@@ -53,6 +60,8 @@ export interface RunResult {
   exitCode: number;
   statuses: { name: string; status: number }[];
   timings: RunTimings;
+  /** Per container, in launch order. */
+  containerTimings: ContainerTiming[];
   record: PodRecord;
 }
 
@@ -131,6 +140,7 @@ export async function runPod(pod: PodSpec, opts: RunOptions = {}): Promise<RunRe
   const agent = new AgentClient(sandbox.agentAddress);
   const statuses: { name: string; status: number }[] = [];
   const timings: RunTimings = { sandboxMs: tSandbox - t0, createMs: 0, startMs: 0, totalMs: 0 };
+  const containerTimings: ContainerTiming[] = [];
   let failed: unknown;
   try {
     await agent.health();
@@ -144,6 +154,7 @@ export async function runPod(pod: PodSpec, opts: RunOptions = {}): Promise<RunRe
       const ts = performance.now();
       await agent.startContainer(cid);
       const te = performance.now();
+      containerTimings.push({ name: c.name, createMs: ts - tc, startMs: te - ts });
       if (!init && timings.createMs === 0) {
         timings.createMs = ts - tc;
         timings.startMs = te - ts;
@@ -184,7 +195,7 @@ export async function runPod(pod: PodSpec, opts: RunOptions = {}): Promise<RunRe
     if (opts.detach) {
       timings.totalMs = performance.now() - t0;
       agent.close();
-      return { exitCode: 0, statuses, timings, record };
+      return { exitCode: 0, statuses, timings, containerTimings, record };
     }
     for (const r of running) {
       const status = await agent.waitProcess(r.cid);
@@ -213,5 +224,5 @@ export async function runPod(pod: PodSpec, opts: RunOptions = {}): Promise<RunRe
     forgetPod(root, pod.name);
   }
   if (failed) throw failed;
-  return { exitCode, statuses, timings, record };
+  return { exitCode, statuses, timings, containerTimings, record };
 }
