@@ -69,7 +69,17 @@ export function toJs(v: Value): JsonValue {
   if (v instanceof SetValue) return v.sorted().map(toJs);
   const o = v as ObjectValue;
   const out: { [key: string]: JsonValue } = {};
-  for (const [k, val] of jsonEntries(o)) out[k] = toJs(val);
+  for (const [k, val] of jsonEntries(o)) {
+    // A "__proto__" key from untrusted JSON must stay data, never become the prototype.
+    if (k === "__proto__") {
+      Object.defineProperty(out, k, {
+        value: toJs(val),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else out[k] = toJs(val);
+  }
   return out;
 }
 

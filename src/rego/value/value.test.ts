@@ -69,3 +69,13 @@ test("formats values in Rego syntax for print", () => {
   );
   assert.equal(formatValue(undefined), "<undefined>");
 });
+
+test("a __proto__ key in untrusted JSON stays a plain key on the way in and out", () => {
+  const v = parseJsonValue('{"__proto__": {"polluted": true}, "a": 1}');
+  const out = toJs(v) as Record<string, unknown>;
+  assert.equal(Object.getPrototypeOf(out), Object.prototype);
+  assert.deepEqual(Object.keys(out), ["__proto__", "a"]);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  const back = fromJs(JSON.parse('{"__proto__": {"x": 1}}'));
+  assert.equal(toJsonText(back), '{"__proto__":{"x":1}}');
+});
