@@ -38,6 +38,7 @@ import { createSessionSealer } from "./kbs/session.js";
 import { createTokenVerifier } from "./kbs/token-verifier.js";
 import { parseCertBundle } from "./kbs/x5c.js";
 import { createRvps } from "./rvps/rvps.js";
+import { createCachedStore } from "./storage/cache.js";
 import { createFileStore } from "./storage/file.js";
 import { createLocalJsonStore } from "./storage/local-json.js";
 import { createMemoryStore } from "./storage/memory.js";
@@ -75,6 +76,9 @@ export interface RunningTrustee extends Trustee {
   /** Base URLs, one per socket (`http://127.0.0.1:8080`). */
   urls: string[];
 }
+
+/** Namespaces read on every request, whose reads are cached for shared backends. */
+const CACHED_NAMESPACES = ["repository", "kbs", "attestation_service_policy"];
 
 function fail(msg: string, cause?: unknown): never {
   throw new TrusteeConfigError("ERR_TRUSTEE_CONFIG", msg, { cause });
@@ -205,13 +209,18 @@ export async function createTrustee(deps: TrusteeDeps): Promise<Trustee> {
 
   const store =
     deps.store ??
-    (config.storage.type === "LocalFs"
-      ? await createFileStore(config.storage.dirPath)
-      : config.storage.type === "LocalJson"
-        ? await createLocalJsonStore(config.storage.dirPath)
-        : config.storage.type === "Postgres"
-          ? await createPostgresStore(config.storage)
-          : createMemoryStore());
+    (config.storage.type === "Memory"
+      ? createMemoryStore()
+      : // Shared backends: cache the reads every request makes (writes from other replicas
+        // are seen within 1 s; see docs/trustee.md).
+        createCachedStore(
+          config.storage.type === "LocalFs"
+            ? await createFileStore(config.storage.dirPath)
+            : config.storage.type === "LocalJson"
+              ? await createLocalJsonStore(config.storage.dirPath)
+              : await createPostgresStore(config.storage),
+          { namespaces: CACHED_NAMESPACES },
+        ));
 
   const broker = createEarBroker(
     deps.shared !== undefined

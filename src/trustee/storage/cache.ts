@@ -1,0 +1,83 @@
+/**
+ * A read cache in front of a shared {@link KeyValueStore}, for the namespaces every request
+ * reads (resources, the resource policy, attestation policies). Writes through this cache
+ * invalidate at once; a write made by another process (replica or worker) becomes visible
+ * here within `ttlMs` (default 1 s, like the RVPS snapshot). Other namespaces (replay ledger,
+ * sessions) pass straight through.
+ */
+import type { KeyValueStore } from "./types.js";
+
+/** Options of {@link createCachedStore}. */
+export interface CachedStoreOptions {
+  /** Namespaces whose reads are cached. */
+  namespaces: readonly string[];
+  /** How long a read may be reused, in ms (default 1000). */
+  ttlMs?: number;
+  /** Entries kept at most (least recently used dropped first; default 1024). */
+  maxEntries?: number;
+  /** Values larger than this are not cached (default 1 MiB). */
+  maxValueBytes?: number;
+  now?: () => number;
+}
+
+interface Entry {
+  value: Uint8Array | undefined;
+  expires: number;
+}
+
+/** Wraps `inner` with a bounded, short-lived read cache. */
+export function createCachedStore(inner: KeyValueStore, opts: CachedStoreOptions): KeyValueStore {
+  const cached = new Set(opts.namespaces);
+  const ttl = opts.ttlMs ?? 1000;
+  const max = opts.maxEntries ?? 1024;
+  const maxBytes = opts.maxValueBytes ?? 1024 * 1024;
+  const now = opts.now ?? Date.now;
+  const entries = new Map<string, Entry>();
+  // Bumped by every local write: a read that started before a write must not refill the cache
+  // with what it read (it may be the old value).
+  let generation = 0;
+  const id = (ns: string, key: string) => `${ns}\0${key}`;
+  const copy = (v: Uint8Array | undefined) => (v === undefined ? undefined : v.slice());
+  const invalidate = (ns: string, key: string) => {
+    generation++;
+    entries.delete(id(ns, key));
+  };
+
+  return {
+    async get(ns, key) {
+      if (!cached.has(ns)) return inner.get(ns, key);
+      const k = id(ns, key);
+      const hit = entries.get(k);
+      if (hit !== undefined) {
+        entries.delete(k);
+        if (hit.expires > now()) {
+          entries.set(k, hit); // most recently used last
+          return copy(hit.value);
+        }
+      }
+      const started = generation;
+      const value = await inner.get(ns, key);
+      if (started === generation && (value === undefined || value.length <= maxBytes)) {
+        if (entries.size >= max) entries.delete(entries.keys().next().value as string);
+        entries.set(k, { value: copy(value), expires: now() + ttl });
+      }
+      return value;
+    },
+    async put(ns, key, value, o) {
+      try {
+        return await inner.put(ns, key, value, o);
+      } finally {
+        if (cached.has(ns)) invalidate(ns, key);
+      }
+    },
+    async delete(ns, key) {
+      try {
+        return await inner.delete(ns, key);
+      } finally {
+        if (cached.has(ns)) invalidate(ns, key);
+      }
+    },
+    list: (ns) => inner.list(ns),
+    close: () => inner.close(),
+  };
+}
