@@ -232,12 +232,23 @@ export class LayerApplier {
   finish(): void {
     for (let i = this.#dirTimes.length - 1; i >= 0; i--) {
       const [p, t] = this.#dirTimes[i]!;
-      try {
-        utimesSync(p, t, t);
-      } catch {
-        // the directory was removed by a later whiteout in this layer
-      }
+      // A later entry may have replaced the directory, or one of its parents, with a symlink:
+      // only touch it if every component is still a real directory inside the root.
+      if (!this.#isRealDir(p)) continue;
+      lutimesSync(p, t, t);
     }
+  }
+
+  #isRealDir(abs: string): boolean {
+    if (abs === this.#root) return true;
+    const rel = abs.slice(this.#root.length + 1).split("/");
+    let cur = this.#root;
+    for (const c of rel) {
+      cur = `${cur}/${c}`;
+      const st = lstatSync(cur, { throwIfNoEntry: false });
+      if (st === undefined || !st.isDirectory()) return false;
+    }
+    return true;
   }
 
   #checkMetadata(h: TarEntryHeader): void {

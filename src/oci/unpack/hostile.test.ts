@@ -259,6 +259,28 @@ describe("hostile layers are refused and nothing outside the bundle changes", ()
     );
   });
 
+  test("a directory replaced by a symlink to the outside does not get its time applied outside", async () => {
+    const { statSync, utimesSync } = await import("node:fs");
+    const past = new Date(1_000_000_000_000);
+    utimesSync(outside, past, past);
+    const layout = join(base, "swap");
+    await tarImage([
+      { name: "d/", type: "directory", mtime: new Date(1_500_000_000_000) },
+      { name: "p/", type: "directory" },
+      { name: "p/q/", type: "directory", mtime: new Date(1_500_000_000_000) },
+      { name: "d", type: "symlink", linkname: outside },
+      { name: "p", type: "symlink", linkname: join(outside, "..") },
+    ])(layout);
+    await pullImage({
+      source: createLayoutSource(layout),
+      selector: "t",
+      bundleDir: join(base, "swap-bundle"),
+      verify: acceptAnything,
+    });
+    assert.equal(statSync(outside).mtime.getTime(), past.getTime());
+    assert.equal(readFileSync(join(outside, "sentinel"), "utf8"), "untouched");
+  });
+
   test("an absolute symlink is re-rooted inside the rootfs, never followed outside", async () => {
     const layout = join(base, "reroot");
     await tarImage([
