@@ -36,6 +36,16 @@ export function registerPolicy(program: Command): void {
       "put aa.toml and cdh.toml naming this Trustee (KBS) into the init-data",
     )
     .option(
+      "--insecure-registry <host:port>",
+      "with --trustee: let the guest pull from this registry over plain HTTP (repeatable)",
+      collect,
+      [],
+    )
+    .option(
+      "--image-policy-uri <uri>",
+      "with --trustee: the image signature policy the guest enforces (kbs:///…)",
+    )
+    .option(
       "--initdata-path <toml>",
       "keep the [data] files (aa.toml, cdh.toml) of this init-data; policy.rego is replaced",
     )
@@ -47,8 +57,8 @@ export function registerPolicy(program: Command): void {
         o: {
           output?: string;
           allowExec: string[];
-        insecureRegistry: string[];
-        imagePolicyUri?: string;
+          insecureRegistry: string[];
+          imagePolicyUri?: string;
           allowLogs?: boolean;
           allowStdin?: boolean;
           trustee?: string;

@@ -7,7 +7,22 @@ import { buildTar, type TestEntry, writeTestImage } from "../../src/oci/testing.
 /** The static busybox Debian ships (busybox-static). */
 export const BUSYBOX_BIN = "/bin/busybox";
 
-const APPLETS = ["sh", "echo", "cat", "sleep", "env", "id", "ls", "true", "false", "printenv"];
+const APPLETS = [
+  "sh",
+  "echo",
+  "cat",
+  "sleep",
+  "env",
+  "id",
+  "ls",
+  "true",
+  "false",
+  "printenv",
+  "sha256sum",
+  "hostname",
+  "head",
+  "cut",
+];
 
 /** A busybox image pushed to a registry. */
 export interface PushedImage {
