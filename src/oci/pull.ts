@@ -171,7 +171,8 @@ export async function pullImage(o: PullOptions): Promise<PullResult> {
           spooled !== undefined
             ? createReadStream(await spooled, { highWaterMark: 1 << 20 })
             : await o.source.openBlob(d);
-        if (o.store !== undefined) {
+        // A spooled blob is adopted into the store after the checks; a streamed one is copied.
+        if (o.store !== undefined && spooled === undefined) {
           capture = o.store.capture(d.digest);
           const through = capture.through;
           blob.once("error", (e) => through.destroy(e));
@@ -201,7 +202,10 @@ export async function pullImage(o: PullOptions): Promise<PullResult> {
         throw err;
       }
       capture?.commit();
-      if (spooled !== undefined) rmSync(await spooled, { force: true });
+      if (spooled !== undefined) {
+        if (o.store !== undefined) o.store.adopt(await spooled, d.digest);
+        else rmSync(await spooled, { force: true });
+      }
       result.push({
         digest: d.digest,
         encrypted: r.encrypted,

@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import {
   closeSync,
+  copyFileSync,
   createReadStream,
   mkdirSync,
   openSync,
@@ -26,6 +27,8 @@ export interface BlobStore {
   /** A pass-through that copies the blob to a temporary file while it streams. */
   capture(digest: string): { through: Transform; commit(): void; discard(): void };
   evict(digest: string): void;
+  /** Moves an already verified blob file into the store (same filesystem: a rename). */
+  adopt(file: string, digest: string): void;
 }
 
 /** Creates a store rooted at `dir`. */
@@ -75,6 +78,19 @@ export function createBlobStore(dir: string): BlobStore {
           rmSync(tmp, { force: true });
         },
       };
+    },
+    adopt(file, digest) {
+      const final = pathOf(digest);
+      mkdirSync(join(final, ".."), { recursive: true, mode: 0o700 });
+      try {
+        renameSync(file, final);
+      } catch {
+        // Another filesystem: copy through a temporary name, then rename.
+        const tmp = `${final}.tmp-${randomBytes(4).toString("hex")}`;
+        copyFileSync(file, tmp);
+        renameSync(tmp, final);
+        rmSync(file, { force: true });
+      }
     },
     evict(digest) {
       rmSync(pathOf(digest), { force: true });
