@@ -82,6 +82,7 @@ export function writeTestImage(
   tag: string,
   layers: readonly { tar: Buffer; compression?: "gzip" | "zstd" | "none" }[],
   config: Record<string, unknown> = {},
+  architecture = "amd64",
 ): { manifestDigest: string; manifest: Buffer } {
   initLayout(dir);
   const descs: Descriptor[] = [];
@@ -93,7 +94,7 @@ export function writeTestImage(
   }
   const cfg = Buffer.from(
     JSON.stringify({
-      architecture: "amd64",
+      architecture,
       os: "linux",
       config: { Env: ["PATH=/usr/bin:/bin"], Cmd: ["/bin/sh"], ...config },
       rootfs: { type: "layers", diff_ids: diffIds },
@@ -193,4 +194,26 @@ export function runTool(
     });
     child.stdin.end(opts.input);
   });
+}
+
+/** Writes an OCI index over manifests already in the layout and tags it. */
+export function writeTestIndex(
+  dir: string,
+  tag: string,
+  entries: readonly {
+    digest: string;
+    size: number;
+    platform: { os: string; architecture: string };
+  }[],
+): string {
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.ociIndex,
+      manifests: entries.map((e) => ({ mediaType: MediaType.ociManifest, ...e })),
+    }),
+  );
+  const digest = writeLayoutBlob(dir, index);
+  tagLayoutManifest(dir, tag, { mediaType: MediaType.ociIndex, digest, size: index.length });
+  return digest;
 }

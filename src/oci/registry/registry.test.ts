@@ -13,8 +13,9 @@ import { REGISTRY_BIN, startRegistry, type TestRegistry } from "../../../test/he
 import { x509 } from "../../crypto/x509.js";
 import { hasCode } from "../../errors.js";
 import { loadPrivateKey } from "../layer/keys.js";
+import { hostPlatform } from "../manifest.js";
 import { acceptAnything, pullImage } from "../pull.js";
-import { buildTar, runTool, writeTestImage } from "../testing.js";
+import { buildTar, runTool, writeTestImage, writeTestIndex } from "../testing.js";
 import { openImageSource, parseImageLocation } from "../transport.js";
 import { parseAuthFile } from "./auth.js";
 
@@ -75,6 +76,75 @@ describe("registry client against the CNCF distribution registry", () => {
     source.close();
     assert.equal(readFileSync(join(out, "rootfs/app/hello.txt"), "utf8"), "hello registry\n");
     assert.match(res.manifestDigest, /^sha256:/);
+  });
+
+  test("pulls a Docker schema 2 image (skopeo --format v2s2) and an index choosing the host platform", async () => {
+    const reg = await startRegistry("plain");
+    regs.push(reg);
+    await skopeo([
+      "copy",
+      "--dest-tls-verify=false",
+      "--format",
+      "v2s2",
+      `oci:${layout}:v1`,
+      `docker://${reg.host}/coco/docker:v1`,
+    ]);
+    const d = openImageSource(parseImageLocation(`${reg.host}/coco/docker:v1`), {
+      tlsVerify: false,
+    });
+    const m = await d.source.getManifest("v1");
+    assert.equal(m.mediaType, "application/vnd.docker.distribution.manifest.v2+json");
+    await pullImage({ ...d, bundleDir: join(dir, "b-docker"), verify: acceptAnything });
+    d.source.close();
+    assert.equal(
+      readFileSync(join(dir, "b-docker/rootfs/app/hello.txt"), "utf8"),
+      "hello registry\n",
+    );
+    // An index with an arm64 image (other content) and the host's image.
+    const multi = join(dir, "multi");
+    const other = writeTestImage(
+      multi,
+      "arm",
+      [{ tar: await buildTar([{ name: "which", content: "arm64" }]) }],
+      {},
+      "arm64",
+    );
+    const host = writeTestImage(
+      multi,
+      "host",
+      [{ tar: await buildTar([{ name: "which", content: "host" }]) }],
+      {},
+      hostPlatform().architecture,
+    );
+    writeTestIndex(multi, "multi", [
+      {
+        digest: other.manifestDigest,
+        size: other.manifest.length,
+        platform: { os: "linux", architecture: "arm64" },
+      },
+      { digest: host.manifestDigest, size: host.manifest.length, platform: hostPlatform() },
+    ]);
+    await skopeo([
+      "copy",
+      "--all",
+      "--dest-tls-verify=false",
+      `oci:${multi}:multi`,
+      `docker://${reg.host}/coco/multi:v1`,
+    ]);
+    const mi = openImageSource(parseImageLocation(`${reg.host}/coco/multi:v1`), {
+      tlsVerify: false,
+    });
+    const res = await pullImage({ ...mi, bundleDir: join(dir, "b-multi"), verify: acceptAnything });
+    assert.equal(readFileSync(join(dir, "b-multi/rootfs/which"), "utf8"), "host");
+    assert.match(res.listDigest ?? "", /^sha256:/);
+    await pullImage({
+      ...mi,
+      bundleDir: join(dir, "b-multi-arm"),
+      verify: acceptAnything,
+      platform: { os: "linux", architecture: "arm64" },
+    });
+    mi.source.close();
+    assert.equal(readFileSync(join(dir, "b-multi-arm/rootfs/which"), "utf8"), "arm64");
   });
 
   test("pulls with Basic credentials from auth.json and refuses without them", async () => {
