@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, test } from "node:test";
+import { gunzipSync } from "node:zlib";
 import { sharedPath, sharedSkip } from "../../../test/helpers/paths.js";
 import { hasCode } from "../../errors.js";
 import { parseReference } from "../reference.js";
+import { TarReader } from "../unpack/tar-reader.js";
 import { identityMatches } from "./identity.js";
 import { loadRegistriesD, lookasideFor, mergeRegistriesD, type RegistriesD } from "./lookaside.js";
 import { dockerScopes, parsePolicy, requirementsFor } from "./policy.js";
@@ -205,5 +207,46 @@ describe("GPG simple signing (upstream fixture)", () => {
         hasCode(e, "ERR_OCI_SIGNATURE"),
       );
     }
+  });
+});
+
+describe("upstream simple-signing-scheme fixture (signatures.tar read in place)", () => {
+  const base = "fixtures/image-rs/simple-signing-scheme";
+  test("the lookaside signatures verify with pubkey.gpg for the digests their directories name", {
+    skip: sharedSkip(`${base}/signatures.tar`),
+  }, async () => {
+    const files = new Map<string, Buffer>();
+    const reader = new TarReader((h) => {
+      if (h.type !== "file") return null;
+      const parts: Buffer[] = [];
+      return {
+        write: (c) => parts.push(Buffer.from(c)),
+        end: () => files.set(h.name, Buffer.concat(parts)),
+        abort: () => {},
+      };
+    });
+    // Despite its name the fixture is gzip-compressed (a raw read is refused as not-a-tar).
+    reader.push(gunzipSync(readFileSync(sharedPath(`${base}/signatures.tar`))));
+    reader.end();
+    assert.equal(files.size, 2);
+    const ring = await readKeyring(readFileSync(sharedPath(`${base}/pubkey.gpg`)));
+    // As upstream's tests: `…:signed` (febc…) verifies with pubkey.gpg (gpg: "Good signature",
+    // key since expired); the other (7250…, `…:other_signed`) is by a key not in the ring.
+    const results = new Map<string, string>();
+    for (const [name, sig] of files) {
+      const dirDigest = /@sha256=([0-9a-f]{64})\//.exec(name)?.[1] ?? "";
+      try {
+        const p = await verifySimpleSignature(sig, ring);
+        assert.equal(p.manifestDigest, `sha256:${dirDigest}`);
+        results.set(dirDigest.slice(0, 4), p.dockerReference);
+      } catch (err) {
+        assert.ok(hasCode(err, "ERR_OCI_SIGNATURE"));
+        results.set(dirDigest.slice(0, 4), "refused");
+      }
+    }
+    assert.deepEqual(Object.fromEntries(results), {
+      febc: "quay.io/kata-containers/confidential-containers:signed",
+      "7250": "refused",
+    });
   });
 });
