@@ -210,6 +210,40 @@ describe("confidential pod against our Trustee", () => {
     assert.equal(out, `the secret is ${SECRET}\n`);
   });
 
+  test("a sealed secret volume file is unsealed in the guest before the container starts", async (t) => {
+    if (skip) return t.skip(skip);
+    const yaml = `apiVersion: v1
+kind: Pod
+metadata:
+  name: sealed-file
+spec:
+  runtimeClassName: coco-dev
+  containers:
+  - name: app
+    image: ${image}
+    command: ["/bin/sh", "-c", "echo file says $(cat /etc/app/token)"]
+    volumeMounts:
+    - name: creds
+      mountPath: /etc/app
+  volumes:
+  - name: creds
+    secret:
+      secretName: creds
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: creds
+data:
+  token: ${Buffer.from(sealed).toString("base64")}
+`;
+    const { yaml: gen, digest } = await generate(yaml, { allowLogs: true });
+    await pinInitData(digest);
+    const { r, out } = await runIt(gen);
+    assert.equal(r.exitCode, 0);
+    assert.equal(out, `file says ${SECRET}\n`);
+  });
+
   test("an encrypted image is decrypted in the guest with a key only the expected pod gets", async (t) => {
     if (skip) return t.skip(skip);
     const enc = `${registry!.host}/coco/busybox-enc:v1`;

@@ -1,5 +1,13 @@
-import { rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import {
+  chmodSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { basename, join } from "node:path";
 import type {
   CopyFileRequest,
   CreateContainerRequest,
@@ -18,6 +26,7 @@ import {
   checkMounts,
   checkStorage,
   isPodVolume,
+  isWithin,
   type MountedStorage,
   mountStorage,
   unmountStorage,
@@ -48,6 +57,8 @@ interface ContainerEntry {
 }
 
 const SEALED = "sealed.";
+/** Largest file considered for unsealing (sealed secrets are small JWS texts). */
+const MAX_SEALED_FILE = 64 * 1024;
 
 /**
  * The pod agent's state and handlers, behind the policy check (server.ts does decode → policy →
@@ -176,6 +187,7 @@ export class AgentService {
       );
       checkMounts(this.deps.paths, oci.Mounts, roots);
       const env = await this.unsealEnv(oci.Process.Env);
+      await this.unsealFiles(oci.Mounts);
       const spec: OciSpec = {
         ...oci,
         Hostname: oci.Hostname || this.hostname,
@@ -219,6 +231,53 @@ export class AgentService {
       out.push(`${kv.slice(0, eq)}=${Buffer.from(plain).toString("utf8")}`);
     }
     return out;
+  }
+
+  /**
+   * Unseals volume secrets (CoCo v0.11+): every file the host copied into the shared folder and
+   * bound into this container whose content starts with `sealed.` is replaced, atomically and
+   * with its mode kept, by its plaintext. The shared folder lives in guest memory (no host file
+   * sharing), so the plaintext never leaves the guest. Skipped like upstream: resolv.conf, hosts,
+   * hostname, termination-log and service-account tokens.
+   */
+  private async unsealFiles(
+    mounts: readonly { source: string; type: string; options: string[] }[],
+  ): Promise<void> {
+    const skip = /(resolv\.conf|hosts|hostname|termination-log|serviceaccount)$/;
+    const files: string[] = [];
+    const walk = (p: string, depth: number) => {
+      const st = lstatSync(p);
+      if (st.isDirectory() && depth < 4)
+        for (const n of readdirSync(p)) walk(join(p, n), depth + 1);
+      else if (st.isFile() && st.size <= MAX_SEALED_FILE) files.push(p);
+    };
+    for (const m of mounts) {
+      if (m.type !== "bind" || !isWithin(this.deps.paths.shared, m.source) || skip.test(m.source))
+        continue;
+      walk(m.source, 0);
+    }
+    for (const f of files) {
+      const text = readFileSync(f, "utf8");
+      if (!text.startsWith(SEALED)) continue;
+      let plain: Uint8Array;
+      try {
+        plain = await this.deps.secrets.unseal(text.trim());
+      } catch (err) {
+        if (err instanceof AgentError) throw err;
+        throw new AgentError(
+          "ERR_AGENT_UNSEAL",
+          `unsealing file ${basename(f)} failed: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
+      }
+      const mode = lstatSync(f).mode & 0o777;
+      const tmp = `${f}.unsealed-tmp`;
+      writeFileSync(tmp, plain, { mode: 0o600 });
+      chmodSync(tmp, mode);
+      renameSync(tmp, f);
+    }
   }
 
   /** StartContainer. */
