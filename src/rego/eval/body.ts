@@ -77,7 +77,6 @@ interface Saved {
   mocks: Map<string, Mock>;
   masked: Set<RuleNode>;
   cache: EvalContext["cache"];
-  fnCache: EvalContext["fnCache"];
 }
 
 function save(ctx: EvalContext): Saved {
@@ -87,7 +86,6 @@ function save(ctx: EvalContext): Saved {
     mocks: ctx.mocks,
     masked: ctx.masked,
     cache: ctx.cache,
-    fnCache: ctx.fnCache,
   };
 }
 
@@ -97,7 +95,6 @@ function restore(ctx: EvalContext, s: Saved): void {
   ctx.mocks = s.mocks;
   ctx.masked = s.masked;
   ctx.cache = s.cache;
-  ctx.fnCache = s.fnCache;
 }
 
 /** `lit with ...`: evaluates the literal under replaced input/data/functions. */
@@ -119,7 +116,6 @@ function evalWith(ctx: EvalContext, lit: CLit, f: Frame, k: K): boolean {
   const outer = save(ctx);
   for (const [i, w] of lit.withs.entries()) apply(ctx, w, values[i]);
   ctx.cache = new Map();
-  ctx.fnCache = new Map();
   const inner = save(ctx);
   try {
     return evalLit(ctx, lit, f, () => {

@@ -41,8 +41,6 @@ export class EvalContext {
   input: Value | undefined;
   data: ObjectValue;
   cache = new Map<RuleSet, Value | typeof IN_PROGRESS | typeof UNDEF>();
-  /** Function results per query, keyed by argument identity (see rules.ts callFunction). */
-  fnCache = new Map<string, Value | typeof UNDEF>();
   mocks = new Map<string, Mock>();
   masked = new Set<RuleNode>();
   steps = 0;

@@ -1,5 +1,5 @@
 import { RegoError } from "../errors.js";
-import { canonical, equal, ObjectValue, SetValue, type Value } from "../value/value.js";
+import { equal, ObjectValue, SetValue, type Value } from "../value/value.js";
 import { evalBody } from "./body.js";
 import { conflict, type EvalContext, IN_PROGRESS, UNDEF } from "./context.js";
 import type { CRule, CTerm, RuleSet } from "./ir.js";
@@ -186,52 +186,6 @@ function defaultValue(ctx: EvalContext, rs: RuleSet): Value | undefined {
 
 /** Calls a user-defined function with evaluated arguments. */
 export function callFunction(
-  ctx: EvalContext,
-  rs: RuleSet,
-  args: readonly Value[],
-): Value | undefined {
-  // Functions are pure within a query, so repeated calls with the same arguments (the same
-  // objects, typically input and policy_data parts) reuse the result, as OPA's virtual cache
-  // does. Not when prints are gathered: every call's print trace must appear (as in regorus).
-  const key = ctx.prints ? undefined : callKey(rs, args);
-  if (key !== undefined) {
-    const hit = ctx.fnCache.get(key);
-    if (hit !== undefined) return hit === UNDEF ? undefined : hit;
-  }
-  const r = callFunctionUncached(ctx, rs, args);
-  if (key !== undefined) {
-    if (ctx.fnCache.size > 100_000) ctx.fnCache.clear();
-    ctx.fnCache.set(key, r === undefined ? UNDEF : r);
-  }
-  return r;
-}
-
-const ids = new WeakMap<object, number>();
-let nextId = 1;
-const rsIds = new WeakMap<RuleSet, number>();
-
-/** Cache key: the function and its arguments, objects by identity, scalars by value. */
-function callKey(rs: RuleSet, args: readonly Value[]): string {
-  let rid = rsIds.get(rs);
-  if (rid === undefined) {
-    rid = nextId++;
-    rsIds.set(rs, rid);
-  }
-  let k = `${rid}`;
-  for (const a of args) {
-    if (typeof a === "object" && a !== null) {
-      let id = ids.get(a);
-      if (id === undefined) {
-        id = nextId++;
-        ids.set(a, id);
-      }
-      k += `|o${id}`;
-    } else k += `|${canonical(a)}`;
-  }
-  return k;
-}
-
-function callFunctionUncached(
   ctx: EvalContext,
   rs: RuleSet,
   args: readonly Value[],
