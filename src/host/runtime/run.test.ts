@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { parseDocument } from "yaml";
 import { pushBusyboxImage } from "../../../test/helpers/busybox-image.js";
 import { startRegistry, type TestRegistry } from "../../../test/helpers/registry.js";
 import { type GenerateOptions, generatePolicy } from "../genpolicy/generate.js";
@@ -112,6 +113,68 @@ describe("coco run with the process sandbox, real runc and a real registry", () 
         e.code === "ERR_POLICY_DENIED" &&
         /CreateContainerRequest is blocked by policy/.test(e.message ?? ""),
     );
+  });
+
+  test("an init container hands data to the app through an emptyDir volume", async (t) => {
+    if (skip) return t.skip(skip);
+    const yaml = `apiVersion: v1
+kind: Pod
+metadata:
+  name: init-pod
+spec:
+  runtimeClassName: coco-dev
+  initContainers:
+  - name: prepare
+    image: ${image}
+    command: ["/bin/sh", "-c", "echo prepared > /work/note"]
+    volumeMounts:
+    - name: work
+      mountPath: /work
+  containers:
+  - name: app
+    image: ${image}
+    command: ["/bin/sh", "-c", "cat /work/note"]
+    volumeMounts:
+    - name: work
+      mountPath: /work
+  volumes:
+  - name: work
+    emptyDir: {}
+`;
+    const { r, out } = await run(await generated(yaml, { allowLogs: true }));
+    assert.equal(r.exitCode, 0);
+    assert.equal(out, "app/stdout:prepared\n");
+    assert.deepEqual(
+      r.statuses.map((s) => s.name),
+      ["prepare", "app"],
+    );
+  });
+
+  test("a host-injected env variable, mount or image swap is refused by the policy", async (t) => {
+    if (skip) return t.skip(skip);
+    const yaml = await generated(manifest("injected", "echo fine"));
+    const denied = (e: { code?: string; message?: string }) =>
+      e.code === "ERR_POLICY_DENIED" &&
+      /CreateContainerRequest is blocked by policy/.test(e.message ?? "");
+    const edit = (f: (d: ReturnType<typeof parseDocument>) => void) => {
+      const d = parseDocument(yaml);
+      f(d);
+      return d.toString();
+    };
+    const env = edit((d) =>
+      d.setIn(["spec", "containers", 0, "env"], [{ name: "LD_PRELOAD", value: "/tmp/evil.so" }]),
+    );
+    await assert.rejects(run(env), denied);
+    const mount = edit((d) => {
+      d.setIn(["spec", "containers", 0, "volumeMounts"], [{ name: "x", mountPath: "/x" }]);
+      d.setIn(["spec", "volumes"], [{ name: "x", emptyDir: {} }]);
+    });
+    await assert.rejects(run(mount), denied);
+    const other = await pushBusyboxImage(registry!.host, "coco/other", "v1", [
+      { name: "evil", content: "x" },
+    ]);
+    const swapped = edit((d) => d.setIn(["spec", "containers", 0, "image"], other.pinned));
+    await assert.rejects(run(swapped), denied);
   });
 
   test("exec is denied unless the pod owner allowed the command", async (t) => {
