@@ -234,4 +234,108 @@ describe("coco image (CLI)", () => {
     ]);
     assert.equal(p.status, 0, p.stderr);
   });
+
+  test("sign --gpg-key writes a lookaside signature that verify accepts under a signedBy policy", async () => {
+    const gnupg = join(dir, "gnupg");
+    mkdirSync(gnupg, { mode: 0o700 });
+    const genv = { ...process.env, GNUPGHOME: gnupg };
+    assert.equal(
+      (
+        await runTool(
+          "gpg",
+          [
+            "--batch",
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            "cli signer <cli@coco.test>",
+            "ed25519",
+            "sign",
+            "never",
+          ],
+          { env: genv },
+        )
+      ).status,
+      0,
+    );
+    const list = await runTool("gpg", ["--batch", "--with-colons", "--list-keys"], { env: genv });
+    const fpr = list.stdout
+      .split("\n")
+      .find((l) => l.startsWith("fpr:"))!
+      .split(":")[9]!;
+    assert.equal(
+      (
+        await runTool(
+          "gpg",
+          ["--batch", "--yes", "--output", join(dir, "cli-signer.gpg"), "--export", fpr],
+          { env: genv },
+        )
+      ).status,
+      0,
+    );
+    const cp = await runTool("skopeo", [
+      "copy",
+      "--dest-tls-verify=false",
+      `oci:${join(dir, "layout")}:v1`,
+      `docker://${reg.host}/coco/gpg:v1`,
+    ]);
+    assert.equal(cp.status, 0, cp.stderr);
+    const regd = join(dir, "regd");
+    mkdirSync(regd);
+    writeFileSync(
+      join(regd, "d.yaml"),
+      `default-docker:\n  lookaside: file://${join(dir, "lookaside")}\n  lookaside-staging: file://${join(dir, "lookaside")}\n`,
+    );
+    const policy = join(dir, "gpg-policy.json");
+    writeFileSync(
+      policy,
+      JSON.stringify({
+        default: [{ type: "reject" }],
+        transports: {
+          docker: {
+            [`${reg.host}/coco/gpg`]: [
+              { type: "signedBy", keyType: "GPGKeys", keyPath: join(dir, "cli-signer.gpg") },
+            ],
+          },
+        },
+      }),
+    );
+    const before = await coco([
+      "image",
+      "verify",
+      "--policy",
+      policy,
+      "--registries.d",
+      regd,
+      "--tls-verify=false",
+      `${reg.host}/coco/gpg:v1`,
+    ]);
+    assert.equal(before.status, 1);
+    const s = await coco(
+      [
+        "image",
+        "sign",
+        "--gpg-key",
+        fpr,
+        "--registries.d",
+        regd,
+        "--tls-verify=false",
+        `${reg.host}/coco/gpg:v1`,
+      ],
+      genv,
+    );
+    assert.equal(s.status, 0, s.stderr);
+    const after = await coco([
+      "image",
+      "verify",
+      "--policy",
+      policy,
+      "--registries.d",
+      regd,
+      "--tls-verify=false",
+      `${reg.host}/coco/gpg:v1`,
+    ]);
+    assert.equal(after.status, 0, after.stderr);
+    assert.equal(JSON.parse(after.stdout).allow, true);
+  });
 });
