@@ -85,7 +85,7 @@ export function registerPolicy(program: Command): void {
         });
         let files: Record<string, string> = {};
         if (o.initdataPath) {
-          const { ["policy.rego"]: _drop, ...rest } = parseInitData(
+          const { "policy.rego": _drop, ...rest } = parseInitData(
             readFileSync(o.initdataPath),
           ).data;
           files = rest;

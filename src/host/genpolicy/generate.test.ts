@@ -156,7 +156,7 @@ describe("generated agent policy", () => {
       [
         "image",
         (r) => {
-          r.storages[0]!.source = "127.0.0.1:5000/evil@sha256:" + "cd".repeat(32);
+          r.storages[0]!.source = `127.0.0.1:5000/evil@sha256:${"cd".repeat(32)}`;
         },
       ],
       [
