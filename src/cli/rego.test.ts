@@ -58,6 +58,8 @@ describe("coco rego eval", () => {
       "data.p.big",
       "data.p.nothing",
       "x := data.p.s[_]",
+      'x := 1; input.x with input as {"x": 2}',
+      "1 == 2",
     ]) {
       const ours = await coco(["rego", "eval", "-d", policy, "-i", input, q]);
       const theirs = execFileSync(opa, ["eval", "--format", "json", "-d", policy, "-i", input, q], {

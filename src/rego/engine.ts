@@ -1,7 +1,7 @@
 import type { Module } from "./ast/ast.js";
 import { BUILTINS } from "./builtins/registry.js";
 import { type Location, RegoError } from "./errors.js";
-import { evalBody } from "./eval/body.js";
+import { evalBody, evalWith } from "./eval/body.js";
 import { compileModules, compileQuery, findNode } from "./eval/compile.js";
 import { DEFAULT_LIMITS, EvalContext, type HostFunction, type Limits } from "./eval/context.js";
 import type { CLit, CTerm, RuleNode } from "./eval/ir.js";
@@ -255,14 +255,20 @@ export class Engine {
         }
         const lit: CLit = q.body[i]!;
         const idx = order.get(lit.loc) ?? i;
-        if (lit.k === "expr" && !lit.neg && lit.withs.length === 0 && lit.e.t !== "assign") {
+        if (lit.k === "expr" && !lit.neg && lit.e.t !== "assign") {
           ctx.step(lit.loc);
-          return evalTerm(ctx, lit.e, f, (v) => {
-            // OPA reports the value of a lone variable-free expression even when false.
-            if (v === false && !captureFalse) return false;
-            exprs[idx] = v;
-            return step(i + 1);
-          });
+          const e = lit.e;
+          const capture = (c: EvalContext, _l: CLit, fr: Frame, k: () => boolean) =>
+            evalTerm(c, e, fr, (v) => {
+              // OPA reports the value of a lone variable-free expression even when false.
+              if (v === false && !captureFalse) return false;
+              exprs[idx] = v;
+              return k();
+            });
+          const next = () => step(i + 1);
+          return lit.withs.length > 0
+            ? evalWith(ctx, lit, f, next, capture)
+            : capture(ctx, lit, f, next);
         }
         exprs[idx] = true;
         return evalBody(ctx, [lit], 0, f, () => step(i + 1));

@@ -97,8 +97,17 @@ function restore(ctx: EvalContext, s: Saved): void {
   ctx.cache = s.cache;
 }
 
-/** `lit with ...`: evaluates the literal under replaced input/data/functions. */
-function evalWith(ctx: EvalContext, lit: CLit, f: Frame, k: K): boolean {
+/**
+ * `lit with ...`: runs `run` (by default the statement itself) under replaced input, data and
+ * functions; the continuation sees the outer state again.
+ */
+export function evalWith(
+  ctx: EvalContext,
+  lit: CLit,
+  f: Frame,
+  k: K,
+  run: (ctx: EvalContext, lit: CLit, f: Frame, k: K) => boolean = evalLit,
+): boolean {
   const values: (Value | undefined)[] = [];
   for (const w of lit.withs) {
     if (w.kind === "fn" && w.replacement) {
@@ -118,7 +127,7 @@ function evalWith(ctx: EvalContext, lit: CLit, f: Frame, k: K): boolean {
   ctx.cache = new Map();
   const inner = save(ctx);
   try {
-    return evalLit(ctx, lit, f, () => {
+    return run(ctx, lit, f, () => {
       restore(ctx, outer);
       try {
         return k();
