@@ -55,10 +55,15 @@ export function registerRun(program: Command): void {
           }
         }
         const multi = pod.containers.length + pod.initContainers.length > 1;
+        const abort = new AbortController();
+        const interrupt = () => abort.abort();
+        process.once("SIGINT", interrupt);
+        process.once("SIGTERM", interrupt);
         const r = await runPod(pod, {
           ...(o.runtimeClass ? { runtimeClass: o.runtimeClass } : {}),
           keep: o.keep === true || o.detach === true,
           detach: o.detach === true,
+          signal: abort.signal,
           onOutput: (name, stream, chunk) => {
             const out = stream === "stdout" ? process.stdout : process.stderr;
             if (!multi) out.write(chunk);

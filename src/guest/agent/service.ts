@@ -71,6 +71,7 @@ export class AgentService {
   private sandboxStorages: MountedStorage[] = [];
   private readonly podVolumes = new Map<string, MountedStorage>();
   private readonly containers = new Map<string, ContainerEntry>();
+  private readonly creating = new Set<string>();
   private readonly copyState: CopyFileState = new Map();
   private readonly oomWaiters: ((cid: string) => void)[] = [];
   private readonly oomQueue: string[] = [];
@@ -124,8 +125,19 @@ export class AgentService {
   async createContainer(req: CreateContainerRequest): Promise<void> {
     this.requireSandbox();
     const cid = checkId(req.containerId);
-    if (this.containers.has(cid))
+    if (this.containers.has(cid) || this.creating.has(cid))
       throw new AgentError("ERR_AGENT_CONTAINER_EXISTS", `container ${cid} exists`);
+    // Reserved for the whole (long: image pull) creation, so a concurrent request for the same
+    // id cannot share its bundle folder.
+    this.creating.add(cid);
+    try {
+      await this.createReserved(cid, req);
+    } finally {
+      this.creating.delete(cid);
+    }
+  }
+
+  private async createReserved(cid: string, req: CreateContainerRequest): Promise<void> {
     const oci = req.OCI;
     if (!oci?.Process)
       throw new AgentError("ERR_AGENT_SPEC", "CreateContainer carries no OCI process");

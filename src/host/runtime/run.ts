@@ -52,6 +52,8 @@ export interface RunOptions {
   keep?: boolean;
   /** Return once the containers started (implies keep). */
   detach?: boolean;
+  /** Aborting stops the sandbox (Ctrl-C on `coco run`); the run then fails and cleans up. */
+  signal?: AbortSignal;
 }
 
 /** The result of running a pod. */
@@ -121,6 +123,11 @@ export async function runPod(pod: PodSpec, opts: RunOptions = {}): Promise<RunRe
     onLog: (l) => ev(`guest: ${l}`),
   });
   const tSandbox = performance.now();
+  const onAbort = () => {
+    ev("interrupted: stopping the sandbox");
+    void sandbox.stop();
+  };
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
   if (sandbox.devOnly)
     ev(`sandbox ${sandbox.kind} started (DEVELOPMENT ONLY: no hardware isolation)`);
   const record: PodRecord = {
@@ -206,6 +213,7 @@ export async function runPod(pod: PodSpec, opts: RunOptions = {}): Promise<RunRe
   } catch (err) {
     failed = err;
   }
+  opts.signal?.removeEventListener("abort", onAbort);
   const exitCode = failed ? 1 : (statuses.find((s) => s.status !== 0)?.status ?? 0);
   record.status = exitCode === 0 ? "succeeded" : "failed";
   record.exitCode = exitCode;
