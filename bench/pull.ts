@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- pull [--runs N] [--mib SIZE] [--dir DIR]`: pulls a ~200 MiB, 3-layer image (plain and
+ * `npm run bench -- pull [--runs N] [--mib SIZE] [--dir DIR] [--concurrency N]`: pulls a ~200 MiB, 3-layer image (plain and
  * encrypted) from a local CNCF registry. Ours = one streaming pass per layer (download → digest
  * → decrypt → gunzip → diff_id → unpack). Peer = `skopeo copy` to an OCI layout then
  * `umoci unpack`, in the same run. Also the machine's limit: gunzip + sha256 of the same bytes
@@ -102,6 +102,10 @@ export async function makeLayers(totalMiB: number): Promise<Buffer[]> {
 export async function run(args: string[]): Promise<void> {
   const runs = Number(args[args.indexOf("--runs") + 1] ?? 3) || 3;
   const mib = Number(args[args.indexOf("--mib") + 1] ?? 200) || 200;
+  // Layers fetched ahead (default 3, as upstream's max_concurrent_layer_downloads_per_image).
+  const concurrency = args.includes("--concurrency")
+    ? Number(args[args.indexOf("--concurrency") + 1]) || 3
+    : 3;
   printHeader("pull");
   // A guest unpacks into memory (/run is tmpfs in the TEE), so both sides work on tmpfs when
   // the machine has one; that also keeps disk noise from other jobs out of the comparison.
@@ -111,7 +115,7 @@ export async function run(args: string[]): Promise<void> {
       ? "/dev/shm"
       : tmpdir();
   const dir = mkdtempSync(join(at, "coco-bench-pull-"));
-  console.log(`# work dir: ${dir}`);
+  console.log(`# work dir: ${dir}; layers fetched ahead: ${concurrency - 1}`);
   const reg = await startRegistry("plain");
   try {
     const layers = await makeLayers(mib);
@@ -202,6 +206,7 @@ export async function run(args: string[]): Promise<void> {
               selector,
               bundleDir: out,
               verify: acceptAnything,
+              concurrency,
               ...(encrypted ? { keys: { privateKeys: [privateKey] } } : {}),
             });
           } finally {
@@ -233,7 +238,7 @@ const { readFileSync } = await import("node:fs");
 let peak = 0;
 const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 10);
 const { source, selector } = openImageSource(parseImageLocation(${JSON.stringify(`${reg.host}/bench/img:${tag}`)}), { tlsVerify: false });
-await pullImage({ source, selector, bundleDir: ${JSON.stringify(child)}, verify: acceptAnything, ${encrypted ? `keys: { privateKeys: [loadPrivateKey(readFileSync(${JSON.stringify(join(dir, "priv.pem"))}))] },` : ""} });
+await pullImage({ source, selector, bundleDir: ${JSON.stringify(child)}, verify: acceptAnything, concurrency: ${concurrency}, ${encrypted ? `keys: { privateKeys: [loadPrivateKey(readFileSync(${JSON.stringify(join(dir, "priv.pem"))}))] },` : ""} });
 source.close();
 clearInterval(timer);
 console.log(JSON.stringify({ peakRss: peak }));`;
