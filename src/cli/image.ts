@@ -188,6 +188,7 @@ export function registerImage(program: Command): void {
     .option("--devices <rule>", "device nodes in layers: reject | skip | create", "reject")
     .option("--setuid <rule>", "setuid/setgid bits: keep | strip | reject", "keep")
     .option("--platform <os/arch>", "platform to choose from an index")
+    .option("--image-parallel-copies <n>", "layers downloaded concurrently (default 3)")
     .option(
       "--registries-conf <file>",
       "registries.conf: mirrors, remapped locations, insecure and blocked registries",
@@ -205,6 +206,7 @@ export function registerImage(program: Command): void {
           setuid: string;
           platform?: string;
           registriesConf?: string;
+          imageParallelCopies?: string;
         },
       ) => {
         const loc = parseImageLocation(ref);
@@ -217,8 +219,20 @@ export function registerImage(program: Command): void {
           const keys = decryptionKeys(o.decryptionKey);
           const onProgress = progressPrinter();
           const platform = o.platform?.split("/");
+          const parallel =
+            o.imageParallelCopies === undefined ? undefined : Number(o.imageParallelCopies);
+          if (
+            parallel !== undefined &&
+            (!Number.isInteger(parallel) || parallel < 1 || parallel > 64)
+          ) {
+            throw new OciError(
+              "ERR_OCI_CONFIG",
+              "--image-parallel-copies must be an integer 1..64",
+            );
+          }
           const common = {
             bundleDir: bundle,
+            ...(parallel !== undefined ? { concurrency: parallel } : {}),
             rules: {
               devices: o.devices as UnpackRules["devices"],
               setuid: o.setuid as UnpackRules["setuid"],
