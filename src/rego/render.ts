@@ -33,7 +33,7 @@ export function renderQueryResults(raw: {
     }
     return `    {\n${parts.join(",\n")}\n    }`;
   });
-  return `{\n  "result": [\n${rows.join(",\n")}\n  ]\n}`;
+  return goEscape(`{\n  "result": [\n${rows.join(",\n")}\n  ]\n}`);
 }
 
 /** `file:line:col: message`, then the source line and a caret under the column. */
@@ -45,4 +45,16 @@ export function renderRegoError(err: RegoError, sources: ReadonlyMap<string, str
   if (line === undefined) return head;
   const pad = line.slice(0, Math.max(0, loc.col - 1)).replace(/[^\t]/g, " ");
   return `${head}\n\t${line}\n\t${pad}^`;
+}
+
+/**
+ * Go's encoding/json escapes `<`, `>`, `&`, U+2028 and U+2029 inside strings (HTML-safe
+ * output), and `opa eval` prints that. In JSON text these characters only occur inside strings,
+ * so a global replacement is exact.
+ */
+function goEscape(json: string): string {
+  return json.replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
