@@ -89,8 +89,7 @@ export function compileQuery(
   env: CallEnv,
 ): { body: CLit[]; nslots: number; vars: Map<string, number> } {
   const mod: Module = { file: "query", pkg: [], imports: [], rules: [], regoV1: true };
-  const c = new RuleCompiler(mod, { children: new Map(), rules: undefined, path: [] }, env);
-  // Resolve data functions against the real tree.
-  (c as unknown as { root: RuleNode }).root = root;
-  return c.compileQuery(lits);
+  // Bare names in a query are variables, never rules: resolve them against an empty package.
+  const noPackage: RuleNode = { children: new Map(), rules: undefined, path: [] };
+  return new RuleCompiler(mod, root, env, noPackage).compileQuery(lits);
 }

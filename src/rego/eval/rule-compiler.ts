@@ -44,8 +44,10 @@ export class RuleCompiler {
     private readonly mod: Module,
     private readonly root: RuleNode,
     private readonly env: CallEnv,
+    /** Where bare names resolve as rules; a query passes an empty node (no package). */
+    pkgNode?: RuleNode,
   ) {
-    this.pkgNode = nodeAt(root, mod.pkg);
+    this.pkgNode = pkgNode ?? nodeAt(root, mod.pkg);
     for (const imp of mod.imports) {
       const p = imp.path;
       const head = p.type === "ref" ? p.head : p;
