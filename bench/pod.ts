@@ -13,7 +13,6 @@ import { createHash, generateKeyPairSync } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { type GenerateOptions, generatePolicy } from "../src/host/genpolicy/generate.js";
 import { guestConfigs } from "../src/host/genpolicy/guest-config.js";
@@ -31,13 +30,11 @@ import {
 import { sealSecret } from "../src/protocol/sealed-secret/index.js";
 import { createEngine } from "../src/rego/index.js";
 import { BUSYBOX_BIN, pushBusyboxImage } from "../test/helpers/busybox-image.js";
-import { freePort } from "../test/helpers/ports.js";
-import { type RunningProcess, startProcess } from "../test/helpers/process.js";
 import { startRegistry } from "../test/helpers/registry.js";
+import { startTrusteeProcess, type TrusteeProcess } from "../test/helpers/trustee-process.js";
 import { measure, printHeader, report, type Stats, summarize } from "./harness.js";
 
 const exec = promisify(execFile);
-const coco = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 
 /** Runs the benchmark. */
 export async function run(args: string[]): Promise<void> {
@@ -50,13 +47,14 @@ export async function run(args: string[]): Promise<void> {
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), "bench-pod-"));
-  const procs: RunningProcess[] = [];
+  let trustee: TrusteeProcess | undefined;
   const registry = await startRegistry("plain");
   try {
     const image = (await pushBusyboxImage(registry.host)).tagged;
     const info = await fetchImageInfo(image);
-    const kbsUrl = await startTrustee(dir, procs);
-    const sealed = await sealedSecret(dir, kbsUrl);
+    trustee = await startTrusteeProcess(dir);
+    const kbsUrl = trustee.url;
+    const sealed = await sealedSecret(trustee);
 
     const yaml = (name: string, containers: string[], env = "") =>
       `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n  containers:\n${containers
@@ -80,7 +78,7 @@ export async function run(args: string[]): Promise<void> {
     const digest = createHash("sha256")
       .update(podInitData(parsePod(sealedYaml))!)
       .digest("base64");
-    await pinInitData(dir, kbsUrl, digest);
+    await trustee.pinInitData(digest);
 
     const once = async (text: string): Promise<RunResult> => {
       const r = await runPod(parsePod(text), { backend, stateRoot: join(dir, "state") });
@@ -148,7 +146,7 @@ export async function run(args: string[]): Promise<void> {
       `policy eval CreateContainerRequest: median ${evalStats.medianMs.toFixed(2)} ms (n=50)`,
     );
   } finally {
-    for (const p of procs.reverse()) await p.stop();
+    await trustee?.stop();
     await registry.stop();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -200,67 +198,15 @@ async function runcFloor(dir: string, runs: number): Promise<Stats> {
   );
 }
 
-async function startTrustee(dir: string, procs: RunningProcess[]): Promise<string> {
-  const admin = generateKeyPairSync("ed25519");
-  writeFileSync(join(dir, "admin.pub"), admin.publicKey.export({ format: "pem", type: "spki" }));
-  writeFileSync(join(dir, "admin.pem"), admin.privateKey.export({ format: "pem", type: "pkcs8" }), {
-    mode: 0o600,
-  });
-  const port = await freePort();
-  writeFileSync(
-    join(dir, "kbs.toml"),
-    `[http_server]\nsockets = ["127.0.0.1:${port}"]\ninsecure_http = true\n\n[admin]\nauthorization_mode = "AuthenticatedAuthorization"\n\n[admin.authentication.bearer_jwt]\nidentity_providers = [{ issuer = "bench-pod", public_key_uri = "${join(dir, "admin.pub")}" }]\n\n[admin.authorization.regex_acl]\nacls = [{ role = "admin", allowed_endpoints = "^/kbs/.+$" }]\n\n[storage_backend]\nstorage_type = "LocalFs"\n\n[storage_backend.backends.local_fs]\ndir_path = "${join(dir, "store")}"\n\n[[plugins]]\nname = "resource"\n`,
-  );
-  procs.push(
-    await startProcess({
-      name: "trustee",
-      command: process.execPath,
-      args: [coco, "trustee", "-c", join(dir, "kbs.toml")],
-      ready: { kind: "tcp", port },
-    }),
-  );
-  const token = (
-    await exec(process.execPath, [
-      coco,
-      "trustee",
-      "admin-token",
-      "--key",
-      join(dir, "admin.pem"),
-      "--issuer",
-      "bench-pod",
-    ])
-  ).stdout;
-  writeFileSync(join(dir, "admin.jwt"), token);
-  return `http://127.0.0.1:${port}`;
-}
-
-async function kbsAdmin(dir: string, kbsUrl: string, args: string[]): Promise<void> {
-  await exec(process.execPath, [
-    coco,
-    "kbs-client",
-    "--url",
-    kbsUrl,
-    "config",
-    "--admin-token-file",
-    join(dir, "admin.jwt"),
-    ...args,
-  ]);
-}
-
-async function sealedSecret(dir: string, kbsUrl: string): Promise<string> {
+async function sealedSecret(trustee: TrusteeProcess): Promise<string> {
   const signing = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({
     format: "jwk",
   });
-  const put = async (path: string, data: string) => {
-    const f = join(dir, `res-${path.replaceAll("/", "_")}`);
-    writeFileSync(f, data);
-    await kbsAdmin(dir, kbsUrl, ["set-resource", "--path", path, "--resource-file", f]);
-  };
-  await put(
+  await trustee.putResource(
     "default/sealing-key/1",
     JSON.stringify({ kty: "EC", crv: "P-256", x: signing.x, y: signing.y }),
   );
-  await put("default/app/secret", "bench-secret");
+  await trustee.putResource("default/app/secret", "bench-secret");
   return sealSecret(
     {
       version: "0.1.0",
@@ -273,12 +219,4 @@ async function sealedSecret(dir: string, kbsUrl: string): Promise<string> {
     signing,
     "kbs:///default/sealing-key/1",
   );
-}
-
-async function pinInitData(dir: string, kbsUrl: string, digest: string): Promise<void> {
-  writeFileSync(
-    join(dir, "pin.rego"),
-    `package policy\n\nimport rego.v1\n\ndefault allow := false\n\nallow if {\n\tdata.plugin == "resource"\n\tinput.submods.cpu0["ear.veraison.annotated-evidence"].init_data == ${JSON.stringify(digest)}\n}\n`,
-  );
-  await kbsAdmin(dir, kbsUrl, ["set-resource-policy", "--policy-file", join(dir, "pin.rego")]);
 }
