@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { createEngine, RegoError } from "../rego/index.js";
-import { renderQueryResults, renderRegoError } from "../rego/render.js";
+import { createEngine, RegoError, renderQueryResults, renderRegoError } from "../rego/index.js";
 
 /** `coco rego eval`: evaluates a query like `opa eval --format json`. */
 export function registerRego(program: Command): void {

@@ -13,6 +13,7 @@ export {
 export { type Location, type OpaErrorCode, RegoError, type RegoErrorCode } from "./errors.js";
 export type { Limits } from "./eval/context.js";
 export { parseModule, parseQuery, parseTermText } from "./parser/parser.js";
+export { renderQueryResults, renderRegoError } from "./render.js";
 export { formatValue } from "./value/format.js";
 export { fromJs, type JsonValue, parseJsonValue, toJs, toJsonText } from "./value/json.js";
 export { compare, equal, ObjectValue, SetValue, type Value } from "./value/value.js";
