@@ -233,9 +233,15 @@ function cryptoLimit(iterations: number): Stats {
     g.getAuthTag();
   };
   for (let i = 0; i < 200; i++) once();
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < iterations; i++) once();
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6 / iterations;
+  // The limit is the fastest of ten batches: on a shared machine a single batch mostly
+  // measures the neighbours.
+  let ms = Number.POSITIVE_INFINITY;
+  const batch = Math.max(1, Math.floor(iterations / 10));
+  for (let b = 0; b < 10; b++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < batch; i++) once();
+    ms = Math.min(ms, Number(process.hrtime.bigint() - t0) / 1e6 / batch);
+  }
   const s = summarize("node:crypto limit (1 core)", [ms]);
   s.extra = { "handshakes/s": (1000 / ms).toFixed(1) };
   return s;
