@@ -5,14 +5,11 @@
  * whose init-data (and so agent policy) digest it expects.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { createHash, generateKeyPairSync } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { type GenerateOptions, generatePolicy } from "../../src/host/genpolicy/generate.js";
 import { guestConfigs } from "../../src/host/genpolicy/guest-config.js";
 import { fetchImageInfo } from "../../src/host/runtime/image-config.js";
@@ -21,54 +18,18 @@ import { podInitData, runPod } from "../../src/host/runtime/run.js";
 import { createProcessSandboxBackend } from "../../src/host/sandbox/process.js";
 import { sealSecret } from "../../src/protocol/sealed-secret/index.js";
 import { pushBusyboxImage } from "../helpers/busybox-image.js";
-import { freePort } from "../helpers/ports.js";
-import { type RunningProcess, startProcess } from "../helpers/process.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
+import { startTrusteeProcess, type TrusteeProcess } from "../helpers/trustee-process.js";
 
-const run = promisify(execFile);
-const coco = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "pod-e2e-"));
 const backend = createProcessSandboxBackend();
-const procs: RunningProcess[] = [];
+let trustee: TrusteeProcess | undefined;
 let registry: TestRegistry | undefined;
 let kbsUrl = "";
 let image = "";
 let sealed = "";
 let skip: string | false = false;
 const SECRET = "s3cr3t-from-trustee";
-
-async function cocoRun(args: string[]): Promise<string> {
-  return (await run(process.execPath, [coco, ...args], { maxBuffer: 4 << 20 })).stdout;
-}
-
-async function kbsAdmin(args: string[]): Promise<void> {
-  await cocoRun([
-    "kbs-client",
-    "--url",
-    kbsUrl,
-    "config",
-    "--admin-token-file",
-    join(dir, "admin.jwt"),
-    ...args,
-  ]);
-}
-
-/** Releases resources only to a pod whose init-data digest is `digest` (standard base64). */
-async function pinInitData(digest: string): Promise<void> {
-  const policy = `package policy
-
-import rego.v1
-
-default allow := false
-
-allow if {
-\tdata.plugin == "resource"
-\tinput.submods.cpu0["ear.veraison.annotated-evidence"].init_data == ${JSON.stringify(digest)}
-}
-`;
-  writeFileSync(join(dir, "pin.rego"), policy);
-  await kbsAdmin(["set-resource-policy", "--policy-file", join(dir, "pin.rego")]);
-}
 
 const podYaml = (name: string, img = image) => `apiVersion: v1
 kind: Pod
@@ -115,65 +76,12 @@ before(async () => {
   if (skip) return;
   registry = await startRegistry("plain");
   image = (await pushBusyboxImage(registry.host)).tagged;
-  const admin = generateKeyPairSync("ed25519");
-  writeFileSync(join(dir, "admin.pub"), admin.publicKey.export({ format: "pem", type: "spki" }));
-  writeFileSync(join(dir, "admin.pem"), admin.privateKey.export({ format: "pem", type: "pkcs8" }), {
-    mode: 0o600,
-  });
-  const port = await freePort();
-  kbsUrl = `http://127.0.0.1:${port}`;
-  writeFileSync(
-    join(dir, "kbs.toml"),
-    `[http_server]
-sockets = ["127.0.0.1:${port}"]
-insecure_http = true
-
-[admin]
-authorization_mode = "AuthenticatedAuthorization"
-
-[admin.authentication.bearer_jwt]
-identity_providers = [{ issuer = "coco-pod-test", public_key_uri = "${join(dir, "admin.pub")}" }]
-
-[admin.authorization.regex_acl]
-acls = [{ role = "admin", allowed_endpoints = "^/kbs/.+$" }]
-
-[storage_backend]
-storage_type = "LocalFs"
-
-[storage_backend.backends.local_fs]
-dir_path = "${join(dir, "store")}"
-
-[[plugins]]
-name = "resource"
-`,
-  );
-  procs.push(
-    await startProcess({
-      name: "trustee",
-      command: process.execPath,
-      args: [coco, "trustee", "-c", join(dir, "kbs.toml")],
-      ready: { kind: "tcp", port },
-    }),
-  );
-  writeFileSync(
-    join(dir, "admin.jwt"),
-    await cocoRun([
-      "trustee",
-      "admin-token",
-      "--key",
-      join(dir, "admin.pem"),
-      "--issuer",
-      "coco-pod-test",
-    ]),
-  );
+  trustee = await startTrusteeProcess(dir);
+  kbsUrl = trustee.url;
   const signing = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({
     format: "jwk",
   });
-  const put = async (path: string, data: string) => {
-    const f = join(dir, `res-${path.replaceAll("/", "_")}`);
-    writeFileSync(f, data);
-    await kbsAdmin(["set-resource", "--path", path, "--resource-file", f]);
-  };
+  const put = (path: string, data: string) => trustee!.putResource(path, data);
   await put(
     "default/sealing-key/1",
     JSON.stringify({ kty: "EC", crv: "P-256", x: signing.x, y: signing.y }),
@@ -194,7 +102,7 @@ name = "resource"
 });
 
 after(async () => {
-  for (const p of procs.reverse()) await p.stop();
+  await trustee?.stop();
   await registry?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -204,7 +112,7 @@ describe("confidential pod against our Trustee", () => {
     if (skip) return t.skip(skip);
     const { yaml, digest } = await generate(podYaml("sealed-ok"), { allowLogs: true });
     assert.ok(!yaml.includes(SECRET), "the host-side manifest never holds the plaintext");
-    await pinInitData(digest);
+    await trustee!.pinInitData(digest);
     const { r, out } = await runIt(yaml);
     assert.equal(r.exitCode, 0);
     assert.equal(out, `the secret is ${SECRET}\n`);
@@ -238,7 +146,7 @@ data:
   token: ${Buffer.from(sealed).toString("base64")}
 `;
     const { yaml: gen, digest } = await generate(yaml, { allowLogs: true });
-    await pinInitData(digest);
+    await trustee!.pinInitData(digest);
     const { r, out } = await runIt(gen);
     assert.equal(r.exitCode, 0);
     assert.equal(out, `file says ${SECRET}\n`);
@@ -247,7 +155,7 @@ data:
   test("an encrypted image is decrypted in the guest with a key only the expected pod gets", async (t) => {
     if (skip) return t.skip(skip);
     const enc = `${registry!.host}/coco/busybox-enc:v1`;
-    await cocoRun([
+    await trustee!.coco([
       "image",
       "encrypt",
       `docker://${image}`,
@@ -257,19 +165,19 @@ data:
       "--kbs-url",
       kbsUrl,
       "--kbs-admin-token-file",
-      join(dir, "admin.jwt"),
+      trustee!.adminTokenFile,
       "--src-tls-verify",
       "false",
       "--dest-tls-verify",
       "false",
     ]);
     const { yaml, digest } = await generate(podYaml("encrypted", enc), { allowLogs: true });
-    await pinInitData(digest);
+    await trustee!.pinInitData(digest);
     const { r, out } = await runIt(yaml);
     assert.equal(r.exitCode, 0);
     assert.equal(out, `the secret is ${SECRET}\n`);
     // Same pod, but Trustee expects another init-data: no layer key, no container.
-    await pinInitData(Buffer.alloc(32).toString("base64"));
+    await trustee!.pinInitData(Buffer.alloc(32).toString("base64"));
     await assert.rejects(
       runIt(yaml),
       (e: { code?: string; message?: string }) =>
@@ -280,7 +188,7 @@ data:
   test("a pod whose init-data was altered attests with another digest and gets no key", async (t) => {
     if (skip) return t.skip(skip);
     const good = await generate(podYaml("sealed-altered"), { allowLogs: true });
-    await pinInitData(good.digest);
+    await trustee!.pinInitData(good.digest);
     // The host swaps in a looser policy (exec allowed): valid init-data, different digest.
     const altered = await generate(podYaml("sealed-altered"), {
       allowLogs: true,
