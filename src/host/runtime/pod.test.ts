@@ -85,6 +85,22 @@ data:
       () => parsePod("apiVersion: v1\nkind: Deployment\nmetadata:\n  name: d\n"),
       code("ERR_POD_UNSUPPORTED"),
     );
+    assert.throws(
+      () => parsePod(pod(`  restartPolicy: Always\n${one}`)),
+      code("ERR_POD_UNSUPPORTED"),
+    );
+    assert.throws(
+      () => parsePod(pod(`${one}    securityContext:\n      privileged: true\n`)),
+      code("ERR_POD_UNSUPPORTED"),
+    );
+    assert.throws(
+      () => parsePod(pod(`${one}    securityContext:\n      seLinuxOptions: {}\n`)),
+      code("ERR_POD_UNSUPPORTED"),
+    );
+    assert.throws(
+      () => parsePod(pod(`${one}    securityContext:\n      runAsNonRoot: true\n`)),
+      code("ERR_POD_MANIFEST"),
+    );
   });
 
   test("rejects invalid names, duplicates, unknown volumes and relative mount paths", () => {

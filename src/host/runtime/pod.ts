@@ -31,6 +31,12 @@ export interface PodContainer {
   execCommands: string[][];
   runAsUser?: number;
   runAsGroup?: number;
+  /** securityContext.readOnlyRootFilesystem */
+  readOnlyRootFilesystem: boolean;
+  /** securityContext.allowPrivilegeEscalation === false */
+  noNewPrivileges: boolean;
+  /** securityContext.capabilities (names with the CAP_ prefix). */
+  capabilities: { add: string[]; drop: string[] };
 }
 
 /** A pod volume: emptyDir (optionally memory-backed) or a Secret/ConfigMap given inline. */
@@ -143,6 +149,41 @@ function container(v: unknown, where: string): PodContainer {
   };
   const runAsUser = num(sc.runAsUser, `${where}.securityContext.runAsUser`);
   const runAsGroup = num(sc.runAsGroup, `${where}.securityContext.runAsGroup`);
+  // Every securityContext field is honoured or refused: silently ignoring one (say
+  // readOnlyRootFilesystem) would run the workload with less protection than its owner asked for.
+  const SC_KEYS = new Set([
+    "runAsUser",
+    "runAsGroup",
+    "runAsNonRoot",
+    "readOnlyRootFilesystem",
+    "allowPrivilegeEscalation",
+    "privileged",
+    "capabilities",
+  ]);
+  for (const k of Object.keys(sc)) {
+    if (!SC_KEYS.has(k))
+      throw new HostError("ERR_POD_UNSUPPORTED", `${where}.securityContext.${k} is not supported`);
+  }
+  if (sc.privileged === true) {
+    throw new HostError(
+      "ERR_POD_UNSUPPORTED",
+      `${where}: privileged containers are not supported in a confidential pod`,
+    );
+  }
+  if (sc.runAsNonRoot === true && !runAsUser) {
+    bad(
+      `${where}: runAsNonRoot needs a non-zero runAsUser (the host cannot read the image's USER under guest pull)`,
+    );
+  }
+  const capsObj = obj(sc.capabilities, `${where}.securityContext.capabilities`);
+  const capName = (x: string) => {
+    const n = x.toUpperCase();
+    return n === "ALL" ? n : n.startsWith("CAP_") ? n : `CAP_${n}`;
+  };
+  const capabilities = {
+    add: strings(capsObj.add, `${where}.securityContext.capabilities.add`).map(capName),
+    drop: strings(capsObj.drop, `${where}.securityContext.capabilities.drop`).map(capName),
+  };
   return {
     name,
     image: str(c.image, `${where}.image`),
@@ -161,6 +202,9 @@ function container(v: unknown, where: string): PodContainer {
     execCommands,
     ...(runAsUser !== undefined ? { runAsUser } : {}),
     ...(runAsGroup !== undefined ? { runAsGroup } : {}),
+    readOnlyRootFilesystem: sc.readOnlyRootFilesystem === true,
+    noNewPrivileges: sc.allowPrivilegeEscalation === false,
+    capabilities,
   };
 }
 
@@ -275,9 +319,16 @@ export function parsePod(text: string): PodSpec {
         bad(`container ${c.name}: mountPath ${m.mountPath} is not absolute`);
     }
   }
+  // Kubernetes defaults to Always; coco runs a pod once, so restarts must be asked away, not
+  // silently dropped.
   const restart = str(spec.restartPolicy, "spec.restartPolicy", "Never");
-  if (restart !== "Never" && restart !== "OnFailure" && restart !== "Always")
-    bad("spec.restartPolicy is invalid");
+  if (restart === "Always" || restart === "OnFailure") {
+    throw new HostError(
+      "ERR_POD_UNSUPPORTED",
+      `spec.restartPolicy ${restart} is not supported: coco runs a pod once (use Never)`,
+    );
+  }
+  if (restart !== "Never") bad("spec.restartPolicy is invalid");
   return {
     name,
     namespace: str(meta.namespace, "metadata.namespace", "default"),

@@ -146,6 +146,14 @@ export function containerArgs(c: PodContainer, image: ImageInfo["config"]): stri
   return all;
 }
 
+/** The capability set: containerd's defaults, minus `drop` (or all with ALL), plus `add`. */
+export function containerCaps(c: PodContainer): string[] {
+  const base = c.capabilities.drop.includes("ALL")
+    ? []
+    : DEFAULT_CAPS.filter((x) => !c.capabilities.drop.includes(x));
+  return [...new Set([...base, ...c.capabilities.add.filter((x) => x !== "ALL")])];
+}
+
 /** The environment: image env, then pod env (later names win, as Kubernetes). */
 export function containerEnv(pod: PodSpec, c: PodContainer, image: ImageInfo["config"]): string[] {
   const env = new Map<string, string>();
@@ -224,6 +232,7 @@ export function containerPlan(
   }
   const cfg = image.config;
   const user = { UID: c.runAsUser ?? 0, GID: c.runAsGroup ?? 0, AdditionalGids: [], Username: "" };
+  const caps = containerCaps(c);
   const request: CreateContainerRequest = {
     containerId: cid,
     execId: cid,
@@ -240,17 +249,17 @@ export function containerPlan(
         Env: containerEnv(pod, c, cfg),
         Cwd: c.workingDir || cfg.WorkingDir || "/",
         Capabilities: {
-          Bounding: DEFAULT_CAPS,
-          Effective: DEFAULT_CAPS,
+          Bounding: caps,
+          Effective: caps,
           Inheritable: [],
-          Permitted: DEFAULT_CAPS,
+          Permitted: caps,
           Ambient: [],
         },
-        NoNewPrivileges: false,
+        NoNewPrivileges: c.noNewPrivileges,
         ApparmorProfile: "",
         SelinuxLabel: "",
       },
-      Root: { Path: rootfs, Readonly: false },
+      Root: { Path: rootfs, Readonly: c.readOnlyRootFilesystem },
       Hostname: "",
       Mounts: mounts,
       Annotations: {

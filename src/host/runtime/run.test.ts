@@ -150,6 +150,19 @@ spec:
     );
   });
 
+  test("the container's securityContext is honoured: read-only rootfs, capabilities dropped", async (t) => {
+    if (skip) return t.skip(skip);
+    const yaml = manifest(
+      "hardened",
+      "if touch /x 2>/dev/null; then echo writable; else echo read-only; fi; grep CapEff /proc/self/status",
+      "    securityContext:\n      readOnlyRootFilesystem: true\n      allowPrivilegeEscalation: false\n      capabilities:\n        drop: [ALL]\n",
+    );
+    const { r, out } = await run(await generated(yaml, { allowLogs: true }));
+    assert.equal(r.exitCode, 0);
+    assert.match(out, /read-only/);
+    assert.match(out, /CapEff:\s+0000000000000000/);
+  });
+
   test("a host-injected env variable, mount or image swap is refused by the policy", async (t) => {
     if (skip) return t.skip(skip);
     const yaml = await generated(manifest("injected", "echo fine"));
