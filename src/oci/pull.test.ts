@@ -195,6 +195,57 @@ describe("content-addressed blob store", () => {
   });
 });
 
+describe("blob store bound", () => {
+  test("keeps the store under maxBytes by dropping the least recently used blobs", async () => {
+    const { createBlobStore } = await import("./store.js");
+    const { readdirSync, statSync } = await import("node:fs");
+    const { randomBytes } = await import("node:crypto");
+    const dir = mkdtempSync(join(tmpdir(), "coco-oci-lru-"));
+    try {
+      const layout = join(dir, "layout");
+      // Three single-layer images of ~40 KiB incompressible layers; the bound fits two.
+      const tags = ["a", "b", "c"];
+      for (const t of tags)
+        writeTestImage(layout, t, [
+          { tar: await buildTar([{ name: t, content: randomBytes(40_000) }]) },
+        ]);
+      const store = createBlobStore(join(dir, "store"), { maxBytes: 100_000 });
+      const pull = (t: string, n: string) =>
+        pullImage({
+          source: createLayoutSource(layout),
+          selector: t,
+          bundleDir: join(dir, n),
+          verify: acceptAnything,
+          store,
+        });
+      await pull("a", "1");
+      await new Promise((r) => setTimeout(r, 20));
+      await pull("b", "2");
+      await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(
+        (await pull("a", "3")).layers.map((l) => l.cached),
+        [true],
+      );
+      await new Promise((r) => setTimeout(r, 20));
+      await pull("c", "4");
+      const blobs = join(dir, "store/blobs/sha256");
+      const total = readdirSync(blobs).reduce((acc, n) => acc + statSync(join(blobs, n)).size, 0);
+      assert.ok(total <= 100_000, `store holds ${total} bytes`);
+      // b was the least recently used, so it went; a (used again) and c stay.
+      assert.deepEqual(
+        (await pull("a", "5")).layers.map((l) => l.cached),
+        [true],
+      );
+      assert.deepEqual(
+        (await pull("b", "6")).layers.map((l) => l.cached),
+        [false],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("no cached-image shortcut", () => {
   test("a re-pull of an image whose blobs are all stored still runs the policy and can be refused", async () => {
     const { createBlobStore } = await import("./store.js");

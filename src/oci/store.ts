@@ -2,7 +2,8 @@
  * A content-addressed blob store shared between pulls and pods: verified layer blobs (as stored
  * in the registry, so encrypted layers stay encrypted at rest) under `<dir>/blobs/<alg>/<hex>`.
  * A blob enters the store only after the pipeline verified its digest; a stored blob is verified
- * again on every use, and a damaged one is evicted.
+ * again on every use, and a damaged one is evicted. A size bound (`maxBytes`) evicts the least
+ * recently used blobs, because in a TEE the store lives in encrypted guest memory.
  */
 import { randomBytes } from "node:crypto";
 import {
@@ -11,9 +12,11 @@ import {
   createReadStream,
   mkdirSync,
   openSync,
+  readdirSync,
   renameSync,
   rmSync,
   statSync,
+  utimesSync,
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -31,20 +34,53 @@ export interface BlobStore {
   adopt(file: string, digest: string): void;
 }
 
+/** Store options. */
+export interface BlobStoreOptions {
+  /** Upper bound on stored bytes; least recently used blobs go first (default 2 GiB). */
+  maxBytes?: number;
+}
+
 /** Creates a store rooted at `dir`. */
-export function createBlobStore(dir: string): BlobStore {
+export function createBlobStore(dir: string, opts: BlobStoreOptions = {}): BlobStore {
+  const maxBytes = opts.maxBytes ?? 2 * 1024 ** 3;
   const pathOf = (digest: string) => {
     const d = parseDigest(digest);
     return join(dir, "blobs", d.algorithm, d.hex);
   };
+  // Keeps the store under maxBytes, dropping the least recently used blobs (mtime is touched
+  // on every use). `keep` is the blob just added, which stays even if it alone is too large.
+  const prune = (keep: string) => {
+    const all: { path: string; size: number; used: number }[] = [];
+    for (const alg of ["sha256", "sha512"]) {
+      const d = join(dir, "blobs", alg);
+      let names: string[];
+      try {
+        names = readdirSync(d);
+      } catch {
+        continue;
+      }
+      for (const n of names) {
+        if (n.includes(".tmp-")) continue;
+        const st = statSync(join(d, n), { throwIfNoEntry: false });
+        if (st?.isFile()) all.push({ path: join(d, n), size: st.size, used: st.mtimeMs });
+      }
+    }
+    let total = all.reduce((a, b) => a + b.size, 0);
+    all.sort((a, b) => a.used - b.used);
+    for (const b of all) {
+      if (total <= maxBytes) break;
+      if (b.path === keep) continue;
+      rmSync(b.path, { force: true });
+      total -= b.size;
+    }
+  };
   return {
     open(digest, size) {
       const p = pathOf(digest);
-      try {
-        if (statSync(p).size !== size) return undefined;
-      } catch {
-        return undefined;
-      }
+      const st = statSync(p, { throwIfNoEntry: false });
+      if (st === undefined || st.size !== size) return undefined;
+      const now = new Date();
+      utimesSync(p, now, now);
       return createReadStream(p, { highWaterMark: 1 << 20 });
     },
     capture(digest) {
@@ -72,6 +108,7 @@ export function createBlobStore(dir: string): BlobStore {
         commit() {
           close();
           renameSync(tmp, final);
+          prune(final);
         },
         discard() {
           close();
@@ -91,6 +128,7 @@ export function createBlobStore(dir: string): BlobStore {
         renameSync(tmp, final);
         rmSync(file, { force: true });
       }
+      prune(final);
     },
     evict(digest) {
       rmSync(pathOf(digest), { force: true });

@@ -21,6 +21,8 @@ export interface ImagePullConfig {
   extraRootCertificates: string[];
   /** Accept SHA-1 OpenPGP signatures (upstream does; we refuse by default). */
   allowSha1Signatures: boolean;
+  /** Bound on the shared layer blob store in guest memory (0 disables it; default 2 GiB). */
+  layerStoreMaxBytes: number;
 }
 
 /** The default work folder (upstream's `/run/kata-containers/image/`). */
@@ -39,6 +41,7 @@ const KNOWN = new Set([
   "extra_root_certificates",
   "image_pull_proxy",
   "allow_sha1_signatures",
+  "layer_store_max_bytes",
 ]);
 
 function str(t: Record<string, unknown>, k: string): string | undefined {
@@ -79,7 +82,15 @@ export function parseImagePullConfig(table: Record<string, unknown> | undefined)
   if (rc !== undefined && (rc === null || typeof rc !== "object" || Array.isArray(rc))) {
     throw new OciError("ERR_OCI_CONFIG", "[image] registry_config must be a table");
   }
+  const storeMax = t.layer_store_max_bytes ?? 2 * 1024 ** 3;
+  if (typeof storeMax !== "number" || !Number.isSafeInteger(storeMax) || storeMax < 0) {
+    throw new OciError(
+      "ERR_OCI_CONFIG",
+      "[image] layer_store_max_bytes must be a non-negative integer",
+    );
+  }
   const c: ImagePullConfig = {
+    layerStoreMaxBytes: storeMax,
     workDir: str(t, "work_dir") ?? DEFAULT_IMAGE_WORK_DIR,
     maxConcurrentLayerDownloads: max,
     extraRootCertificates: roots as string[],

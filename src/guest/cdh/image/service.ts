@@ -48,7 +48,10 @@ export interface ImagePullService {
 export function createImagePullService(deps: ImagePullDeps): ImagePullService {
   const c = deps.config;
   const log = deps.log ?? (() => {});
-  const store = createBlobStore(join(c.workDir, "store"));
+  const store =
+    c.layerStoreMaxBytes > 0
+      ? createBlobStore(join(c.workDir, "store"), { maxBytes: c.layerStoreMaxBytes })
+      : undefined;
   const read = async (uri: string): Promise<Uint8Array> => {
     if (/^kbs(\+[^:/]*)?:\/\//.test(uri)) return deps.getResource(uri);
     const path = uri.startsWith("file://")
@@ -127,7 +130,7 @@ export function createImagePullService(deps: ImagePullDeps): ImagePullService {
         bundleDir: bundlePath,
         keys: { unwrap: (packet) => deps.unwrapKey(packet) },
         concurrency: c.maxConcurrentLayerDownloads,
-        store,
+        ...(store ? { store } : {}),
       },
     });
     log(
