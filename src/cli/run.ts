@@ -74,7 +74,7 @@ export function registerRun(program: Command): void {
                 out.write(`[${name}] ${line}`);
           },
           onEvent: (line) => {
-            if (o.verbose || /hidden from the host|DEVELOPMENT ONLY/.test(line))
+            if (o.verbose || /hidden from the host|DEVELOPMENT ONLY|^warning:/.test(line))
               process.stderr.write(`coco: ${line}\n`);
           },
         });

@@ -37,6 +37,8 @@ export interface PodContainer {
   noNewPrivileges: boolean;
   /** securityContext.capabilities (names with the CAP_ prefix). */
   capabilities: { add: string[]; drop: string[] };
+  /** True when the manifest set `resources` (not applied; reported as a warning). */
+  resourcesGiven: boolean;
 }
 
 /** A pod volume: emptyDir (optionally memory-backed) or a Secret/ConfigMap given inline. */
@@ -54,6 +56,8 @@ export interface PodSpec {
   containers: PodContainer[];
   volumes: PodVolume[];
   restartPolicy: "Never" | "OnFailure" | "Always";
+  /** Fields accepted but not applied, said out loud by `coco run` (e.g. resource limits). */
+  warnings: string[];
   /** Secrets/ConfigMaps found in the same YAML stream (for secret volumes). */
   objects: { kind: string; name: string; data: Record<string, string> }[];
 }
@@ -203,6 +207,7 @@ function container(v: unknown, where: string): PodContainer {
     ...(runAsUser !== undefined ? { runAsUser } : {}),
     ...(runAsGroup !== undefined ? { runAsGroup } : {}),
     readOnlyRootFilesystem: sc.readOnlyRootFilesystem === true,
+    resourcesGiven: c.resources !== undefined && c.resources !== null,
     noNewPrivileges: sc.allowPrivilegeEscalation === false,
     capabilities,
   };
@@ -329,7 +334,11 @@ export function parsePod(text: string): PodSpec {
     );
   }
   if (restart !== "Never") bad("spec.restartPolicy is invalid");
+  const warnings = [...initContainers, ...containers]
+    .filter((c) => c.resourcesGiven)
+    .map((c) => `container ${c.name}: resources (requests/limits) are not applied by this runtime`);
   return {
+    warnings,
     name,
     namespace: str(meta.namespace, "metadata.namespace", "default"),
     runtimeClassName: str(spec.runtimeClassName, "spec.runtimeClassName", ""),

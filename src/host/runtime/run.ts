@@ -93,6 +93,7 @@ export async function runPod(pod: PodSpec, opts: RunOptions = {}): Promise<RunRe
   const t0 = performance.now();
   const ev = opts.onEvent ?? (() => {});
   const root = opts.stateRoot ?? DEFAULT_STATE_ROOT;
+  for (const w of pod.warnings) ev(`warning: ${w}`);
   const initData = podInitData(pod);
   if (initData === undefined) {
     throw new HostError(
