@@ -28,7 +28,9 @@ export interface ImageDemoResult {
 /** Runs the image story; every line goes to `log`. Throws if any step fails. */
 export async function demoImage(log: (line: string) => void): Promise<ImageDemoResult> {
   const stack = await startGuestStack({ log: (l) => log(`  ${l}`) });
-  const reg = await startRegistry("plain");
+  // A private registry: the owner pushes with an auth.json, the guest gets the same auth.json
+  // from Trustee (kbs:///default/credential/registry), so credentials never touch the host.
+  const reg = await startRegistry("basic-auth");
   const work = mkdtempSync(join(stack.dir, "image-"));
   const cdh = connectCdh(stack.cdhSockets.cdh as string);
   try {
@@ -54,6 +56,13 @@ export async function demoImage(log: (line: string) => void): Promise<ImageDemoR
       { Entrypoint: ["/app/run"] },
     );
     const image = `${reg.host}/demo/app`;
+    const authJson = JSON.stringify({
+      auths: {
+        [reg.host]: { auth: Buffer.from(`${reg.username}:${reg.password}`).toString("base64") },
+      },
+    });
+    const authFile = join(work, "auth.json");
+    writeFileSync(authFile, authJson, { mode: 0o600 });
     const enc = JSON.parse(
       await stack.coco([
         "image",
@@ -65,6 +74,8 @@ export async function demoImage(log: (line: string) => void): Promise<ImageDemoR
         "--kbs-admin-token-file",
         join(stack.dir, "admin.jwt"),
         "--dest-tls-verify=false",
+        "--authfile",
+        authFile,
         `oci:${layout}:v1`,
         `docker://${image}:encrypted`,
       ]),
@@ -82,6 +93,8 @@ export async function demoImage(log: (line: string) => void): Promise<ImageDemoR
       "--key",
       join(work, "cosign.pem"),
       "--tls-verify=false",
+      "--authfile",
+      authFile,
       `${image}:encrypted`,
     ]);
     log(`owner: signed ${image}:encrypted (cosign signature attached as sha256-….sig)`);
@@ -100,7 +113,10 @@ export async function demoImage(log: (line: string) => void): Promise<ImageDemoR
       },
     };
     await stack.putResource("default/security-policy/app", Buffer.from(JSON.stringify(policy)));
-    log("owner: stored the signature policy and the cosign public key in Trustee");
+    await stack.putResource("default/credential/registry", Buffer.from(authJson));
+    log(
+      "owner: stored the signature policy, the cosign public key and the registry auth.json in Trustee",
+    );
     // An unsigned copy of the same encrypted image.
     await stack.coco([
       "image",
@@ -112,6 +128,8 @@ export async function demoImage(log: (line: string) => void): Promise<ImageDemoR
       "--kbs-admin-token-file",
       join(stack.dir, "admin.jwt"),
       "--dest-tls-verify=false",
+      "--authfile",
+      authFile,
       `oci:${layout}:v1`,
       `docker://${image}:unsigned`,
     ]);
@@ -121,6 +139,7 @@ export async function demoImage(log: (line: string) => void): Promise<ImageDemoR
       config: parseImagePullConfig({
         work_dir: join(work, "guest-image"),
         image_security_policy_uri: "kbs:///default/security-policy/app",
+        authenticated_registry_credentials_uri: "kbs:///default/credential/registry",
         registry_config: { registry: [{ location: reg.host, insecure: true }] },
       }),
       getResource: (uri) => cdh.getResource(uri),
@@ -131,7 +150,7 @@ export async function demoImage(log: (line: string) => void): Promise<ImageDemoR
     const manifestDigest = await service.pullImage(`${image}:encrypted`, bundle);
     const message = readFileSync(join(bundle, "rootfs/app/message.txt"), "utf8").trim();
     log(
-      `guest: policy, cosign key and layer key came from Trustee after attestation; rootfs/app/message.txt = "${message}"`,
+      `guest: policy, cosign key, registry credentials and layer key came from Trustee after attestation; rootfs/app/message.txt = "${message}"`,
     );
     const args = (
       JSON.parse(readFileSync(join(bundle, "config.json"), "utf8")) as {
