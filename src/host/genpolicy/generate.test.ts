@@ -222,6 +222,24 @@ describe("generated agent policy", () => {
       });
     assert.equal(exec(["/bin/sh"]), false);
     assert.equal(exec(["/bin/true"]), true, "the liveness probe command is allowed");
+    const execWith = (process: object) =>
+      ask("ExecProcessRequest", {
+        containerId: p.request.containerId,
+        execId: "e2",
+        process: { Args: ["/bin/true"], ...process },
+      });
+    assert.equal(
+      execWith({ Env: ["LD_PRELOAD=/tmp/x.so"] }),
+      false,
+      "an env entry not in the policy",
+    );
+    assert.equal(execWith({ Env: ["PATH=/bin"] }), true, "an env entry of the container");
+    assert.equal(execWith({ User: { UID: 1000, GID: 1000 } }), false, "another user");
+    assert.equal(
+      execWith({ Capabilities: { Bounding: ["CAP_SYS_ADMIN"] } }),
+      false,
+      "capabilities",
+    );
     assert.equal(ask("ReadStreamRequest", { containerId: p.request.containerId }), false);
     const open = setup({ allowLogs: true, allowExec: [["/bin/id"]] });
     const q = open.plan();

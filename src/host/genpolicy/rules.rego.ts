@@ -283,6 +283,27 @@ ExecProcessRequest if {
     input.process.SelinuxLabel == ""
     input.process.ApparmorProfile == ""
     allow_exec_command(input.process.Args)
+    allow_exec_process(input.process)
+}
+
+# The exec'd process may not bring its own user, capabilities or environment: it runs as the
+# container's user, with env entries only from the container's policy (no LD_PRELOAD & co).
+allow_exec_process(p) if {
+    idx := data.pstate[input.container_id]
+    pc := policy_data.containers[idx].OCI.Process
+    allow_exec_user(p.User, pc.User)
+    is_null(p.Capabilities)
+    p.Terminal == false
+    every e in p.Env {
+        e in pc.Env
+    }
+}
+
+allow_exec_user(u, pu) if is_null(u)
+allow_exec_user(u, pu) if {
+    u.UID == pu.UID
+    u.GID == pu.GID
+    count(u.AdditionalGids) == 0
 }
 
 allow_exec_command(args) if args in policy_data.request_defaults.ExecProcessRequest.allowed_commands

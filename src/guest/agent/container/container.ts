@@ -111,7 +111,10 @@ export class Container {
     }
     const p = {
       terminal: false,
-      user: { uid: process.User?.UID ?? 0, gid: process.User?.GID ?? 0 },
+      // Without an explicit user the exec runs as the container's user, never as root by default.
+      user: process.User
+        ? { uid: process.User.UID, gid: process.User.GID }
+        : this.spec.process.user,
       args: process.Args,
       env: process.Env.length > 0 ? process.Env : this.spec.process.env,
       cwd: process.Cwd || "/",
