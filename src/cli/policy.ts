@@ -6,6 +6,7 @@ import { generatePolicy } from "../host/genpolicy/generate.js";
 import { guestConfigs } from "../host/genpolicy/guest-config.js";
 import { fetchImageInfo, type ImageInfo } from "../host/runtime/image-config.js";
 import { parsePod } from "../host/runtime/pod.js";
+import { podInitData } from "../host/runtime/run.js";
 import { parseInitData } from "../protocol/initdata/index.js";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -13,6 +14,21 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 /** Registers `coco policy`. */
 export function registerPolicy(program: Command): void {
   const policy = program.command("policy").description("agent policies for confidential pods");
+  policy
+    .command("digest")
+    .description("print the init-data digest of a pod manifest (what Trustee sees as init_data)")
+    .argument("<pod.yaml>", "manifest with the init-data annotation")
+    .option("--show", "also print the init-data TOML")
+    .action((file: string, o: { show?: boolean }) => {
+      const toml = podInitData(parsePod(readFileSync(file, "utf8")));
+      if (!toml) throw new HostError("ERR_POD_INITDATA", `${file} has no init-data annotation`);
+      const id = parseInitData(toml);
+      const d = Buffer.from(id.digest);
+      process.stdout.write(
+        `${JSON.stringify({ algorithm: id.algorithm, base64: d.toString("base64"), hex: d.toString("hex"), files: Object.keys(id.data) })}\n`,
+      );
+      if (o.show) process.stdout.write(id.text);
+    });
   policy
     .command("generate")
     .description(
