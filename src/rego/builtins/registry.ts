@@ -5,6 +5,7 @@ import { cryptoBuiltins } from "./crypto.js";
 import { encodingBuiltins } from "./encoding.js";
 import { globBuiltins } from "./glob.js";
 import { graphBuiltins } from "./graph.js";
+import { graphqlBuiltins } from "./graphql.js";
 import { jsonBuiltins } from "./json.js";
 import { jsonSchemaBuiltins } from "./json-schema.js";
 import { jwtBuiltins } from "./jwt.js";
@@ -55,6 +56,7 @@ const TABLES: ReadonlyArray<BuiltinTable> = [
   cryptoBuiltins,
   x509Builtins,
   graphBuiltins,
+  graphqlBuiltins,
   providersBuiltins,
   jsonSchemaBuiltins,
 ];
