@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Runs every compiled test file (dist/**/*.test.js) with node's own test runner.
 // Arguments filter by substring of the path: `node scripts/run-tests.mjs rego oci/`.
+// Each test gets 180 s unless it sets its own `timeout` (a hang must fail, not stall CI), and the
+// process exits once its tests are done even if a leaked handle would keep it alive.
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -27,7 +29,7 @@ if (files.length === 0) {
 }
 const r = spawnSync(
   process.execPath,
-  ["--test", "--test-reporter=spec", "--test-timeout=900000", ...files],
+  ["--test", "--test-reporter=spec", "--test-timeout=180000", "--test-force-exit", ...files],
   { stdio: "inherit", cwd: root },
 );
 process.exit(r.status ?? 1);
