@@ -26,7 +26,7 @@ import { createLayoutSource } from "../src/oci/source.js";
 import { buildTar, runTool, type TestEntry, writeTestImage } from "../src/oci/testing.js";
 import { openImageSource, parseImageLocation } from "../src/oci/transport.js";
 import { startRegistry } from "../test/helpers/registry.js";
-import { measure, printHeader, report, summarize } from "./harness.js";
+import { printHeader, report, summarize } from "./harness.js";
 
 /** Deterministic bytes: xorshift32 for random data, a word list for compressible text. */
 function prng(seed: number): () => number {
@@ -154,9 +154,13 @@ export async function run(args: string[]): Promise<void> {
     const man = JSON.parse((await ls.getManifest("plain")).bytes.toString()) as {
       layers: { digest: string }[];
     };
-    const limit = await measure(
-      "limit gunzip+sha256",
-      async () => {
+    const timed = async (fn: () => Promise<void>): Promise<number> => {
+      const t0 = process.hrtime.bigint();
+      await fn();
+      return Number(process.hrtime.bigint() - t0) / 1e6;
+    };
+    const limitOnce = () =>
+      timed(async () => {
         for (const l of man.layers) {
           const h1 = createHash("sha256");
           const h2 = createHash("sha256");
@@ -177,52 +181,86 @@ export async function run(args: string[]): Promise<void> {
           h1.digest();
           h2.digest();
         }
-      },
-      { runs, warmup: 1 },
-    );
-
+      });
     let n = 0;
+    let peakRss = 0;
+    const oursOnce = async (tag: string, encrypted: boolean): Promise<number> => {
+      const out = join(dir, `ours-${n++}`);
+      const { source, selector } = openImageSource(
+        parseImageLocation(`${reg.host}/bench/img:${tag}`),
+        { tlsVerify: false },
+      );
+      const sampler = setInterval(() => {
+        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      }, 20);
+      try {
+        return await timed(async () => {
+          await pullImage({
+            source,
+            selector,
+            bundleDir: out,
+            verify: acceptAnything,
+            concurrency,
+            ...(encrypted ? { keys: { privateKeys: [privateKey] } } : {}),
+          });
+        });
+      } finally {
+        clearInterval(sampler);
+        source.close();
+        rmSync(out, { recursive: true, force: true });
+      }
+    };
+    const peerOnce = async (tag: string, encrypted: boolean): Promise<number> => {
+      const oci = join(dir, `peer-oci-${n}-${tag}`);
+      const bundle = join(dir, `peer-bundle-${n++}-${tag}`);
+      try {
+        return await timed(async () => {
+          const c = await runTool(
+            "skopeo",
+            [
+              "copy",
+              "--src-tls-verify=false",
+              ...(encrypted ? ["--decryption-key", join(dir, "priv.pem")] : []),
+              `docker://${reg.host}/bench/img:${tag}`,
+              `oci:${oci}:x`,
+            ],
+            { timeoutMs: 600_000 },
+          );
+          if (c.status !== 0) throw new Error(`skopeo copy failed: ${c.stderr}`);
+          const u = await runTool("umoci", ["unpack", "--image", `${oci}:x`, bundle], {
+            timeoutMs: 600_000,
+          });
+          if (u.status !== 0) throw new Error(`umoci unpack failed: ${u.stderr}`);
+        });
+      } finally {
+        rmSync(oci, { recursive: true, force: true });
+        rmSync(bundle, { recursive: true, force: true });
+      }
+    };
+
     for (const [tag, encrypted] of [
       ["plain", false],
       ["enc", true],
     ] as const) {
-      let peakRss = 0;
-      let last: string | undefined;
-      const ours = await measure(
-        `ours pull ${tag}`,
-        async () => {
-          const out = join(dir, `ours-${n++}`);
-          last = out;
-          const { source, selector } = openImageSource(
-            parseImageLocation(`${reg.host}/bench/img:${tag}`),
-            { tlsVerify: false },
-          );
-          const sampler = setInterval(() => {
-            peakRss = Math.max(peakRss, process.memoryUsage().rss);
-          }, 20);
-          try {
-            await pullImage({
-              source,
-              selector,
-              bundleDir: out,
-              verify: acceptAnything,
-              concurrency,
-              ...(encrypted ? { keys: { privateKeys: [privateKey] } } : {}),
-            });
-          } finally {
-            clearInterval(sampler);
-            source.close();
-          }
-        },
-        {
-          runs,
-          warmup: 1,
-          // Cleanup of the previous bundle is outside the timing, as for the peer.
-          before: () => {
-            if (last !== undefined) rmSync(last, { recursive: true, force: true });
-          },
-        },
-      );
+      // Interleaved (limit, ours, peer) rounds, so load from other jobs hits all three alike;
+      // cleanup happens outside the timings; round 0 is a warm-up.
+      const lt: number[] = [];
+      const ot: number[] = [];
+      const pt: number[] = [];
+      peakRss = 0;
+      for (let i = 0; i <= runs; i++) {
+        const l = await limitOnce();
+        const o = await oursOnce(tag, encrypted);
+        const p = await peerOnce(tag, encrypted);
+        if (i > 0) {
+          lt.push(l);
+          ot.push(o);
+          pt.push(p);
+        }
+      }
+      const limit = summarize("limit gunzip+sha256", lt);
+      const ours = summarize(`ours pull ${tag}`, ot);
+      const peer = summarize(`skopeo+umoci ${tag}`, pt);
       ours.extra = {
         MiBps: (tarBytes / 1048576 / (ours.medianMs / 1000)).toFixed(0),
         peakRssMiB: (peakRss / 1048576).toFixed(0),
@@ -248,38 +286,11 @@ console.log(JSON.stringify({ peakRss: peak }));`;
       const maxRss = (JSON.parse(cr.stdout.trim()) as { peakRss: number }).peakRss / 1048576;
       ours.extra.childPeakRssMiB = maxRss.toFixed(0);
       ours.extra.largestLayerMiB = (Math.max(...layers.map((l) => l.length)) / 1048576).toFixed(0);
-      const peerTimes: number[] = [];
-      for (let i = 0; i < runs + 1; i++) {
-        const oci = join(dir, `peer-oci-${i}-${tag}`);
-        const bundle = join(dir, `peer-bundle-${i}-${tag}`);
-        const t0 = process.hrtime.bigint();
-        const c = await runTool(
-          "skopeo",
-          [
-            "copy",
-            "--src-tls-verify=false",
-            ...(encrypted ? ["--decryption-key", join(dir, "priv.pem")] : []),
-            `docker://${reg.host}/bench/img:${tag}`,
-            `oci:${oci}:x`,
-          ],
-          { timeoutMs: 600_000 },
-        );
-        if (c.status !== 0) throw new Error(`skopeo copy failed: ${c.stderr}`);
-        const u = await runTool("umoci", ["unpack", "--image", `${oci}:x`, bundle], {
-          timeoutMs: 600_000,
-        });
-        if (u.status !== 0) throw new Error(`umoci unpack failed: ${u.stderr}`);
-        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-        if (i > 0) peerTimes.push(ms);
-        rmSync(oci, { recursive: true, force: true });
-        rmSync(bundle, { recursive: true, force: true });
-      }
-      const peer = summarize(`skopeo+umoci ${tag}`, peerTimes);
       report(
         "pull",
         ours,
         peer,
-        `limit ${limit.medianMs.toFixed(0)} ms; ours/limit = ${(ours.medianMs / limit.medianMs).toFixed(2)}x`,
+        `limit median ${limit.medianMs.toFixed(0)} ms (same rounds); ours/limit = ${(ours.medianMs / limit.medianMs).toFixed(2)}x`,
       );
     }
     mkdirSync(join(dir, "done"), { recursive: true });
