@@ -36,6 +36,9 @@ export function globToRegexp(glob: string, delimiters: readonly string[]): strin
   const notSep = sep ? `[^${sep}]` : ".";
   let i = 0;
   let depth = 0;
+  // gobwas's error text: the position is in characters, just after what was read.
+  const syntax = (msg: string) =>
+    new GlobSyntaxError(`glob: syntax error at ${Math.min(i, chars.length)}: ${msg}`);
   const parse = (inBraces: boolean): string => {
     let out = "";
     while (i < chars.length) {
@@ -45,7 +48,7 @@ export function globToRegexp(glob: string, delimiters: readonly string[]): strin
       switch (c) {
         case "\\": {
           const n = chars[i++];
-          if (n === undefined) throw new GlobSyntaxError("unexpected end of input after escape");
+          if (n === undefined) throw syntax("trailing backslash");
           out += lit(n);
           break;
         }
@@ -59,22 +62,39 @@ export function globToRegexp(glob: string, delimiters: readonly string[]): strin
           out += notSep;
           break;
         case "[": {
+          // gobwas's range lexer: `[!`? then `lo-hi]` or text up to `]`.
           let neg = false;
-          if (chars[i] === "!") {
+          const read = () => chars[i++];
+          let r = read();
+          if (r === undefined) throw syntax("unexpected end of input");
+          if (r === "!") {
             neg = true;
-            i++;
+            r = read();
+            if (r === undefined) throw syntax("unexpected end of input");
           }
-          const items: string[] = [];
-          while (i < chars.length && chars[i] !== "]") items.push(chars[i++] as string);
-          if (chars[i] !== "]") throw new GlobSyntaxError("unexpected end of input: unclosed '['");
-          i++;
-          if (items.length === 0) throw new GlobSyntaxError("empty character class");
           let cls: string;
-          if (items.length === 3 && items[1] === "-") {
-            if ((items[0] as string) > (items[2] as string))
-              throw new GlobSyntaxError("invalid range");
-            cls = `${lit(items[0] as string)}-${lit(items[2] as string)}`;
-          } else cls = items.map(lit).join("");
+          if (chars[i] === "-") {
+            i++;
+            const hi = read();
+            if (hi === undefined) throw syntax("unexpected end of input");
+            const close = read();
+            if (close === undefined) throw syntax("unexpected end of input");
+            if (close !== "]") throw syntax("expected close range character");
+            if ((hi.codePointAt(0) as number) < (r.codePointAt(0) as number)) {
+              throw syntax("range hi character is less than lo");
+            }
+            cls = `${lit(r)}-${lit(hi)}`;
+          } else {
+            i--;
+            const items: string[] = [];
+            while (i < chars.length && chars[i] !== "]") {
+              if (chars[i] === "\\" && i + 1 < chars.length) i++;
+              items.push(chars[i++] as string);
+            }
+            if (read() !== "]") throw syntax("unexpected end of input");
+            if (items.length === 0) throw syntax("could not parse range");
+            cls = items.map(lit).join("");
+          }
           out += `[${neg ? "^" : ""}${cls}]`;
           break;
         }
@@ -86,7 +106,7 @@ export function globToRegexp(glob: string, delimiters: readonly string[]): strin
             alts.push(parse(true));
             const d = chars[i++];
             if (d === "}") break;
-            if (d !== ",") throw new GlobSyntaxError("unexpected end of input: unclosed '{'");
+            if (d !== ",") throw syntax("unclosed `{`");
           }
           out += `(?:${alts.join("|")})`;
           depth--;
@@ -96,7 +116,7 @@ export function globToRegexp(glob: string, delimiters: readonly string[]): strin
           out += lit(c);
       }
     }
-    if (inBraces) throw new GlobSyntaxError("unexpected end of input: unclosed '{'");
+    if (inBraces) throw syntax("unclosed `{`");
     return out;
   };
   return `(?s)^${parse(false)}$`;

@@ -103,7 +103,12 @@ export function parseGoJson(text: string): Value {
   try {
     return parseJsonValue(text);
   } catch (e) {
-    if (e instanceof RegoError) throw new Error(e.message);
+    // Report Go's wording (OPA's messages carry it); depth limits keep our own text.
+    if (e instanceof RegoError) {
+      throw new Error(
+        /nested deeper/.test(e.message) ? e.message : (goJsonSyntaxError(text) ?? e.message),
+      );
+    }
     throw e;
   }
 }
@@ -118,4 +123,167 @@ export function asJsonValue(v: Value): Value {
     return o;
   }
   return v;
+}
+
+/** Go's `quoteChar`: the offending byte as `'x'` (`'\''`, `'"'`, or a Go-quoted escape). */
+function quoteChar(c: string): string {
+  if (c === "'") return "'\\''";
+  if (c === '"') return "'\"'";
+  const code = c.charCodeAt(0);
+  if (code === 7) return "'\\a'";
+  if (code === 11) return "'\\v'";
+  const q = JSON.stringify(c).slice(1, -1);
+  // Go writes other control characters as \xNN where JSON has \u00NN.
+  return `'${/^\\u00[0-9a-f]{2}$/.test(q) ? `\\x${q.slice(4)}` : q}'`;
+}
+
+/**
+ * The error Go's `encoding/json` reports for invalid JSON text (`invalid character 'x' looking
+ * for beginning of value`, `unexpected end of JSON input`, ...), for OPA-compatible messages.
+ * Returns undefined when the text is valid.
+ */
+export function goJsonSyntaxError(text: string): string | undefined {
+  let i = 0;
+  const n = text.length;
+  class Stop extends Error {}
+  const bad = (ctx: string): never => {
+    throw new Stop(`invalid character ${quoteChar(text[i] as string)} ${ctx}`);
+  };
+  const eof = (): never => {
+    throw new Stop("unexpected end of JSON input");
+  };
+  const ws = () => {
+    while (i < n && " \t\r\n".includes(text[i] as string)) i++;
+  };
+  const literal = (word: string) => {
+    for (let k = 1; k < word.length; k++) {
+      i++;
+      if (i >= n) eof();
+      if (text[i] !== word[k])
+        bad(`in literal ${word} (expecting ${quoteChar(word[k] as string)})`);
+    }
+    i++;
+  };
+  const number = () => {
+    if (text[i] === "-") {
+      i++;
+      if (i >= n) eof();
+      if (!/[0-9]/.test(text[i] as string)) bad("in numeric literal");
+    }
+    if (text[i] === "0") i++;
+    else while (i < n && /[0-9]/.test(text[i] as string)) i++;
+    if (text[i] === ".") {
+      i++;
+      if (i >= n) eof();
+      if (!/[0-9]/.test(text[i] as string)) bad("after decimal point in numeric literal");
+      while (i < n && /[0-9]/.test(text[i] as string)) i++;
+    }
+    if (text[i] === "e" || text[i] === "E") {
+      i++;
+      if (text[i] === "+" || text[i] === "-") i++;
+      if (i >= n) eof();
+      if (!/[0-9]/.test(text[i] as string)) bad("in exponent of numeric literal");
+      while (i < n && /[0-9]/.test(text[i] as string)) i++;
+    }
+  };
+  const string = () => {
+    i++;
+    for (;;) {
+      if (i >= n) eof();
+      const c = text[i] as string;
+      if (c === '"') {
+        i++;
+        return;
+      }
+      if (c < " ") bad("in string literal");
+      if (c === "\\") {
+        i++;
+        if (i >= n) eof();
+        const e = text[i] as string;
+        if (e === "u") {
+          for (let k = 0; k < 4; k++) {
+            i++;
+            if (i >= n) eof();
+            if (!/[0-9a-fA-F]/.test(text[i] as string)) bad("in \\u hexadecimal character escape");
+          }
+        } else if (!'"\\/bfnrt'.includes(e)) bad("in string escape code");
+      }
+      i++;
+    }
+  };
+  const value = (depth: number): void => {
+    if (depth > 10000) throw new Stop("exceeded max depth");
+    ws();
+    if (i >= n) eof();
+    const c = text[i] as string;
+    if (c === "{") {
+      i++;
+      ws();
+      if (i >= n) eof();
+      if (text[i] === "}") {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        if (i >= n) eof();
+        if (text[i] !== '"') bad("looking for beginning of object key string");
+        string();
+        ws();
+        if (i >= n) eof();
+        if (text[i] !== ":") bad("after object key");
+        i++;
+        value(depth + 1);
+        ws();
+        if (i >= n) eof();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "}") {
+          i++;
+          return;
+        }
+        bad("after object key:value pair");
+      }
+    }
+    if (c === "[") {
+      i++;
+      ws();
+      if (i >= n) eof();
+      if (text[i] === "]") {
+        i++;
+        return;
+      }
+      for (;;) {
+        value(depth + 1);
+        ws();
+        if (i >= n) eof();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "]") {
+          i++;
+          return;
+        }
+        bad("after array element");
+      }
+    }
+    if (c === '"') return string();
+    if (c === "t") return literal("true");
+    if (c === "f") return literal("false");
+    if (c === "n") return literal("null");
+    if (c === "-" || (c >= "0" && c <= "9")) return number();
+    bad("looking for beginning of value");
+  };
+  try {
+    value(0);
+    ws();
+    if (i < n) bad("after top-level value");
+    return undefined;
+  } catch (e) {
+    if (e instanceof Stop) return e.message;
+    throw e;
+  }
 }

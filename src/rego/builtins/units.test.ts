@@ -11,7 +11,9 @@ const fails = (name: string, text: string, arg: Value) =>
   assert.throws(
     () => call(name, arg),
     (e: unknown) =>
-      e instanceof RegoError && e.code === "ERR_REGO_BUILTIN" && e.message === `${name}: ${text}`,
+      e instanceof RegoError &&
+      e.code === "ERR_REGO_BUILTIN" &&
+      e.message === `${name}: ${name}: ${text}`,
   );
 
 describe("units builtins", () => {

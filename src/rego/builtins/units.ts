@@ -1,6 +1,9 @@
 import { normBig, type Value } from "../value/value.js";
-import { argString, builtinError } from "./args.js";
+import { argString, builtinError as prefixed } from "./args.js";
 import type { BuiltinTable } from "./types.js";
+
+/** Upstream's units errors already carry the builtin name, and topdown prefixes it again. */
+const builtinError = (name: string, msg: string) => prefixed(name, `${name}: ${msg}`);
 
 /** Longest exponent accepted in `1e123456`-style amounts (upstream: 6 digits). */
 const MAX_EXPONENT_DIGITS = 6;

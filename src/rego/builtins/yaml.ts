@@ -88,8 +88,8 @@ function goYamlError(doc: Document): string {
   const e = doc.errors[0]!;
   const line = e.linePos?.[0]?.line ?? 1;
   let msg = e.message.split(" at line ")[0] ?? e.message;
-  if (e.code === "MISSING_CHAR" && /sequence/i.test(msg)) msg = "did not find expected ',' or ']'";
-  else if (e.code === "MISSING_CHAR" && /map/i.test(msg)) msg = "did not find expected ',' or '}'";
+  if (/^Flow sequence/.test(msg)) msg = "did not find expected ',' or ']'";
+  else if (/^Flow map/.test(msg)) msg = "did not find expected ',' or '}'";
   return `yaml: line ${line}: ${msg}`;
 }
 
