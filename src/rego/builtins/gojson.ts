@@ -270,12 +270,12 @@ export function goJsonSyntaxError(text: string): string | undefined {
         bad("after array element");
       }
     }
-    if (c === '"') return string();
-    if (c === "t") return literal("true");
-    if (c === "f") return literal("false");
-    if (c === "n") return literal("null");
-    if (c === "-" || (c >= "0" && c <= "9")) return number();
-    bad("looking for beginning of value");
+    if (c === '"') string();
+    else if (c === "t") literal("true");
+    else if (c === "f") literal("false");
+    else if (c === "n") literal("null");
+    else if (c === "-" || (c >= "0" && c <= "9")) number();
+    else bad("looking for beginning of value");
   };
   try {
     value(0);
