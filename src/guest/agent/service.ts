@@ -1,13 +1,5 @@
-import {
-  chmodSync,
-  lstatSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { basename, join } from "node:path";
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type {
   CopyFileRequest,
   CreateContainerRequest,
@@ -17,6 +9,7 @@ import type {
 } from "../../protocol/agent/index.js";
 import type { ImagePuller, SecretUnsealer } from "./cdh-client.js";
 import { type AgentProcess, Container } from "./container/container.js";
+import { toRuncResources, toStatsResponse } from "./container/resources.js";
 import type { Runc } from "./container/runc.js";
 import { toRuntimeSpec } from "./container/runtime-spec.js";
 import { type CopyFileState, copyFile } from "./copy-file.js";
@@ -26,11 +19,11 @@ import {
   checkMounts,
   checkStorage,
   isPodVolume,
-  isWithin,
   type MountedStorage,
   mountStorage,
   unmountStorage,
 } from "./storage.js";
+import { unsealEnv, unsealFiles } from "./unseal.js";
 
 /** What the agent's handlers need from the guest. */
 export interface AgentDeps {
@@ -55,10 +48,6 @@ interface ContainerEntry {
   container: Container;
   storages: MountedStorage[];
 }
-
-const SEALED = "sealed.";
-/** Largest file considered for unsealing (sealed secrets are small JWS texts). */
-const MAX_SEALED_FILE = 64 * 1024;
 
 /**
  * The pod agent's state and handlers, behind the policy check (server.ts does decode → policy →
@@ -198,8 +187,8 @@ export class AgentService {
         (m) => m.storage.mountPoint,
       );
       checkMounts(this.deps.paths, oci.Mounts, roots);
-      const env = await this.unsealEnv(oci.Process.Env);
-      await this.unsealFiles(oci.Mounts);
+      const env = await unsealEnv(this.deps.secrets, oci.Process.Env);
+      await unsealFiles(this.deps.secrets, this.deps.paths.shared, oci.Mounts);
       const spec: OciSpec = {
         ...oci,
         Hostname: oci.Hostname || this.hostname,
@@ -214,81 +203,6 @@ export class AgentService {
       for (const m of mounted) await unmountStorage(m);
       rmSync(bundle, { recursive: true, force: true });
       throw err;
-    }
-  }
-
-  /** Replaces `KEY=sealed.…` values by their plaintext from CDH; a failure fails the container. */
-  private async unsealEnv(env: readonly string[]): Promise<string[]> {
-    const out: string[] = [];
-    for (const kv of env) {
-      const eq = kv.indexOf("=");
-      const value = eq < 0 ? "" : kv.slice(eq + 1);
-      if (!value.startsWith(SEALED)) {
-        out.push(kv);
-        continue;
-      }
-      let plain: Uint8Array;
-      try {
-        plain = await this.deps.secrets.unseal(value);
-      } catch (err) {
-        if (err instanceof AgentError) throw err;
-        throw new AgentError(
-          "ERR_AGENT_UNSEAL",
-          `unsealing env ${kv.slice(0, eq)} failed: ${(err as Error).message}`,
-          {
-            cause: err,
-          },
-        );
-      }
-      out.push(`${kv.slice(0, eq)}=${Buffer.from(plain).toString("utf8")}`);
-    }
-    return out;
-  }
-
-  /**
-   * Unseals volume secrets (CoCo v0.11+): every file the host copied into the shared folder and
-   * bound into this container whose content starts with `sealed.` is replaced, atomically and
-   * with its mode kept, by its plaintext. The shared folder lives in guest memory (no host file
-   * sharing), so the plaintext never leaves the guest. Skipped like upstream: resolv.conf, hosts,
-   * hostname, termination-log and service-account tokens.
-   */
-  private async unsealFiles(
-    mounts: readonly { source: string; type: string; options: string[] }[],
-  ): Promise<void> {
-    const skip = /(resolv\.conf|hosts|hostname|termination-log|serviceaccount)$/;
-    const files: string[] = [];
-    const walk = (p: string, depth: number) => {
-      const st = lstatSync(p);
-      if (st.isDirectory() && depth < 4)
-        for (const n of readdirSync(p)) walk(join(p, n), depth + 1);
-      else if (st.isFile() && st.size <= MAX_SEALED_FILE) files.push(p);
-    };
-    for (const m of mounts) {
-      if (m.type !== "bind" || !isWithin(this.deps.paths.shared, m.source) || skip.test(m.source))
-        continue;
-      walk(m.source, 0);
-    }
-    for (const f of files) {
-      const text = readFileSync(f, "utf8");
-      if (!text.startsWith(SEALED)) continue;
-      let plain: Uint8Array;
-      try {
-        plain = await this.deps.secrets.unseal(text.trim());
-      } catch (err) {
-        if (err instanceof AgentError) throw err;
-        throw new AgentError(
-          "ERR_AGENT_UNSEAL",
-          `unsealing file ${basename(f)} failed: ${(err as Error).message}`,
-          {
-            cause: err,
-          },
-        );
-      }
-      const mode = lstatSync(f).mode & 0o777;
-      const tmp = `${f}.unsealed-tmp`;
-      writeFileSync(tmp, plain, { mode: 0o600 });
-      chmodSync(tmp, mode);
-      renameSync(tmp, f);
     }
   }
 
@@ -379,77 +293,16 @@ export class AgentService {
   async statsContainer(cid: string): Promise<object> {
     const e = this.entry(cid);
     if (e.container.status !== "running") return {};
-    const st = await this.deps.runc.stats(cid);
-    const mem = (d?: { limit?: number; usage?: number; max?: number; failcnt?: number }) =>
-      d
-        ? {
-            usage: big(d.usage),
-            maxUsage: big(d.max),
-            failcnt: big(d.failcnt),
-            limit: big(d.limit),
-          }
-        : undefined;
-    return {
-      cgroupStats: {
-        cpuStats: {
-          cpuUsage: {
-            totalUsage: big(st.cpu?.usage?.total),
-            percpuUsage: (st.cpu?.usage?.percpu ?? []).map(big),
-            usageInKernelmode: big(st.cpu?.usage?.kernel),
-            usageInUsermode: big(st.cpu?.usage?.user),
-          },
-          throttlingData: {
-            periods: big(st.cpu?.throttling?.periods),
-            throttledPeriods: big(st.cpu?.throttling?.throttledPeriods),
-            throttledTime: big(st.cpu?.throttling?.throttledTime),
-          },
-        },
-        memoryStats: {
-          cache: big(st.memory?.cache),
-          usage: mem(st.memory?.usage),
-          swapUsage: mem(st.memory?.swap),
-          kernelUsage: mem(st.memory?.kernel),
-          stats: Object.fromEntries(
-            Object.entries(st.memory?.raw ?? {}).map(([k, v]) => [k, big(v)]),
-          ),
-        },
-        pidsStats: { current: big(st.pids?.current), limit: big(st.pids?.limit) },
-      },
-      networkStats: [],
-    };
+    return toStatsResponse(await this.deps.runc.stats(cid));
   }
 
   /** UpdateContainer: new cgroup limits through `runc update` (memory, CPU, pids). */
   async updateContainer(cid: string, res: Record<string, unknown> | undefined): Promise<void> {
     const e = this.entry(cid);
-    if (!res) throw new AgentError("ERR_AGENT_SPEC", "UpdateContainer carries no resources");
-    if (Array.isArray(res.Devices) && res.Devices.length > 0) {
-      throw new AgentError("ERR_AGENT_SPEC", "device cgroup changes are refused");
-    }
-    const num = (v: unknown) => (typeof v === "bigint" ? Number(v) : (v as number | undefined));
-    const m = res.Memory as Record<string, unknown> | undefined;
-    const c = res.CPU as Record<string, unknown> | undefined;
-    const p = res.Pids as Record<string, unknown> | undefined;
-    const out: Record<string, unknown> = {};
-    if (m) out.memory = { limit: num(m.Limit), reservation: num(m.Reservation), swap: num(m.Swap) };
-    if (c)
-      out.cpu = {
-        shares: num(c.Shares),
-        quota: num(c.Quota),
-        period: num(c.Period),
-        cpus: c.Cpus,
-        mems: c.Mems,
-      };
-    if (p) out.pids = { limit: num(p.Limit) };
     const file = join(e.container.bundle, "update.json");
-    writeFileSync(
-      file,
-      JSON.stringify(out, (_k, v) => (v === 0 || v === "" ? undefined : v)),
-      { mode: 0o600 },
-    );
+    writeFileSync(file, toRuncResources(res), { mode: 0o600 });
     await this.deps.runc.update(cid, file);
   }
-
   /** DestroySandbox: removes every container and sandbox storage. */
   async destroySandbox(): Promise<void> {
     for (const cid of [...this.containers.keys()]) await this.removeContainer(cid);
@@ -459,10 +312,6 @@ export class AgentService {
     rmSync(this.deps.paths.shared, { recursive: true, force: true });
     this.sandboxId = undefined;
   }
-}
-
-function big(n: number | undefined): bigint {
-  return BigInt(Math.max(0, Math.trunc(n ?? 0)));
 }
 
 function processPid(p: AgentProcess): number {
