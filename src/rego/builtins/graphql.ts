@@ -79,14 +79,14 @@ function ok(fn: () => unknown): boolean {
 /** gqlparser accepts an empty document and fragment variable definitions. */
 function parseGql(src: string): DocumentNode {
   if (src.trim() === "") return { kind: Kind.DOCUMENT, definitions: [] };
-  return parse(src, { noLocation: true, allowLegacyFragmentVariables: true });
+  return parse(src, { allowLegacyFragmentVariables: true });
 }
 
 function parseDoc(name: string, src: string): DocumentNode {
   try {
     return parseGql(src);
   } catch (e) {
-    throw builtinError(name, gqlMessage(e));
+    throw builtinError(name, gqlMessage(e, src));
   }
 }
 
@@ -94,15 +94,33 @@ function parseDoc(name: string, src: string): DocumentNode {
  * graphql-js's syntax error in gqlparser's wording: no "Syntax Error: " prefix or final period,
  * punctuation tokens unquoted, and ` in GraphQL string at location L:C` appended.
  */
-function gqlMessage(e: unknown): string {
+function gqlMessage(e: unknown, src = ""): string {
   const err = e as Error & { locations?: readonly { line: number; column: number }[] };
   let m = String(err.message)
     .replace(/^Syntax Error: /, "")
     .replace(/\.$/, "")
-    .replace(/"([^A-Za-z0-9_"\s]+)"/g, "$1");
+    .replace(/"([^A-Za-z0-9_"\s]+)"/g, "$1")
+    // gqlparser's wording for the same conditions.
+    .replace(/^Unexpected variable "\$\w+" in constant value$/, "Unexpected $")
+    .replace(/^Unterminated string$/, "Unexpected <Invalid>");
   const at = err.locations?.[0];
-  if (at) m += ` in GraphQL string at location ${at.line}:${at.column}`;
+  // An empty `{}` list: gqlparser says "expected at least one definition".
+  if (at && m === "Expected Name, found }" && /\{\s*$/.test(textBefore(src, at.line, at.column))) {
+    m = "expected at least one definition, found }";
+  }
+  if (at) {
+    // gqlparser points inside a string token (after its opening quote).
+    const col = m.startsWith("Unexpected String") ? at.column + 1 : at.column;
+    m += ` in GraphQL string at location ${at.line}:${col}`;
+  }
   return m;
+}
+
+/** Source text before a 1-based line/column. */
+function textBefore(src: string, line: number, column: number): string {
+  let i = 0;
+  for (let l = 1; l < line && i >= 0; l++) i = src.indexOf("\n", i) + 1;
+  return src.slice(0, i + column - 1);
 }
 
 export const graphqlBuiltins: BuiltinTable = {
@@ -124,7 +142,7 @@ export const graphqlBuiltins: BuiltinTable = {
       const schema = loadSchemaOr("graphql.parse", sdl);
       const qdoc = parseDoc("graphql.parse", q);
       const errors = validate(schema, qdoc);
-      if (errors.length > 0) throw builtinError("graphql.parse", errors[0]!.message);
+      if (errors.length > 0) throw builtinError("graphql.parse", gqlMessage(errors[0]));
       return Object.freeze([queryDocument(qdoc), schemaDocument(parseDoc("graphql.parse", sdl))]);
     },
   },
@@ -135,13 +153,9 @@ export const graphqlBuiltins: BuiltinTable = {
       const sdl = text("graphql.parse_and_verify", args, 1);
       try {
         const schema = loadSchema(sdl);
-        const qdoc = parse(q, { noLocation: true });
+        const qdoc = parseGql(q);
         if (validate(schema, qdoc).length > 0) throw new Error("invalid");
-        return Object.freeze([
-          true,
-          queryDocument(qdoc),
-          schemaDocument(parse(sdl, { noLocation: true })),
-        ]);
+        return Object.freeze([true, queryDocument(qdoc), schemaDocument(parseGql(sdl))]);
       } catch {
         return Object.freeze([false, new ObjectValue(), new ObjectValue()]);
       }
