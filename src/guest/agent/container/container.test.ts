@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -85,6 +86,35 @@ test("reads in chunks no larger than asked and signals EOF at the end", async (t
   assert.equal(Buffer.from(await p.stdout.read(3)).toString(), "abc");
   assert.equal(Buffer.from(await p.stdout.read(100)).toString(), "defgh\n");
   await assert.rejects(p.stdout.read(10), (e: { code?: string }) => e.code === "ERR_AGENT_EOF");
+  await c.remove();
+});
+
+test("streams output larger than the buffer with back-pressure, in reads of at most 1 MiB", async (t) => {
+  if (skip) return t.skip(skip);
+  const c = container(["/bin/cat", "/bin/busybox", "/bin/busybox", "/bin/busybox", "/bin/busybox"]);
+  const p = c.start();
+  const size = statSync(join(rootfs, "bin", "busybox")).size;
+  let total = 0;
+  let largest = 0;
+  const hash = createHash("sha256");
+  for (;;) {
+    let chunk: Uint8Array;
+    try {
+      chunk = await p.stdout.read(0);
+    } catch {
+      break;
+    }
+    total += chunk.length;
+    largest = Math.max(largest, chunk.length);
+    hash.update(chunk);
+  }
+  assert.equal(await p.exited, 0);
+  assert.equal(total, 4 * size);
+  assert.ok(largest <= 1 << 20, `a read returned ${largest} bytes`);
+  const want = createHash("sha256");
+  const bin = readFileSync(join(rootfs, "bin", "busybox"));
+  for (let i = 0; i < 4; i++) want.update(bin);
+  assert.equal(hash.digest("hex"), want.digest("hex"));
   await c.remove();
 });
 

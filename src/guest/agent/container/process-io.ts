@@ -1,6 +1,9 @@
 import type { Readable, Writable } from "node:stream";
 import { AgentError } from "../errors.js";
 
+/** Largest chunk one ReadStdout/ReadStderr returns. */
+export const MAX_READ = 1 << 20;
+
 /** Most output buffered per stream before the pipe is paused (back-pressure to the workload). */
 export const MAX_BUFFERED = 4 << 20;
 
@@ -44,18 +47,27 @@ export class OutputBuffer {
     return this.ended && this.size === 0;
   }
 
-  /** Reads up to `len` bytes (all buffered bytes when `len` is 0), waiting for data. */
+  /** Reads up to `len` bytes (up to 1 MiB when `len` is 0), waiting for data. */
   async read(len: number): Promise<Uint8Array> {
     while (this.size === 0) {
       if (this.ended) throw new AgentError("ERR_AGENT_EOF", "EOF");
       await new Promise<void>((r) => this.waiters.push(r));
     }
-    const want = len > 0 ? Math.min(len, this.size) : this.size;
-    const all = Buffer.concat(this.chunks);
-    const out = all.subarray(0, want);
-    const rest = all.subarray(want);
-    this.chunks = rest.length > 0 ? [rest] : [];
-    this.size = rest.length;
+    // At most 1 MiB per read, whatever was asked: the answer must fit a 4 MiB ttrpc frame.
+    const want = Math.min(len > 0 ? len : MAX_READ, MAX_READ, this.size);
+    // Take whole chunks from the front (no copy of the rest of the buffer on every read).
+    const parts: Buffer[] = [];
+    let taken = 0;
+    while (taken < want) {
+      const head = this.chunks[0]!;
+      const n = Math.min(head.length, want - taken);
+      parts.push(head.subarray(0, n));
+      if (n === head.length) this.chunks.shift();
+      else this.chunks[0] = head.subarray(n);
+      taken += n;
+    }
+    this.size -= taken;
+    const out = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     if (this.size < MAX_BUFFERED && this.source.isPaused()) this.source.resume();
     return new Uint8Array(out);
   }
