@@ -3,8 +3,9 @@
  * and, as the peer measured in the same run, in the process sandbox. Two pods: `plain` (image
  * pulled by the agent) and `sealed` (AA + CDH from init-data, attestation to our Trustee, a sealed
  * env value unsealed in the guest). Reported per phase: sandbox ready (VM boot), CreateContainer
- * (pull, + attestation and unseal for `sealed`), StartContainer, total. The attestation figure is
- * sealed CreateContainer minus plain CreateContainer (the same image is pulled afresh by both).
+ * (pull, + attestation and unseal for `sealed`), StartContainer, total. Attestation happens lazily
+ * at the first sealed value, so `attestAndUnsealMs` = sealed minus plain CreateContainer (both pull
+ * the same image afresh) and `guestComponentsMs` = sealed minus plain sandbox start (AA + CDH).
  */
 import { execFile } from "node:child_process";
 import { createHash, generateKeyPairSync } from "node:crypto";
@@ -161,25 +162,24 @@ spec:
     }
     const stats = (key: string, label: string): Stats => {
       const all = results.get(key) ?? [];
+      const plain = results.get(key.replace("sealed", "plain")) ?? [];
       const s = summarize(
         label,
         all.map((t) => t.totalMs),
       );
-      const m = (k: keyof RunTimings) =>
+      const m = (runs: RunTimings[], k: keyof RunTimings) =>
         summarize(
           k,
-          all.map((t) => t[k] ?? 0),
+          runs.map((t) => t[k] ?? 0),
         ).medianMs;
-      const plain = results.get(key.replace("sealed", "plain")) ?? [];
-      const plainCreate = summarize(
-        "p",
-        plain.map((t) => t.createMs),
-      ).medianMs;
       s.extra = {
-        sandboxMs: Math.round(m("sandboxMs")),
-        createMs: Math.round(m("createMs")),
-        startMs: Math.round(m("startMs")),
-        attestationEstimateMs: Math.round(m("createMs") - plainCreate),
+        sandboxMs: Math.round(m(all, "sandboxMs")),
+        createMs: Math.round(m(all, "createMs")),
+        startMs: Math.round(m(all, "startMs")),
+        // AA + CDH start in the guest (sandbox phase), attestation + resource fetch + unseal on
+        // the first sealed value (CreateContainer phase), each as sealed minus plain.
+        guestComponentsMs: Math.round(m(all, "sandboxMs") - m(plain, "sandboxMs")),
+        attestAndUnsealMs: Math.round(m(all, "createMs") - m(plain, "createMs")),
       };
       return s;
     };
@@ -187,7 +187,7 @@ spec:
       "pod-qemu",
       stats(`qemu-${accel}/sealed`, `qemu-${accel} sealed pod`),
       stats("process/sealed", "process sealed pod"),
-      `qemu accel=${accel}; attestationEstimate = sealed create - plain create`,
+      `qemu accel=${accel}; guestComponents/attestAndUnseal = sealed minus plain`,
     );
   } finally {
     for (const p of procs.reverse()) await p.stop();

@@ -20,7 +20,12 @@ export interface QemuLaunch {
   forwardPorts: number[];
 }
 
-/** The host-side unix socket qemu serves the guest's `agent.0` port on. */
+/** The host-side unix socket qemu serves the guest's `agent.0` port on (one peer: the mux). */
+export function qemuAgentSocketPath(stateDir: string): string {
+  return join(stateDir, "qemu-agent.sock");
+}
+
+/** The agent address host clients dial: the multiplexer in front of qemu's socket. */
 export function agentSocketPath(stateDir: string): string {
   return join(stateDir, "agent.sock");
 }
@@ -49,8 +54,8 @@ export function kernelCommandLine(l: QemuLaunch): string {
 
 /**
  * The qemu argv. The agent port is a virtio-serial port named `agent.0` whose host end is a unix
- * socket qemu listens on (server=on, wait=off): the host's ttrpc client dials it directly. No
- * vhost-vsock is needed (this is kata's old virtio-serial transport, without yamux).
+ * socket qemu listens on (server=on, wait=off), held by the host's multiplexer (qemu-mux.ts). No
+ * vhost-vsock is needed (this is kata's old virtio-serial transport).
  */
 export function qemuArgs(l: QemuLaunch): string[] {
   const args = [
@@ -80,7 +85,7 @@ export function qemuArgs(l: QemuLaunch): string[] {
     "-serial",
     `file:${consolePath(l.stateDir)}`,
     "-chardev",
-    `socket,path=${agentSocketPath(l.stateDir)},server=on,wait=off,id=agent`,
+    `socket,path=${qemuAgentSocketPath(l.stateDir)},server=on,wait=off,id=agent`,
     "-device",
     "virtio-serial-pci,id=serial0",
     "-device",

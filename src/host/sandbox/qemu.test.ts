@@ -50,7 +50,7 @@ const base: QemuLaunch = {
 describe("qemu command line", () => {
   test("serves the agent port on a unix socket through virtio-serial", () => {
     const a = qemuArgs(base);
-    assert.ok(a.includes("socket,path=/s/agent.sock,server=on,wait=off,id=agent"));
+    assert.ok(a.includes("socket,path=/s/qemu-agent.sock,server=on,wait=off,id=agent"));
     assert.ok(a.includes("virtserialport,bus=serial0.0,chardev=agent,name=agent.0"));
     assert.equal(a[a.indexOf("-machine") + 1], "q35,accel=tcg");
     assert.equal(a[a.indexOf("-cpu") + 1], "max");

@@ -1,6 +1,15 @@
-import { spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { buildInitDataDisk } from "../../protocol/agent/index.js";
 import { TtrpcClient } from "../../protocol/ttrpc/index.js";
 import { HostError } from "../errors.js";
@@ -10,6 +19,7 @@ import {
   loopbackPorts,
   type QemuAccel,
   type QemuLaunch,
+  qemuAgentSocketPath,
   qemuArgs,
 } from "./qemu-args.js";
 import {
@@ -20,6 +30,10 @@ import {
   hostTeeSupport,
 } from "./qemu-host.js";
 import type { Sandbox, SandboxBackend, SandboxStartOptions } from "./sandbox.js";
+
+// The multiplexer in front of qemu's agent socket, run as its own small host process so it
+// outlives a detached `coco run` (host code: it routes ttrpc frames, it never sees a secret).
+const MUX_MAIN = fileURLToPath(new URL("./qemu-mux.js", import.meta.url));
 
 /** Options for {@link createQemuSandboxBackend}. */
 export interface QemuSandboxOptions {
@@ -114,10 +128,12 @@ async function bootOnce(
 ): Promise<QemuSandbox> {
   const log = o.onLog ?? (() => {});
   const socketPath = agentSocketPath(l.stateDir);
+  const qemuSocket = qemuAgentSocketPath(l.stateDir);
   const consoleFile = consolePath(l.stateDir);
   const qemuLog = join(l.stateDir, "qemu.log");
   rmSync(consoleFile, { force: true });
   rmSync(socketPath, { force: true });
+  rmSync(qemuSocket, { force: true });
   const errFd = openSync(qemuLog, "w", 0o600);
   const t0 = performance.now();
   const child = spawn(l.qemu, qemuArgs(l), { stdio: ["ignore", errFd, errFd], detached: true });
@@ -150,8 +166,20 @@ async function bootOnce(
     }
     forwarded = Math.max(forwarded, lines.length - 1);
   };
+  let mux: ChildProcess | undefined;
+  let muxGone = false;
+  const killMux = () => {
+    try {
+      if (mux?.pid !== undefined && !muxGone) process.kill(mux.pid, "SIGTERM");
+    } catch {
+      // gone
+    }
+  };
   const stop = async () => {
-    if (gone || child.pid === undefined) return;
+    if (gone || child.pid === undefined) {
+      killMux();
+      return;
+    }
     try {
       process.kill(child.pid, "SIGTERM");
     } catch {
@@ -166,6 +194,8 @@ async function bootOnce(
     }, 10_000);
     await exited;
     clearTimeout(timer);
+    // The mux exits by itself when qemu's end closes; this covers a mux still starting.
+    killMux();
   };
 
   const timeoutMs = opts.startTimeoutMs ?? (l.accel === "kvm" ? 90_000 : 400_000);
@@ -180,15 +210,33 @@ async function bootOnce(
         `qemu exited during start (${l.accel}): ${why}\n${tail(read(consoleFile))}`,
       );
     }
+    if (!mux && existsSync(qemuSocket)) {
+      const muxLog = openSync(join(l.stateDir, "mux.log"), "w", 0o600);
+      mux = spawn(process.execPath, [MUX_MAIN, socketPath, qemuSocket], {
+        stdio: ["ignore", "ignore", muxLog],
+        detached: true,
+      });
+      closeSync(muxLog);
+      mux.once("exit", () => {
+        muxGone = true;
+      });
+    }
+    if (muxGone) {
+      await stop();
+      throw new HostError(
+        "ERR_SANDBOX_START",
+        `the agent multiplexer exited: ${tail(read(join(l.stateDir, "mux.log")), 3)}`,
+      );
+    }
     const text = read(consoleFile);
     if (/coco-agent: fatal|ERR_GUEST_/.test(text)) {
       await stop();
       throw new HostError("ERR_SANDBOX_START", `the guest failed to start:\n${tail(text)}`);
     }
-    if (text.includes("serial bridge ready") && text.includes("agent listening")) {
-      // The agent is up in the guest; a health check proves the whole path (qemu socket →
-      // virtio-serial → bridge → agent socket). One long call, so no request is ever abandoned
-      // half-way (each host connection maps to one agent session).
+    const ready = text.includes("serial bridge ready") && text.includes("agent listening");
+    if (ready && existsSync(socketPath)) {
+      // The agent is up in the guest; a health check proves the whole path (mux → qemu socket
+      // → virtio-serial → bridge → agent socket).
       const client = new TtrpcClient(`unix://${socketPath}`, {
         timeoutMs: Math.max(5000, deadline - Date.now()),
       });
@@ -219,6 +267,7 @@ async function bootOnce(
   forward();
   log(`qemu sandbox ready in ${Math.round(bootMs)} ms (${l.accel})`);
   child.unref();
+  mux?.unref();
   return {
     id: o.id,
     kind: "qemu",
