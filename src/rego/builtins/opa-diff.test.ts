@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createPrivateKey, sign as cryptoSign } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -222,6 +223,118 @@ describe("builtin errors agree with the opa binary", { skip }, () => {
       rmSync(dir, { recursive: true, force: true });
     }
     assert.deepEqual(diffs, []);
+  });
+});
+
+const CERT_POLICY = `package certs
+import rego.v1
+fields := [x |
+  some c in crypto.x509.parse_certificates(data.chain)
+  x := {"cn": c.Subject.CommonName, "o": c.Subject.Organization, "ou": c.Subject.OrganizationalUnit,
+    "dns": c.DNSNames, "uri": c.URIStrings, "ips": c.IPAddresses, "emails": c.EmailAddresses,
+    "ca": c.IsCA, "nb": c.NotBefore, "na": c.NotAfter, "sn": c.SerialNumber, "ver": c.Version,
+    "issuer": c.Issuer.CommonName, "ku": c.KeyUsage, "bcv": c.BasicConstraintsValid,
+    "mpl": c.MaxPathLen, "pka": c.PublicKeyAlgorithm}
+]
+verified := [v[0], [c.Subject.CommonName | some c in v[1]]] if v := crypto.x509.parse_and_verify_certificates(data.root_first)
+broken := crypto.x509.parse_and_verify_certificates(data.broken)[0]
+csr := [r.Subject.CommonName, r.DNSNames] if r := crypto.x509.parse_certificate_request(data.csr)
+nkeys := count(crypto.parse_private_keys(data.keys))
+rsa := crypto.x509.parse_rsa_private_key(data.rsa)
+pair := count(crypto.x509.parse_keypair(data.leaf, data.rsa).Certificate)
+jwt_cert := io.jwt.verify_rs256(data.token, data.leaf)
+jwt_dv := io.jwt.decode_verify(data.token, {"cert": data.leaf, "aud": "svc"})[0]
+`;
+
+describe("x509 and key builtins agree with the opa binary on openssl-made material", {
+  skip: skip || (existsSync("/usr/bin/openssl") ? false : "openssl is absent"),
+}, () => {
+  it("on certificate fields, chain verification, CSRs, keys and JWT verification", () => {
+    const dir = mkdtempSync(join(tmpdir(), "opa-diff-x509-"));
+    try {
+      const sh = (cmd: string) =>
+        execFileSync("bash", ["-c", cmd], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+      sh(`openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key -out root.pem -subj "/CN=Root CA/O=Test" -days 3650 -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout int.key -out int.csr -subj "/CN=Intermediate/O=Test"
+printf "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign\n" > int.ext
+openssl x509 -req -in int.csr -CA root.pem -CAkey root.key -set_serial 7 -out int.pem -days 3650 -extfile int.ext
+openssl req -newkey rsa:2048 -nodes -keyout leaf.key -out leaf.csr -subj "/CN=leaf.example.com/O=Test/OU=Unit" -addext "subjectAltName=DNS:leaf.example.com,DNS:*.example.com,IP:10.0.0.1,URI:spiffe://example.com/x,email:a@example.com"
+printf "subjectAltName=DNS:leaf.example.com,DNS:*.example.com,IP:10.0.0.1,URI:spiffe://example.com/x,email:a@example.com\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n" > leaf.ext
+openssl x509 -req -in leaf.csr -CA int.pem -CAkey int.key -set_serial 123456789012345678901234567890 -out leaf.pem -days 365 -extfile leaf.ext
+openssl pkey -in leaf.key -traditional -out leaf.rsa.pem`);
+      const read = (f: string) => readFileSync(join(dir, f), "utf8");
+      const leafKey = createPrivateKey(read("leaf.key"));
+      const head = `${Buffer.from('{"alg":"RS256","typ":"JWT"}').toString("base64url")}.${Buffer.from('{"aud":"svc","sub":"x"}').toString("base64url")}`;
+      const token = `${head}.${cryptoSign("sha256", Buffer.from(head), leafKey).toString("base64url")}`;
+      const data = {
+        chain: read("leaf.pem") + read("int.pem") + read("root.pem"),
+        root_first: read("root.pem") + read("int.pem") + read("leaf.pem"),
+        broken: read("root.pem") + read("leaf.pem"),
+        csr: read("leaf.csr"),
+        keys: read("leaf.key") + read("root.key") + read("int.key"),
+        rsa: read("leaf.rsa.pem"),
+        leaf: read("leaf.pem"),
+        token,
+      };
+      writeFileSync(join(dir, "p.rego"), CERT_POLICY);
+      writeFileSync(join(dir, "d.json"), JSON.stringify(data));
+      const out = parseJsonValue(
+        execFileSync(
+          opa,
+          [
+            "eval",
+            "--format",
+            "json",
+            "-d",
+            join(dir, "p.rego"),
+            "-d",
+            join(dir, "d.json"),
+            "data.certs",
+          ],
+          {
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "pipe"],
+          },
+        ),
+      ) as ObjectValue;
+      const row = (out.get("result") as Value[])[0] as ObjectValue;
+      const theirs = ((row.get("expressions") as Value[])[0] as ObjectValue).get(
+        "value",
+      ) as ObjectValue;
+      const e = createEngine();
+      e.setStrictBuiltinErrors(false);
+      e.addPolicy("p.rego", CERT_POLICY);
+      e.addData(data);
+      const ours = e.evalRuleValue("data.certs") as ObjectValue;
+      const text = (v: Value | undefined) => (v === undefined ? "undefined" : toJsonText(v));
+      const diffs = [
+        "fields",
+        "verified",
+        "broken",
+        "csr",
+        "nkeys",
+        "rsa",
+        "pair",
+        "jwt_cert",
+        "jwt_dv",
+      ]
+        .filter((k) => text(ours.get(k)) !== text(theirs.get(k)))
+        .map((k) => `${k}: ours ${text(ours.get(k))} opa ${text(theirs.get(k))}`);
+      assert.deepEqual(diffs, []);
+      // Both sides must have decided, not merely both failed.
+      assert.equal((ours.get("fields") as Value[]).length, 3);
+      assert.equal(
+        text(ours.get("verified")),
+        '[true,["leaf.example.com","Intermediate","Root CA"]]',
+      );
+      assert.equal(ours.get("broken"), false);
+      assert.equal(ours.get("nkeys"), 3);
+      assert.equal(ours.get("pair"), 1);
+      assert.equal(ours.get("jwt_cert"), true);
+      assert.equal(ours.get("jwt_dv"), true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
