@@ -278,3 +278,144 @@ export function schemaDocument(doc: DocumentNode): ObjectValue {
     Extensions: exts,
   });
 }
+
+/* ---- The reverse: a gqlparser-shaped AST (as returned above) back to GraphQL text. ---- */
+
+const g = (o: Value | undefined, k: string): Value | undefined =>
+  o instanceof ObjectValue ? o.get(k) : undefined;
+const str = (v: Value | undefined): string => (typeof v === "string" ? v : "");
+const arr = (v: Value | undefined): readonly Value[] => (Array.isArray(v) ? v : []);
+
+function typeText(t: Value | undefined): string {
+  const elem = g(t, "Elem");
+  const base = elem !== undefined ? `[${typeText(elem)}]` : str(g(t, "NamedType"));
+  return g(t, "NonNull") === true ? `${base}!` : base;
+}
+
+function valueText(v: Value | undefined): string {
+  const kind = g(v, "Kind");
+  const raw = str(g(v, "Raw"));
+  const children = arr(g(v, "Children"));
+  switch (kind) {
+    case 0:
+      return `$${raw}`;
+    case 3:
+    case 4:
+      return JSON.stringify(raw);
+    case 8:
+      return `[${children.map((c) => valueText(g(c, "Value"))).join(", ")}]`;
+    case 9:
+      return `{${children.map((c) => `${str(g(c, "Name"))}: ${valueText(g(c, "Value"))}`).join(", ")}}`;
+    default:
+      return raw;
+  }
+}
+
+function argsText(v: Value | undefined, def = false): string {
+  const xs = arr(v);
+  if (xs.length === 0) return "";
+  const one = (a: Value) =>
+    def
+      ? `${str(g(a, "Name"))}: ${typeText(g(a, "Type"))}${g(a, "DefaultValue") ? ` = ${valueText(g(a, "DefaultValue"))}` : ""}${dirsText(g(a, "Directives"))}`
+      : `${str(g(a, "Name"))}: ${valueText(g(a, "Value"))}`;
+  return `(${xs.map(one).join(", ")})`;
+}
+
+function dirsText(v: Value | undefined): string {
+  return arr(v)
+    .map((d) => ` @${str(g(d, "Name"))}${argsText(g(d, "Arguments"))}`)
+    .join("");
+}
+
+function selectionText(set: Value | undefined): string {
+  const xs = arr(set);
+  if (xs.length === 0) return "";
+  const one = (s: Value): string => {
+    if (g(s, "TypeCondition") !== undefined && g(s, "Name") === undefined) {
+      const tc = str(g(s, "TypeCondition"));
+      return `...${tc ? ` on ${tc}` : ""}${dirsText(g(s, "Directives"))} ${selectionText(g(s, "SelectionSet"))}`;
+    }
+    if (g(s, "Alias") === undefined)
+      return `...${str(g(s, "Name"))}${dirsText(g(s, "Directives"))}`;
+    const name = str(g(s, "Name"));
+    const alias = str(g(s, "Alias"));
+    return `${alias && alias !== name ? `${alias}: ` : ""}${name}${argsText(g(s, "Arguments"))}${dirsText(g(s, "Directives"))} ${selectionText(g(s, "SelectionSet"))}`;
+  };
+  return `{ ${xs.map(one).join(" ")} }`;
+}
+
+/** GraphQL text of a query AST in gqlparser's shape. */
+export function queryText(doc: Value): string {
+  const vars = (v: Value | undefined) => {
+    const xs = arr(v);
+    return xs.length === 0
+      ? ""
+      : `(${xs
+          .map(
+            (x) =>
+              `$${str(g(x, "Variable"))}: ${typeText(g(x, "Type"))}${g(x, "DefaultValue") ? ` = ${valueText(g(x, "DefaultValue"))}` : ""}${dirsText(g(x, "Directives"))}`,
+          )
+          .join(", ")})`;
+  };
+  const ops = arr(g(doc, "Operations")).map(
+    (o) =>
+      `${str(g(o, "Operation")) || "query"} ${str(g(o, "Name"))}${vars(g(o, "VariableDefinitions"))}${dirsText(g(o, "Directives"))} ${selectionText(g(o, "SelectionSet"))}`,
+  );
+  const frags = arr(g(doc, "Fragments")).map(
+    (f) =>
+      `fragment ${str(g(f, "Name"))}${vars(g(f, "VariableDefinition"))} on ${str(g(f, "TypeCondition"))}${dirsText(g(f, "Directives"))} ${selectionText(g(f, "SelectionSet"))}`,
+  );
+  return [...ops, ...frags].join("\n");
+}
+
+const KEYWORD: Record<string, string> = {
+  OBJECT: "type",
+  INTERFACE: "interface",
+  UNION: "union",
+  ENUM: "enum",
+  INPUT_OBJECT: "input",
+  SCALAR: "scalar",
+};
+
+function definitionText(d: Value, extend: boolean): string {
+  const kind = str(g(d, "Kind"));
+  const desc = str(g(d, "Description"));
+  let out = `${desc && !extend ? `${JSON.stringify(desc)}\n` : ""}${extend ? "extend " : ""}${KEYWORD[kind] ?? "type"} ${str(g(d, "Name"))}`;
+  const ifaces = arr(g(d, "Interfaces"));
+  if (ifaces.length) out += ` implements ${ifaces.map(str).join(" & ")}`;
+  out += dirsText(g(d, "Directives"));
+  const types = arr(g(d, "Types"));
+  if (types.length) out += ` = ${types.map(str).join(" | ")}`;
+  const fields = arr(g(d, "Fields"));
+  if (fields.length) {
+    out += ` { ${fields
+      .map(
+        (f) =>
+          `${str(g(f, "Name"))}${argsText(g(f, "Arguments"), true)}: ${typeText(g(f, "Type"))}${g(f, "DefaultValue") ? ` = ${valueText(g(f, "DefaultValue"))}` : ""}${dirsText(g(f, "Directives"))}`,
+      )
+      .join(" ")} }`;
+  }
+  const values = arr(g(d, "EnumValues"));
+  if (values.length)
+    out += ` { ${values.map((e) => `${str(g(e, "Name"))}${dirsText(g(e, "Directives"))}`).join(" ")} }`;
+  return out;
+}
+
+/** GraphQL SDL text of a schema AST in gqlparser's shape. */
+export function schemaText(doc: Value): string {
+  const parts: string[] = [];
+  const schemaDef = (s: Value, extend: boolean) => {
+    const ops = arr(g(s, "OperationTypes"));
+    return `${extend ? "extend " : ""}schema${dirsText(g(s, "Directives"))}${ops.length ? ` { ${ops.map((o) => `${str(g(o, "Operation"))}: ${str(g(o, "Type"))}`).join(" ")} }` : ""}`;
+  };
+  for (const s of arr(g(doc, "Schema"))) parts.push(schemaDef(s, false));
+  for (const s of arr(g(doc, "SchemaExtension"))) parts.push(schemaDef(s, true));
+  for (const d of arr(g(doc, "Directives"))) {
+    parts.push(
+      `directive @${str(g(d, "Name"))}${argsText(g(d, "Arguments"), true)}${g(d, "IsRepeatable") === true ? " repeatable" : ""} on ${arr(g(d, "Locations")).map(str).join(" | ")}`,
+    );
+  }
+  for (const d of arr(g(doc, "Definitions"))) parts.push(definitionText(d, false));
+  for (const d of arr(g(doc, "Extensions"))) parts.push(definitionText(d, true));
+  return parts.join("\n");
+}

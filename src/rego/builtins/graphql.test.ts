@@ -47,3 +47,15 @@ test("returns ASTs in gqlparser's shape and gqlparser-style syntax errors", () =
     message: "graphql.parse_query: Expected Name, found <EOF> in GraphQL string at location 1:2",
   });
 });
+
+test("accepts ASTs returned by parse_query/parse_schema in place of text", () => {
+  const schemaAst = call("graphql.parse_schema", `${SCHEMA}\nschema { query: Query }`)!;
+  const queryAst = call(
+    "graphql.parse_query",
+    'query Q($id: ID! = "1") { h: hero(id: $id) { name } }',
+  )!;
+  assert.equal(graphqlBuiltins["graphql.is_valid"]!.fn([queryAst, schemaAst], ctx), true);
+  assert.equal(graphqlBuiltins["graphql.schema_is_valid"]!.fn([schemaAst], ctx), true);
+  const bad = call("graphql.parse_query", "{ hero { name } }")!;
+  assert.equal(graphqlBuiltins["graphql.is_valid"]!.fn([bad, schemaAst], ctx), false);
+});

@@ -9,7 +9,7 @@ import {
 } from "graphql";
 import { ObjectValue, type Value } from "../value/value.js";
 import { builtinError, operandError } from "./args.js";
-import { queryDocument, schemaDocument } from "./graphql-ast.js";
+import { queryDocument, queryText, schemaDocument, schemaText } from "./graphql-ast.js";
 import type { BuiltinTable } from "./types.js";
 
 /** Largest schema or query text accepted (policies get them from input). */
@@ -21,8 +21,10 @@ function text(name: string, args: readonly Value[], i: number): string {
     if (v.length > MAX_TEXT) throw builtinError(name, "document too large");
     return v;
   }
-  if (v instanceof ObjectValue)
-    throw builtinError(name, "schema and query ASTs as objects are not supported");
+  // An AST object (as parse_query/parse_schema return it) goes back to GraphQL text.
+  if (v instanceof ObjectValue) {
+    return v.has("Operations") || v.has("Fragments") ? queryText(v) : schemaText(v);
+  }
   throw operandError(name, i + 1, "one of {object, string}", v);
 }
 
@@ -74,7 +76,7 @@ function ok(fn: () => unknown): boolean {
 /**
  * GraphQL builtins through graphql-js (the reference implementation). OPA uses gqlparser, whose
  * validation is close to graphql-js's; ASTs are converted to gqlparser's shape (graphql-ast.ts).
- * Schema/query ASTs passed back in as objects are not supported (builtin error).
+ * Schema/query ASTs passed back in as objects are printed back to GraphQL text first.
  */
 /** gqlparser accepts an empty document and fragment variable definitions. */
 function parseGql(src: string): DocumentNode {
