@@ -183,6 +183,36 @@ test("two replicas over PostgreSQL: the client alternates between them in every 
     );
   }
 
+  // Both replicas cache the resource read (1 s). A delete on A is seen by A at once and by B
+  // within the TTL, never later (docs/trustee.md "Caches").
+  const hb = await handshake(b.url);
+  assert.equal((await getResource(b.url, "default/key/shared", hb)).answer.status, 200);
+  const ha = await handshake(a.url);
+  const del = await call(
+    `${a.url}/kbs/v0/resource/default/key/shared`,
+    "DELETE",
+    undefined,
+    await admin(),
+  );
+  assert.equal(del.status, 200, del.text);
+  const onA = await getResource(a.url, "default/key/shared", ha);
+  assert.equal(onA.answer.status, 401);
+  assert.match((onA.answer.body as { detail: string }).detail, /resource not found/);
+  await new Promise((r) => setTimeout(r, 1100));
+  const onB = await getResource(b.url, "default/key/shared", hb);
+  assert.equal(onB.answer.status, 401, "replica B still serves a resource deleted over 1 s ago");
+  assert.equal(
+    (
+      await call(
+        `${b.url}/kbs/v0/resource/default/key/shared`,
+        "POST",
+        new TextEncoder().encode("s3cret"),
+        await admin(),
+      )
+    ).status,
+    200,
+  );
+
   // A restart of both replicas loses nothing.
   await a.proc.stop();
   await b.proc.stop();
