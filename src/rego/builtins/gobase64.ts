@@ -151,14 +151,59 @@ export function hexDecode(src: Uint8Array): Uint8Array {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8");
+const strict = new TextDecoder("utf-8", { fatal: true });
 
 /** UTF-8 bytes of a string (Go's `[]byte(s)`). */
 export function utf8(s: string): Uint8Array {
   return encoder.encode(s);
 }
 
-/** A Go string from bytes; invalid UTF-8 becomes U+FFFD as Go's JSON output shows it. */
+/**
+ * A Go string from bytes. Invalid UTF-8 becomes U+FFFD one byte at a time, as Go's
+ * `utf8.DecodeRune` (and so OPA's JSON output) does; WHATWG decoding would merge a truncated
+ * sequence into a single U+FFFD.
+ */
 export function fromUtf8(b: Uint8Array): string {
-  return decoder.decode(b);
+  try {
+    return strict.decode(b);
+  } catch {
+    let out = "";
+    let i = 0;
+    while (i < b.length) {
+      const c = b[i] as number;
+      const need =
+        c < 0x80
+          ? 0
+          : c >= 0xc2 && c <= 0xdf
+            ? 1
+            : c >= 0xe0 && c <= 0xef
+              ? 2
+              : c >= 0xf0 && c <= 0xf4
+                ? 3
+                : -1;
+      if (need === 0) {
+        out += String.fromCharCode(c);
+        i++;
+        continue;
+      }
+      let cp = need === 1 ? c & 0x1f : need === 2 ? c & 0x0f : c & 0x07;
+      let ok = need > 0 && i + need < b.length;
+      for (let k = 1; ok && k <= need; k++) {
+        const x = b[i + k];
+        if (x === undefined || (x & 0xc0) !== 0x80) ok = false;
+        else cp = (cp << 6) | (x & 0x3f);
+      }
+      // Overlong forms, surrogates and values past U+10FFFF are invalid too.
+      const min = need === 1 ? 0x80 : need === 2 ? 0x800 : 0x10000;
+      if (ok && (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))) ok = false;
+      if (ok) {
+        out += String.fromCodePoint(cp);
+        i += need + 1;
+      } else {
+        out += "\ufffd";
+        i++;
+      }
+    }
+    return out;
+  }
 }

@@ -10,10 +10,12 @@ import { graphBuiltins } from "./graph.js";
 import { netBuiltins } from "./net.js";
 import { semverBuiltins } from "./semver.js";
 import type { BuiltinContext, BuiltinTable } from "./types.js";
+import { uriBuiltins } from "./uri.js";
 import { uuidBuiltins } from "./uuid.js";
 import { x509Builtins } from "./x509.js";
 
 const tables: BuiltinTable[] = [
+  uriBuiltins,
   globBuiltins,
   netBuiltins,
   semverBuiltins,
@@ -241,5 +243,42 @@ describe("graph builtins", () => {
       g.set(`b${i}`, [`n${i + 1}`]);
     }
     fails("graph.reachable_paths", "ERR_REGO_BUILTIN", "more than", g, v(["n0"]));
+  });
+});
+
+describe("uri builtins", () => {
+  it("parses like Go's net/url and omits empty components", () => {
+    assert.deepEqual(
+      toJs(call("uri.parse", "HTTPS://u:p@Host.example:8443/a%2Fb/c?x=1#f%20g") as Value),
+      {
+        fragment: "f g",
+        hostname: "Host.example",
+        path: "/a/b/c",
+        port: "8443",
+        raw_path: "/a%2Fb/c",
+        raw_query: "x=1",
+        scheme: "https",
+      },
+    );
+    assert.deepEqual(toJs(call("uri.parse", "mailto:a@b") as Value), { scheme: "mailto" });
+    assert.equal(call("uri.is_valid", "http://[::1]:8080/x"), true);
+  });
+
+  it("is undefined / false for malformed URIs", () => {
+    for (const bad of [
+      "%zz",
+      "http://a b/",
+      "http://h:port/",
+      "http://[::1",
+      ":x",
+      "a\u0000b",
+      "1a:b/c:d",
+    ]) {
+      assert.equal(call("uri.parse", bad), undefined, bad);
+      assert.equal(call("uri.is_valid", bad), false, bad);
+    }
+    assert.equal(call("uri.is_valid", ""), false);
+    assert.equal(call("uri.is_valid", 5), false);
+    fails("uri.parse", "ERR_REGO_TYPE", "operand 1 must be string", 5);
   });
 });

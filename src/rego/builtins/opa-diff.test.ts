@@ -102,6 +102,10 @@ const RULES: Record<string, string> = {
   json_7:
     'json.patch({"a": {"b": [1, 2]}}, [{"op": "move", "from": "/a/b/0", "path": "/c"}, {"op": "test", "path": "/c", "value": 1}, {"op": "replace", "path": "/a", "value": null}])',
   json_8: 'json.marshal_with_options({"b": 1, "a": {"c": []}}, {"pretty": true})',
+  uri_parse:
+    '{c: uri.parse(c) | some c in ["https://user:pa%20ss@Example.COM:8443/a%2Fb/c d?x=1&y=%20#frag%20x", "mailto:a@b.c", "urn:isbn:123", "/relative/path?q", "//host/p", "http://[::1]:80/", "", "http://a b", "%zz", "http://host/%e2%82", "file:///etc/passwd", "HTTP://x/../y/./z", "?only", "#frag", "http://h:bad/", "a:b:c", "x?", "http://[fe80::1%25eth0]/", "http://h/p?q#", "1http://x", ":x", "http://ex%41mple.com/"]}',
+  uri_valid:
+    '{c: uri.is_valid(c) | some c in ["", "#f", "%zz", "http://a b", "http://h:bad/", "a:b:c", "http://x/%", "http://u@h/", "http://u^@h/", "http://[::1", "ok"]}',
   time_1: 'time.parse_rfc3339_ns("2024-02-29T23:59:59.123456789+05:30")',
   time_2: 'time.parse_ns("Mon Jan _2 15:04:05 MST 2006", "Tue Mar  5 07:08:09 UTC 2024")',
   time_3: 'time.parse_ns("02 Jan 06 15:04 -0700", "05 Mar 24 07:08 -0130")',

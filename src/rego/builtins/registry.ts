@@ -23,6 +23,7 @@ import { timeBuiltins } from "./time.js";
 import { typeBuiltins } from "./typecheck.js";
 import type { BuiltinTable } from "./types.js";
 import { unitsBuiltins } from "./units.js";
+import { uriBuiltins } from "./uri.js";
 import { uuidBuiltins } from "./uuid.js";
 import { x509Builtins } from "./x509.js";
 import { yamlBuiltins } from "./yaml.js";
@@ -59,6 +60,7 @@ const TABLES: ReadonlyArray<BuiltinTable> = [
   graphqlBuiltins,
   providersBuiltins,
   jsonSchemaBuiltins,
+  uriBuiltins,
 ];
 
 /** All builtins by full dotted name. */
