@@ -37,6 +37,12 @@ const chapters: Chapter[] = [
       "Confidential images: encrypt and sign, then pull, verify, decrypt and unpack in the guest",
     run: async (log) => (await import("./image.js")).demoImage(log),
   },
+  {
+    name: "pod",
+    title:
+      "Confidential pod: coco run with a sealed secret and an encrypted, signed image; exec denied",
+    run: async (log) => (await import("./pod.js")).demoPod(log),
+  },
 ];
 
 async function main(): Promise<void> {
