@@ -40,7 +40,7 @@ function shouldEscape(c: string, mode: Mode): boolean {
 }
 
 /** Go's `unescape`: `%XX` decoding with the mode's validity rules. */
-function unescape(s: string, mode: Mode): string {
+function urlUnescape(s: string, mode: Mode): string {
   const bytes: number[] = [];
   const enc = new TextEncoder();
   for (let i = 0; i < s.length; i++) {
@@ -89,13 +89,13 @@ function parseHost(host: string): string {
     const port = host.slice(end + 1);
     if (port !== "" && !/^:[0-9]*$/.test(port))
       throw new UrlError(`invalid port ${JSON.stringify(port)} after host`);
-    return unescape(host.slice(0, end + 1), "host") + port;
+    return urlUnescape(host.slice(0, end + 1), "host") + port;
   }
   const colon = host.lastIndexOf(":");
   if (colon >= 0 && !/^:[0-9]*$/.test(host.slice(colon))) {
     throw new UrlError(`invalid port ${JSON.stringify(host.slice(colon))} after host`);
   }
-  return unescape(host, "host");
+  return urlUnescape(host, "host");
 }
 
 /** Go's `url.Parse`. */
@@ -114,7 +114,7 @@ export function parseGoUrl(rawURL: string): GoUrl {
     rawQuery: "",
     fragment: "",
   };
-  if (frag !== "") out.fragment = unescape(frag, "fragment");
+  if (frag !== "") out.fragment = urlUnescape(frag, "fragment");
   if (u === "*") {
     out.path = "*";
     return out;
@@ -150,11 +150,11 @@ export function parseGoUrl(rawURL: string): GoUrl {
       const userinfo = authority.slice(0, at);
       if (!/^[A-Za-z0-9\-._:~!$&'()*+,;=%@]*$/.test(userinfo))
         throw new UrlError("net/url: invalid userinfo");
-      unescape(userinfo, "userinfo");
+      urlUnescape(userinfo, "userinfo");
     }
     out.host = parseHost(at >= 0 ? authority.slice(at + 1) : authority);
   }
-  out.path = unescape(rest, "path");
+  out.path = urlUnescape(rest, "path");
   out.rawPath = rest;
   return out;
 }
