@@ -66,8 +66,8 @@ export function sendJson(
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  // A string body lets node:http send headers and body in one write (a Buffer goes out with
-  // writev of two chunks).
+  // A string body is joined to the header by node:http (one chunk instead of two in the
+  // response's single writev); measured gain within noise, kept for the simpler path.
   const data = JSON.stringify(body);
   res.writeHead(status, {
     "content-type": "application/json",
