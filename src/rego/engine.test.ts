@@ -110,6 +110,11 @@ describe("engine API", () => {
     e.setInput({ a: true, xs: [2, 1] });
     assert.equal(e.evalRule("data.p.allow"), true);
     assert.deepEqual(e.evalRule("data.p.s"), [1, 2]);
+    const multi = createEngine();
+    multi.setRegoV0(true);
+    multi.addPolicy("m.rego", "package m\np { input.a } { input.b }\n");
+    multi.setInput({ b: true });
+    assert.equal(multi.evalRule("data.m.p"), true);
     assert.throws(() => createEngine().addPolicy("v1.rego", "package p\nallow { true }\n"), {
       code: "ERR_REGO_PARSE",
     });

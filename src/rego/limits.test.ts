@@ -9,6 +9,14 @@ describe("limits: pathological policies and inputs end with a coded error", () =
     assert.throws(() => e.evalRule("data.p.r"), { code: "ERR_REGO_LIMIT" });
   });
 
+  test("the engine keeps working after a query hit a limit", () => {
+    const e = createEngine();
+    e.addPolicy("p.rego", "package p\nf(x) := y if y := f(x + 1)\nr := f(0)\nok := 1\n");
+    assert.throws(() => e.evalRule("data.p.r"), { code: "ERR_REGO_LIMIT" });
+    assert.equal(e.evalRule("data.p.ok"), 1);
+    assert.throws(() => e.evalRule("data.p.r"), { code: "ERR_REGO_LIMIT" });
+  });
+
   test("a long chain of rules deeper than the depth limit stops with ERR_REGO_LIMIT", () => {
     const lines = ["package p"];
     for (let i = 0; i < 3000; i++) lines.push(`r${i} := r${i + 1}`);

@@ -175,6 +175,11 @@ class Parser {
       const rule = this.rule();
       if (ann !== undefined) rule.annotations = ann;
       rules.push(rule);
+      // v0 shorthand `p { a } { b }`: each further body is another definition of the same head.
+      while (!this.regoV1 && this.isP("{") && !this.peek().nl && rule.elses.length === 0) {
+        const extra = this.block();
+        rules.push({ ...rule, body: extra, annotations: undefined });
+      }
     }
     return {
       file: this.file,
