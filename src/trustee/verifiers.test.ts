@@ -29,6 +29,7 @@ let amd = "";
 const server = createServer((req, res) => {
   hits.push(req.url ?? "");
   if ((req.url ?? "").startsWith("/vcek/v1/Milan/")) res.end(vcek);
+  else if (req.url === "/big") res.end(Buffer.alloc(70 * 1024));
   else {
     res.statusCode = 404;
     res.end();
@@ -155,6 +156,12 @@ test("snp_verifier: a KDS source fetches a VCEK the stores lack, once; upstream'
   );
   await assert.rejects(snpEvaluate(snpOf(dflt)), { code: "ERR_VERIFIER_CHAIN" });
   assert.match(urls[0] ?? "", /^https:\/\/kdsintf\.amd\.com\/vcek\/v1\/Milan\//);
+});
+
+test("kdsGet: a non-200 answer and a body over 64 KiB are errors", { skip }, async () => {
+  await assert.rejects(kdsGet(`${kds}/nothing`), /HTTP 404/);
+  await assert.rejects(kdsGet(`${kds}/big`), /more than 64 KiB/);
+  assert.equal((await kdsGet(`${kds}/vcek/v1/Milan/x`)).length, vcek.length);
 });
 
 /** Writes the DCAP file set for `tee` (contents that do not verify) into `dir`. */
