@@ -248,6 +248,25 @@ rsa := crypto.x509.parse_rsa_private_key(data.rsa)
 pair := count(crypto.x509.parse_keypair(data.leaf, data.rsa).Certificate)
 jwt_cert := io.jwt.verify_rs256(data.token, data.leaf)
 jwt_dv := io.jwt.decode_verify(data.token, {"cert": data.leaf, "aud": "svc"})[0]
+plain_client := crypto.x509.parse_and_verify_certificates(data.client)[0]
+plain_noeku := crypto.x509.parse_and_verify_certificates(data.noeku)[0]
+opt := {k: crypto.x509.parse_and_verify_certificates_with_options(data.client, o)[0] | some k, o in {
+  "client": {"KeyUsages": ["KeyUsageClientAuth"]},
+  "server": {"KeyUsages": ["KeyUsageServerAuth"]},
+  "both": {"KeyUsages": ["KeyUsageServerAuth", "KeyUsageClientAuth"]},
+  "any": {"KeyUsages": ["KeyUsageAny"]},
+  "none": {},
+  "dns_ok": {"DNSName": "svc.example.com", "KeyUsages": ["KeyUsageAny"]},
+  "dns_wild": {"DNSName": "a.wild.example.com", "KeyUsages": ["KeyUsageAny"]},
+  "dns_wild2": {"DNSName": "a.b.wild.example.com", "KeyUsages": ["KeyUsageAny"]},
+  "dns_bad": {"DNSName": "other.example.com", "KeyUsages": ["KeyUsageAny"]},
+  "dns_ip": {"DNSName": "10.1.2.3", "KeyUsages": ["KeyUsageAny"]},
+  "dns_case": {"DNSName": "SVC.Example.com", "KeyUsages": ["KeyUsageAny"]},
+  "future": {"CurrentTime": 4102444800000000000, "KeyUsages": ["KeyUsageAny"]},
+  "past": {"CurrentTime": 946684800000000000, "KeyUsages": ["KeyUsageAny"]},
+  "bad_key": {"Bogus": 1},
+  "bad_usage": {"KeyUsages": ["Nope"]},
+}}
 `;
 
 describe("x509 and key builtins agree with the opa binary on openssl-made material", {
@@ -265,7 +284,12 @@ openssl x509 -req -in int.csr -CA root.pem -CAkey root.key -set_serial 7 -out in
 openssl req -newkey rsa:2048 -nodes -keyout leaf.key -out leaf.csr -subj "/CN=leaf.example.com/O=Test/OU=Unit" -addext "subjectAltName=DNS:leaf.example.com,DNS:*.example.com,IP:10.0.0.1,URI:spiffe://example.com/x,email:a@example.com"
 printf "subjectAltName=DNS:leaf.example.com,DNS:*.example.com,IP:10.0.0.1,URI:spiffe://example.com/x,email:a@example.com\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n" > leaf.ext
 openssl x509 -req -in leaf.csr -CA int.pem -CAkey int.key -set_serial 123456789012345678901234567890 -out leaf.pem -days 365 -extfile leaf.ext
-openssl pkey -in leaf.key -traditional -out leaf.rsa.pem`);
+openssl pkey -in leaf.key -traditional -out leaf.rsa.pem
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout c.key -out c.csr -subj "/CN=client"
+printf "subjectAltName=DNS:svc.example.com,DNS:*.wild.example.com,IP:10.1.2.3\\nextendedKeyUsage=clientAuth\\n" > c.ext
+openssl x509 -req -in c.csr -CA root.pem -CAkey root.key -set_serial 9 -out c.pem -days 30 -extfile c.ext
+printf "subjectAltName=DNS:svc.example.com\\n" > n.ext
+openssl x509 -req -in c.csr -CA root.pem -CAkey root.key -set_serial 10 -out n.pem -days 30 -extfile n.ext`);
       const read = (f: string) => readFileSync(join(dir, f), "utf8");
       const leafKey = createPrivateKey(read("leaf.key"));
       const head = `${Buffer.from('{"alg":"RS256","typ":"JWT"}').toString("base64url")}.${Buffer.from('{"aud":"svc","sub":"x"}').toString("base64url")}`;
@@ -278,6 +302,8 @@ openssl pkey -in leaf.key -traditional -out leaf.rsa.pem`);
         keys: read("leaf.key") + read("root.key") + read("int.key"),
         rsa: read("leaf.rsa.pem"),
         leaf: read("leaf.pem"),
+        client: read("root.pem") + read("c.pem"),
+        noeku: read("root.pem") + read("n.pem"),
         token,
       };
       writeFileSync(join(dir, "p.rego"), CERT_POLICY);
@@ -336,6 +362,8 @@ openssl pkey -in leaf.key -traditional -out leaf.rsa.pem`);
       assert.equal(ours.get("pair"), 1);
       assert.equal(ours.get("jwt_cert"), true);
       assert.equal(ours.get("jwt_dv"), true);
+      assert.equal(ours.get("plain_client"), false);
+      assert.equal((ours.get("opt") as ObjectValue).get("dns_wild"), true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -7,8 +7,8 @@
 import { createPrivateKey, createPublicKey, X509Certificate as NodeX509 } from "node:crypto";
 import { x509 } from "../../crypto/x509.js";
 import { fromJs } from "../value/json.js";
-import { normBig, type Value } from "../value/value.js";
-import { argString, builtinError } from "./args.js";
+import { normBig, type ObjectValue, type Value } from "../value/value.js";
+import { argObject, argString, builtinError } from "./args.js";
 import { pemBlocks, pemOrBase64 } from "./crypto.js";
 import { Base64Error, base64Decode, base64Encode, STD, utf8 } from "./gobase64.js";
 import type { BuiltinContext, BuiltinTable } from "./types.js";
@@ -161,18 +161,81 @@ function parseCerts(name: string, input: string): Uint8Array[] {
   return ders;
 }
 
+/** Go's `ExtKeyUsage` names (as OPA accepts them) and their OIDs. */
+const EXT_KEY_USAGES: Record<string, string> = {
+  KeyUsageAny: "2.5.29.37.0",
+  KeyUsageServerAuth: "1.3.6.1.5.5.7.3.1",
+  KeyUsageClientAuth: "1.3.6.1.5.5.7.3.2",
+  KeyUsageCodeSigning: "1.3.6.1.5.5.7.3.3",
+  KeyUsageEmailProtection: "1.3.6.1.5.5.7.3.4",
+  KeyUsageIPSECEndSystem: "1.3.6.1.5.5.7.3.5",
+  KeyUsageIPSECTunnel: "1.3.6.1.5.5.7.3.6",
+  KeyUsageIPSECUser: "1.3.6.1.5.5.7.3.7",
+  KeyUsageTimeStamping: "1.3.6.1.5.5.7.3.8",
+  KeyUsageOCSPSigning: "1.3.6.1.5.5.7.3.9",
+  KeyUsageMicrosoftServerGatedCrypto: "1.3.6.1.4.1.311.10.3.3",
+  KeyUsageNetscapeServerGatedCrypto: "2.16.840.1.113730.4.1",
+  KeyUsageMicrosoftCommercialCodeSigning: "1.3.6.1.4.1.311.2.1.22",
+  KeyUsageMicrosoftKernelCodeSigning: "1.3.6.1.4.1.311.61.1.1",
+};
+const ANY_EKU = "2.5.29.37.0";
+
+/** Go's `x509.VerifyOptions` subset OPA exposes. */
+interface VerifyOptions {
+  nowMs: number;
+  dnsName?: string;
+  /** Requested extended key usages (OIDs); Go's default is server authentication. */
+  usages: string[];
+}
+
+/** Go's `checkChainForKeyUsage`: every certificate with EKUs must allow a requested usage. */
+function chainAllowsUsage(chain: NodeX509[], usages: string[]): boolean {
+  if (usages.includes(ANY_EKU)) return true;
+  let remaining = [...usages];
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const ekus = (chain[i] as NodeX509).keyUsage;
+    if (!ekus || ekus.length === 0 || ekus.includes(ANY_EKU)) continue;
+    remaining = remaining.filter((u) => ekus.includes(u));
+    if (remaining.length === 0) return false;
+  }
+  return true;
+}
+
+/** Go's `VerifyHostname` on the leaf: IP SANs for addresses, DNS SANs (left-most `*`) otherwise. */
+function hostnameMatches(leaf: NodeX509, name: string): boolean {
+  const host = name.replace(/\.$/, "");
+  if (/^[0-9.]+$/.test(host) || host.includes(":"))
+    return leaf.checkIP(host.replace(/^\[|\]$/g, "")) !== undefined;
+  return (
+    leaf.checkHost(host, {
+      subject: "never",
+      wildcards: true,
+      partialWildcards: false,
+      multiLabelWildcards: false,
+    }) !== undefined
+  );
+}
+
 /**
  * Upstream's `verifyX509CertificateChain`: the first certificate is the trust anchor, the
  * last the leaf, the rest intermediates. Returns the verified chain leaf-first, or undefined.
  */
-function verifyChain(ders: Uint8Array[], nowMs: number): Uint8Array[] | undefined {
+function verifyChain(ders: Uint8Array[], opts: VerifyOptions): Uint8Array[] | undefined {
   if (ders.length < 2) return undefined;
+  const { nowMs } = opts;
   const certs = ders.map((d) => new NodeX509(d));
   const valid = (c: NodeX509) => Date.parse(c.validFrom) <= nowMs && Date.parse(c.validTo) >= nowMs;
   const signs = (issuer: NodeX509, c: NodeX509) =>
     c.checkIssued(issuer) && c.verify(issuer.publicKey);
   const root = 0;
   const leaf = certs.length - 1;
+  if (
+    opts.dnsName !== undefined &&
+    opts.dnsName !== "" &&
+    !hostnameMatches(certs[leaf] as NodeX509, opts.dnsName)
+  ) {
+    return undefined;
+  }
   const chain = [leaf];
   let cur = leaf;
   while (chain.length <= certs.length) {
@@ -180,6 +243,13 @@ function verifyChain(ders: Uint8Array[], nowMs: number): Uint8Array[] | undefine
     if (!valid(c)) return undefined;
     if (signs(certs[root] as NodeX509, c) && (certs[root] as NodeX509).ca) {
       if (cur !== root) chain.push(root);
+      if (
+        !chainAllowsUsage(
+          chain.map((i) => certs[i] as NodeX509),
+          opts.usages,
+        )
+      )
+        return undefined;
       return chain.map((i) => ders[i] as Uint8Array);
     }
     // An intermediate (not yet used) that is a CA and signed this certificate.
@@ -191,6 +261,34 @@ function verifyChain(ders: Uint8Array[], nowMs: number): Uint8Array[] | undefine
     cur = next;
   }
   return undefined;
+}
+
+/** `crypto.x509.parse_and_verify_certificates_with_options` options, checked as upstream does. */
+function verifyOptions(name: string, o: ObjectValue, ctx: BuiltinContext): VerifyOptions {
+  const opts: VerifyOptions = {
+    nowMs: Number(ctx.nowNs / 1_000_000n),
+    usages: [EXT_KEY_USAGES.KeyUsageServerAuth as string],
+  };
+  for (const [k, v] of o.entries.values()) {
+    if (k === "DNSName" && typeof v === "string") opts.dnsName = v;
+    else if (k === "CurrentTime" && (typeof v === "number" || typeof v === "bigint")) {
+      opts.nowMs = Number(BigInt(Math.trunc(Number(v))) / 1_000_000n);
+    } else if (
+      k === "MaxConstraintComparisons" &&
+      (typeof v === "number" || typeof v === "bigint")
+    ) {
+      // Name constraints are not evaluated here (see docs/rego-builtins.md), so no budget applies.
+    } else if (k === "KeyUsages" && Array.isArray(v)) {
+      const bad = v.filter((u) => typeof u !== "string" || !Object.hasOwn(EXT_KEY_USAGES, u));
+      if (bad.length)
+        throw builtinError(
+          name,
+          `invalid entries for 'KeyUsages' found: [${bad.map(String).join(" ")}]`,
+        );
+      if (v.length) opts.usages = v.map((u) => EXT_KEY_USAGES[u as string] as string);
+    } else throw builtinError(name, "invalid key option");
+  }
+  return opts;
 }
 
 function objectOfCsr(name: string, input: string): Value {
@@ -269,7 +367,26 @@ export const x509Builtins: BuiltinTable = {
       } catch {
         return [false, []];
       }
-      const chain = verifyChain(ders, Number(ctx.nowNs / 1_000_000n));
+      const chain = verifyChain(ders, {
+        nowMs: Number(ctx.nowNs / 1_000_000n),
+        usages: [EXT_KEY_USAGES.KeyUsageServerAuth as string],
+      });
+      return chain ? [true, chain.map(certObject)] : [false, []];
+    },
+  },
+  "crypto.x509.parse_and_verify_certificates_with_options": {
+    arity: 2,
+    fn: (args, ctx: BuiltinContext) => {
+      const name = "crypto.x509.parse_and_verify_certificates_with_options";
+      const certs = argString(name, args, 0);
+      const opts = verifyOptions(name, argObject(name, args, 1), ctx);
+      let ders: Uint8Array[];
+      try {
+        ders = parseCerts(name, certs);
+      } catch {
+        return [false, []];
+      }
+      const chain = verifyChain(ders, opts);
       return chain ? [true, chain.map(certObject)] : [false, []];
     },
   },
