@@ -143,4 +143,28 @@ describe("coco image encrypt", () => {
       (e) => hasCode(e, "ERR_OCI_DECRYPT_KEY"),
     );
   });
+
+  test("a source layer that does not match its digest is refused and no manifest is written", async () => {
+    const src = join(dir, "tampered");
+    const { manifest } = writeTestImage(src, "v1", [
+      { tar: await buildTar([{ name: "x", content: "x" }]) },
+    ]);
+    const layer = (JSON.parse(manifest.toString()) as { layers: { digest: string }[] }).layers[0]!;
+    const blobPath = join(src, "blobs/sha256", layer.digest.slice(7));
+    const bytes = readFileSync(blobPath);
+    bytes[4]! ^= 1;
+    writeFileSync(blobPath, bytes);
+    const { publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const { dest, tag } = openImageDestination(
+      parseImageLocation(`oci:${join(dir, "tampered-enc")}:v1`),
+    );
+    await assert.rejects(
+      encryptImage(createLayoutSource(src), "v1", dest, tag, { jwe: [publicKey] }),
+      (e) => hasCode(e, "ERR_OCI_DIGEST_MISMATCH"),
+    );
+    assert.equal(
+      JSON.parse(readFileSync(join(dir, "tampered-enc/index.json"), "utf8")).manifests.length,
+      0,
+    );
+  });
 });

@@ -4,8 +4,9 @@
  * key-provider annotation (the coco_keyprovider format, KEK held by Trustee).
  */
 import type { KeyObject } from "node:crypto";
+import { type Readable, Transform } from "node:stream";
 import type { ImageDestination } from "./destination.js";
-import { sha256Digest } from "./digest.js";
+import { createDigestVerifier, sha256Digest } from "./digest.js";
 import { OciError } from "./errors.js";
 import { wrapAnnotationPacket } from "./layer/kbs-annotation.js";
 import { wrapJwe } from "./layer/keys.js";
@@ -28,9 +29,6 @@ export interface EncryptRecipients {
   /** A KEK held by Trustee under `kid`; written as the `provider.attestation-agent` annotation. */
   kbs?: { kid: string; kek: Uint8Array };
 }
-
-/** Upper bound on one layer held in memory while encrypting. */
-export const ENCRYPT_MAX_LAYER_BYTES = 4 * 1024 ** 3;
 
 /** Encrypts one layer blob; returns the ciphertext and its descriptor fields. */
 export async function encryptLayer(
@@ -63,6 +61,116 @@ export async function encryptLayer(
   return { blob: body, mediaType: encType, annotations };
 }
 
+/** A source blob stream that fails unless it has exactly the descriptor's size and digest. */
+async function verifiedBlob(source: ImageSource, d: Descriptor): Promise<Readable> {
+  const blob = await source.openBlob(d);
+  const check = createDigestVerifier(d.digest);
+  let n = 0;
+  const t = new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      n += chunk.length;
+      if (n > d.size) {
+        cb(new OciError("ERR_OCI_TOO_LARGE", `source blob ${d.digest} exceeds its size ${d.size}`));
+        return;
+      }
+      check.update(chunk);
+      cb(null, chunk);
+    },
+    flush(cb) {
+      try {
+        if (n !== d.size)
+          throw new OciError(
+            "ERR_OCI_DIGEST_MISMATCH",
+            `source blob ${d.digest} is ${n} bytes, not ${d.size}`,
+          );
+        check.verify(`source blob ${d.digest}`);
+        cb();
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+  });
+  blob.once("error", (err) => t.destroy(err));
+  return blob.pipe(t);
+}
+
+/**
+ * Encrypts a layer as it streams (memory independent of layer size). The wrapped-key
+ * annotations are ready once the ciphertext stream has ended, because the HMAC covers it all.
+ */
+export async function encryptLayerStream(
+  blob: Readable,
+  d: Descriptor,
+  r: EncryptRecipients,
+): Promise<{
+  ciphertext: Readable;
+  mediaType: string;
+  annotations: () => Promise<Record<string, string>>;
+}> {
+  const encType = encryptedMediaType(d.mediaType);
+  if (encType === undefined)
+    throw new OciError(
+      "ERR_OCI_ENCRYPT",
+      `cannot encrypt media type '${d.mediaType.slice(0, 100)}'`,
+    );
+  if ((r.jwe?.length ?? 0) === 0 && r.kbs === undefined)
+    throw new OciError("ERR_OCI_ENCRYPT", "no recipients: give a JWE public key or a KBS key");
+  const enc = new LayerEncryptor();
+  const check = createDigestVerifier(d.digest);
+  let n = 0;
+  let hmac: Buffer | undefined;
+  const t = new Transform({
+    highWaterMark: 1 << 20,
+    transform(chunk: Buffer, _e, cb) {
+      n += chunk.length;
+      if (n > d.size) {
+        cb(
+          new OciError("ERR_OCI_TOO_LARGE", `source layer ${d.digest} exceeds its size ${d.size}`),
+        );
+        return;
+      }
+      check.update(chunk);
+      cb(null, enc.update(chunk));
+    },
+    flush(cb) {
+      try {
+        if (n !== d.size)
+          throw new OciError(
+            "ERR_OCI_DIGEST_MISMATCH",
+            `source layer ${d.digest} is ${n} bytes, not ${d.size}`,
+          );
+        // The PLBCO digest names the unencrypted blob: verified to be the descriptor's digest.
+        check.verify(`source layer ${d.digest}`);
+        hmac = enc.final();
+        cb();
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+  });
+  blob.once("error", (err) => t.destroy(err));
+  return {
+    ciphertext: blob.pipe(t),
+    mediaType: encType,
+    async annotations() {
+      if (hmac === undefined) throw new OciError("ERR_OCI_ENCRYPT", "layer stream did not finish");
+      const plbco = serializePrivateOptions({
+        symkey: enc.symkey,
+        nonce: enc.nonce,
+        digest: d.digest,
+      });
+      const out: Record<string, string> = { [ANNOTATION_PUBOPTS]: serializePublicOptions(hmac) };
+      if (r.jwe && r.jwe.length > 0) out[ANNOTATION_KEYS_JWE] = await wrapJwe(plbco, r.jwe);
+      if (r.kbs) {
+        out[`${ANNOTATION_KEYS_PROVIDER}attestation-agent`] = Buffer.from(
+          wrapAnnotationPacket(plbco, r.kbs.kek, r.kbs.kid),
+        ).toString("base64");
+      }
+      return out;
+    },
+  };
+}
+
 /** Copies an image from `source` to `dest`, encrypting every plaintext layer. Returns the new manifest digest. */
 export async function encryptImage(
   source: ImageSource,
@@ -83,19 +191,19 @@ export async function encryptImage(
         "ERR_OCI_MEDIA_TYPE",
         `unhandled layer media type '${l.mediaType.slice(0, 100)}'`,
       );
-    const plain = await source.getBlobBytes(l.digest, ENCRYPT_MAX_LAYER_BYTES);
     if (kind.encrypted) {
-      await dest.putBlob(plain);
+      await dest.putBlobStream(await verifiedBlob(source, l));
       layers.push(l);
       continue;
     }
-    const e = await encryptLayer(plain, l.mediaType, r);
-    const digest = await dest.putBlob(e.blob);
+    const e = await encryptLayerStream(await source.openBlob(l), l, r);
+    const digest = await dest.putBlobStream(e.ciphertext);
+    const annotations = await e.annotations();
     layers.push({
       mediaType: e.mediaType,
       digest,
-      size: e.blob.length,
-      annotations: { ...l.annotations, ...e.annotations },
+      size: l.size,
+      annotations: { ...l.annotations, ...annotations },
     });
   }
   const manifest = Buffer.from(

@@ -1,8 +1,18 @@
 /** Writes OCI image layout directories (`oci:DIR[:TAG]` destinations). */
 
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
+import { type Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { sha256Digest } from "./digest.js";
 import type { Descriptor } from "./manifest.js";
 import { REF_NAME_ANNOTATION } from "./source.js";
@@ -43,4 +53,28 @@ export function tagLayoutManifest(dir: string, tag: string, manifest: Descriptor
     annotations: { ...manifest.annotations, [REF_NAME_ANNOTATION]: tag },
   });
   atomicWrite(indexPath, Buffer.from(JSON.stringify(index)));
+}
+
+/** Streams a blob into the layout (temporary file, then renamed to its sha256 digest). */
+export async function writeLayoutBlobStream(dir: string, data: Readable): Promise<string> {
+  const tmp = join(dir, "blobs", "sha256", `.upload-${randomBytes(6).toString("hex")}`);
+  const hash = createHash("sha256");
+  try {
+    await pipeline(
+      data,
+      new Transform({
+        transform(chunk: Buffer, _e, cb) {
+          hash.update(chunk);
+          cb(null, chunk);
+        },
+      }),
+      createWriteStream(tmp, { mode: 0o644 }),
+    );
+    const digest = `sha256:${hash.digest("hex")}`;
+    renameSync(tmp, join(dir, "blobs", "sha256", digest.slice(7)));
+    return digest;
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
 }

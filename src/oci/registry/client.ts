@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import { type Readable, Transform } from "node:stream";
 import { parseDigest, sha256Digest } from "../digest.js";
 import { OciError } from "../errors.js";
 import { MANIFEST_MAX_BYTES } from "../manifest.js";
@@ -51,6 +52,8 @@ export interface RegistryClient {
   blobExists(repository: string, digest: string): Promise<boolean>;
   /** Uploads a blob (monolithic) unless the registry has it; returns its digest. */
   putBlob(repository: string, bytes: Uint8Array): Promise<string>;
+  /** Uploads a blob from a stream (POST, one chunked PATCH, PUT with the digest); returns its digest. */
+  putBlobStream(repository: string, data: Readable): Promise<string>;
   putManifest(
     repository: string,
     reference: string,
@@ -140,6 +143,10 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
     };
     const res = await http.send(withAuth());
     if (res.status !== 401) return res;
+    if (req.body !== undefined && !(req.body instanceof Uint8Array)) {
+      res.body.resume();
+      throw new OciError("ERR_OCI_AUTH", `${opts.host}: streamed upload was refused (401)`);
+    }
     res.body.resume();
     const ch = parseChallenge(res.headers["www-authenticate"]);
     if (ch === undefined)
@@ -292,6 +299,51 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
       );
       put.body.resume();
       if (put.status !== 201) return fail(put, `upload blob ${digest}`);
+      return digest;
+    },
+    async putBlobStream(repo, data) {
+      const start = await send({ method: "POST", path: `/v2/${repo}/blobs/uploads/` }, push(repo));
+      start.body.resume();
+      if (start.status !== 202 || typeof start.headers.location !== "string")
+        return fail(start, "start blob upload");
+      const base = await resolveBase();
+      const sameHost = (l: string) => {
+        const u = new URL(l, `${base}/`);
+        if (u.host !== new URL(base).host)
+          throw new OciError("ERR_OCI_HTTP", `${opts.host}: upload location on another host`);
+        return u;
+      };
+      const hash = createHash("sha256");
+      const tap = new Transform({
+        transform(chunk: Buffer, _e, cb) {
+          hash.update(chunk);
+          cb(null, chunk);
+        },
+      });
+      data.once("error", (err) => tap.destroy(err));
+      data.pipe(tap);
+      const loc = sameHost(start.headers.location);
+      const patch = await send(
+        {
+          method: "PATCH",
+          path: `${loc.pathname}${loc.search}`,
+          headers: { "Content-Type": "application/octet-stream" },
+          body: tap,
+        },
+        push(repo),
+      );
+      patch.body.resume();
+      if (patch.status !== 202 || typeof patch.headers.location !== "string")
+        return fail(patch, "upload blob data");
+      const digest = `sha256:${hash.digest("hex")}`;
+      const done = sameHost(patch.headers.location);
+      done.searchParams.set("digest", digest);
+      const put = await send(
+        { method: "PUT", path: `${done.pathname}${done.search}`, body: new Uint8Array(0) },
+        push(repo),
+      );
+      put.body.resume();
+      if (put.status !== 201) return fail(put, `finish blob upload ${digest}`);
       return digest;
     },
     async putManifest(repo, reference, bytes, mediaType) {

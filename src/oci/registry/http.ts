@@ -9,6 +9,7 @@ import {
   type IncomingMessage,
 } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { Readable } from "node:stream";
 import { rootCertificates } from "node:tls";
 import { OciError } from "../errors.js";
 
@@ -35,7 +36,8 @@ export interface HttpRequest {
   method: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
   url: string;
   headers?: Record<string, string>;
-  body?: Uint8Array;
+  /** A buffer, or a stream sent chunked (cannot be resent: no redirects or auth retries). */
+  body?: Uint8Array | Readable;
 }
 
 /** Sends HTTP requests with the configured TLS settings and keep-alive agents. */
@@ -73,7 +75,7 @@ export function createHttpTransport(opts: HttpOptions = {}): HttpTransport {
         return;
       }
       const headers: Record<string, string> = { "User-Agent": "coco-ts", ...req.headers };
-      if (req.body !== undefined) headers["Content-Length"] = String(req.body.byteLength);
+      if (req.body instanceof Uint8Array) headers["Content-Length"] = String(req.body.byteLength);
       const r = (isHttps ? httpsRequest : httpRequest)(
         u,
         { method: req.method, headers, agent: isHttps ? httpsAgent : httpAgent },
@@ -98,7 +100,12 @@ export function createHttpTransport(opts: HttpOptions = {}): HttpTransport {
               ),
         );
       });
-      r.end(req.body);
+      if (req.body instanceof Uint8Array || req.body === undefined) r.end(req.body);
+      else {
+        const body = req.body;
+        body.once("error", (err) => r.destroy(err));
+        body.pipe(r);
+      }
     });
 
   return {
