@@ -28,16 +28,7 @@ export const BUILD_SCRIPT = join(REPO, "scripts", "build-guest-image");
 export function findQemu(): string | undefined {
   const named = process.env.COCO_QEMU;
   if (named) return existsSync(named) ? named : undefined;
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    const p = join(dir, "qemu-system-x86_64");
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+  return findOnPath("qemu-system-x86_64");
 }
 
 /** True when a Debian kernel with its modules is installed (what the image build needs). */
@@ -47,6 +38,40 @@ export function hasGuestKernel(): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Why the guest image can be neither used nor built here, or false: a built image (COCO_GUEST_DIR
+ * or .tools/guest) is enough; otherwise the build script and its inputs must be present.
+ */
+export function guestImageMissing(): string | false {
+  const dir = guestImageDir();
+  if (existsSync(join(dir, "vmlinuz")) && existsSync(join(dir, "initrd.cpio"))) {
+    if (process.env.COCO_GUEST_DIR || !existsSync(BUILD_SCRIPT)) return false;
+  } else if (process.env.COCO_GUEST_DIR) {
+    return `COCO_GUEST_DIR=${dir} holds no vmlinuz + initrd.cpio (build with scripts/build-guest-image ${dir})`;
+  }
+  if (!existsSync(BUILD_SCRIPT))
+    return `no guest image in ${dir} and no ${BUILD_SCRIPT} to build one`;
+  if (!existsSync("/bin/busybox")) return "busybox-static is not installed (the guest's init)";
+  if (!findOnPath("runc")) return "runc is not installed (the guest's container runtime)";
+  if (!existsSync(join(REPO, "dist", "src", "guest", "agent", "serial-listener.js"))) {
+    return "the guest code is not built: run npm run build";
+  }
+  return false;
+}
+
+function findOnPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    const p = join(dir, name);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -101,3 +101,17 @@ test("a confidential (TDX/SNP) qemu sandbox is refused loudly, not faked", async
     (e: { code?: string }) => e.code === "ERR_SANDBOX_NOT_BUILT",
   );
 });
+
+test("names a missing guest image precisely instead of failing at boot", async () => {
+  const saved = process.env.COCO_GUEST_DIR;
+  process.env.COCO_GUEST_DIR = "/nonexistent/guest";
+  try {
+    const why = await createQemuSandboxBackend().unavailable();
+    assert.ok(why, "a missing image makes the backend unavailable");
+    if (findQemu())
+      assert.match(String(why), /COCO_GUEST_DIR=\/nonexistent\/guest holds no vmlinuz/);
+  } finally {
+    if (saved === undefined) delete process.env.COCO_GUEST_DIR;
+    else process.env.COCO_GUEST_DIR = saved;
+  }
+});

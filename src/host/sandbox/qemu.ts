@@ -26,6 +26,7 @@ import {
   chooseAccel,
   ensureGuestImage,
   findQemu,
+  guestImageMissing,
   hasGuestKernel,
   hostTeeSupport,
 } from "./qemu-host.js";
@@ -72,7 +73,7 @@ export function createQemuSandboxBackend(opts: QemuSandboxOptions = {}): Sandbox
       if (!hasGuestKernel()) {
         return "no guest kernel: install Debian's linux-image-amd64 (scripts/setup does)";
       }
-      return false;
+      return guestImageMissing();
     },
     start: (o) => startQemuSandbox(o, opts),
   };
