@@ -18,6 +18,8 @@ export interface QemuLaunch {
   insecureRegistries: string[];
   /** Host loopback TCP ports the guest reaches at 127.0.0.1:PORT through the user network. */
   forwardPorts: number[];
+  /** Flags for the guest's node processes (NODE_OPTIONS in init's environment). */
+  nodeOptions?: string[];
 }
 
 /** The host-side unix socket qemu serves the guest's `agent.0` port on (one peer: the mux). */
@@ -49,6 +51,13 @@ export function kernelCommandLine(l: QemuLaunch): string {
   }
   if (regs.length > 0) words.push(`coco.insecure=${regs.join(",")}`);
   if (l.forwardPorts.length > 0) words.push(`coco.forward=${l.forwardPorts.join(",")}`);
+  // The kernel hands `NAME=value` words it does not know to init as environment variables.
+  const nodeOpts = l.nodeOptions ?? [];
+  if (nodeOpts.some((o) => !/^--[a-z0-9-]+(=[A-Za-z0-9._-]+)?$/.test(o))) {
+    throw new RangeError("a guest node option is not a plain --flag[=value]");
+  }
+  if (nodeOpts.length === 1) words.push(`NODE_OPTIONS=${nodeOpts[0]}`);
+  else if (nodeOpts.length > 1) throw new RangeError("at most one guest node option is supported");
   return words.join(" ");
 }
 

@@ -74,6 +74,15 @@ describe("qemu command line", () => {
     assert.match(line, /coco\.forward=5000,8080/);
   });
 
+  test("passes one guest node flag as NODE_OPTIONS and refuses anything else", () => {
+    assert.match(
+      kernelCommandLine({ ...base, nodeOptions: ["--jitless"] }),
+      / NODE_OPTIONS=--jitless$/,
+    );
+    assert.throws(() => kernelCommandLine({ ...base, nodeOptions: ["--jitless init=/bin/sh"] }));
+    assert.throws(() => kernelCommandLine({ ...base, nodeOptions: ["--a", "--b"] }));
+  });
+
   test("refuses a registry name that would inject another kernel parameter", () => {
     assert.throws(() =>
       kernelCommandLine({ ...base, insecureRegistries: ["r:5000 init=/bin/sh"] }),

@@ -44,6 +44,12 @@ export interface QemuSandboxOptions {
   cpus?: number;
   /** Start timeout, ms (default 90 s with KVM, 400 s with TCG). */
   startTimeoutMs?: number;
+  /**
+   * Flag for the guest's node processes (default: COCO_QEMU_NODE_OPTIONS, else none).
+   * `--jitless` shortens the agent's start under TCG, where JIT-generated code must itself be
+   * translated by qemu.
+   */
+  nodeOptions?: string[];
   /** Ask for a confidential VM. Not built: refused with ERR_SANDBOX_NOT_BUILT. */
   tee?: "tdx" | "snp";
 }
@@ -116,6 +122,9 @@ async function startQemuSandbox(
       ...(initdataDisk ? { initdataDisk } : {}),
       insecureRegistries: insecure,
       forwardPorts: loopbackPorts(insecure, o.initData),
+      nodeOptions:
+        opts.nodeOptions ??
+        (process.env.COCO_QEMU_NODE_OPTIONS ?? "").split(" ").filter((w) => w !== ""),
     },
     o,
     opts,
