@@ -831,10 +831,11 @@ export function parseTime(layout: string, value: string): GoTime {
   }
   if (zoneName !== "") {
     // Unknown abbreviation: Go records the name with offset 0 (GMT+h carries its hours).
+    // Go only relabels the zone: the instant stays the wall time read as UTC.
     let off = 0;
     if (zoneName.length > 3 && zoneName.startsWith("GMT")) off = Number(zoneName.slice(3)) * 3600;
     const t = dateIn(year, month, day, hour, min, sec, nsec, UTC_ZONE);
-    return { sec: t.sec - BigInt(off), nsec: t.nsec, zone: fixedZone(zoneName, off) };
+    return { sec: t.sec, nsec: t.nsec, zone: fixedZone(zoneName, off) };
   }
   return dateIn(year, month, day, hour, min, sec, nsec, UTC_ZONE);
 }

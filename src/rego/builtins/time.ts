@@ -40,7 +40,7 @@ const MAX_JS_SEC = 8_640_000_000_000n;
 /** An IANA zone through Intl (Node ships full ICU); throws Go's "unknown time zone" text. */
 // ICU knows a zone's abbreviation only in locales where it is in use (CET in en-GB, IST in
 // en-IN, AEDT in en-AU); tzdata's numeric ones ("+0545", "-03") are the fallback, as in Go.
-const ABBREV_LOCALES = ["en-US", "en-GB", "en-IN", "en-AU"];
+const ABBREV_LOCALES = ["en-US", "en-GB", "en-IN", "en-AU", "en-CA"];
 
 function numericAbbrev(offset: number): string {
   const a = Math.abs(offset);
