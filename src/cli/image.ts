@@ -122,6 +122,7 @@ function policyVerifier(
   o: { policy?: string; insecurePolicy?: boolean; allowSha1Signatures?: boolean },
   loc: ReturnType<typeof parseImageLocation>,
   source: Parameters<typeof createPolicyVerifier>[0]["source"],
+  ca?: string[],
 ): ImageVerifier {
   if (o.insecurePolicy === true) return acceptAnything;
   const file = o.policy ?? "/etc/containers/policy.json";
@@ -157,6 +158,7 @@ function policyVerifier(
     source,
     ...(registriesDir(o) ? { registriesD: loadRegistriesD(registriesDir(o)!) } : {}),
     allowSha1: o.allowSha1Signatures === true,
+    ...(ca ? { ca } : {}),
   });
 }
 
@@ -258,14 +260,14 @@ export function registerImage(program: Command): void {
                     loc.reference,
                   ),
                   registry: registryOptions(o),
-                  verifierFor: (s) => policyVerifier(o, loc, s),
+                  verifierFor: (s) => policyVerifier(o, loc, s, registryOptions(o).ca),
                   pull: common,
                 })
               : await pullImage({
                   ...common,
                   source,
                   selector,
-                  verify: policyVerifier(o, loc, source),
+                  verify: policyVerifier(o, loc, source, registryOptions(o).ca),
                 });
           for (const w of res.warnings) process.stderr.write(`warning: ${w}\n`);
           process.stdout.write(
@@ -305,6 +307,7 @@ export function registerImage(program: Command): void {
             source,
             ...(cfg ? { registriesD: cfg } : {}),
             allowSha1: o.allowSha1Signatures === true,
+            ...(registryOptions(o).ca ? { ca: registryOptions(o).ca! } : {}),
             onDecision: (d) => {
               decision = d;
             },

@@ -120,6 +120,7 @@ export function createImagePullService(deps: ImagePullDeps): ImagePullService {
               ...(registriesD ? { registriesD } : {}),
               getResource: deps.getResource,
               allowSha1: c.allowSha1Signatures,
+              ...(c.extraRootCertificates.length ? { ca: c.extraRootCertificates } : {}),
               onDecision: (d) =>
                 log(
                   `image: policy ${d.allow ? "allows" : "refuses"} ${formatReference(ref)} (scope ${d.scope})`,
