@@ -15,10 +15,30 @@ import { connect, type Socket } from "node:net";
 import { socketPathOf } from "../../protocol/ttrpc/index.js";
 import { forwardHostLoopback } from "./host-loopback.js";
 
+/** A byte port with virtio_console's semantics: `read` resolves 0 while no host peer is connected. */
+export interface SerialPort {
+  read(buf: Uint8Array): Promise<number>;
+  write(data: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Opens a virtio-serial port device (reads run on libuv's thread pool, where they may block). */
+export async function openSerialDevice(path: string): Promise<SerialPort> {
+  const fh: FileHandle = await open(path, "r+");
+  return {
+    read: async (buf) => (await fh.read(buf, 0, buf.length, null)).bytesRead,
+    write: async (data) => {
+      let off = 0;
+      while (off < data.length) off += (await fh.write(data, off)).bytesWritten;
+    },
+    close: () => fh.close(),
+  };
+}
+
 /** Options for {@link startSerialBridge}. */
 export interface SerialBridgeOptions {
-  /** The virtio-serial port device. */
-  device: string;
+  /** The virtio-serial port device, or an open port. */
+  device: string | SerialPort;
   /** The agent's ttrpc address (`unix:///…`). */
   agentAddress: string;
   /** How long bytes from the host wait for the agent to listen, ms (default 120 s). */
@@ -41,7 +61,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function startSerialBridge(opts: SerialBridgeOptions): Promise<SerialBridge> {
   const log = opts.log ?? (() => {});
   const agentPath = socketPathOf(opts.agentAddress);
-  const fh: FileHandle = await open(opts.device, "r+");
+  const port = typeof opts.device === "string" ? await openSerialDevice(opts.device) : opts.device;
   let closed = false;
   let current: Promise<Socket> | undefined;
   let writes: Promise<unknown> = Promise.resolve();
@@ -71,7 +91,7 @@ export async function startSerialBridge(opts: SerialBridgeOptions): Promise<Seri
       // Writes to the port are serialized; the agent socket pauses while they drain.
       s.pause();
       writes = writes
-        .then(() => fh.write(chunk))
+        .then(() => port.write(chunk))
         .catch((err: Error) => log(`serial write failed: ${err.message}`))
         .finally(() => s.resume());
     });
@@ -88,7 +108,7 @@ export async function startSerialBridge(opts: SerialBridgeOptions): Promise<Seri
   const loop = async () => {
     const buf = Buffer.alloc(64 * 1024);
     while (!closed) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      const bytesRead = await port.read(buf);
       if (bytesRead === 0) {
         // No host peer: end the current session so the next peer starts a clean ttrpc stream.
         if (current) {
@@ -116,7 +136,7 @@ export async function startSerialBridge(opts: SerialBridgeOptions): Promise<Seri
     })
     .finally(() => {
       void endSession();
-      void fh.close().catch(() => {});
+      void port.close().catch(() => {});
     });
   return {
     done,
