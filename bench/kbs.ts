@@ -135,6 +135,7 @@ export async function runLoad(
   port: number,
   clients: number,
   total: number,
+  check = true,
 ): Promise<{ stats: Stats; perSec: number; errors: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: clients });
   const fns = Array.from({ length: clients }, () => makeClient(port, agent));
@@ -150,7 +151,7 @@ export async function runLoad(
         if (i >= total) return;
         const s = process.hrtime.bigint();
         try {
-          await hs(i % 100 === 0);
+          await hs(check && i % 100 === 0);
           lat.push(Number(process.hrtime.bigint() - s) / 1e6);
         } catch (err) {
           errors++;
@@ -276,6 +277,56 @@ async function joseCost(iterations: number): Promise<Stats> {
   return s;
 }
 
+/**
+ * A node:http server that answers the three handshake requests with canned replies of the
+ * sizes ours sends (cookies, nonce, token, JWE) and does no work at all: what node:http and
+ * the same clients reach on this machine with zero server logic (the HTTP floor).
+ */
+const HTTP_FLOOR_SERVER = `
+const http = require("node:http");
+const port = Number(process.argv[1]);
+const authCookie = "kbs-session-id=v1." + "A".repeat(260);
+const attCookie = "kbs-session-id=v1." + "B".repeat(2900);
+const auth = JSON.stringify({ nonce: "N".repeat(44), "extra-params": "" });
+const att = JSON.stringify({ token: "T".repeat(2100) });
+const jwe = JSON.stringify({ protected: "P".repeat(240), encrypted_key: "K".repeat(54), iv: "I".repeat(16), ciphertext: "C".repeat(16), tag: "G".repeat(22) });
+const reply = (res, body, cookie) => {
+  res.writeHead(200, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...(cookie ? { "set-cookie": cookie + "; Expires=Thu, 01 Jan 2099 00:00:00 GMT" } : {}) });
+  res.end(body);
+};
+http.createServer((req, res) => {
+  req.resume();
+  req.on("end", () => {
+    if (req.url === "/kbs/v0/auth") reply(res, auth, authCookie);
+    else if (req.url === "/kbs/v0/attest") reply(res, att, attCookie);
+    else if (req.url === "/healthz") reply(res, "{}");
+    else reply(res, jwe);
+  });
+}).listen(port, "127.0.0.1");
+`;
+
+/** Handshakes/s at 64 clients against {@link HTTP_FLOOR_SERVER}. */
+async function httpFloor(total: number): Promise<Stats> {
+  const port = await freePort();
+  const server = await startProcess({
+    name: "http floor",
+    command: process.execPath,
+    args: ["-e", HTTP_FLOOR_SERVER, String(port)],
+    ready: { kind: "http", url: `http://127.0.0.1:${port}/healthz` },
+  });
+  try {
+    await runLoad(port, 8, 200, false);
+    const c0 = treeCpuMs(server.pid);
+    const r = await runLoad(port, 64, total, false);
+    const cpu = (treeCpuMs(server.pid) - c0) / Number(r.stats.extra?.n ?? total);
+    const s = summarize("node:http floor x64 (no server work)", [1000 / r.perSec]);
+    s.extra = { ...r.stats.extra, server_cpu_ms: cpu.toFixed(3) };
+    return s;
+  } finally {
+    await server.stop();
+  }
+}
+
 /** CPU time (user + system) a process has used, in milliseconds. */
 function cpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -367,7 +418,15 @@ export async function run(args: string[]): Promise<void> {
         cpu64 = summarize("kbs server CPU per handshake", [serverCpu]);
       }
     }
+    const floor = await httpFloor(base);
+    console.log(`${floor.name.padEnd(24)} ${JSON.stringify(floor.extra)}`);
     if (at64) {
+      report(
+        "kbs-http-floor",
+        at64,
+        floor,
+        "the same clients against a node:http server with canned replies and no work",
+      );
       report(
         "kbs",
         at64,
