@@ -19,6 +19,24 @@ import type { ObjectValue, Value } from "../value/value.js";
 const opa = toolPath("opa");
 const skip = existsSync(opa) ? false : `${opa} is absent (scripts/setup installs it)`;
 
+const RSA_JWK = {
+  kty: "RSA",
+  n: "vMqQjRbc7RScGIIP9LzfdsigcC1jC7o9Ts-sZWSrc50qg7HS1OkSQZ8fR6vV2Eciloj_uKswzA1mwiOz6WbrTCHAXd6i2YDjGhuJBl2Q9gn8iObGbt08p4lFqLRgA8lj5FUdqL0OuFJOP-O1YK40WkOjea2wz_DasLmXNekNtRs",
+  e: "AQAB",
+  d: "keaaP-9jXXWIDQi2_BTbPhlepFLvMKkFqFqmiNV8CyVzLcPHg_N7wGsQ6XrLERIokN3fgwAJ_ih9OZwN9lsri55homd1rDLf96dp6YYXp_mjREtaG4cuLGFL1dS_pJG5aKmgmYCIZHVuQzHj9xHj5iq8XynHJNCAArorTTALSoE",
+  p: "598hhUpkMQM9terjvMVoR90dBNmGYVSSv1ggHTL8C56ryWGGh0qGY2toZRYTRrBI87z1rqyYJvMAL2V5-fTFOQ",
+  q: "0G_PFeXifH6j3uCRGV6B_CHG84XsZlh5o4M7Wtu09kUG4AmX1R1pdnQ_DOFUVGpE6lAA3ylYYcIRX3aj5eqA8w",
+  dp: "Nc5pkOy6Y0VFRLnFL0D_-e0tlrqDnIJrq0tf6Ga0Zl3jr0-aUDrTBK8gApUk0_qEc0seF_KlPCSXnmgF7iMGwQ",
+  dq: "LJ2CKiHG1PcWhIJ1DIUaNanVOBMWguG1R7azYcNdfMlRq2riQQ_Gn0BKrqscreUBU1ZEmX_0Fxi_Nzvh4TjM2Q",
+  qi: "Oi5f8Hgu2tfS-UwWlh4VX5CPUgKUplI_ME5cN4eZ-zDK5WgthjIRUu-kCLssWpw6whjgshxIFV_kdpvsJzEB_Q",
+};
+const ED_JWK = {
+  crv: "Ed25519",
+  d: "-qciMp3CHXNomnKlX3RiAARJml9usX3MqloUAOqSHMA",
+  x: "kRb-XkXl1f5z5XGryfVd7Pp-JJatCCW47tqgSYaiB_o",
+  kty: "OKP",
+};
+
 // One rule per call; names keep the output readable when a rule differs.
 const RULES: Record<string, string> = {
   re_split: 'regex.split("[,;] ?", "a, b;c,,d")',
@@ -143,6 +161,22 @@ const RULES: Record<string, string> = {
   n_n1: 'net.cidr_merge(["1.2.3.4/32", "1.2.3.5/32", "1.2.3.6/31", "1.2.3.0/30"])',
   n_n2: 'net.cidr_contains_matches(["10.0.0.0/8", ["192.168.0.0/16", "z"]], {"10.1.2.3", "192.168.1.1", "8.8.8.8"})',
   s_n1: 'semver.compare("1.2.3-alpha", "1.2.3-ALPHA")',
+  k_rs: `io.jwt.encode_sign_raw("{\\"alg\\":\\"RS512\\"}", "{\\"a\\":1}", ${JSON.stringify(JSON.stringify(RSA_JWK))})`,
+  k_ed: `io.jwt.encode_sign({"alg": "EdDSA", "typ": "JWT"}, {"sub": "x", "n": [1, 2]}, ${JSON.stringify(ED_JWK)})`,
+  k_dv: `io.jwt.decode_verify(io.jwt.encode_sign({"alg": "EdDSA", "kid": "k"}, {"aud": "a"}, ${JSON.stringify(ED_JWK)}), {"cert": ${JSON.stringify(JSON.stringify({ keys: [{ ...ED_JWK, d: undefined, kid: "k" }] }))}, "aud": "a"})`,
+  k_nested:
+    'io.jwt.decode(io.jwt.encode_sign_raw("{\\"alg\\":\\"HS256\\",\\"cty\\":\\"JWT\\",\\"typ\\":\\"x\\"}", io.jwt.encode_sign({"alg": "HS256"}, {"inner": true}, {"kty": "oct", "k": "YQ"}), "{\\"kty\\":\\"oct\\",\\"k\\":\\"YQ\\"}"))',
+  p_1: 'json.patch([1, 2, 3], [{"op": "remove", "path": "/1"}, {"op": "add", "path": "/0", "value": 0}, {"op": "replace", "path": "", "value": {"x": 1}}])',
+  p_2: 'json.patch({"a": 1}, [{"op": "move", "from": "/a", "path": "/a/b"}])',
+  p_3: 'json.filter({"a": [{"b": 1, "c": 2}, {"b": 3}]}, ["a/0/b", "a/1"])',
+  e_1: 'urlquery.encode_object({"a": {"x", "y"}, "b": ["z w"], "c": "&"})',
+  e_2: 'hex.encode("é😀")',
+  e_3: 'base64.decode("aGVsbG8==")',
+  e_4: 'base64.decode("aGVsbA==")',
+  e_5: 'base64url.decode("aGVsbA")',
+  sv_1: 'semver.compare("99999999999999999999.0.0", "99999999999999999998.9.9")',
+  nx_1: 'net.cidr_expand("::ffff:10.0.0.0/127")',
+  g_1: 'graph.reachable({"a": {"b"}, "b": {"a", "c"}, "c": set()}, {"a"})',
   time_1: 'time.parse_rfc3339_ns("2024-02-29T23:59:59.123456789+05:30")',
   time_2: 'time.parse_ns("Mon Jan _2 15:04:05 MST 2006", "Tue Mar  5 07:08:09 UTC 2024")',
   time_3: 'time.parse_ns("02 Jan 06 15:04 -0700", "05 Mar 24 07:08 -0130")',

@@ -17,16 +17,18 @@ const SEMVER = new RegExp(
   `^${NUM}\\.${NUM}\\.${NUM}(?:-(${PRE_ID}(?:\\.${PRE_ID})*))?(?:\\+([0-9a-zA-Z-]+(?:\\.[0-9a-zA-Z-]+)*))?$`,
 );
 
+const INT64_MAX = (1n << 63n) - 1n;
+
 /** Parses `MAJOR.MINOR.PATCH[-pre][+build]`; undefined when not valid SemVer. */
 export function parseSemver(s: string): SemVer | undefined {
   const m = SEMVER.exec(s);
   if (!m) return undefined;
-  return {
-    major: BigInt(m[1] as string),
-    minor: BigInt(m[2] as string),
-    patch: BigInt(m[3] as string),
-    pre: m[4] ? m[4].split(".") : [],
-  };
+  const major = BigInt(m[1] as string);
+  const minor = BigInt(m[2] as string);
+  const patch = BigInt(m[3] as string);
+  // Upstream parses the numbers as int64: larger ones make the version invalid.
+  if (major > INT64_MAX || minor > INT64_MAX || patch > INT64_MAX) return undefined;
+  return { major, minor, patch, pre: m[4] ? m[4].split(".") : [] };
 }
 
 const cmp = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
