@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { createPrivateKey, sign as cryptoSign } from "node:crypto";
+import { createPrivateKey, sign as cryptoSign, generateKeyPairSync } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,23 +19,11 @@ import type { ObjectValue, Value } from "../value/value.js";
 const opa = toolPath("opa");
 const skip = existsSync(opa) ? false : `${opa} is absent (scripts/setup installs it)`;
 
-const RSA_JWK = {
-  kty: "RSA",
-  n: "vMqQjRbc7RScGIIP9LzfdsigcC1jC7o9Ts-sZWSrc50qg7HS1OkSQZ8fR6vV2Eciloj_uKswzA1mwiOz6WbrTCHAXd6i2YDjGhuJBl2Q9gn8iObGbt08p4lFqLRgA8lj5FUdqL0OuFJOP-O1YK40WkOjea2wz_DasLmXNekNtRs",
-  e: "AQAB",
-  d: "keaaP-9jXXWIDQi2_BTbPhlepFLvMKkFqFqmiNV8CyVzLcPHg_N7wGsQ6XrLERIokN3fgwAJ_ih9OZwN9lsri55homd1rDLf96dp6YYXp_mjREtaG4cuLGFL1dS_pJG5aKmgmYCIZHVuQzHj9xHj5iq8XynHJNCAArorTTALSoE",
-  p: "598hhUpkMQM9terjvMVoR90dBNmGYVSSv1ggHTL8C56ryWGGh0qGY2toZRYTRrBI87z1rqyYJvMAL2V5-fTFOQ",
-  q: "0G_PFeXifH6j3uCRGV6B_CHG84XsZlh5o4M7Wtu09kUG4AmX1R1pdnQ_DOFUVGpE6lAA3ylYYcIRX3aj5eqA8w",
-  dp: "Nc5pkOy6Y0VFRLnFL0D_-e0tlrqDnIJrq0tf6Ga0Zl3jr0-aUDrTBK8gApUk0_qEc0seF_KlPCSXnmgF7iMGwQ",
-  dq: "LJ2CKiHG1PcWhIJ1DIUaNanVOBMWguG1R7azYcNdfMlRq2riQQ_Gn0BKrqscreUBU1ZEmX_0Fxi_Nzvh4TjM2Q",
-  qi: "Oi5f8Hgu2tfS-UwWlh4VX5CPUgKUplI_ME5cN4eZ-zDK5WgthjIRUu-kCLssWpw6whjgshxIFV_kdpvsJzEB_Q",
-};
-const ED_JWK = {
-  crv: "Ed25519",
-  d: "-qciMp3CHXNomnKlX3RiAARJml9usX3MqloUAOqSHMA",
-  x: "kRb-XkXl1f5z5XGryfVd7Pp-JJatCCW47tqgSYaiB_o",
-  kty: "OKP",
-};
+// Keys made per run: deterministic signatures (RSA PKCS#1 v1.5, Ed25519) must match opa's.
+const RSA_JWK = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({
+  format: "jwk",
+});
+const ED_JWK = generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" });
 
 // One rule per call; names keep the output readable when a rule differs.
 const RULES: Record<string, string> = {
