@@ -3,7 +3,9 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildInitDataDisk } from "../../protocol/agent/index.js";
+import { parseInitData } from "../../protocol/initdata/index.js";
 import { TtrpcClient } from "../../protocol/ttrpc/index.js";
+import { encodeSampleLaunchField, SAMPLE_LAUNCH_FIELD_ENV } from "../../tee/sample/index.js";
 import { HostError } from "../errors.js";
 import type { Sandbox, SandboxBackend, SandboxStartOptions } from "./sandbox.js";
 
@@ -16,6 +18,28 @@ export interface ProcessSandboxOptions {
   node?: string;
   /** Agent start timeout, ms (default 20 s). */
   startTimeoutMs?: number;
+  /**
+   * Replaces the sample TEE launch field computed from the init-data. The host owns this value
+   * as a VMM owns MRCONFIGID; the option shows what a host that lies about it achieves.
+   */
+  sampleLaunchField?: Uint8Array;
+}
+
+/**
+ * The sample TEE launch field for init-data TOML bytes: its digest with the algorithm it names,
+ * kept at its own length (Kata `calculate_initdata_digest` for a platform without protection).
+ * Init-data that does not parse refuses the start, as Kata's runtime does.
+ */
+export function sampleLaunchField(initData: Uint8Array): Uint8Array {
+  try {
+    return parseInitData(initData).digest;
+  } catch (err) {
+    throw new HostError(
+      "ERR_POD_INITDATA",
+      `the sandbox cannot measure the init-data: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
 }
 
 /**
@@ -23,7 +47,9 @@ export interface ProcessSandboxOptions {
  * process in its own mount, UTS, IPC and PID namespaces (`unshare`), with a private tmpfs at
  * /run/kata-containers, the sample TEE and real runc. It keeps the host's network namespace so
  * loopback services (registry, Trustee) stay reachable. DEVELOPMENT ONLY, like upstream's
- * coco-dev runtime class: root on this host can read everything in it.
+ * coco-dev runtime class: root on this host can read everything in it. The init-data digest is
+ * placed in the sample TEE's launch field (the agent's environment at exec, read once by the
+ * sample attester), as a VMM places it in MRCONFIGID/HOST_DATA; nothing protects it.
  */
 export function createProcessSandboxBackend(opts: ProcessSandboxOptions = {}): SandboxBackend {
   return {
@@ -52,7 +78,14 @@ async function startProcessSandbox(
     initdataDir: "/run/confidential-containers/initdata",
     insecureRegistries: o.insecureRegistries ?? [],
   };
+  // The sample TEE's launch field (MRCONFIGID's stand-in) is set by the launcher, never
+  // inherited from this process's environment.
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env[SAMPLE_LAUNCH_FIELD_ENV];
   if (o.initData) {
+    env[SAMPLE_LAUNCH_FIELD_ENV] = encodeSampleLaunchField(
+      opts.sampleLaunchField ?? sampleLaunchField(o.initData),
+    );
     // Attached as the shim attaches it: a block image with magic, length and gzip.
     const disk = join(o.stateDir, "initdata.img");
     writeFileSync(disk, buildInitDataDisk(o.initData), { mode: 0o644 });
@@ -75,6 +108,7 @@ async function startProcessSandbox(
   const child = spawn("unshare", [...args, opts.node ?? process.execPath, AGENT_MAIN, cfgPath], {
     stdio: ["ignore", logFd, logFd],
     detached: true,
+    env,
   });
   closeSync(logFd);
   const output = () => {

@@ -2,9 +2,11 @@
  * Primary TEE detection in upstream's order (attester/src/lib.rs `detect_tee_type`):
  * tdx → sgx → az-tdx-vtpm → az-snp-vtpm → snp → csv → cca → se → tpm → sample. A detected TEE
  * whose attester coco-ts does not implement fails loudly instead of falling back to `sample`.
+ * The sample attester takes its launch field from `COCO_SAMPLE_LAUNCH_INIT_DATA`, if set.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { parseSampleLaunchField, SAMPLE_LAUNCH_FIELD_ENV } from "../../../tee/sample/index.js";
 import { AaError } from "../errors.js";
 import { azHclType, createAzVtpmAttester } from "./az-vtpm/az-vtpm.js";
 import { createCcaAttester } from "./cca/cca.js";
@@ -76,5 +78,12 @@ export async function detectAttester(opts: DetectOptions = {}): Promise<Attester
   opts.log?.(
     "attestation-agent: WARNING: no TEE detected, using the sample attester (it proves nothing)",
   );
-  return createSampleAttester();
+  // The launch field the sandbox launcher put in this process's environment at exec time.
+  let launchField: Uint8Array | undefined;
+  try {
+    launchField = parseSampleLaunchField(env[SAMPLE_LAUNCH_FIELD_ENV]);
+  } catch (err) {
+    throw new AaError("ERR_AA_ATTESTER", (err as Error).message, { cause: err });
+  }
+  return createSampleAttester({ launchField });
 }

@@ -1,9 +1,15 @@
 /**
- * The `sample` verifier (trustee deps/verifier/src/sample): checks only that the report data
- * equals the expected runtime-data digest exactly. There is no signature, so it proves
- * nothing about a TEE; the default resource policy therefore refuses sample tokens.
+ * The `sample` verifier (trustee deps/verifier/src/sample): checks that the report data equals
+ * the expected runtime-data digest exactly. There is no signature, so it proves nothing about a
+ * TEE; the default resource policy therefore refuses sample tokens.
+ *
+ * coco-ts extension: evidence carrying the sample launch field (`init_data`) gets the hardware
+ * init-data rules: the digest of the init-data the client sent, fitted to the field, must equal
+ * it, and a field without init-data is refused (the host may not hide init-data). Evidence
+ * without the field (upstream's attester) only has the digest echoed, as upstream does.
  */
 import { constantTimeEqual } from "../../../../crypto/compare.js";
+import { fitDigest } from "../../../../protocol/initdata/index.js";
 import { parseSampleEvidence } from "../../../../tee/sample/evidence.js";
 import { type Verifier, VerifierError, type VerifierInput, type VerifierResult } from "../types.js";
 
@@ -34,11 +40,32 @@ export function createSampleVerifier(tee: "sample" | "sampledevice" = "sample"):
               debug: false,
             }
           : { svn: ev.svn, report_data: ev.reportDataBase64 };
+      if (tee === "sample" && ev.initData !== undefined) {
+        // coco-ts launch field: checked as TDX MRCONFIGID / SNP HOST_DATA are.
+        checkLaunchField(ev.initData, input.expectedInitDataDigest);
+      }
       if (input.expectedInitDataDigest !== undefined) {
-        // The sample TEE cannot bind init-data; upstream echoes its digest as a claim.
+        // Upstream echoes the digest of the init-data the client sent as a claim; with a
+        // launch field it is also bound, without one it is only echoed (upstream behaviour).
         claims.init_data = Buffer.from(input.expectedInitDataDigest).toString("base64");
       }
       return [{ teeClass: tee === "sample" ? "cpu" : "gpu", claims }];
     },
   };
+}
+
+/** The init-data binding of the sample launch field, with the hardware verifiers' error code. */
+function checkLaunchField(field: Uint8Array, expected: Uint8Array | undefined): void {
+  if (expected === undefined) {
+    throw new VerifierError(
+      "ERR_VERIFIER_INIT_DATA",
+      "sample: evidence carries an init_data launch field but the client sent no init-data",
+    );
+  }
+  if (!constantTimeEqual(fitDigest(expected, field.length), field)) {
+    throw new VerifierError(
+      "ERR_VERIFIER_INIT_DATA",
+      "sample: init_data launch field does not equal the digest of the init-data the client sent",
+    );
+  }
 }
