@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { type KdsStandIn, startKdsStandIn } from "../../test/helpers/kds.js";
 import { sharedPath, sharedSkip } from "../../test/helpers/paths.js";
 import { parseHclReport } from "../tee/az-snp-vtpm/hcl.js";
 import { snpReportToJson } from "../tee/snp/evidence.js";
@@ -21,20 +21,12 @@ const skip =
   sharedSkip("fixtures/evidence/tdx/tdx_quote_4.dat");
 const clock = () => new Date("2025-06-01T00:00:00Z");
 const tmp = mkdtempSync(join(tmpdir(), "coco-verifiers-"));
-const hits: string[] = [];
 let kds = "";
+let hits: string[] = [];
 let vcek = new Uint8Array();
 let report: SnpReport;
 let amd = "";
-const server = createServer((req, res) => {
-  hits.push(req.url ?? "");
-  if ((req.url ?? "").startsWith("/vcek/v1/Milan/")) res.end(vcek);
-  else if (req.url === "/big") res.end(Buffer.alloc(70 * 1024));
-  else {
-    res.statusCode = 404;
-    res.end();
-  }
-});
+let standIn: KdsStandIn | undefined;
 
 before(async () => {
   if (skip) return;
@@ -46,12 +38,12 @@ before(async () => {
   report = parseSnpReport(
     parseHclReport(new Uint8Array(Buffer.from(ev.hcl_report, "base64url"))).hwReport,
   );
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const a = server.address();
-  kds = `http://127.0.0.1:${typeof a === "object" && a ? a.port : 0}`;
+  standIn = await startKdsStandIn(vcek, { "/big": new Uint8Array(70 * 1024) });
+  kds = standIn.url;
+  hits = standIn.hits;
 });
-after(() => {
-  server.close();
+after(async () => {
+  await standIn?.close();
   rmSync(tmp, { recursive: true, force: true });
 });
 

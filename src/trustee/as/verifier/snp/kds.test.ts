@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
-import { createServer } from "node:http";
 import { after, before, test } from "node:test";
+import { type KdsStandIn, startKdsStandIn } from "../../../../../test/helpers/kds.js";
 import { sharedPath, sharedSkip } from "../../../../../test/helpers/paths.js";
 import { parseHclReport } from "../../../../tee/az-snp-vtpm/hcl.js";
 import { snpReportToJson } from "../../../../tee/snp/evidence.js";
@@ -14,29 +14,21 @@ const skip =
 const clock = () => new Date("2025-06-01T00:00:00Z");
 const readIf = (p: string): Uint8Array | undefined =>
   existsSync(p) ? new Uint8Array(readFileSync(p)) : undefined;
-const hits: string[] = [];
+let hits: string[] = [];
 let base = "";
-let vcek = Buffer.alloc(0);
-const server = createServer((req, res) => {
-  hits.push(req.url ?? "");
-  if ((req.url ?? "").startsWith("/vcek/v1/Milan/")) res.end(vcek);
-  else {
-    res.statusCode = 404;
-    res.end();
-  }
-});
+let standIn: KdsStandIn | undefined;
 before(async () => {
   if (skip) return;
-  vcek = Buffer.from(
+  const vcek = Buffer.from(
     JSON.parse(readFileSync(sharedPath("fixtures/evidence/az-snp-vtpm/evidence-v1.json"), "utf8"))
       .vcek,
     "base64url",
   );
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const a = server.address();
-  base = `http://127.0.0.1:${typeof a === "object" && a ? a.port : 0}`;
+  standIn = await startKdsStandIn(vcek);
+  base = standIn.url;
+  hits = standIn.hits;
 });
-after(() => server.close());
+after(() => standIn?.close());
 
 const get = async (url: string): Promise<Uint8Array> => {
   const r = await fetch(url);
