@@ -203,13 +203,14 @@ export function createTokenVerifier(cfg: TokenVerifierConfig): TokenVerifier {
       return cache(cacheKey, payload as JWTPayload);
     },
     remember(token) {
-      const payload = token.split(".")[1] ?? "";
-      const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as JWTPayload;
-      if (typeof claims.exp !== "number") return;
+      // Only an optimisation: anything unexpected leaves the token to the full check.
       try {
+        const payload = token.split(".")[1] ?? "";
+        const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as JWTPayload;
+        if (typeof claims.exp !== "number") return;
         cache(createHash("sha256").update(token).digest("base64"), claims);
       } catch {
-        // No usable tee-pubkey: verify() will say so when the token is presented.
+        // e.g. no usable tee-pubkey: verify() will say so when the token is presented.
       }
     },
   };
