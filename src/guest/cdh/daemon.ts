@@ -86,6 +86,18 @@ export async function startConfidentialDataHub(opts: CdhDaemonOptions): Promise<
     onConnectionError: (e) => log(`confidential-data-hub: connection closed: ${e.message}`),
   });
   registerCdhService(server, hub);
+  // The image pull service (`api.ImagePullService`), as upstream CDH serves it. Its module pulls
+  // in the whole OCI pipeline, so it is loaded here rather than at import time.
+  const image = await import("./image/index.js");
+  image.registerImagePullService(
+    server,
+    image.createImagePullService({
+      config: image.parseImagePullConfig(opts.config.image),
+      getResource: (uri) => hub.getResource(uri),
+      unwrapKey: image.keyproviderUnwrap((input) => hub.unwrapKey(input)),
+      log,
+    }),
+  );
   await server.listen(opts.config.socket);
   log(`confidential-data-hub: ${getter.name}, listening on ${opts.config.socket}`);
   return {
