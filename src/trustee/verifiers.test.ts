@@ -244,6 +244,7 @@ test("verifier_config refusals name the key", { skip }, () => {
       { dcap_verifier: { collateral_service: "https://pccs" } },
       /collateral_service.*not implemented/,
     ],
+    [{ dcap_verifier: { use_secure_cert: true } }, /collateral_service.*not implemented/],
     [
       { dcap_verifier: { tcb_update_type: "late" } },
       /tcb_update_type must be "early" or "standard"/,
