@@ -165,6 +165,7 @@ const RULES: Record<string, string> = {
   sv_1: 'semver.compare("99999999999999999999.0.0", "99999999999999999998.9.9")',
   nx_1: 'net.cidr_expand("::ffff:10.0.0.0/127")',
   g_1: 'graph.reachable({"a": {"b"}, "b": {"a", "c"}, "c": set()}, {"a"})',
+  gm: '[regex.globs_match(a, b) | some [a, b] in [["a.*", "ab+c"], ["[a-c]+d", "b*d"], ["x+y*z", "xz"], ["ab", "a.+"], ["[ab]+c", "[bc]+"], [".*", ""], ["a*", ""], ["a+", "b+"], ["\\\\.a", ".a"], ["[a-z]*[0-9]", "abc[5-7]"], ["a.b.c", "a*b*c*"], ["a+b", "a*a+b"]]]',
   time_1: 'time.parse_rfc3339_ns("2024-02-29T23:59:59.123456789+05:30")',
   time_2: 'time.parse_ns("Mon Jan _2 15:04:05 MST 2006", "Tue Mar  5 07:08:09 UTC 2024")',
   time_3: 'time.parse_ns("02 Jan 06 15:04 -0700", "05 Mar 24 07:08 -0130")',
@@ -199,7 +200,7 @@ const RULES: Record<string, string> = {
   aws_1:
     'providers.aws.sign_req({"method": "PUT", "url": "https://bucket.s3.amazonaws.com/a%20b/c?x=1&y=2", "headers": {"Content-Type": "text/plain", "User-Agent": "x"}, "raw_body": "hello"}, {"aws_access_key": "AK", "aws_secret_access_key": "SK", "aws_service": "s3", "aws_region": "eu-west-1", "aws_session_token": "T"}, 1700000000000000000)',
   schema_1:
-    'json.match_schema({"a": "x", "b": [1, "2"]}, {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "array", "items": {"type": "integer"}}}, "required": ["a", "c"]})',
+    'json.match_schema({"a": "x", "b": [1, 2]}, {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "array", "items": {"type": "integer"}}}, "required": ["a", "c"]})',
 };
 
 // Calls that fail: OPA's error code and message (strict builtin errors) must match ours.
