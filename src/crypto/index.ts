@@ -12,8 +12,17 @@ export { type DsseEnvelope, type VerifiedDsse, verifyDsseEnvelope } from "./dsse
 export { CryptoError, type CryptoErrorCode } from "./errors.js";
 export { canonicalJson, canonicalJsonDigest } from "./jcs.js";
 export {
+  AES_KW_IV,
+  aes256GcmEncrypt,
+  aes256KeyWrap,
+  concatKdfA256kw,
+  createEs256Signer,
+  encryptJweSync,
+} from "./jose-sync.js";
+export {
   decryptWithTeeKey,
   encryptForTeeKey,
+  encryptForTeeKeySync,
   type FlattenedJwe,
   generateTeeKeyPair,
   importTeePublicKey,
