@@ -2,7 +2,8 @@
  * `net.cidr_*` with Go's `net` package semantics: `ParseIP`/`ParseCIDR` (no leading zeros in
  * IPv4 octets, IPv4-mapped IPv6 addresses count as IPv4), `IPNet.Contains`, RFC 5952 output,
  * and upstream's merge algorithm (classful default masks for bare IPv4 addresses).
- * `net.lookup_ip_addr` (DNS) is not provided: builtins do no I/O.
+ * `net.lookup_ip_addr` answers IP literals as Go's resolver does (without a query) and refuses
+ * host names with a builtin error: builtins do no I/O.
  */
 import { ObjectValue, SetValue, type Value } from "../value/value.js";
 import { argString, builtinError, operandError } from "./args.js";
@@ -335,4 +336,16 @@ export const netBuiltins: BuiltinTable = {
     },
   },
   "net.cidr_merge": { arity: 1, fn: ([a]) => cidrMerge(a as Value) },
+  "net.lookup_ip_addr": {
+    arity: 1,
+    fn: (args) => {
+      const name = argString("net.lookup_ip_addr", args, 0);
+      const ip = parseIp(name);
+      if (ip) return SetValue.of([formatIp(ip)]);
+      throw builtinError(
+        "net.lookup_ip_addr",
+        `cannot resolve ${JSON.stringify(name)}: name resolution is not available to policies (builtins do no I/O)`,
+      );
+    },
+  },
 };

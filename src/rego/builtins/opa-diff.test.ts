@@ -166,6 +166,8 @@ const RULES: Record<string, string> = {
   nx_1: 'net.cidr_expand("::ffff:10.0.0.0/127")',
   g_1: 'graph.reachable({"a": {"b"}, "b": {"a", "c"}, "c": set()}, {"a"})',
   gm: '[regex.globs_match(a, b) | some [a, b] in [["a.*", "ab+c"], ["[a-c]+d", "b*d"], ["x+y*z", "xz"], ["ab", "a.+"], ["[ab]+c", "[bc]+"], [".*", ""], ["a*", ""], ["a+", "b+"], ["\\\\.a", ".a"], ["[a-z]*[0-9]", "abc[5-7]"], ["a.b.c", "a*b*c*"], ["a+b", "a*a+b"]]]',
+  lookup:
+    '[net.lookup_ip_addr(x) | some x in ["10.0.0.1", "::", "::ffff:1.2.3.4", "2001:DB8:0::1"]]',
   time_1: 'time.parse_rfc3339_ns("2024-02-29T23:59:59.123456789+05:30")',
   time_2: 'time.parse_ns("Mon Jan _2 15:04:05 MST 2006", "Tue Mar  5 07:08:09 UTC 2024")',
   time_3: 'time.parse_ns("02 Jan 06 15:04 -0700", "05 Mar 24 07:08 -0130")',
