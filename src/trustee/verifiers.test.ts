@@ -114,7 +114,7 @@ test("snp_verifier: OfflineStore sources are tried in order; [] fetches nothing"
   await assert.rejects(snpEvaluate(snpOf(none)), { code: "ERR_VERIFIER_CHAIN" });
 });
 
-test("snp_verifier: a KDS source fetches a VCEK the stores lack, once; upstream's default is AMD's KDS", {
+test("snp_verifier: a KDS source fetches a VCEK the stores lack, once; absent vcek_sources fetch nothing", {
   skip,
 }, async () => {
   hits.length = 0;
@@ -134,20 +134,12 @@ test("snp_verifier: a KDS source fetches a VCEK the stores lack, once; upstream'
   await snpEvaluate(snpOf(vs));
   assert.equal(hits.length, 1);
   assert.match(hits[0] ?? "", /^\/vcek\/v1\/Milan\/[0-9a-f]{128}\?blSPL=/);
-  // Without vcek_sources upstream fetches from AMD: the URL goes to kdsintf.amd.com.
-  const urls: string[] = [];
+  // Without vcek_sources nothing is fetched (upstream would ask AMD's KDS): offline by default.
   const dflt = createVerifiersFromConfig(
     { snp_verifier: { vendor_certs_dir: amd } },
-    {
-      clock,
-      httpGet: async (u) => {
-        urls.push(u);
-        throw new Error("offline test");
-      },
-    },
+    { clock, httpGet: () => assert.fail("nothing may be fetched without a KDS source") },
   );
   await assert.rejects(snpEvaluate(snpOf(dflt)), { code: "ERR_VERIFIER_CHAIN" });
-  assert.match(urls[0] ?? "", /^https:\/\/kdsintf\.amd\.com\/vcek\/v1\/Milan\//);
 });
 
 test("kdsGet: a non-200 answer and a body over 64 KiB are errors", { skip }, async () => {
@@ -268,7 +260,10 @@ test("verifier_config refusals name the key", { skip }, () => {
   }
   // A KDS source with no HTTP client given is refused rather than silently skipped.
   assert.throws(
-    () => createVerifiersFromConfig({ snp_verifier: { vendor_certs_dir: amd } }),
+    () =>
+      createVerifiersFromConfig({
+        snp_verifier: { vendor_certs_dir: amd, vcek_sources: [{ type: "KDS" }] },
+      }),
     /no HTTP client was given/,
   );
 });

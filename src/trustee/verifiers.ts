@@ -139,8 +139,9 @@ function snpOptions(
   if (vendorCertsDir === undefined) {
     fail(`${where}.vendor_certs_dir is required: AMD's ASK/ARK/ASVK bundles are not built in`);
   }
-  // Upstream's default is [{ type = "KDS" }]: VCEKs fetched from AMD when evidence has no chain.
-  const sources = t.vcek_sources ?? [{ type: "KDS" }];
+  // Upstream's default is [{ type = "KDS" }]; ours is [] so that Trustee never reaches the
+  // network unless the operator lists a KDS source (issue: offline by default). Documented.
+  const sources = t.vcek_sources ?? [];
   if (!Array.isArray(sources)) fail(`${where}.vcek_sources must be an array`);
   const vcekStores: string[] = [];
   let kds: HardwareVerifierOptions["kds"];
