@@ -51,22 +51,45 @@ export class KeyMaterialError extends Error {}
 export function decodePem(
   text: string,
 ): { type: string; der: Uint8Array; rest: string } | undefined {
-  const m =
-    /(?:^|\n)-----BEGIN ([^\n-]*)-----[ \t]*\r?\n([\s\S]*?)(?:^|\n)-----END \1-----[ \t]*(?:\r?\n|$)/.exec(
-      text,
-    );
-  if (!m) return undefined;
-  // Header lines ("Proc-Type: ...") end at a blank line; the body is base64 with line breaks.
-  let body = m[2] ?? "";
-  if (/^[A-Za-z-]+:/.test(body))
-    body = body
-      .split(/\r?\n\r?\n/)
-      .slice(1)
-      .join("\n");
-  const b64 = body.replace(/\s+/g, "");
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) return undefined;
-  const der = Buffer.from(b64, "base64");
-  return { type: m[1] as string, der, rest: text.slice(m.index + m[0].length) };
+  // A linear scan (a backtracking regex was quadratic on many BEGIN lines without an END):
+  // each block type's END marker is searched once, and at most 64 distinct types are tried.
+  const ends = new Map<string, number>();
+  let from = 0;
+  for (;;) {
+    const b = text.indexOf("-----BEGIN ", from);
+    if (b < 0) return undefined;
+    from = b + 11;
+    if (b > 0 && text[b - 1] !== "\n") continue;
+    const nl = text.indexOf("\n", b);
+    const head = text.slice(b + 11, nl < 0 ? text.length : nl).replace(/[ \t\r]+$/, "");
+    if (nl < 0 || !head.endsWith("-----") || head.length <= 5 || head.slice(0, -5).includes("-"))
+      continue;
+    const type = head.slice(0, -5);
+    const bodyStart = nl + 1;
+    const marker = `\n-----END ${type}-----`;
+    let e = ends.get(type);
+    if (e === undefined || (e >= 0 && e < nl)) {
+      if (!ends.has(type) && ends.size >= 64) return undefined;
+      e = text.indexOf(marker, nl);
+      ends.set(type, e);
+    }
+    if (e < 0) continue;
+    const afterEnd = e + marker.length;
+    const lineEnd = text.indexOf("\n", afterEnd);
+    const tail = text.slice(afterEnd, lineEnd < 0 ? text.length : lineEnd);
+    if (!/^[ \t\r]*$/.test(tail)) continue;
+    const rest = lineEnd < 0 ? "" : text.slice(lineEnd + 1);
+    // Header lines ("Proc-Type: ...") end at a blank line; the body is base64 with line breaks.
+    let body = text.slice(bodyStart, e);
+    if (/^[A-Za-z-]+:/.test(body))
+      body = body
+        .split(/\r?\n\r?\n/)
+        .slice(1)
+        .join("\n");
+    const b64 = body.replace(/\s+/g, "");
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) continue;
+    return { type, der: Buffer.from(b64, "base64"), rest };
+  }
 }
 
 function b64url(field: string, s: unknown): Uint8Array {
