@@ -128,6 +128,16 @@ describe("io.jwt builtins", () => {
     fails("io.jwt.decode", "ERR_REGO_BUILTIN", "bad JWT header: invalid JSON", "bm90anNvbg.e30.");
     fails("io.jwt.decode", "ERR_REGO_BUILTIN", "JWT is a JWE object", "eyJlbmMiOiJ4In0.e30.");
     fails("io.jwt.decode", "ERR_REGO_TYPE", "operand 1 must be string", 5);
+    // Many BEGIN lines without an END: scanned linearly, then reported as a bad key.
+    const t0 = Date.now();
+    fails(
+      "io.jwt.verify_rs256",
+      "ERR_REGO_BUILTIN",
+      "failed to parse a JWK key (set)",
+      "e30.e30.",
+      "-----BEGIN X-----\n".repeat(20000),
+    );
+    assert.ok(Date.now() - t0 < 2000);
     fails(
       "io.jwt.decode",
       "ERR_REGO_BUILTIN",
