@@ -7,7 +7,17 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { OciError } from "./errors.js";
 import type { ImageConfig } from "./manifest.js";
+import {
+  buildRuntimeSpec,
+  DEFAULT_MASKED_PATHS,
+  DEFAULT_PATH_ENV,
+  DEFAULT_READONLY_PATHS,
+  defaultMounts,
+  type RuntimeMount,
+  type RuntimeSpec,
+} from "./runtime-spec.js";
 
+// oci-spec-rs's default capability set, narrower than containerd's.
 const CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
 
 /** Resolves `user[:group]` (names or numbers) against the rootfs's /etc/passwd and /etc/group. */
@@ -62,11 +72,7 @@ export function resolveUser(
 }
 
 /** Builds the runtime spec object for a bundle whose rootfs is `rootfs`. */
-export function runtimeSpec(
-  image: ImageConfig,
-  rootfs: string,
-  hostname = "coco",
-): Record<string, unknown> {
+export function runtimeSpec(image: ImageConfig, rootfs: string, hostname = "coco"): RuntimeSpec {
   if (image.os !== "" && image.os !== "linux")
     throw new OciError("ERR_OCI_CONFIG", `image os '${image.os.slice(0, 20)}' is not linux`);
   const c = image.config;
@@ -82,45 +88,21 @@ export function runtimeSpec(
   if (c.ExposedPorts)
     annotations["org.opencontainers.image.exposedPorts"] = Object.keys(c.ExposedPorts).join(",");
   Object.assign(annotations, c.Labels ?? {});
-  const mounts: Record<string, unknown>[] = [
-    { destination: "/proc", type: "proc", source: "proc" },
-    {
-      destination: "/dev",
-      type: "tmpfs",
-      source: "tmpfs",
-      options: ["nosuid", "strictatime", "mode=755", "size=65536k"],
-    },
-    {
-      destination: "/dev/pts",
-      type: "devpts",
-      source: "devpts",
-      options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
-    },
-    {
-      destination: "/dev/shm",
-      type: "tmpfs",
-      source: "shm",
-      options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
-    },
-    {
-      destination: "/dev/mqueue",
-      type: "mqueue",
-      source: "mqueue",
-      options: ["nosuid", "noexec", "nodev"],
-    },
-    {
-      destination: "/sys",
-      type: "sysfs",
-      source: "sysfs",
-      options: ["nosuid", "noexec", "nodev", "ro"],
-    },
-    {
-      destination: "/sys/fs/cgroup",
-      type: "cgroup",
-      source: "cgroup",
-      options: ["nosuid", "noexec", "nodev", "relatime", "ro"],
-    },
-  ];
+  // oci-spec-rs's default mounts: containerd's, but /proc without options, devpts with gid=5,
+  // and a read-only cgroup mount.
+  const mounts: RuntimeMount[] = defaultMounts().map((m) =>
+    m.destination === "/proc"
+      ? { destination: m.destination, type: m.type, source: m.source }
+      : m.destination === "/dev/pts"
+        ? { ...m, options: [...m.options, "gid=5"] }
+        : m,
+  );
+  mounts.push({
+    destination: "/sys/fs/cgroup",
+    type: "cgroup",
+    source: "cgroup",
+    options: ["nosuid", "noexec", "nodev", "relatime", "ro"],
+  });
   for (const v of Object.keys(c.Volumes ?? {})) {
     mounts.push({
       destination: v,
@@ -129,16 +111,14 @@ export function runtimeSpec(
       options: ["nosuid", "noexec", "nodev", "relatime", "rw"],
     });
   }
-  return {
+  return buildRuntimeSpec({
     ociVersion: "1.1.0",
     process: {
-      terminal: false,
       user,
       args: args.length > 0 ? args : ["sh"],
-      env: c.Env ?? ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+      env: c.Env ?? [DEFAULT_PATH_ENV],
       cwd: c.WorkingDir && c.WorkingDir !== "" ? c.WorkingDir : "/",
       capabilities: { bounding: CAPS, effective: CAPS, permitted: CAPS },
-      rlimits: [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }],
       noNewPrivileges: true,
     },
     root: { path: "rootfs", readonly: false },
@@ -146,7 +126,6 @@ export function runtimeSpec(
     mounts,
     annotations,
     linux: {
-      resources: { devices: [{ allow: false, access: "rwm" }] },
       namespaces: [
         { type: "pid" },
         { type: "network" },
@@ -155,19 +134,8 @@ export function runtimeSpec(
         { type: "mount" },
         { type: "cgroup" },
       ],
-      maskedPaths: [
-        "/proc/acpi",
-        "/proc/asound",
-        "/proc/kcore",
-        "/proc/keys",
-        "/proc/latency_stats",
-        "/proc/timer_list",
-        "/proc/timer_stats",
-        "/proc/sched_debug",
-        "/sys/firmware",
-        "/proc/scsi",
-      ],
-      readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+      maskedPaths: [...DEFAULT_MASKED_PATHS],
+      readonlyPaths: [...DEFAULT_READONLY_PATHS],
     },
-  };
+  });
 }

@@ -70,6 +70,17 @@ export {
 } from "./registry/auth.js";
 export { createRegistryClient, type RegistryClient } from "./registry/client.js";
 export {
+  buildRuntimeSpec,
+  DEFAULT_CAPS,
+  DEFAULT_MASKED_PATHS,
+  DEFAULT_PATH_ENV,
+  DEFAULT_READONLY_PATHS,
+  defaultMounts,
+  type RuntimeMount,
+  type RuntimeSpec,
+  type RuntimeSpecParts,
+} from "./runtime-spec.js";
+export {
   attachCosignSignature,
   fetchCosignSignatures,
   loadCosignPrivateKey,

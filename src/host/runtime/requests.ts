@@ -1,4 +1,10 @@
 import { randomBytes } from "node:crypto";
+import {
+  DEFAULT_MASKED_PATHS,
+  DEFAULT_READONLY_PATHS,
+  defaultMounts,
+  DEFAULT_CAPS as OCI_DEFAULT_CAPS,
+} from "../../oci/index.js";
 import type {
   CreateContainerRequest,
   CreateSandboxRequest,
@@ -20,75 +26,17 @@ export function newId(): string {
 }
 
 /** Capabilities a container gets (containerd's default set), as genpolicy's `$(default_caps)`. */
-export const DEFAULT_CAPS = [
-  "CAP_CHOWN",
-  "CAP_DAC_OVERRIDE",
-  "CAP_FSETID",
-  "CAP_FOWNER",
-  "CAP_MKNOD",
-  "CAP_NET_RAW",
-  "CAP_SETGID",
-  "CAP_SETUID",
-  "CAP_SETFCAP",
-  "CAP_SETPCAP",
-  "CAP_NET_BIND_SERVICE",
-  "CAP_SYS_CHROOT",
-  "CAP_KILL",
-  "CAP_AUDIT_WRITE",
-];
+export const DEFAULT_CAPS: string[] = [...OCI_DEFAULT_CAPS];
 
-/** The mounts every container gets (containerd's defaults). */
+/** The mounts every container gets: containerd's, with /dev/shm bound to the sandbox's shm. */
 export const DEFAULT_MOUNTS: OciMount[] = [
-  { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
-  {
-    destination: "/dev",
-    type: "tmpfs",
-    source: "tmpfs",
-    options: ["nosuid", "strictatime", "mode=755", "size=65536k"],
-  },
-  {
-    destination: "/dev/pts",
-    type: "devpts",
-    source: "devpts",
-    options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"],
-  },
-  {
-    destination: "/dev/mqueue",
-    type: "mqueue",
-    source: "mqueue",
-    options: ["nosuid", "noexec", "nodev"],
-  },
-  {
-    destination: "/sys",
-    type: "sysfs",
-    source: "sysfs",
-    options: ["nosuid", "noexec", "nodev", "ro"],
-  },
+  ...defaultMounts().filter((m) => m.destination !== "/dev/shm"),
   {
     destination: "/dev/shm",
     type: "bind",
     source: `${GUEST_ROOT}/sandbox/shm`,
     options: ["rbind"],
   },
-];
-
-export const MASKED_PATHS = [
-  "/proc/acpi",
-  "/proc/kcore",
-  "/proc/keys",
-  "/proc/latency_stats",
-  "/proc/timer_list",
-  "/proc/timer_stats",
-  "/proc/sched_debug",
-  "/proc/scsi",
-  "/sys/firmware",
-];
-export const READONLY_PATHS = [
-  "/proc/bus",
-  "/proc/fs",
-  "/proc/irq",
-  "/proc/sys",
-  "/proc/sysrq-trigger",
 ];
 
 /** The sandbox's shm storage, as the Kata shim sends it (genpolicy's default sandbox storage). */
@@ -282,8 +230,8 @@ export function containerPlan(
         ],
         Devices: [],
         RootfsPropagation: "",
-        MaskedPaths: MASKED_PATHS,
-        ReadonlyPaths: READONLY_PATHS,
+        MaskedPaths: [...DEFAULT_MASKED_PATHS],
+        ReadonlyPaths: [...DEFAULT_READONLY_PATHS],
         MountLabel: "",
       },
     },
