@@ -17,6 +17,11 @@ const chapters: Chapter[] = [
     run: async (log) => (await import("./rego.js")).demoRego(log),
   },
   {
+    name: "builtins",
+    title: "Policy builtins: a KBS-style policy checks a JWT, an image allow-list, CIDRs and times",
+    run: async (log) => (await import("./rego-builtins.js")).demoRegoBuiltins(log),
+  },
+  {
     name: "evidence",
     title: "Hardware evidence: real TDX, SGX, SEV-SNP and Azure vTPM captures verified offline",
     run: async (log) => (await import("./evidence.js")).demoEvidence(log),
@@ -30,6 +35,12 @@ const chapters: Chapter[] = [
     name: "guest",
     title: "Guest components: a workload reads a resource and a sealed secret through AA and CDH",
     run: async (log) => (await import("./guest.js")).demoGuest(log),
+  },
+  {
+    name: "initdata",
+    title:
+      "Init-data binding: the AA and Trustee refuse a guest whose init-data differs from the launch field",
+    run: async (log) => (await import("./sample-initdata.js")).demoSampleInitData(log),
   },
   {
     name: "image",
