@@ -646,6 +646,8 @@ class Parser {
             args.push(this.exprNoAssign());
             if (this.isP(",")) {
               this.next();
+              // OPA accepts a trailing comma in call arguments: f(a, b, )
+              if (this.isP(")")) break;
               continue;
             }
             break;
