@@ -2,18 +2,44 @@ import { ObjectValue, type Value } from "../value/value.js";
 import { iterate, setPath } from "./collections.js";
 import { findNode } from "./compile.js";
 import type { EvalContext, K, Mock } from "./context.js";
+import { FAIL, planOf, runPlan, SLOW } from "./fast.js";
 import type { CLit, CWith, RuleNode } from "./ir.js";
 import { evalTerm, type Frame } from "./terms.js";
 import { unify, unifyTerms } from "./unify.js";
 
 /** Evaluates statements `lits[i..]`, calling `k` once per solution. */
 export function evalBody(ctx: EvalContext, lits: CLit[], i: number, f: Frame, k: K): boolean {
-  if (i === lits.length) return k();
-  const lit = lits[i]!;
-  ctx.step(lit.loc);
-  const next = i + 1 === lits.length ? k : () => evalBody(ctx, lits, i + 1, f, k);
-  if (lit.withs.length > 0) return evalWith(ctx, lit, f, next);
-  return evalLit(ctx, lit, f, next);
+  // Statements that cannot iterate run in this loop (see fast.ts); variables they bind are
+  // unbound again when this call returns, as unify does on backtracking.
+  let bound: number[] | undefined;
+  let r: boolean;
+  for (;;) {
+    if (i === lits.length) {
+      r = k();
+      break;
+    }
+    const lit = lits[i]!;
+    ctx.step(lit.loc);
+    const plan = planOf(lit);
+    if (plan !== null) {
+      const res = runPlan(ctx, plan, f);
+      if (res === FAIL) {
+        r = false;
+        break;
+      }
+      if (res !== SLOW) {
+        if (res < 0) (bound ??= []).push(-res - 3);
+        i++;
+        continue;
+      }
+    }
+    const at = i;
+    const next = at + 1 === lits.length ? k : () => evalBody(ctx, lits, at + 1, f, k);
+    r = lit.withs.length > 0 ? evalWith(ctx, lit, f, next) : evalLit(ctx, lit, f, next);
+    break;
+  }
+  if (bound !== undefined) for (const s of bound) f[s] = undefined;
+  return r;
 }
 
 function evalLit(ctx: EvalContext, lit: CLit, f: Frame, k: K): boolean {

@@ -1,0 +1,284 @@
+import { formatValue } from "../value/format.js";
+import { equal, ObjectValue, SetValue, type Value } from "../value/value.js";
+import { callTarget } from "./calls.js";
+import { index, iterate } from "./collections.js";
+import { conflict, type EvalContext } from "./context.js";
+import type { CLit, CTerm } from "./ir.js";
+import { binaryOp, negate } from "./ops.js";
+import { evalDataRef } from "./refs.js";
+import { evalTerm, type Frame, guardBuiltin } from "./terms.js";
+
+/**
+ * Straight-line fast path for body statements. A term is *single-valued* when, once every
+ * variable it reads directly is bound, it takes at most one value (no iteration): constants,
+ * bound variables, refs with ground keys, calls (except `walk` and output arguments),
+ * operators, collection literals of such terms, comprehensions and templates. Such a
+ * statement is evaluated here in a plain loop with direct returns, without the continuation
+ * closures of the general evaluator; the result is the same value the general path computes,
+ * in the same order, so behaviour (values, errors, prints) is unchanged.
+ */
+
+/** How {@link evalBody} may run one statement without continuations; `null` when it may not. */
+export interface LitPlan {
+  /** 0: test `e` (truthy and defined); 1: `not e`; 2: unify `l = r` / `l := r`. */
+  kind: 0 | 1 | 2;
+  /** The tested term (kinds 0 and 1) or the left side (kind 2). */
+  l: CTerm;
+  /** The right side (kind 2). */
+  r: CTerm | undefined;
+  /** Slots read directly by `l` (kind 2: by l when it is not a lone variable). */
+  ls: number[];
+  /** Slots read directly by `r`. */
+  rs: number[];
+}
+
+/** Result of {@link runPlan}: the statement failed, passed, or needs the general path. */
+export const FAIL = 0;
+export const PASS = 1;
+export const SLOW = 2;
+
+const planCache = new WeakMap<CLit, LitPlan | null>();
+
+/** The plan for a statement (computed once per compiled statement). */
+export function planOf(lit: CLit): LitPlan | null {
+  let p = planCache.get(lit);
+  if (p === undefined) {
+    p = makePlan(lit);
+    planCache.set(lit, p);
+  }
+  return p;
+}
+
+function makePlan(lit: CLit): LitPlan | null {
+  if (lit.k !== "expr" || lit.withs.length > 0) return null;
+  const e = lit.e;
+  if (e.t === "assign") {
+    if (lit.neg) return null;
+    const ls: number[] = [];
+    const rs: number[] = [];
+    if (!singleValued(e.l, ls) || !singleValued(e.r, rs)) return null;
+    return { kind: 2, l: e.l, r: e.r, ls, rs };
+  }
+  const ls: number[] = [];
+  if (!singleValued(e, ls)) return null;
+  return { kind: lit.neg ? 1 : 0, l: e, r: undefined, ls, rs: [] };
+}
+
+/** True when `t` takes at most one value once the slots it adds to `slots` are bound. */
+function singleValued(t: CTerm, slots: number[]): boolean {
+  switch (t.t) {
+    case "const":
+    case "input":
+      return true;
+    case "local":
+      if (!slots.includes(t.slot)) slots.push(t.slot);
+      return true;
+    case "data":
+      return t.path.every((p) => singleValued(p, slots));
+    case "ref":
+      return singleValued(t.head, slots) && t.path.every((p) => singleValued(p, slots));
+    case "array":
+    case "set":
+      return t.items.every((i) => singleValued(i, slots));
+    case "object":
+      return t.entries.every(([k, v]) => singleValued(k, slots) && singleValued(v, slots));
+    case "arrayCompr":
+    case "setCompr":
+    case "objectCompr":
+    case "template":
+      // One collection / one string whatever the body does; evaluated by the general path.
+      return true;
+    case "call":
+      if (t.outArg || t.target.kind === "walk") return false;
+      return t.args.every((a) => singleValued(a, slots));
+    case "binary":
+      return singleValued(t.l, slots) && singleValued(t.r, slots);
+    case "neg":
+      return singleValued(t.operand, slots);
+    case "in":
+      return (
+        (t.key === undefined || singleValued(t.key, slots)) &&
+        singleValued(t.value, slots) &&
+        singleValued(t.coll, slots)
+      );
+    case "assign":
+      return false;
+  }
+}
+
+function allBound(f: Frame, slots: number[]): boolean {
+  for (let i = 0; i < slots.length; i++) if (f[slots[i]!] === undefined) return false;
+  return true;
+}
+
+/**
+ * Runs a planned statement. Returns FAIL, PASS, SLOW (variables not bound as the plan needs:
+ * nothing was evaluated), or `-(slot + 3)` when it passed by binding that slot (the caller
+ * unbinds it when backtracking).
+ */
+export function runPlan(ctx: EvalContext, p: LitPlan, f: Frame): number {
+  if (p.kind !== 2) {
+    if (!allBound(f, p.ls)) return SLOW;
+    const v = fastEval(ctx, p.l, f);
+    const truthy = v !== undefined && v !== false;
+    return truthy === (p.kind === 0) ? PASS : FAIL;
+  }
+  const l = p.l;
+  const r = p.r!;
+  const lb = allBound(f, p.ls);
+  const rb = allBound(f, p.rs);
+  if (lb && rb) {
+    const a = fastEval(ctx, l, f);
+    if (a === undefined) return FAIL;
+    const b = fastEval(ctx, r, f);
+    return b !== undefined && equal(a, b) ? PASS : FAIL;
+  }
+  if (rb && l.t === "local") {
+    const v = fastEval(ctx, r, f);
+    if (v === undefined) return FAIL;
+    f[l.slot] = v;
+    return -(l.slot + 3);
+  }
+  if (lb && r.t === "local") {
+    const v = fastEval(ctx, l, f);
+    if (v === undefined) return FAIL;
+    f[r.slot] = v;
+    return -(r.slot + 3);
+  }
+  return SLOW;
+}
+
+/** The single value of a single-valued term whose direct slots are bound (or undefined). */
+export function fastEval(ctx: EvalContext, t: CTerm, f: Frame): Value | undefined {
+  switch (t.t) {
+    case "const":
+      return t.v;
+    case "local":
+      return f[t.slot];
+    case "input":
+      return ctx.input;
+    case "ref": {
+      let cur = fastEval(ctx, t.head, f);
+      const path = t.path;
+      for (let i = 0; i < path.length && cur !== undefined; i++) {
+        const e = path[i]!;
+        const key = e.t === "const" ? e.v : fastEval(ctx, e, f);
+        if (key === undefined) return undefined;
+        cur = index(cur, key);
+      }
+      return cur;
+    }
+    case "call":
+      return fastCall(ctx, t, f);
+    case "binary": {
+      const a = fastEval(ctx, t.l, f);
+      if (a === undefined) return undefined;
+      const b = fastEval(ctx, t.r, f);
+      if (b === undefined) return undefined;
+      switch (t.op) {
+        // Comparisons never throw: no error guard needed.
+        case "==":
+          return equal(a, b);
+        case "!=":
+          return !equal(a, b);
+        case "<":
+        case "<=":
+        case ">":
+        case ">=":
+          return binaryOp(t.op, a, b);
+        default:
+          return guardBuiltin(ctx, t, () => binaryOp(t.op, a, b));
+      }
+    }
+    case "neg": {
+      const a = fastEval(ctx, t.operand, f);
+      if (a === undefined) return undefined;
+      return guardBuiltin(ctx, t, () => negate(a));
+    }
+    case "in": {
+      const cv = fastEval(ctx, t.coll, f);
+      if (cv === undefined) return undefined;
+      const vv = fastEval(ctx, t.value, f);
+      if (vv === undefined) return undefined;
+      if (t.key === undefined) {
+        if (cv instanceof SetValue) return cv.has(vv);
+        return iterate(cv, (_k, e) => equal(e, vv));
+      }
+      const kv = fastEval(ctx, t.key, f);
+      if (kv === undefined) return undefined;
+      const e = index(cv, kv);
+      return e !== undefined && equal(e, vv);
+    }
+    case "array": {
+      const out: Value[] = new Array(t.items.length);
+      for (let i = 0; i < t.items.length; i++) {
+        const v = fastEval(ctx, t.items[i]!, f);
+        if (v === undefined) return undefined;
+        out[i] = v;
+      }
+      return Object.freeze(out);
+    }
+    case "object": {
+      const vals: Value[] = [];
+      for (const [a, b] of t.entries) {
+        const kv = fastEval(ctx, a, f);
+        if (kv === undefined) return undefined;
+        const vv = fastEval(ctx, b, f);
+        if (vv === undefined) return undefined;
+        vals.push(kv, vv);
+      }
+      const o = new ObjectValue();
+      for (let i = 0; i < vals.length; i += 2) {
+        const key = vals[i] as Value;
+        const prev = o.get(key);
+        if (prev !== undefined && !equal(prev, vals[i + 1] as Value)) {
+          throw conflict("object keys must be unique", t.loc);
+        }
+        o.set(key, vals[i + 1] as Value);
+      }
+      return o;
+    }
+    default:
+      return captureOne(ctx, t, f);
+  }
+}
+
+/** The first (only) value the general evaluator gives `t`. */
+function captureOne(ctx: EvalContext, t: CTerm, f: Frame): Value | undefined {
+  let out: Value | undefined;
+  const k = (v: Value) => {
+    out = v;
+    return true;
+  };
+  if (t.t === "data") evalDataRef(ctx, t.path, f, k);
+  else evalTerm(ctx, t, f, k);
+  return out;
+}
+
+function fastCall(ctx: EvalContext, t: CTerm & { t: "call" }, f: Frame): Value | undefined {
+  ctx.step(t.loc);
+  const target = t.target;
+  if (target.kind === "print") {
+    if (ctx.prints) ctx.prints.push(printLine(ctx, t, f));
+    return true;
+  }
+  const n = t.args.length;
+  const args: Value[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = fastEval(ctx, t.args[i]!, f);
+    if (v === undefined) return undefined;
+    args[i] = v;
+  }
+  return callTarget(ctx, target, args, t);
+}
+
+/** print's line: undefined arguments print as `<undefined>` (as the general path does). */
+function printLine(ctx: EvalContext, t: CTerm & { t: "call" }, f: Frame): string {
+  const parts: string[] = [];
+  for (const a of t.args) {
+    const v = fastEval(ctx, a, f);
+    if (v === undefined) parts.push("<undefined>");
+    else parts.push(typeof v === "string" ? v : formatValue(v));
+  }
+  return `${t.loc.file}:${t.loc.line}: ${parts.join(" ")}`;
+}
