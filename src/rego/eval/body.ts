@@ -28,7 +28,10 @@ export function evalBody(ctx: EvalContext, lits: CLit[], i: number, f: Frame, k:
         break;
       }
       if (res !== SLOW) {
-        if (res < 0) (bound ??= []).push(-res - 3);
+        if (res < 0) {
+          bound ??= [];
+          bound.push(-res - 3);
+        }
         i++;
         continue;
       }
