@@ -7,13 +7,10 @@
  * at the first sealed value, so `attestAndUnsealMs` = sealed minus plain CreateContainer (both pull
  * the same image afresh) and `guestComponentsMs` = sealed minus plain sandbox start (AA + CDH).
  */
-import { execFile } from "node:child_process";
 import { createHash, generateKeyPairSync } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { generatePolicy } from "../src/host/genpolicy/generate.js";
 import { guestConfigs } from "../src/host/genpolicy/guest-config.js";
 import { fetchImageInfo } from "../src/host/runtime/image-config.js";
@@ -25,13 +22,10 @@ import { chooseAccel, findQemu } from "../src/host/sandbox/qemu-host.js";
 import type { SandboxBackend } from "../src/host/sandbox/sandbox.js";
 import { sealSecret } from "../src/protocol/sealed-secret/index.js";
 import { pushBusyboxImage } from "../test/helpers/busybox-image.js";
-import { freePort } from "../test/helpers/ports.js";
-import { type RunningProcess, startProcess } from "../test/helpers/process.js";
 import { startRegistry } from "../test/helpers/registry.js";
+import { startTrusteeProcess, type TrusteeProcess } from "../test/helpers/trustee-process.js";
 import { printHeader, report, type Stats, summarize } from "./harness.js";
 
-const exec = promisify(execFile);
-const coco = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const SECRET = "bench-secret";
 
 /** Runs the benchmark. */
@@ -44,35 +38,20 @@ export async function run(args: string[]): Promise<void> {
   const { accel, why } = await chooseAccel(qemu);
   console.log(`# qemu accelerator: ${accel} (${why})`);
   const dir = mkdtempSync(join(tmpdir(), "bench-pod-qemu-"));
-  const procs: RunningProcess[] = [];
+  let trustee: TrusteeProcess | undefined;
   const registry = await startRegistry("plain");
   try {
     const image = (await pushBusyboxImage(registry.host)).tagged;
-    const kbsUrl = await startTrustee(dir, procs);
-    const admin = (more: string[]) =>
-      exec(process.execPath, [
-        coco,
-        "kbs-client",
-        "--url",
-        kbsUrl,
-        "config",
-        "--admin-token-file",
-        join(dir, "admin.jwt"),
-        ...more,
-      ]);
-    const put = async (path: string, data: string) => {
-      const f = join(dir, `res-${path.replaceAll("/", "_")}`);
-      writeFileSync(f, data);
-      await admin(["set-resource", "--path", path, "--resource-file", f]);
-    };
+    trustee = await startTrusteeProcess(dir, { issuer: "coco-bench" });
+    const kbsUrl = trustee.url;
     const signing = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({
       format: "jwk",
     });
-    await put(
+    await trustee.putResource(
       "default/sealing-key/1",
       JSON.stringify({ kty: "EC", crv: "P-256", x: signing.x, y: signing.y }),
     );
-    await put("default/app/secret", SECRET);
+    await trustee.putResource("default/app/secret", SECRET);
     const sealed = await sealSecret(
       {
         version: "0.1.0",
@@ -116,11 +95,7 @@ spec:
     const digest = createHash("sha256")
       .update(podInitData(parsePod(sealedYaml))!)
       .digest("base64");
-    writeFileSync(
-      join(dir, "pin.rego"),
-      `package policy\nimport rego.v1\ndefault allow := false\nallow if {\n\tdata.plugin == "resource"\n\tinput.submods.cpu0["ear.veraison.annotated-evidence"].init_data == ${JSON.stringify(digest)}\n}\n`,
-    );
-    await admin(["set-resource-policy", "--policy-file", join(dir, "pin.rego")]);
+    await trustee.pinInitData(digest);
 
     const backends: [string, SandboxBackend][] = [
       [`qemu-${accel}`, createQemuSandboxBackend()],
@@ -190,61 +165,8 @@ spec:
       `qemu accel=${accel}; guestComponents/attestAndUnseal = sealed minus plain`,
     );
   } finally {
-    for (const p of procs.reverse()) await p.stop();
+    await trustee?.stop();
     await registry.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-async function startTrustee(dir: string, procs: RunningProcess[]): Promise<string> {
-  const key = generateKeyPairSync("ed25519");
-  writeFileSync(join(dir, "admin.pub"), key.publicKey.export({ format: "pem", type: "spki" }));
-  writeFileSync(join(dir, "admin.pem"), key.privateKey.export({ format: "pem", type: "pkcs8" }), {
-    mode: 0o600,
-  });
-  const port = await freePort();
-  writeFileSync(
-    join(dir, "kbs.toml"),
-    `[http_server]
-sockets = ["127.0.0.1:${port}"]
-insecure_http = true
-
-[admin]
-authorization_mode = "AuthenticatedAuthorization"
-
-[admin.authentication.bearer_jwt]
-identity_providers = [{ issuer = "coco-bench", public_key_uri = "${join(dir, "admin.pub")}" }]
-
-[admin.authorization.regex_acl]
-acls = [{ role = "admin", allowed_endpoints = "^/kbs/.+$" }]
-
-[storage_backend]
-storage_type = "LocalFs"
-
-[storage_backend.backends.local_fs]
-dir_path = "${join(dir, "store")}"
-
-[[plugins]]
-name = "resource"
-`,
-  );
-  procs.push(
-    await startProcess({
-      name: "trustee",
-      command: process.execPath,
-      args: [coco, "trustee", "-c", join(dir, "kbs.toml")],
-      ready: { kind: "tcp", port },
-    }),
-  );
-  const token = await exec(process.execPath, [
-    coco,
-    "trustee",
-    "admin-token",
-    "--key",
-    join(dir, "admin.pem"),
-    "--issuer",
-    "coco-bench",
-  ]);
-  writeFileSync(join(dir, "admin.jwt"), token.stdout);
-  return `http://127.0.0.1:${port}`;
 }

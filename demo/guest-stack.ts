@@ -3,18 +3,16 @@
  * `coco cdh run` (one or more) and `coco cdh api-server`, with an admin token and an
  * allow-resource policy. Used by the guest demo and `bench/cdh.ts`.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
-
-const run = promisify(execFile);
-/** The compiled `coco` entry point. */
-export const cocoCli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+import { freePort } from "../test/helpers/ports.js";
+import { type Readiness, type RunningProcess, startProcess } from "../test/helpers/process.js";
+import {
+  cocoCli,
+  startTrusteeProcess,
+  type TrusteeProcess,
+} from "../test/helpers/trustee-process.js";
 
 /** A running stack. */
 export interface GuestStack {
@@ -41,146 +39,38 @@ export interface GuestStackOptions {
   log?: (line: string) => void;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      const port = typeof a === "object" && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitFor(
-  check: () => Promise<boolean> | boolean,
-  what: string,
-  child: ChildProcess,
-  out: () => string,
-): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (child.exitCode !== null) throw new Error(`${what} exited: ${out()}`);
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what} did not start: ${out()}`);
-}
-
-const tcpOpen = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = connect(port, "127.0.0.1");
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
-
 /** Starts the stack in a fresh temp folder. */
 export async function startGuestStack(opts: GuestStackOptions = {}): Promise<GuestStack> {
   const dir = mkdtempSync(join(tmpdir(), "coco-guest-"));
-  const children: ChildProcess[] = [];
+  const procs: RunningProcess[] = [];
+  let trustee: TrusteeProcess | undefined;
   const log = opts.log ?? (() => {});
-  const spawnCoco = async (
-    name: string,
-    args: string[],
-    ready: () => Promise<boolean> | boolean,
-  ) => {
-    const child = spawn(process.execPath, [cocoCli, ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
+  const spawnCoco = async (name: string, args: string[], ready: Readiness) => {
+    const p = await startProcess({
+      name,
+      command: process.execPath,
+      args: [cocoCli, ...args],
+      ready,
+      timeoutMs: 20_000,
     });
-    children.push(child);
-    let out = "";
-    const keep = (c: Buffer) => {
-      out = (out + c.toString()).slice(-8000);
-    };
-    child.stdout?.on("data", keep);
-    child.stderr?.on("data", keep);
-    await waitFor(ready, name, child, () => out);
-    log(`started ${name} (pid ${child.pid})`);
+    procs.push(p);
+    log(`started ${name} (pid ${p.pid})`);
   };
-  const coco = async (args: string[]) =>
-    (await run(process.execPath, [cocoCli, ...args], { maxBuffer: 8 << 20 })).stdout;
   const stop = async () => {
-    for (const c of children.reverse()) {
-      if (c.exitCode === null && c.pid !== undefined) {
-        const done = new Promise((r) => c.once("exit", r));
-        c.kill("SIGTERM");
-        const t = setTimeout(() => c.kill("SIGKILL"), 3000);
-        await done;
-        clearTimeout(t);
-      }
-    }
+    for (const p of procs.reverse()) await p.stop();
+    await trustee?.stop();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const admin = generateKeyPairSync("ed25519");
-    writeFileSync(join(dir, "admin.pub"), admin.publicKey.export({ format: "pem", type: "spki" }));
-    writeFileSync(
-      join(dir, "admin.pem"),
-      admin.privateKey.export({ format: "pem", type: "pkcs8" }),
-      { mode: 0o600 },
-    );
-    const port = await freePort();
-    writeFileSync(
-      join(dir, "kbs.toml"),
-      [
-        "[http_server]",
-        `sockets = ["127.0.0.1:${port}"]`,
-        "insecure_http = true",
-        "[admin]",
-        'authorization_mode = "AuthenticatedAuthorization"',
-        "[admin.authentication.bearer_jwt]",
-        `identity_providers = [{ issuer = "coco-guest", public_key_uri = "${join(dir, "admin.pub")}" }]`,
-        "[admin.authorization.regex_acl]",
-        'acls = [{ role = "admin", allowed_endpoints = "^/kbs/.+$" }]',
-        "[attestation_service]",
-        "timeout = 5",
-        "[attestation_service.attestation_token_broker]",
-        `duration_min = ${opts.tokenMinutes ?? 5}`,
-        "[storage_backend]",
-        'storage_type = "LocalFs"',
-        "[storage_backend.backends.local_fs]",
-        `dir_path = "${join(dir, "store")}"`,
-        "[[plugins]]",
-        'name = "resource"',
-        "",
-      ].join("\n"),
-    );
-    const kbsUrl = `http://127.0.0.1:${port}`;
-    await spawnCoco("trustee", ["trustee", "-c", join(dir, "kbs.toml")], () => tcpOpen(port));
-    writeFileSync(
-      join(dir, "admin.jwt"),
-      await coco([
-        "trustee",
-        "admin-token",
-        "--key",
-        join(dir, "admin.pem"),
-        "--issuer",
-        "coco-guest",
-      ]),
-    );
-    const adminArgs = [
-      "kbs-client",
-      "--url",
-      kbsUrl,
-      "config",
-      "--admin-token-file",
-      join(dir, "admin.jwt"),
-    ];
-    writeFileSync(
-      join(dir, "allow.rego"),
-      'package policy\n\nimport rego.v1\n\ndefault allow := false\n\nallow if {\n\tdata.plugin == "resource"\n}\n',
-    );
-    await coco([...adminArgs, "set-resource-policy", "--policy-file", join(dir, "allow.rego")]);
-    let n = 0;
-    const putResource = async (path: string, data: Uint8Array) => {
-      const f = join(dir, `upload-${n++}`);
-      writeFileSync(f, data, { mode: 0o600 });
-      await coco([...adminArgs, "set-resource", "--path", path, "--resource-file", f]);
-      rmSync(f);
-    };
+    trustee = await startTrusteeProcess(dir, {
+      issuer: "coco-guest",
+      tokenMinutes: opts.tokenMinutes ?? 5,
+    });
+    log(`started trustee (pid ${trustee.pid})`);
+    const kbsUrl = trustee.url;
+    await trustee.allowAllResources();
+    const putResource = trustee.putResource;
+    const coco = trustee.coco;
     const aaSocket = `unix://${join(dir, "aa.sock")}`;
     writeFileSync(join(dir, "aa.toml"), `[token_configs.kbs]\nurl = "${kbsUrl}"\n`);
     await spawnCoco(
@@ -195,7 +85,7 @@ export async function startGuestStack(opts: GuestStackOptions = {}): Promise<Gue
         "--eventlog-dir",
         join(dir, "aael"),
       ],
-      () => existsSync(join(dir, "aa.sock")),
+      { kind: "file", path: join(dir, "aa.sock") },
     );
     const cdhSockets: Record<string, string> = {};
     for (const [name, c] of Object.entries(opts.cdhs ?? { cdh: { tokenCache: true } })) {
@@ -217,7 +107,7 @@ export async function startGuestStack(opts: GuestStackOptions = {}): Promise<Gue
           base,
           ...(c.tokenCache ? [] : ["--no-token-cache"]),
         ],
-        () => existsSync(sock),
+        { kind: "file", path: sock },
       );
       cdhSockets[name] = `unix://${sock}`;
     }
@@ -239,7 +129,7 @@ export async function startGuestStack(opts: GuestStackOptions = {}): Promise<Gue
           "--aa_addr",
           aaSocket,
         ],
-        () => tcpOpen(restPort),
+        { kind: "tcp", port: restPort },
       );
       restUrl = `http://127.0.0.1:${restPort}`;
     }

@@ -4,11 +4,9 @@
  * components' RCAR client, print the released secret and the EAR verdict, then show a denial
  * and the reason Trustee gives for it.
  */
-import { generateKeyPairSync } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { createSampleAttester } from "../src/guest/aa/attester/sample/sample.js";
 import { createRcarClient } from "../src/guest/aa/kbs-client/rcar.js";
 import { parseResourceUri } from "../src/protocol/resource-uri/index.js";
@@ -16,9 +14,7 @@ import {
   RESOURCE_POLICY_AFFIRMING,
   RESOURCE_POLICY_DEFAULT,
 } from "../src/trustee/as/policy/default-policies.js";
-import { mintAdminToken } from "../src/trustee/kbs/admin-token.js";
-import { freePort } from "../test/helpers/ports.js";
-import { startProcess } from "../test/helpers/process.js";
+import { startTrusteeProcess } from "../test/helpers/trustee-process.js";
 
 /** What the demo showed. */
 export interface TrusteeDemoResult {
@@ -30,46 +26,11 @@ export interface TrusteeDemoResult {
 /** Runs the Trustee story; every line goes to `log`. Throws if a step does not behave. */
 export async function demoTrustee(log: (line: string) => void): Promise<TrusteeDemoResult> {
   const dir = mkdtempSync(join(tmpdir(), "coco-demo-trustee-"));
-  const port = await freePort();
-  const admin = generateKeyPairSync("ed25519");
-  writeFileSync(join(dir, "admin.pub"), admin.publicKey.export({ format: "pem", type: "spki" }));
-  const config = join(dir, "kbs-config.toml");
-  writeFileSync(
-    config,
-    `[http_server]
-sockets = ["127.0.0.1:${port}"]
-insecure_http = true
-
-[admin]
-authorization_mode = "AuthenticatedAuthorization"
-
-[admin.authentication.bearer_jwt]
-identity_providers = [{ issuer = "coco-demo", public_key_uri = "${join(dir, "admin.pub")}" }]
-
-[admin.authorization.regex_acl]
-acls = [{ role = "admin", allowed_endpoints = "^/kbs/.+$" }]
-
-[storage_backend]
-storage_type = "LocalFs"
-
-[storage_backend.backends.local_fs]
-dir_path = "${join(dir, "storage")}"
-
-[[plugins]]
-name = "resource"
-`,
-  );
-  const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
-  const url = `http://127.0.0.1:${port}`;
-  const trustee = await startProcess({
-    name: "coco trustee",
-    command: process.execPath,
-    args: [cli, "trustee", "--config", config],
-    ready: { kind: "http", url: `${url}/healthz` },
-  });
+  const trustee = await startTrusteeProcess(dir, { issuer: "coco-demo" });
+  const url = trustee.url;
   try {
     log(`Trustee (KBS + AS + RVPS) listening on ${url}, pid ${trustee.pid}`);
-    const token = await mintAdminToken(admin.privateKey, { issuer: "coco-demo" });
+    const token = readFileSync(trustee.adminTokenFile, "utf8").trim();
     const adminCall = async (method: string, path: string, body: string, type: string) => {
       const res = await fetch(`${url}${path}`, {
         method,

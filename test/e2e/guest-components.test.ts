@@ -40,11 +40,13 @@ import { repoRoot } from "../helpers/paths.js";
 import { freePort } from "../helpers/ports.js";
 import { type RunningProcess, startProcess } from "../helpers/process.js";
 import { makeTestTls } from "../helpers/tls.js";
+import { startTrusteeProcess, type TrusteeProcess } from "../helpers/trustee-process.js";
 
 const run = promisify(execFile);
 const coco = join(repoRoot, "dist", "src", "cli", "main.js");
 const dir = mkdtempSync(join(tmpdir(), "guest-e2e-"));
 const procs: RunningProcess[] = [];
+let trustee: TrusteeProcess | undefined;
 let kbsUrl = "";
 let restUrl = "";
 const aaSock = `unix://${join(dir, "aa.sock")}`;
@@ -64,14 +66,6 @@ async function cocoRun(args: string[], env: NodeJS.ProcessEnv = {}): Promise<str
   return r.stdout;
 }
 
-async function waitForFile(path: string, proc: RunningProcess): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (existsSync(path)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${proc.name} did not create ${path}; output:\n${proc.output()}`);
-}
-
 async function startDaemon(
   name: string,
   args: string[],
@@ -83,42 +77,11 @@ async function startDaemon(
     command: process.execPath,
     args: [coco, ...args],
     env: { ...process.env, ...env },
-    ready: { kind: "none" },
+    ready: { kind: "file", path: sock.replace("unix://", "") },
   });
   procs.push(p);
-  await waitForFile(sock.replace("unix://", ""), p);
   return p;
 }
-
-const trusteeConfig = (port: number) => `
-[http_server]
-sockets = ["127.0.0.1:${port}"]
-insecure_http = true
-
-[admin]
-authorization_mode = "AuthenticatedAuthorization"
-
-[admin.authentication.bearer_jwt]
-identity_providers = [{ issuer = "coco-guest-test", public_key_uri = "${join(dir, "admin.pub")}" }]
-
-[admin.authorization.regex_acl]
-acls = [{ role = "admin", allowed_endpoints = "^/kbs/.+$" }]
-
-[attestation_service]
-timeout = 5
-
-[attestation_service.attestation_token_broker]
-duration_min = 0.1
-
-[storage_backend]
-storage_type = "LocalFs"
-
-[storage_backend.backends.local_fs]
-dir_path = "${join(dir, "store")}"
-
-[[plugins]]
-name = "resource"
-`;
 
 async function cdh<T>(fn: (c: TtrpcClient) => Promise<T>): Promise<T> {
   const c = new TtrpcClient(cdhSock, { timeoutMs: 30_000 });
@@ -143,65 +106,11 @@ const unseal = (secret: string) =>
   );
 
 before(async () => {
-  const admin = generateKeyPairSync("ed25519");
-  writeFileSync(join(dir, "admin.pub"), admin.publicKey.export({ format: "pem", type: "spki" }));
-  writeFileSync(join(dir, "admin.pem"), admin.privateKey.export({ format: "pem", type: "pkcs8" }), {
-    mode: 0o600,
-  });
-  const port = await freePort();
-  writeFileSync(join(dir, "kbs.toml"), trusteeConfig(port));
-  kbsUrl = `http://127.0.0.1:${port}`;
-  procs.push(
-    await startProcess({
-      name: "trustee",
-      command: process.execPath,
-      args: [coco, "trustee", "-c", join(dir, "kbs.toml")],
-      ready: { kind: "tcp", port },
-    }),
-  );
-  writeFileSync(
-    join(dir, "admin.jwt"),
-    await cocoRun([
-      "trustee",
-      "admin-token",
-      "--key",
-      join(dir, "admin.pem"),
-      "--issuer",
-      "coco-guest-test",
-    ]),
-  );
-  const put = async (path: string, data: Uint8Array) => {
-    const f = join(dir, `res-${path.replaceAll("/", "_")}`);
-    writeFileSync(f, data);
-    await cocoRun([
-      "kbs-client",
-      "--url",
-      kbsUrl,
-      "config",
-      "--admin-token-file",
-      join(dir, "admin.jwt"),
-      "set-resource",
-      "--path",
-      path,
-      "--resource-file",
-      f,
-    ]);
-  };
-  writeFileSync(
-    join(dir, "allow.rego"),
-    'package policy\n\nimport rego.v1\n\ndefault allow := false\n\nallow if {\n\tdata.plugin == "resource"\n}\n',
-  );
-  await cocoRun([
-    "kbs-client",
-    "--url",
-    kbsUrl,
-    "config",
-    "--admin-token-file",
-    join(dir, "admin.jwt"),
-    "set-resource-policy",
-    "--policy-file",
-    join(dir, "allow.rego"),
-  ]);
+  const t = await startTrusteeProcess(dir, { issuer: "coco-guest-test", tokenMinutes: 0.1 });
+  trustee = t;
+  kbsUrl = t.url;
+  const put = (path: string, data: Uint8Array) => t.putResource(path, data);
+  await t.allowAllResources();
   await put("default/key/1", resource);
   await put("default/kek/1", kek);
   await put("default/sealing-key/1", Buffer.from(JSON.stringify(signingPublic)));
@@ -282,6 +191,7 @@ before(async () => {
 
 after(async () => {
   for (const p of procs.reverse()) await p.stop();
+  await trustee?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -644,56 +554,31 @@ describe("https Trustee with a private CA", () => {
     writeFileSync(join(tdir, "ca.pem"), tls.caPem);
     writeFileSync(join(tdir, "cert.pem"), tls.certPem);
     writeFileSync(join(tdir, "key.pem"), tls.keyPem, { mode: 0o600 });
-    const port = await freePort();
-    const cfg = trusteeConfig(port)
-      .replace(
-        "insecure_http = true",
-        `insecure_http = false\nprivate_key = "${join(tdir, "key.pem")}"\ncertificate = "${join(tdir, "cert.pem")}"`,
-      )
-      .replace(join(dir, "store"), join(tdir, "store"));
-    writeFileSync(join(tdir, "kbs.toml"), cfg);
-    const trustee = await startProcess({
-      name: "trustee-https",
-      command: process.execPath,
-      args: [coco, "trustee", "-c", join(tdir, "kbs.toml")],
-      ready: { kind: "tcp", port },
+    const https = await startTrusteeProcess(tdir, {
+      issuer: "coco-guest-test",
+      tls: { key: join(tdir, "key.pem"), cert: join(tdir, "cert.pem"), ca: join(tdir, "ca.pem") },
     });
-    procs.push(trustee);
-    const url = `https://127.0.0.1:${port}`;
-    const admin = [
-      "kbs-client",
-      "--url",
-      url,
-      "--cert-file",
-      join(tdir, "ca.pem"),
-      "config",
-      "--admin-token-file",
-      join(dir, "admin.jwt"),
-    ];
-    await cocoRun([...admin, "set-resource-policy", "--policy-file", join(dir, "allow.rego")]);
-    writeFileSync(join(tdir, "res"), "over tls");
-    await cocoRun([
-      ...admin,
-      "set-resource",
-      "--path",
-      "default/tls/1",
-      "--resource-file",
-      join(tdir, "res"),
-    ]);
-    const out = await cocoRun([
-      "kbs-client",
-      "--url",
-      url,
-      "--cert-file",
-      join(tdir, "ca.pem"),
-      "get-resource",
-      "--path",
-      "kbs:///default/tls/1",
-    ]);
-    assert.equal(Buffer.from(out.trim(), "base64").toString(), "over tls");
-    await assert.rejects(
-      cocoRun(["kbs-client", "--url", url, "get-resource", "--path", "default/tls/1"]),
-      (e: Error & { stderr?: string }) => /ERR_KBS_CLIENT_UNREACHABLE/.test(e.stderr ?? ""),
-    );
+    try {
+      const url = https.url;
+      await https.allowAllResources();
+      await https.putResource("default/tls/1", "over tls");
+      const out = await cocoRun([
+        "kbs-client",
+        "--url",
+        url,
+        "--cert-file",
+        join(tdir, "ca.pem"),
+        "get-resource",
+        "--path",
+        "kbs:///default/tls/1",
+      ]);
+      assert.equal(Buffer.from(out.trim(), "base64").toString(), "over tls");
+      await assert.rejects(
+        cocoRun(["kbs-client", "--url", url, "get-resource", "--path", "default/tls/1"]),
+        (e: Error & { stderr?: string }) => /ERR_KBS_CLIENT_UNREACHABLE/.test(e.stderr ?? ""),
+      );
+    } finally {
+      await https.stop();
+    }
   });
 });

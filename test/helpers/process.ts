@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { connect } from "node:net";
@@ -14,6 +15,7 @@ export class ProcessError extends CocoError<ProcessErrorCode> {}
 export type Readiness =
   | { kind: "tcp"; port: number; host?: string }
   | { kind: "http"; url: string; ca?: string | Buffer }
+  | { kind: "file"; path: string }
   | { kind: "none" };
 
 /** Options for {@link startProcess}. */
@@ -174,6 +176,8 @@ async function isReady(ready: Readiness): Promise<boolean> {
       return tcpAnswers(ready.host ?? "127.0.0.1", ready.port);
     case "http":
       return httpAnswers(ready.url, ready.ca);
+    case "file":
+      return existsSync(ready.path);
   }
 }
 
