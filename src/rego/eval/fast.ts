@@ -37,16 +37,16 @@ export const FAIL = 0;
 export const PASS = 1;
 export const SLOW = 2;
 
-const planCache = new WeakMap<CLit, LitPlan | null>();
+/** A compiled statement carrying its plan (set on first evaluation). */
+type Planned = CLit & { plan?: LitPlan | null };
 
 /** The plan for a statement (computed once per compiled statement). */
 export function planOf(lit: CLit): LitPlan | null {
-  let p = planCache.get(lit);
-  if (p === undefined) {
-    p = makePlan(lit);
-    planCache.set(lit, p);
-  }
-  return p;
+  const p = (lit as Planned).plan;
+  if (p !== undefined) return p;
+  const made = makePlan(lit);
+  (lit as Planned).plan = made;
+  return made;
 }
 
 function makePlan(lit: CLit): LitPlan | null {

@@ -197,14 +197,19 @@ export function callFunction(
   for (const def of rs.defs) {
     const f: Frame = new Array(def.nslots);
     let v: Value | undefined;
-    unifyArgs(ctx, def.args ?? [], args, 0, f, () => {
-      const r = defValue(ctx, def, f, msg);
-      if (r !== undefined) {
-        if (v !== undefined && !equal(v, r)) throw conflict(msg, def.loc);
-        v = r;
-      }
-      return false;
-    });
+    const bound = bindArgs(def.args ?? [], args, f);
+    if (bound === false) continue;
+    if (bound) v = defValue(ctx, def, f, msg);
+    else {
+      unifyArgs(ctx, def.args ?? [], args, 0, f, () => {
+        const r = defValue(ctx, def, f, msg);
+        if (r !== undefined) {
+          if (v !== undefined && !equal(v, r)) throw conflict(msg, def.loc);
+          v = r;
+        }
+        return false;
+      });
+    }
     if (v === undefined) continue;
     if (result !== undefined && !equal(result, v)) throw conflict(msg, def.loc);
     result = v;
@@ -221,6 +226,27 @@ export function callFunction(
     );
   }
   return result;
+}
+
+/**
+ * Binds arguments to parameters that are all variables or constants (the usual case) straight
+ * into the fresh frame: true when bound, false when a parameter does not match, undefined
+ * when a parameter is a pattern that needs general unification (nothing bound then).
+ */
+function bindArgs(pats: CTerm[], args: readonly Value[], f: Frame): boolean | undefined {
+  for (const p of pats) if (p.t !== "local" && p.t !== "const") return undefined;
+  for (let i = 0; i < pats.length; i++) {
+    const p = pats[i]!;
+    const a = args[i] as Value;
+    if (p.t === "const") {
+      if (!equal(p.v, a)) return false;
+    } else if (p.t === "local") {
+      const cur = f[p.slot];
+      if (cur === undefined) f[p.slot] = a;
+      else if (!equal(cur, a)) return false;
+    }
+  }
+  return true;
 }
 
 function unifyArgs(
