@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { SAMPLE_LAUNCH_FIELD_ENV } from "../../tee/sample/index.js";
 
 /** How the guest's vCPUs run: hardware virtualization (KVM) or qemu's emulator (TCG). */
 export type QemuAccel = "kvm" | "tcg";
@@ -18,6 +19,11 @@ export interface QemuLaunch {
   insecureRegistries: string[];
   /** Host loopback TCP ports the guest reaches at 127.0.0.1:PORT through the user network. */
   forwardPorts: number[];
+  /**
+   * The sample TEE's launch field (MRCONFIGID's development stand-in: the init-data digest),
+   * standard base64, set by the launcher as a VMM sets the hardware field.
+   */
+  sampleLaunchField?: string;
   /** Flags for the guest's node processes (NODE_OPTIONS in init's environment). */
   nodeOptions?: string[];
 }
@@ -52,6 +58,12 @@ export function kernelCommandLine(l: QemuLaunch): string {
   if (regs.length > 0) words.push(`coco.insecure=${regs.join(",")}`);
   if (l.forwardPorts.length > 0) words.push(`coco.forward=${l.forwardPorts.join(",")}`);
   // The kernel hands `NAME=value` words it does not know to init as environment variables.
+  if (l.sampleLaunchField !== undefined) {
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(l.sampleLaunchField)) {
+      throw new RangeError("the sample launch field is not standard base64");
+    }
+    words.push(`${SAMPLE_LAUNCH_FIELD_ENV}=${l.sampleLaunchField}`);
+  }
   const nodeOpts = l.nodeOptions ?? [];
   if (nodeOpts.some((o) => !/^--[a-z0-9-]+(=[A-Za-z0-9._-]+)?$/.test(o))) {
     throw new RangeError("a guest node option is not a plain --flag[=value]");

@@ -83,6 +83,15 @@ describe("qemu command line", () => {
     assert.throws(() => kernelCommandLine({ ...base, nodeOptions: ["--a", "--b"] }));
   });
 
+  test("sets the sample TEE's launch field in init's environment, base64 only", () => {
+    const field = Buffer.alloc(32, 7).toString("base64");
+    assert.match(
+      kernelCommandLine({ ...base, sampleLaunchField: field }),
+      new RegExp(` COCO_SAMPLE_LAUNCH_INIT_DATA=${field.replace(/[+/]/g, "\\$&")}`),
+    );
+    assert.throws(() => kernelCommandLine({ ...base, sampleLaunchField: "AAAA init=/bin/sh" }));
+  });
+
   test("refuses a registry name that would inject another kernel parameter", () => {
     assert.throws(() =>
       kernelCommandLine({ ...base, insecureRegistries: ["r:5000 init=/bin/sh"] }),

@@ -12,7 +12,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildInitDataDisk } from "../../protocol/agent/index.js";
 import { TtrpcClient } from "../../protocol/ttrpc/index.js";
+import { encodeSampleLaunchField } from "../../tee/sample/index.js";
 import { HostError } from "../errors.js";
+import { sampleLaunchField } from "./process.js";
 import {
   agentSocketPath,
   consolePath,
@@ -122,6 +124,10 @@ async function startQemuSandbox(
       ...(initdataDisk ? { initdataDisk } : {}),
       insecureRegistries: insecure,
       forwardPorts: loopbackPorts(insecure, o.initData),
+      // As the process sandbox and a VMM setting MRCONFIGID: the launcher, not the guest, sets it.
+      ...(o.initData
+        ? { sampleLaunchField: encodeSampleLaunchField(sampleLaunchField(o.initData)) }
+        : {}),
       nodeOptions:
         opts.nodeOptions ??
         (process.env.COCO_QEMU_NODE_OPTIONS ?? "").split(" ").filter((w) => w !== ""),
