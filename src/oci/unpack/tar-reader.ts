@@ -22,6 +22,8 @@ export type EntryStart = (h: TarEntryHeader) => BodySink | null;
 
 const BLOCK = 512;
 const MAX_EXTENDED = 1024 * 1024;
+const MAX_ID = 0xffff_ffff;
+const MAX_MTIME_S = 8.64e12;
 // ustar header fields: [offset, length]
 const F = {
   name: [0, 100],
@@ -269,18 +271,24 @@ export class TarReader {
     if (pax !== null) {
       if (pax.path !== undefined) name = pax.path;
       if (pax.linkpath !== undefined) linkname = pax.linkpath;
-      const dec = (k: string): number | undefined => {
+      // Decimal only, as Go's archive/tar (strconv.ParseInt): Number() would also take "0x10",
+      // "1e300" and "Infinity"; mtime may carry a fraction (pax "%d.%d").
+      const dec = (k: string, fraction = false): number | undefined => {
         const v = pax[k];
         if (v === undefined) return undefined;
-        const x = Number(v);
-        if (!Number.isFinite(x) || x < 0) bad(`pax ${k} is not a number`);
+        const x = (fraction ? /^\d+(\.\d+)?$/ : /^\d+$/).test(v) ? Number(v) : Number.NaN;
+        if (!Number.isFinite(x)) bad(`pax ${k} is not a decimal number`);
         return x;
       };
       realSize = dec("size") ?? realSize;
       uid = dec("uid") ?? uid;
       gid = dec("gid") ?? gid;
-      mtimeS = dec("mtime") ?? mtimeS;
+      mtimeS = dec("mtime", true) ?? mtimeS;
     }
+    // Linux ids are 32-bit (chown refuses more); a Date holds ±8.64e12 s. Base-256 header
+    // fields and pax records can both carry more.
+    if (uid > MAX_ID || gid > MAX_ID) bad("uid or gid out of range");
+    if (mtimeS > MAX_MTIME_S) bad("mtime out of range");
     this.#pax = null;
     this.#longName = undefined;
     this.#longLink = undefined;
