@@ -7,18 +7,13 @@
 import {
   AA_SERVICE,
   AaMessages,
+  failingAs,
   RuntimeMeasurementResult,
   type TtrpcServer,
 } from "../../protocol/ttrpc/index.js";
 import type { AttestationAgent } from "./agent.js";
 
-function failure(what: string, err: unknown): Error {
-  const code = (err as { code?: unknown }).code;
-  const detail = err instanceof Error ? err.message : String(err);
-  return new Error(
-    `[ERROR:attestation-agent] ${what}: ${typeof code === "string" ? `${code}: ` : ""}${detail}`,
-  );
-}
+const guard = failingAs("[ERROR:attestation-agent] ");
 
 /** Registers the AA methods on `server`. */
 export function registerAaService(server: TtrpcServer, aa: AttestationAgent): void {
@@ -28,48 +23,36 @@ export function registerAaService(server: TtrpcServer, aa: AttestationAgent): vo
     "GetEvidence",
     M.GetEvidenceRequest,
     M.GetEvidenceResponse,
-    async (req) => {
-      try {
-        return { Evidence: await aa.getEvidence(req.RuntimeData) };
-      } catch (err) {
-        throw failure("AA-KBC get evidence failed", err);
-      }
-    },
+    guard("AA-KBC get evidence failed", async (req) => ({
+      Evidence: await aa.getEvidence(req.RuntimeData),
+    })),
   );
   server.method(
     AA_SERVICE,
     "GetAdditionalEvidence",
     M.GetAdditionalEvidenceRequest,
     M.GetEvidenceResponse,
-    async (req) => {
-      try {
-        return { Evidence: await aa.getAdditionalEvidence(req.RuntimeData) };
-      } catch (err) {
-        throw failure("AA-KBC get additional evidence failed", err);
-      }
-    },
+    guard("AA-KBC get additional evidence failed", async (req) => ({
+      Evidence: await aa.getAdditionalEvidence(req.RuntimeData),
+    })),
   );
-  server.method(AA_SERVICE, "GetToken", M.GetTokenRequest, M.GetTokenResponse, async (req) => {
-    try {
-      return { Token: await aa.getToken(req.TokenType) };
-    } catch (err) {
-      throw failure("AA-KBC get token failed", err);
-    }
-  });
+  server.method(
+    AA_SERVICE,
+    "GetToken",
+    M.GetTokenRequest,
+    M.GetTokenResponse,
+    guard("AA-KBC get token failed", async (req) => ({ Token: await aa.getToken(req.TokenType) })),
+  );
   server.method(
     AA_SERVICE,
     "ExtendRuntimeMeasurement",
     M.ExtendRuntimeMeasurementRequest,
     M.ExtendRuntimeMeasurementResponse,
-    async (req) => {
-      try {
-        const idx = req.RegisterIndex === undefined ? undefined : Number(req.RegisterIndex);
-        const r = await aa.extendRuntimeMeasurement(req.Domain, req.Operation, req.Content, idx);
-        return { Result: RuntimeMeasurementResult[r] };
-      } catch (err) {
-        throw failure("AA extend runtime measurement failed", err);
-      }
-    },
+    guard("AA extend runtime measurement failed", async (req) => {
+      const idx = req.RegisterIndex === undefined ? undefined : Number(req.RegisterIndex);
+      const r = await aa.extendRuntimeMeasurement(req.Domain, req.Operation, req.Content, idx);
+      return { Result: RuntimeMeasurementResult[r] };
+    }),
   );
   server.method(AA_SERVICE, "GetTeeType", M.GetTeeTypeRequest, M.GetTeeTypeResponse, async () => ({
     tee: aa.tee,

@@ -7,19 +7,15 @@
 import {
   CDH_SERVICES,
   CdhMessages,
+  failingAs,
   KEYPROVIDER_SERVICE,
   KeyProviderMessages,
   type TtrpcServer,
 } from "../../protocol/ttrpc/index.js";
 import type { ConfidentialDataHub } from "./hub.js";
 
-function failure(what: string, err: unknown): Error {
-  const code = (err as { code?: unknown }).code;
-  const detail = err instanceof Error ? err.message : String(err);
-  return new Error(
-    `[CDH] [ERROR]: ${what}: ${typeof code === "string" ? `${code}: ` : ""}${detail}`,
-  );
-}
+/** Upstream CDH's failure prefix; `what` and the coded cause follow. */
+export const cdhFailure = failingAs("[CDH] [ERROR]: ");
 
 /** Registers the CDH methods on `server`. */
 export function registerCdhService(server: TtrpcServer, hub: ConfidentialDataHub): void {
@@ -29,61 +25,41 @@ export function registerCdhService(server: TtrpcServer, hub: ConfidentialDataHub
     "GetResource",
     M.GetResourceRequest,
     M.GetResourceResponse,
-    async (req) => {
-      try {
-        return { Resource: await hub.getResource(req.ResourcePath) };
-      } catch (err) {
-        throw failure("Get Resource failed", err);
-      }
-    },
+    cdhFailure("Get Resource failed", async (req) => ({
+      Resource: await hub.getResource(req.ResourcePath),
+    })),
   );
   server.method(
     CDH_SERVICES.sealedSecret,
     "UnsealSecret",
     M.UnsealSecretInput,
     M.UnsealSecretOutput,
-    async (req) => {
-      try {
-        return { plaintext: await hub.unsealSecret(req.secret) };
-      } catch (err) {
-        throw failure("Unseal Secret failed", err);
-      }
-    },
+    cdhFailure("Unseal Secret failed", async (req) => ({
+      plaintext: await hub.unsealSecret(req.secret),
+    })),
   );
   server.method(
     CDH_SERVICES.secureMount,
     "SecureMount",
     M.SecureMountRequest,
     M.SecureMountResponse,
-    async (req) => {
-      try {
-        await hub.secureMount({
-          volumeType: req.volumeType,
-          options: { ...req.options },
-          flags: [...req.flags],
-          mountPoint: req.mountPoint,
-        });
-        return {};
-      } catch (err) {
-        throw failure("Secure Mount failed", err);
-      }
-    },
+    cdhFailure("Secure Mount failed", async (req) => {
+      await hub.secureMount({
+        volumeType: req.volumeType,
+        options: { ...req.options },
+        flags: [...req.flags],
+        mountPoint: req.mountPoint,
+      });
+      return {};
+    }),
   );
   server.method(
     KEYPROVIDER_SERVICE,
     "UnWrapKey",
     KeyProviderMessages.Input,
     KeyProviderMessages.Output,
-    async (req) => {
-      try {
-        return {
-          KeyProviderKeyWrapProtocolOutput: await hub.unwrapKey(
-            req.KeyProviderKeyWrapProtocolInput,
-          ),
-        };
-      } catch (err) {
-        throw failure("UnWrapKey failed", err);
-      }
-    },
+    cdhFailure("UnWrapKey failed", async (req) => ({
+      KeyProviderKeyWrapProtocolOutput: await hub.unwrapKey(req.KeyProviderKeyWrapProtocolInput),
+    })),
   );
 }

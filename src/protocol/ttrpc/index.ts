@@ -13,6 +13,7 @@ export {
 export { KEYPROVIDER_SERVICE, KeyProviderMessages } from "./api/keyprovider.js";
 export { type CallOptions, TtrpcClient } from "./client.js";
 export { GrpcCode, TtrpcError, type TtrpcErrorCode } from "./errors.js";
+export { failingAs, failureMessage, type TypedHandler } from "./failure.js";
 export {
   encodeFrame,
   type Frame,
