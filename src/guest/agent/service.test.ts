@@ -18,6 +18,7 @@ import { acceptAnything } from "../../oci/pull.js";
 import type {
   CopyFileRequest,
   CreateContainerRequest,
+  CreateSandboxRequest,
   Storage,
 } from "../../protocol/agent/index.js";
 import { makeBusyboxRootfs } from "./container/busybox-rootfs.js";
@@ -93,6 +94,19 @@ function ccr(
   };
 }
 
+/** A CreateSandboxRequest with nothing but an id and a hostname. */
+function sandbox(sandboxId: string, hostname = ""): CreateSandboxRequest {
+  return {
+    hostname,
+    dns: [],
+    storages: [],
+    sandboxPidns: false,
+    sandboxId,
+    guestHookPath: "",
+    kernelModules: [],
+  };
+}
+
 const code = (c: string) => (e: unknown) => (e as { code?: string }).code === c;
 
 before(async () => {
@@ -137,15 +151,7 @@ describe("agent service over real runc and a real registry", () => {
   test("pulls the image in the guest, runs the container, streams output, reports status", async (t) => {
     if (skip) return t.skip(skip);
     const svc = service();
-    await svc.createSandbox({
-      hostname: "pod",
-      dns: [],
-      storages: [],
-      sandboxPidns: false,
-      sandboxId: "sb1",
-      guestHookPath: "",
-      kernelModules: [],
-    });
+    await svc.createSandbox(sandbox("sb1", "pod"));
     await svc.createContainer(
       ccr("c1", [
         "/bin/sh",
@@ -166,15 +172,7 @@ describe("agent service over real runc and a real registry", () => {
   test("refuses a second sandbox, hook paths and kernel modules", async (t) => {
     if (skip) return t.skip(skip);
     const svc = service();
-    const base = {
-      hostname: "",
-      dns: [],
-      storages: [],
-      sandboxPidns: false,
-      sandboxId: "sb2",
-      guestHookPath: "",
-      kernelModules: [],
-    };
+    const base = sandbox("sb2");
     await assert.rejects(
       svc.createSandbox({ ...base, guestHookPath: "/usr/share/oci/hooks" }),
       code("ERR_AGENT_SPEC"),
@@ -191,15 +189,7 @@ describe("agent service over real runc and a real registry", () => {
   test("refuses host-backed storages, misplaced image storages and bind mounts from guest paths", async (t) => {
     if (skip) return t.skip(skip);
     const svc = service();
-    await svc.createSandbox({
-      hostname: "",
-      dns: [],
-      storages: [],
-      sandboxPidns: false,
-      sandboxId: "sb3",
-      guestHookPath: "",
-      kernelModules: [],
-    });
+    await svc.createSandbox(sandbox("sb3"));
     const virtiofs: Storage = {
       ...imageStorage("c2"),
       driver: "virtio-fs",
@@ -234,15 +224,7 @@ describe("agent service over real runc and a real registry", () => {
   test("refuses an image whose digest does not match the pinned reference", async (t) => {
     if (skip) return t.skip(skip);
     const svc = service();
-    await svc.createSandbox({
-      hostname: "",
-      dns: [],
-      storages: [],
-      sandboxPidns: false,
-      sandboxId: "sb4",
-      guestHookPath: "",
-      kernelModules: [],
-    });
+    await svc.createSandbox(sandbox("sb4"));
     const wrong = image.replace(/@sha256:[0-9a-f]{8}/, "@sha256:00000000");
     await assert.rejects(
       svc.createContainer(ccr("c5", ["/bin/true"], { storages: [imageStorage("c5", wrong)] })),
@@ -254,15 +236,7 @@ describe("agent service over real runc and a real registry", () => {
   test("a sealed env value that cannot be unsealed fails the container instead of leaking through", async (t) => {
     if (skip) return t.skip(skip);
     const svc = service();
-    await svc.createSandbox({
-      hostname: "",
-      dns: [],
-      storages: [],
-      sandboxPidns: false,
-      sandboxId: "sb5",
-      guestHookPath: "",
-      kernelModules: [],
-    });
+    await svc.createSandbox(sandbox("sb5"));
     const req = ccr("c6", ["/bin/env"]);
     req.OCI!.Process!.Env.push("SECRET=sealed.fakejws.payload.sig");
     await assert.rejects(svc.createContainer(req), code("ERR_AGENT_UNSEAL"));
@@ -274,15 +248,7 @@ describe("stats, limits and OOM events through runc", () => {
   test("reports cgroup stats, applies a memory limit, and reports the OOM kill it causes", async (t) => {
     if (skip) return t.skip(skip);
     const svc = service();
-    await svc.createSandbox({
-      hostname: "",
-      dns: [],
-      storages: [],
-      sandboxPidns: false,
-      sandboxId: "sb6",
-      guestHookPath: "",
-      kernelModules: [],
-    });
+    await svc.createSandbox(sandbox("sb6"));
     // Waits for a go file, then grows a shell variable until the memory limit kills it.
     await svc.createContainer(
       ccr("c7", [
