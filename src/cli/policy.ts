@@ -48,6 +48,10 @@ export function registerPolicy(program: Command): void {
     .option("--allow-logs", "let the host read container output (denied by default)")
     .option("--allow-stdin", "let the host write to container stdin (denied by default)")
     .option(
+      "--pin-resources",
+      "refuse containers whose CPU/memory limits differ from the manifest (genpolicy lets the host choose)",
+    )
+    .option(
       "--trustee <url>",
       "put aa.toml and cdh.toml naming this Trustee (KBS) into the init-data",
     )
@@ -77,6 +81,7 @@ export function registerPolicy(program: Command): void {
           imagePolicyUri?: string;
           allowLogs?: boolean;
           allowStdin?: boolean;
+          pinResources?: boolean;
           trustee?: string;
           initdataPath?: string;
           algorithm: string;
@@ -126,6 +131,7 @@ export function registerPolicy(program: Command): void {
           allowExec,
           allowLogs: o.allowLogs === true,
           allowStdin: o.allowStdin === true,
+          pinResources: o.pinResources === true,
           initDataFiles: files,
           algorithm: o.algorithm as "sha256",
         });

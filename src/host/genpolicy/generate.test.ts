@@ -55,10 +55,10 @@ const image: ImageInfo = {
   config: { Env: ["PATH=/bin"], Cmd: ["/bin/sh"] },
 };
 
-function setup(opts: Parameters<typeof generatePolicy>[3] = {}) {
-  const pod = parsePod(manifest);
+function setup(opts: Parameters<typeof generatePolicy>[3] = {}, text = manifest) {
+  const pod = parsePod(text);
   const images = new Map([[pod.containers[0]!.image, image]]);
-  const gen = generatePolicy(manifest, pod, images, opts);
+  const gen = generatePolicy(text, pod, images, opts);
   const engine = createEngine();
   engine.addPolicy("policy.rego", gen.policy);
   let data: Record<string, unknown> = { pstate: {} };
@@ -300,5 +300,42 @@ describe("generated agent policy", () => {
       }),
       false,
     );
+  });
+
+  test("CPU/memory limits: the host may change them (as genpolicy) unless the owner pinned them", () => {
+    const limited = manifest.replace(
+      "    livenessProbe:",
+      "    resources:\n      limits: {cpu: 500m, memory: 64Mi}\n      requests: {cpu: 250m}\n    livenessProbe:",
+    );
+    for (const pin of [false, true]) {
+      const { ask, plan } = setup({ pinResources: pin }, limited);
+      const honest = plan();
+      const r = honest.request.OCI!.Linux!.Resources!;
+      assert.equal(r.Memory!.Limit, 64n << 20n);
+      assert.equal(r.CPU!.Quota, 50_000n);
+      assert.equal(r.CPU!.Period, 100_000n);
+      assert.equal(r.CPU!.Shares, 256n);
+      assert.equal(ask("CreateContainerRequest", honest.request), true, `honest, pin=${pin}`);
+      const changed = setup({ pinResources: pin }, limited);
+      const p = changed.plan();
+      p.request.OCI!.Linux!.Resources!.Memory!.Limit = 1n << 30n;
+      p.request.OCI!.Linux!.Resources!.CPU!.Quota = 400_000n;
+      assert.equal(changed.ask("CreateContainerRequest", p.request), !pin, `raised, pin=${pin}`);
+      const dropped = setup({ pinResources: pin }, limited);
+      const d = dropped.plan();
+      delete d.request.OCI!.Linux!.Resources;
+      assert.equal(dropped.ask("CreateContainerRequest", d.request), !pin, `dropped, pin=${pin}`);
+      // Whatever the pin says: no device cgroup rules, no Pids/BlockIO/Network (upstream's filter).
+      for (const [what, extra] of [
+        ["devices", { Devices: [{ Allow: true, Type: "c", Major: 1n, Minor: 1n, Access: "rwm" }] }],
+        ["pids", { Pids: { Limit: 10n } }],
+        ["blockio", { BlockIO: { Weight: 10 } }],
+      ] as const) {
+        const t = setup({ pinResources: pin }, limited);
+        const q = t.plan();
+        Object.assign(q.request.OCI!.Linux!.Resources!, extra);
+        assert.equal(t.ask("CreateContainerRequest", q.request), false, `${what}, pin=${pin}`);
+      }
+    }
   });
 });

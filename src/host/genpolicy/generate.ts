@@ -30,6 +30,11 @@ export interface GenerateOptions {
   allowStdin?: boolean;
   /** Extra init-data files (aa.toml, cdh.toml), kept as given. */
   initDataFiles?: Record<string, string>;
+  /**
+   * Refuse a CreateContainer whose CPU/memory limits differ from the manifest's. Default off, as
+   * genpolicy: the host sizes the VM anyway, so limits are an availability matter it controls.
+   */
+  pinResources?: boolean;
   /** Init-data digest algorithm (default sha256, which SNP HOST_DATA holds whole). */
   algorithm?: "sha256" | "sha384" | "sha512";
 }
@@ -82,7 +87,12 @@ export function policyData(
   }
   return {
     containers,
-    common: { cpath: GUEST_ROOT, sfprefix: SFPREFIX, default_caps: DEFAULT_CAPS },
+    common: {
+      cpath: GUEST_ROOT,
+      sfprefix: SFPREFIX,
+      default_caps: DEFAULT_CAPS,
+      pin_resources: o.pinResources === true,
+    },
     sandbox: { storages: [kataJson("Storage", SHM_STORAGE)] },
     request_defaults: {
       CreateContainerRequest: { allow_env_prefix: [] },

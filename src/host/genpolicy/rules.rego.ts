@@ -7,7 +7,9 @@
  *  - the guest-pull image storage must name exactly the digest-pinned image in the policy
  *    (upstream leaves `source` unchecked, runtime.md §2.8);
  *  - every container may be created once (upstream does not count containers);
- *  - annotations present in the policy must also be present in the request.
+ *  - annotations present in the policy must also be present in the request;
+ *  - with `common.pin_resources` the CPU and memory limits must be the manifest's (upstream
+ *    always lets the host choose them).
  * It uses no regex builtin: placeholders are resolved with string functions.
  */
 export const RULES_REGO = `package agent_policy
@@ -112,7 +114,7 @@ allow_create_container_input if {
     i_linux.MountLabel == ""
     count(i_linux.Devices) == 0
     i_linux.RootfsPropagation == ""
-    is_null(i_linux.Resources)
+    allow_resources_input(i_linux.Resources)
     is_null(i_linux.Seccomp)
     is_null(i_linux.IntelRdt)
     count(i_linux.Sysctl) == 0
@@ -120,6 +122,27 @@ allow_create_container_input if {
     i_oci.Process.ApparmorProfile == ""
     i_oci.Process.User.Username == ""
 }
+
+# Resources: as upstream, no device cgroup rules and no Pids/BlockIO/Network (the Kata shim
+# clears them); CPU and memory limits are the host's to choose unless the owner pinned them.
+allow_resources_input(r) if is_null(r)
+allow_resources_input(r) if {
+    count(r.Devices) == 0
+    is_null(r.BlockIO)
+    is_null(r.Network)
+    is_null(r.Pids)
+}
+
+pin_resources if policy_data.common.pin_resources == true
+
+allow_resources(p, i) if not pin_resources
+allow_resources(p, i) if {
+    pin_resources
+    resources_view(p) == resources_view(i)
+}
+
+resources_view(r) := null if is_null(r)
+resources_view(r) := [r.Memory, r.CPU] if not is_null(r)
 
 allow_container(p_container, i) if {
     p_oci := p_container.OCI
@@ -248,6 +271,7 @@ storage_matches(p, s, p_container, i) if {
 }
 
 allow_linux(p, i) if {
+    allow_resources(p.Resources, i.Resources)
     {norm_ns(x.Type) | some x in p.Namespaces} == {norm_ns(x.Type) | some x in i.Namespaces}
     every x in i.Namespaces {
         x.Path == ""

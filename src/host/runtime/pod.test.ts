@@ -86,8 +86,8 @@ data:
       code("ERR_POD_UNSUPPORTED"),
     );
     assert.throws(
-      () => parsePod(pod(`  restartPolicy: Always\n${one}`)),
-      code("ERR_POD_UNSUPPORTED"),
+      () => parsePod(pod(`  restartPolicy: Sometimes\n${one}`)),
+      code("ERR_POD_MANIFEST"),
     );
     assert.throws(
       () => parsePod(pod(`${one}    securityContext:\n      privileged: true\n`)),
@@ -137,5 +137,51 @@ data:
       (e: { code?: string; message?: string }) =>
         e.code === "ERR_POD_MANIFEST" && /alias/.test(e.message ?? ""),
     );
+  });
+
+  test("accepts every restartPolicy Kubernetes knows; the default stays Never", () => {
+    for (const rp of ["Never", "OnFailure", "Always"] as const)
+      assert.equal(parsePod(pod(`  restartPolicy: ${rp}\n${one}`)).restartPolicy, rp);
+    assert.equal(parsePod(pod(one)).restartPolicy, "Never");
+  });
+
+  test("reads cpu and memory quantities as kubelet does", () => {
+    const res = (r: string) => parsePod(pod(`${one}    resources:\n${r}`)).containers[0]!.resources;
+    assert.deepEqual(res("      limits: {cpu: 500m, memory: 64Mi}\n"), {
+      cpuLimitMilli: 500,
+      cpuRequestMilli: 500,
+      memoryLimit: 64 * 2 ** 20,
+      memoryRequest: 64 * 2 ** 20,
+    });
+    assert.deepEqual(res('      requests: {cpu: "0.25", memory: 1G}\n'), {
+      cpuRequestMilli: 250,
+      memoryRequest: 1e9,
+    });
+    assert.deepEqual(res("      limits: {cpu: 2, memory: 1e6}\n"), {
+      cpuLimitMilli: 2000,
+      cpuRequestMilli: 2000,
+      memoryLimit: 1e6,
+      memoryRequest: 1e6,
+    });
+    assert.deepEqual(res("      limits: {cpu: 1.0001}\n").cpuLimitMilli, 1001, "rounded up");
+    for (const bad of ["lots", "-1", "1Qi", "1..2", "", "1e999", "9".repeat(70), "[1]"]) {
+      assert.throws(
+        () => res(`      limits: {memory: ${JSON.stringify(bad)}}\n`),
+        code("ERR_POD_MANIFEST"),
+        bad,
+      );
+    }
+    assert.throws(
+      () => res("      limits: {memory: 2Pi}\n"),
+      code("ERR_POD_MANIFEST"),
+      "too large",
+    );
+    assert.throws(
+      () => res("      limits: {cpu: 1}\n      requests: {cpu: 2}\n"),
+      code("ERR_POD_MANIFEST"),
+      "request above limit",
+    );
+    assert.throws(() => res("      limits: {hugepages-2Mi: 1Gi}\n"), code("ERR_POD_UNSUPPORTED"));
+    assert.throws(() => res("      claims: []\n"), code("ERR_POD_UNSUPPORTED"));
   });
 });

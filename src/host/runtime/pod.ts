@@ -1,5 +1,6 @@
 import { parseAllDocuments } from "yaml";
 import { HostError } from "../errors.js";
+import { type PodResources, parseResources } from "./resources.js";
 
 /** The init-data annotation (kata ≥ 3.20) and its older name (kata 3.8–3.19, peer pods). */
 export const INITDATA_ANNOTATION = "io.katacontainers.config.hypervisor.cc_init_data";
@@ -37,8 +38,8 @@ export interface PodContainer {
   noNewPrivileges: boolean;
   /** securityContext.capabilities (names with the CAP_ prefix). */
   capabilities: { add: string[]; drop: string[] };
-  /** True when the manifest set `resources` (not applied; reported as a warning). */
-  resourcesGiven: boolean;
+  /** `resources` (CPU and memory requests/limits), applied as cgroup limits in the guest. */
+  resources: PodResources;
 }
 
 /** A pod volume: emptyDir (optionally memory-backed) or a Secret/ConfigMap given inline. */
@@ -207,7 +208,7 @@ function container(v: unknown, where: string): PodContainer {
     ...(runAsUser !== undefined ? { runAsUser } : {}),
     ...(runAsGroup !== undefined ? { runAsGroup } : {}),
     readOnlyRootFilesystem: sc.readOnlyRootFilesystem === true,
-    resourcesGiven: c.resources !== undefined && c.resources !== null,
+    resources: parseResources(c.resources, `${where}.resources`),
     noNewPrivileges: sc.allowPrivilegeEscalation === false,
     capabilities,
   };
@@ -324,19 +325,12 @@ export function parsePod(text: string): PodSpec {
         bad(`container ${c.name}: mountPath ${m.mountPath} is not absolute`);
     }
   }
-  // Kubernetes defaults to Always; coco runs a pod once, so restarts must be asked away, not
-  // silently dropped.
+  // Kubernetes defaults to Always; a manifest without restartPolicy has always meant "run once"
+  // to coco, so the default stays Never (say Always to get restarts).
   const restart = str(spec.restartPolicy, "spec.restartPolicy", "Never");
-  if (restart === "Always" || restart === "OnFailure") {
-    throw new HostError(
-      "ERR_POD_UNSUPPORTED",
-      `spec.restartPolicy ${restart} is not supported: coco runs a pod once (use Never)`,
-    );
-  }
-  if (restart !== "Never") bad("spec.restartPolicy is invalid");
-  const warnings = [...initContainers, ...containers]
-    .filter((c) => c.resourcesGiven)
-    .map((c) => `container ${c.name}: resources (requests/limits) are not applied by this runtime`);
+  if (restart !== "Never" && restart !== "OnFailure" && restart !== "Always")
+    bad("spec.restartPolicy must be Never, OnFailure or Always");
+  const warnings: string[] = [];
   return {
     warnings,
     name,

@@ -14,6 +14,7 @@ import type {
 import { HostError } from "../errors.js";
 import type { ImageInfo } from "./image-config.js";
 import type { PodContainer, PodSpec } from "./pod.js";
+import { toLinuxResources } from "./resources.js";
 
 /** Upstream's guest paths (kata `KATA_GUEST_SANDBOX_DNS_FILE` and friends live under here). */
 export const GUEST_ROOT = "/run/kata-containers";
@@ -28,7 +29,11 @@ export function newId(): string {
 /** Capabilities a container gets (containerd's default set), as genpolicy's `$(default_caps)`. */
 export const DEFAULT_CAPS: string[] = [...OCI_DEFAULT_CAPS];
 
-/** The mounts every container gets: containerd's, with /dev/shm bound to the sandbox's shm. */
+/**
+ * The mounts every container gets: containerd's, with /dev/shm bound to the sandbox's shm, and
+ * the read-only cgroup filesystem CRI gives every non-pause container (genpolicy's
+ * containerd.rs), where a workload reads its own limits.
+ */
 export const DEFAULT_MOUNTS: OciMount[] = [
   ...defaultMounts().filter((m) => m.destination !== "/dev/shm"),
   {
@@ -36,6 +41,12 @@ export const DEFAULT_MOUNTS: OciMount[] = [
     type: "bind",
     source: `${GUEST_ROOT}/sandbox/shm`,
     options: ["rbind"],
+  },
+  {
+    destination: "/sys/fs/cgroup",
+    type: "cgroup",
+    source: "cgroup",
+    options: ["nosuid", "noexec", "nodev", "relatime", "ro"],
   },
 ];
 
@@ -181,6 +192,7 @@ export function containerPlan(
   const cfg = image.config;
   const user = { UID: c.runAsUser ?? 0, GID: c.runAsGroup ?? 0, AdditionalGids: [], Username: "" };
   const caps = containerCaps(c);
+  const resources = toLinuxResources(c.resources);
   const request: CreateContainerRequest = {
     containerId: cid,
     execId: cid,
@@ -222,6 +234,7 @@ export function containerPlan(
         UIDMappings: [],
         GIDMappings: [],
         Sysctl: {},
+        ...(resources ? { Resources: resources } : {}),
         CgroupsPath: "",
         Namespaces: [
           { Type: "ipc", Path: "" },

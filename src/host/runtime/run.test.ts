@@ -230,4 +230,43 @@ spec:
       await stopProcessSandbox(rec.pid);
     }
   });
+
+  // cgroup v2 files, or the v1 ones on a hybrid host: "mem <limit>" and "cpu <quota> <period>".
+  const SHOW_LIMITS =
+    'if [ -e /sys/fs/cgroup/memory.max ]; then echo "mem $(cat /sys/fs/cgroup/memory.max)"; echo "cpu $(cat /sys/fs/cgroup/cpu.max)"; else echo "mem $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"; echo "cpu $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)"; fi';
+  const LIMITS = "    resources:\n      limits: {cpu: 500m, memory: 64Mi}\n";
+
+  test("CPU and memory limits reach the container's cgroup through the agent and runc", async (t) => {
+    if (skip) return t.skip(skip);
+    const yaml = await generated(manifest("limited", SHOW_LIMITS, LIMITS), { allowLogs: true });
+    const { r, out, events } = await run(yaml);
+    assert.equal(r.exitCode, 0);
+    assert.equal(out, `app/stdout:mem ${64 << 20}\ncpu 50000 100000\n`);
+    assert.ok(!events.some((e) => /warning/.test(e)), "no 'not applied' warning any more");
+  });
+
+  test("host-changed limits: applied by default (as genpolicy), refused when the owner pinned them", async (t) => {
+    if (skip) return t.skip(skip);
+    const raise = (y: string) =>
+      y.replace("memory: 64Mi", "memory: 128Mi").replace("cpu: 500m", "cpu: 2");
+    const open = raise(
+      await generated(manifest("limits-host", SHOW_LIMITS, LIMITS), { allowLogs: true }),
+    );
+    const { r, out } = await run(open);
+    assert.equal(r.exitCode, 0);
+    assert.equal(out, `app/stdout:mem ${128 << 20}\ncpu 200000 100000\n`);
+    const pinned = await generated(manifest("limits-pinned", SHOW_LIMITS, LIMITS), {
+      allowLogs: true,
+      pinResources: true,
+    });
+    await assert.rejects(
+      run(raise(pinned)),
+      (e: { code?: string; message?: string }) =>
+        e.code === "ERR_POLICY_DENIED" &&
+        /CreateContainerRequest is blocked by policy/.test(e.message ?? ""),
+    );
+    const dropped = pinned.replace(/ {4}resources:\n.*\n/, "");
+    assert.notEqual(dropped, pinned);
+    await assert.rejects(run(dropped), code("ERR_POLICY_DENIED"));
+  });
 });

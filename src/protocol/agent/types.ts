@@ -57,12 +57,39 @@ export interface OciNamespace {
   Path: string;
 }
 
+/** grpc.LinuxResources (cgroup limits; int64/uint64 fields as bigint on the wire). */
+export interface LinuxResources {
+  Devices: unknown[];
+  Memory?: {
+    Limit?: bigint;
+    Reservation?: bigint;
+    Swap?: bigint;
+    Kernel?: bigint;
+    KernelTCP?: bigint;
+    Swappiness?: bigint;
+    DisableOOMKiller?: boolean;
+  };
+  CPU?: {
+    Shares?: bigint;
+    Quota?: bigint;
+    Period?: bigint;
+    RealtimeRuntime?: bigint;
+    RealtimePeriod?: bigint;
+    Cpus?: string;
+    Mems?: string;
+  };
+  Pids?: { Limit?: bigint };
+  BlockIO?: unknown;
+  HugepageLimits: unknown[];
+  Network?: unknown;
+}
+
 /** grpc.Linux (the fields the agent uses) */
 export interface OciLinux {
   UIDMappings: unknown[];
   GIDMappings: unknown[];
   Sysctl: Record<string, string>;
-  Resources?: unknown;
+  Resources?: LinuxResources;
   CgroupsPath: string;
   Namespaces: OciNamespace[];
   Devices: unknown[];

@@ -9,6 +9,7 @@ import {
 } from "../../../oci/index.js";
 import type { OciMount, OciSpec } from "../../../protocol/agent/index.js";
 import { AgentError } from "../errors.js";
+import { toRuntimeResources } from "./resources.js";
 
 export type { RuntimeSpec } from "../../../oci/index.js";
 
@@ -104,6 +105,14 @@ export function toRuntimeSpec(spec: OciSpec, opts: RuntimeSpecOptions): RuntimeS
         : [...DEFAULT_READONLY_PATHS],
     },
   });
+  // cgroup limits (kubelet's CPU shares/quota, memory limit) are applied as the Kata agent does.
+  const limits = toRuntimeResources(spec.Linux?.Resources as Record<string, unknown> | undefined);
+  if (limits) {
+    out.linux.resources = {
+      ...out.linux.resources,
+      ...limits,
+    } as RuntimeSpec["linux"]["resources"];
+  }
   if (spec.Hostname) out.hostname = spec.Hostname;
   if (spec.Linux && Object.keys(spec.Linux.Sysctl).length > 0)
     out.linux.sysctl = { ...spec.Linux.Sysctl };
