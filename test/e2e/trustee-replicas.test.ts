@@ -115,28 +115,32 @@ after(async () => {
 
 const admin = async () => ({ authorization: `Bearer ${await mintAdminToken(adminKey)}` });
 
+/** Stores a resource through one replica's admin API. */
+async function putResource(url: string, path: string, value: string): Promise<void> {
+  const r = await call(
+    `${url}/kbs/v0/resource/${path}`,
+    "POST",
+    new TextEncoder().encode(value),
+    await admin(),
+  );
+  assert.equal(r.status, 200, r.text);
+}
+
+/** Sets the allow-all resource policy through one replica's admin API. */
+async function allowAllResources(url: string): Promise<void> {
+  const pol = { policy: Buffer.from(RESOURCE_POLICY_ALLOW_ALL).toString("base64url") };
+  const r = await call(`${url}/kbs/v0/resource-policy`, "POST", pol, await admin());
+  assert.equal(r.status, 200, r.text);
+}
+
 test("two replicas over PostgreSQL: the client alternates between them in every step", {
   skip: postgresSkip,
 }, async () => {
   const a = await startReplica("replica-a", pgStorage());
   const b = await startReplica("replica-b", pgStorage());
   // Admin writes go to one replica, reads come from the other.
-  assert.equal(
-    (
-      await call(
-        `${a.url}/kbs/v0/resource/default/key/shared`,
-        "POST",
-        new TextEncoder().encode("s3cret"),
-        await admin(),
-      )
-    ).status,
-    200,
-  );
-  const pol = { policy: Buffer.from(RESOURCE_POLICY_ALLOW_ALL).toString("base64url") };
-  assert.equal(
-    (await call(`${b.url}/kbs/v0/resource-policy`, "POST", pol, await admin())).status,
-    200,
-  );
+  await putResource(a.url, "default/key/shared", "s3cret");
+  await allowAllResources(b.url);
 
   for (let i = 0; i < 6; i++) {
     const [first, second] = i % 2 === 0 ? [a, b] : [b, a];
@@ -201,17 +205,7 @@ test("two replicas over PostgreSQL: the client alternates between them in every 
   await new Promise((r) => setTimeout(r, 1100));
   const onB = await getResource(b.url, "default/key/shared", hb);
   assert.equal(onB.answer.status, 401, "replica B still serves a resource deleted over 1 s ago");
-  assert.equal(
-    (
-      await call(
-        `${b.url}/kbs/v0/resource/default/key/shared`,
-        "POST",
-        new TextEncoder().encode("s3cret"),
-        await admin(),
-      )
-    ).status,
-    200,
-  );
+  await putResource(b.url, "default/key/shared", "s3cret");
 
   // A restart of both replicas loses nothing.
   await a.proc.stop();
@@ -231,22 +225,8 @@ storage_type = "LocalFs"
 [storage_backend.backends.local_fs]
 dir_path = "${join(dir, "fs-store")}"`;
   const first = await startReplica("fs-1", storage);
-  assert.equal(
-    (
-      await call(
-        `${first.url}/kbs/v0/resource/default/key/kept`,
-        "POST",
-        new TextEncoder().encode("kept"),
-        await admin(),
-      )
-    ).status,
-    200,
-  );
-  const pol = { policy: Buffer.from(RESOURCE_POLICY_ALLOW_ALL).toString("base64url") };
-  assert.equal(
-    (await call(`${first.url}/kbs/v0/resource-policy`, "POST", pol, await admin())).status,
-    200,
-  );
+  await putResource(first.url, "default/key/kept", "kept");
+  await allowAllResources(first.url);
   await first.proc.stop();
   const second = await startReplica("fs-2", storage);
   const h = await handshake(second.url);
