@@ -30,7 +30,8 @@ const repo = join(fileURLToPath(new URL(".", import.meta.url)), "..", "..");
 const opa = join(repo, ".tools", "bin", "opa");
 const testdata = join(repo, "src", "rego", "testdata");
 
-interface Scenario {
+/** One timed decision: policy, data, input and query. */
+export interface Scenario {
   name: string;
   modules: Record<string, string>;
   data: unknown;
@@ -308,15 +309,22 @@ function timeOpa(s: Scenario, batches: number): Stats {
   }
 }
 
+/** The scenarios timed (exported for profiling scripts), plus the optional real policy. */
+export function loadScenarios(): { scenarios: Scenario[]; prepare: (s: Scenario) => Engine } {
+  const scenarios = [kbsScenario(), kataScenario(), cocoGenpolicyScenario()];
+  const real = regorusKataScenario();
+  if (real) scenarios.push(real);
+  return { scenarios, prepare };
+}
+
 /** Entry point for bench/run.ts. */
 export async function run(args: string[]): Promise<void> {
   printHeader("rego");
   const quick = args.includes("--quick");
   if (!existsSync(opa)) throw new Error(`opa not found at ${opa}: run scripts/setup`);
-  const scenarios = [kbsScenario(), kataScenario(), cocoGenpolicyScenario()];
-  const real = regorusKataScenario();
-  if (real) scenarios.push(real);
-  else console.log("# (set REGORUS_KATA_DIR to also time a real genpolicy Kata policy)");
+  const { scenarios } = loadScenarios();
+  if (scenarios.length < 4)
+    console.log("# (set REGORUS_KATA_DIR to also time a real genpolicy Kata policy)");
   for (const s of scenarios) {
     const decision = checkSameDecision(s);
     console.log(`# ${s.name}: same decision as opa eval: ${JSON.stringify(decision).slice(0, 80)}`);
