@@ -65,6 +65,9 @@ export function parsePlatformInfo(leafDer: Uint8Array): PlatformInfo {
   let cert: x509.X509Certificate;
   try {
     cert = new x509.X509Certificate(leafDer);
+    // @peculiar/x509 decodes extensions lazily, on first access: force it here so a
+    // malformed extension is a parse error, not an uncoded asn1-schema exception later.
+    void cert.extensions;
   } catch (cause) {
     throw new EvidenceError("ERR_CERT_PARSE", "PCK leaf certificate cannot be parsed", { cause });
   }

@@ -43,6 +43,9 @@ export function readVekTcb(vek: X509Certificate): VekTcb {
   let cert: x509.X509Certificate;
   try {
     cert = new x509.X509Certificate(new Uint8Array(vek.raw));
+    // Extensions are decoded lazily by @peculiar/x509; decode them here so a malformed one
+    // is ERR_CERT_PARSE rather than an uncoded exception from getExtension().
+    void cert.extensions;
   } catch (cause) {
     throw new EvidenceError("ERR_CERT_PARSE", "VEK certificate cannot be parsed", { cause });
   }
