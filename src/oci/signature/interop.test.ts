@@ -112,6 +112,44 @@ describe("signature interop with skopeo (GPG) and cosign", () => {
   });
   const withReg = (p: object) => JSON.parse(JSON.stringify(p).replaceAll("REG", reg.host));
 
+  /** Copies the test layout's `v1` to `<registry>/coco/<repo>:v1` with skopeo, unsigned. */
+  async function pushUnsigned(repo: string): Promise<void> {
+    const u = await runTool("skopeo", [
+      "copy",
+      "--dest-tls-verify=false",
+      `oci:${layout}:v1`,
+      `docker://${reg.host}/coco/${repo}:v1`,
+    ]);
+    assert.equal(u.status, 0, u.stderr);
+  }
+
+  /** The manifest digest `<registry>/coco/<repo>:v1` resolves to. */
+  async function manifestDigestOf(repo: string): Promise<string> {
+    const ref = parseReference(`${reg.host}/coco/${repo}:v1`);
+    const { source } = openImageSource(
+      { transport: "docker", reference: ref },
+      { tlsVerify: false },
+    );
+    try {
+      return (await resolveImage(source, "v1")).manifestDigest;
+    } finally {
+      source.close();
+    }
+  }
+
+  const cosignEnv = { ...process.env, COSIGN_PASSWORD: "pw-for-tests" };
+
+  /** `cosign generate-key-pair` in a fresh `<dir>/<name>`; returns that folder. */
+  async function cosignKeyPair(name: string): Promise<string> {
+    const kdir = join(dir, name);
+    mkdirSync(kdir);
+    const g = await runTool("sh", ["-c", `cd ${kdir} && ${cosign} generate-key-pair`], {
+      env: cosignEnv,
+    });
+    assert.equal(g.status, 0, g.stderr);
+    return kdir;
+  }
+
   test("skopeo --sign-by → our policy accepts; another key, and an unsigned image, are refused", async () => {
     const r = await runTool(
       "skopeo",
@@ -128,13 +166,7 @@ describe("signature interop with skopeo (GPG) and cosign", () => {
       { env: env() },
     );
     assert.equal(r.status, 0, r.stderr);
-    const u = await runTool("skopeo", [
-      "copy",
-      "--dest-tls-verify=false",
-      `oci:${layout}:v1`,
-      `docker://${reg.host}/coco/unsigned:v1`,
-    ]);
-    assert.equal(u.status, 0, u.stderr);
+    await pushUnsigned("unsigned");
     await pull(
       `${reg.host}/coco/gpg:v1`,
       withReg(gpgPolicy(join(dir, "signer.gpg"))),
@@ -199,56 +231,35 @@ describe("signature interop with skopeo (GPG) and cosign", () => {
   });
 
   test("our GPG signature → skopeo --policy accepts it; with another key skopeo refuses", async () => {
-    const u = await runTool("skopeo", [
-      "copy",
-      "--dest-tls-verify=false",
-      `oci:${layout}:v1`,
-      `docker://${reg.host}/coco/oursigned:v1`,
-    ]);
-    assert.equal(u.status, 0, u.stderr);
+    await pushUnsigned("oursigned");
     const ref = parseReference(`${reg.host}/coco/oursigned:v1`);
-    const { source } = openImageSource(
-      { transport: "docker", reference: ref },
-      { tlsVerify: false },
-    );
-    const img = await resolveImage(source, "v1");
-    source.close();
     await signToLookaside(
       loadRegistriesD(regd),
       ref,
       formatReference(ref),
-      img.manifestDigest,
+      await manifestDigestOf("oursigned"),
       fpr,
       env(),
     );
-    const policyFile = (key: string) => {
-      const p = join(dir, `policy-${key.replace(/\W/g, "")}.json`);
-      writeFileSync(p, JSON.stringify(withReg(gpgPolicy(key))));
-      return p;
+    // skopeo pulls our signed image under a policy that trusts `key`.
+    const skopeoPull = (key: string, to: string) => {
+      const policy = join(dir, `policy-${key.replace(/\W/g, "")}.json`);
+      writeFileSync(policy, JSON.stringify(withReg(gpgPolicy(key))));
+      return runTool("skopeo", [
+        "copy",
+        "--remove-signatures",
+        "--src-tls-verify=false",
+        "--registries.d",
+        regd,
+        "--policy",
+        policy,
+        `docker://${reg.host}/coco/oursigned:v1`,
+        `oci:${join(dir, to)}:v1`,
+      ]);
     };
-    const ok = await runTool("skopeo", [
-      "copy",
-      "--remove-signatures",
-      "--src-tls-verify=false",
-      "--registries.d",
-      regd,
-      "--policy",
-      policyFile(join(dir, "signer.gpg")),
-      `docker://${reg.host}/coco/oursigned:v1`,
-      `oci:${join(dir, "copied")}:v1`,
-    ]);
+    const ok = await skopeoPull(join(dir, "signer.gpg"), "copied");
     assert.equal(ok.status, 0, ok.stderr);
-    const bad = await runTool("skopeo", [
-      "copy",
-      "--remove-signatures",
-      "--src-tls-verify=false",
-      "--registries.d",
-      regd,
-      "--policy",
-      policyFile(join(dir, "other.gpg")),
-      `docker://${reg.host}/coco/oursigned:v1`,
-      `oci:${join(dir, "copied2")}:v1`,
-    ]);
+    const bad = await skopeoPull(join(dir, "other.gpg"), "copied2");
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /signature|rejected|key/i);
     // And our own verifier agrees.
@@ -262,27 +273,9 @@ describe("signature interop with skopeo (GPG) and cosign", () => {
   test("cosign sign --key → our policy accepts; a different key is refused", {
     skip: existsSync(cosign) ? false : "cosign not installed",
   }, async () => {
-    const cenv = { ...process.env, COSIGN_PASSWORD: "pw-for-tests" };
-    const kdir = join(dir, "cosign");
-    mkdirSync(kdir);
-    const g = await runTool("sh", ["-c", `cd ${kdir} && ${cosign} generate-key-pair`], {
-      env: cenv,
-    });
-    assert.equal(g.status, 0, g.stderr);
-    const u = await runTool("skopeo", [
-      "copy",
-      "--dest-tls-verify=false",
-      `oci:${layout}:v1`,
-      `docker://${reg.host}/coco/cosigned:v1`,
-    ]);
-    assert.equal(u.status, 0, u.stderr);
-    const ref = parseReference(`${reg.host}/coco/cosigned:v1`);
-    const { source } = openImageSource(
-      { transport: "docker", reference: ref },
-      { tlsVerify: false },
-    );
-    const img = await resolveImage(source, "v1");
-    source.close();
+    const kdir = await cosignKeyPair("cosign");
+    await pushUnsigned("cosigned");
+    const digest = await manifestDigestOf("cosigned");
     const s = await runTool(
       cosign,
       [
@@ -293,9 +286,9 @@ describe("signature interop with skopeo (GPG) and cosign", () => {
         "--allow-insecure-registry",
         "--allow-http-registry",
         "-y",
-        `${reg.host}/coco/cosigned@${img.manifestDigest}`,
+        `${reg.host}/coco/cosigned@${digest}`,
       ],
-      { env: cenv },
+      { env: cosignEnv },
     );
     assert.equal(s.status, 0, s.stderr);
     const policy = (pub: string) =>
@@ -305,9 +298,7 @@ describe("signature interop with skopeo (GPG) and cosign", () => {
       });
     await pull(`${reg.host}/coco/cosigned:v1`, policy(join(kdir, "cosign.pub")), join(dir, "c1"));
     assert.equal(readFileSync(join(dir, "c1/rootfs/signed.txt"), "utf8"), "signed content\n");
-    const odir = join(dir, "cosign-other");
-    mkdirSync(odir);
-    await runTool("sh", ["-c", `cd ${odir} && ${cosign} generate-key-pair`], { env: cenv });
+    const odir = await cosignKeyPair("cosign-other");
     await assert.rejects(
       pull(`${reg.host}/coco/cosigned:v1`, policy(join(odir, "cosign.pub")), join(dir, "c2")),
       (e) => hasCode(e, "ERR_OCI_POLICY_DENIED"),
@@ -317,21 +308,8 @@ describe("signature interop with skopeo (GPG) and cosign", () => {
   test("our cosign signature (from cosign's encrypted key) → cosign verify --key accepts it", {
     skip: existsSync(cosign) ? false : "cosign not installed",
   }, async () => {
-    const cenv = { ...process.env, COSIGN_PASSWORD: "pw-for-tests" };
-    const kdir = join(dir, "cosign2");
-    mkdirSync(kdir);
-    assert.equal(
-      (await runTool("sh", ["-c", `cd ${kdir} && ${cosign} generate-key-pair`], { env: cenv }))
-        .status,
-      0,
-    );
-    const u = await runTool("skopeo", [
-      "copy",
-      "--dest-tls-verify=false",
-      `oci:${layout}:v1`,
-      `docker://${reg.host}/coco/oursig:v1`,
-    ]);
-    assert.equal(u.status, 0, u.stderr);
+    const kdir = await cosignKeyPair("cosign2");
+    await pushUnsigned("oursig");
     const loc = parseImageLocation(`${reg.host}/coco/oursig:v1`);
     const { source } = openImageSource(loc, { tlsVerify: false });
     const img = await resolveImage(source, "v1");
@@ -355,12 +333,10 @@ describe("signature interop with skopeo (GPG) and cosign", () => {
         "--allow-http-registry",
         `${reg.host}/coco/oursig:v1`,
       ],
-      { env: cenv },
+      { env: cosignEnv },
     );
     assert.equal(v.status, 0, v.stderr);
-    const odir = join(dir, "cosign3");
-    mkdirSync(odir);
-    await runTool("sh", ["-c", `cd ${odir} && ${cosign} generate-key-pair`], { env: cenv });
+    const odir = await cosignKeyPair("cosign3");
     const v2 = await runTool(
       cosign,
       [
@@ -372,7 +348,7 @@ describe("signature interop with skopeo (GPG) and cosign", () => {
         "--allow-http-registry",
         `${reg.host}/coco/oursig:v1`,
       ],
-      { env: cenv },
+      { env: cosignEnv },
     );
     assert.notEqual(v2.status, 0);
   });
