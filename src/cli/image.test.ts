@@ -156,6 +156,41 @@ describe("coco image (CLI)", () => {
     assert.match(noDest.stderr, /ERR_OCI_CONFIG/);
   });
 
+  /** Copies the test layout's `v1` to `<registry>/coco/<repo>:v1` with skopeo. */
+  async function pushLayout(repo: string): Promise<void> {
+    const cp = await runTool("skopeo", [
+      "copy",
+      "--dest-tls-verify=false",
+      `oci:${join(dir, "layout")}:v1`,
+      `docker://${reg.host}/coco/${repo}:v1`,
+    ]);
+    assert.equal(cp.status, 0, cp.stderr);
+  }
+
+  /** Writes a policy.json that rejects all but `<registry>/coco/<repo>` under `requirement`. */
+  function onlyRepoPolicy(file: string, repo: string, requirement: object): string {
+    writeFileSync(
+      file,
+      JSON.stringify({
+        default: [{ type: "reject" }],
+        transports: { docker: { [`${reg.host}/coco/${repo}`]: [requirement] } },
+      }),
+    );
+    return file;
+  }
+
+  /** `coco image verify` of `<registry>/coco/<repo>:v1` under `policy`. */
+  const verify = (policy: string, repo: string, extra: string[] = []) =>
+    coco([
+      "image",
+      "verify",
+      "--policy",
+      policy,
+      ...extra,
+      "--tls-verify=false",
+      `${reg.host}/coco/${repo}:v1`,
+    ]);
+
   test("sign --key (cosign key) then verify and pull under a sigstoreSigned policy", {
     skip: existsSync(toolPath("cosign")) ? false : "cosign not installed",
   }, async () => {
@@ -170,35 +205,12 @@ describe("coco image (CLI)", () => {
       ).status,
       0,
     );
-    const cp = await runTool("skopeo", [
-      "copy",
-      "--dest-tls-verify=false",
-      `oci:${join(dir, "layout")}:v1`,
-      `docker://${reg.host}/coco/signed:v1`,
-    ]);
-    assert.equal(cp.status, 0, cp.stderr);
-    const policy = join(dir, "policy.json");
-    writeFileSync(
-      policy,
-      JSON.stringify({
-        default: [{ type: "reject" }],
-        transports: {
-          docker: {
-            [`${reg.host}/coco/signed`]: [
-              { type: "sigstoreSigned", keyPath: join(kdir, "cosign.pub") },
-            ],
-          },
-        },
-      }),
-    );
-    const before = await coco([
-      "image",
-      "verify",
-      "--policy",
-      policy,
-      "--tls-verify=false",
-      `${reg.host}/coco/signed:v1`,
-    ]);
+    await pushLayout("signed");
+    const policy = onlyRepoPolicy(join(dir, "policy.json"), "signed", {
+      type: "sigstoreSigned",
+      keyPath: join(kdir, "cosign.pub"),
+    });
+    const before = await verify(policy, "signed");
     assert.equal(before.status, 1);
     assert.equal(JSON.parse(before.stdout).allow, false);
     const s = await coco(
@@ -213,14 +225,7 @@ describe("coco image (CLI)", () => {
       cenv,
     );
     assert.equal(s.status, 0, s.stderr);
-    const after = await coco([
-      "image",
-      "verify",
-      "--policy",
-      policy,
-      "--tls-verify=false",
-      `${reg.host}/coco/signed:v1`,
-    ]);
+    const after = await verify(policy, "signed");
     assert.equal(after.status, 0, after.stderr);
     assert.equal(JSON.parse(after.stdout).allow, true);
     const p = await coco([
@@ -273,43 +278,19 @@ describe("coco image (CLI)", () => {
       ).status,
       0,
     );
-    const cp = await runTool("skopeo", [
-      "copy",
-      "--dest-tls-verify=false",
-      `oci:${join(dir, "layout")}:v1`,
-      `docker://${reg.host}/coco/gpg:v1`,
-    ]);
-    assert.equal(cp.status, 0, cp.stderr);
+    await pushLayout("gpg");
     const regd = join(dir, "regd");
     mkdirSync(regd);
     writeFileSync(
       join(regd, "d.yaml"),
       `default-docker:\n  lookaside: file://${join(dir, "lookaside")}\n  lookaside-staging: file://${join(dir, "lookaside")}\n`,
     );
-    const policy = join(dir, "gpg-policy.json");
-    writeFileSync(
-      policy,
-      JSON.stringify({
-        default: [{ type: "reject" }],
-        transports: {
-          docker: {
-            [`${reg.host}/coco/gpg`]: [
-              { type: "signedBy", keyType: "GPGKeys", keyPath: join(dir, "cli-signer.gpg") },
-            ],
-          },
-        },
-      }),
-    );
-    const before = await coco([
-      "image",
-      "verify",
-      "--policy",
-      policy,
-      "--registries.d",
-      regd,
-      "--tls-verify=false",
-      `${reg.host}/coco/gpg:v1`,
-    ]);
+    const policy = onlyRepoPolicy(join(dir, "gpg-policy.json"), "gpg", {
+      type: "signedBy",
+      keyType: "GPGKeys",
+      keyPath: join(dir, "cli-signer.gpg"),
+    });
+    const before = await verify(policy, "gpg", ["--registries.d", regd]);
     assert.equal(before.status, 1);
     const s = await coco(
       [
@@ -325,16 +306,7 @@ describe("coco image (CLI)", () => {
       genv,
     );
     assert.equal(s.status, 0, s.stderr);
-    const after = await coco([
-      "image",
-      "verify",
-      "--policy",
-      policy,
-      "--registries.d",
-      regd,
-      "--tls-verify=false",
-      `${reg.host}/coco/gpg:v1`,
-    ]);
+    const after = await verify(policy, "gpg", ["--registries.d", regd]);
     assert.equal(after.status, 0, after.stderr);
     assert.equal(JSON.parse(after.stdout).allow, true);
   });
