@@ -25,6 +25,10 @@ function coco(...args: string[]): { status: number | null; stdout: string; stder
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** `coco attest verify --tee <tee> --evidence <evidence> <extra>`. */
+const verify = (tee: string, evidence: string, ...extra: string[]) =>
+  coco("attest", "verify", "--tee", tee, "--evidence", evidence, ...extra);
+
 /** Async variant: the loopback KDS below lives in this process, so its event loop must run. */
 function cocoAsync(
   ...args: string[]
@@ -79,16 +83,7 @@ after(() => {
 });
 
 test("coco attest verify --tee tdx prints upstream's claims for a raw v4 quote", { skip }, () => {
-  const r = coco(
-    "attest",
-    "verify",
-    "--tee",
-    "tdx",
-    "--evidence",
-    ev("tdx/tdx_quote_4.dat"),
-    "--now",
-    "2025-01-01T00:00:00Z",
-  );
+  const r = verify("tdx", ev("tdx/tdx_quote_4.dat"), "--now", "2025-01-01T00:00:00Z");
   assert.equal(r.status, 0, r.stderr);
   const claims = JSON.parse(r.stdout);
   assert.equal(claims.quote.header.version, "0400");
@@ -96,12 +91,8 @@ test("coco attest verify --tee tdx prints upstream's claims for a raw v4 quote",
 });
 
 test("a failed check exits non-zero with its code and a sentence", { skip }, () => {
-  const r = coco(
-    "attest",
-    "verify",
-    "--tee",
+  const r = verify(
     "tdx",
-    "--evidence",
     ev("tdx/tdx_quote_4.dat"),
     "--eventlog",
     ev("tdx/CCEL_data"),
@@ -110,12 +101,8 @@ test("a failed check exits non-zero with its code and a sentence", { skip }, () 
   );
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /ERR_EVENTLOG_REPLAY: event log replay of MR index/);
-  const rd = coco(
-    "attest",
-    "verify",
-    "--tee",
+  const rd = verify(
     "sgx",
-    "--evidence",
     ev("sgx/occlum_quote.dat"),
     "--report-data",
     "00",
@@ -124,35 +111,15 @@ test("a failed check exits non-zero with its code and a sentence", { skip }, () 
   );
   assert.notEqual(rd.status, 0);
   assert.match(rd.stderr, /ERR_REPORT_DATA_MISMATCH/);
-  const snp = coco(
-    "attest",
-    "verify",
-    "--tee",
-    "snp",
-    "--evidence",
-    ev("snp/test-vlek-report.bin"),
-  );
+  const snp = verify("snp", ev("snp/test-vlek-report.bin"));
   assert.match(snp.stderr, /ERR_COLLATERAL_MISSING/);
-  const col = coco(
-    "attest",
-    "verify",
-    "--tee",
-    "tdx",
-    "--evidence",
-    ev("tdx/tdx_quote_4.dat"),
-    "--collateral",
-    tmp,
-  );
+  const col = verify("tdx", ev("tdx/tdx_quote_4.dat"), "--collateral", tmp);
   assert.match(col.stderr, /ERR_COLLATERAL_MISSING|ERR_NOT_IMPLEMENTED/);
 });
 
 test("az-snp-vtpm evidence v1 verifies offline against the AMD roots directory", { skip }, () => {
-  const r = coco(
-    "attest",
-    "verify",
-    "--tee",
+  const r = verify(
     "az-snp-vtpm",
-    "--evidence",
     ev("az-snp-vtpm/evidence-v1.json"),
     "--report-data",
     Buffer.from("challenge").toString("hex"),
@@ -187,18 +154,7 @@ test("collateral fetch fills a directory from a KDS that snp verify then uses of
   );
   assert.equal(written.length, 2);
   assert.equal(vcekHits, 1);
-  const r = coco(
-    "attest",
-    "verify",
-    "--tee",
-    "snp",
-    "--evidence",
-    reportFile,
-    "--collateral",
-    dir,
-    "--now",
-    "2025-06-01T00:00:00Z",
-  );
+  const r = verify("snp", reportFile, "--collateral", dir, "--now", "2025-06-01T00:00:00Z");
   assert.equal(r.status, 0, r.stderr);
   const claims = JSON.parse(r.stdout);
   assert.equal(claims.chip_id, Buffer.from(parseSnpReport(report).chipId).toString("hex"));
@@ -229,18 +185,7 @@ test("collateral fetch fills a directory from a KDS that snp verify then uses of
       cert_chain: [{ cert_type: "VLEK", data: Array.from(readFileSync(ev("snp/test-vlek.der"))) }],
     }),
   );
-  const v = coco(
-    "attest",
-    "verify",
-    "--tee",
-    "snp",
-    "--evidence",
-    vlekFile,
-    "--collateral",
-    dir,
-    "--now",
-    "2025-06-01T00:00:00Z",
-  );
+  const v = verify("snp", vlekFile, "--collateral", dir, "--now", "2025-06-01T00:00:00Z");
   assert.match(v.stderr, /ERR_VMPL/);
   // DCAP collateral from a server that has none: a coded failure, nothing written.
   const tdx = await cocoAsync(
