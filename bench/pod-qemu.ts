@@ -7,7 +7,7 @@
  * at the first sealed value, so `attestAndUnsealMs` = sealed minus plain CreateContainer (both pull
  * the same image afresh) and `guestComponentsMs` = sealed minus plain sandbox start (AA + CDH).
  */
-import { createHash, generateKeyPairSync } from "node:crypto";
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +20,6 @@ import { createProcessSandboxBackend } from "../src/host/sandbox/process.js";
 import { createQemuSandboxBackend } from "../src/host/sandbox/qemu.js";
 import { chooseAccel, findQemu } from "../src/host/sandbox/qemu-host.js";
 import type { SandboxBackend } from "../src/host/sandbox/sandbox.js";
-import { sealSecret } from "../src/protocol/sealed-secret/index.js";
 import { pushBusyboxImage } from "../test/helpers/busybox-image.js";
 import { startRegistry } from "../test/helpers/registry.js";
 import { startTrusteeProcess, type TrusteeProcess } from "../test/helpers/trustee-process.js";
@@ -44,26 +43,7 @@ export async function run(args: string[]): Promise<void> {
     const image = (await pushBusyboxImage(registry.host)).tagged;
     trustee = await startTrusteeProcess(dir, { issuer: "coco-bench" });
     const kbsUrl = trustee.url;
-    const signing = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({
-      format: "jwk",
-    });
-    await trustee.putResource(
-      "default/sealing-key/1",
-      JSON.stringify({ kty: "EC", crv: "P-256", x: signing.x, y: signing.y }),
-    );
-    await trustee.putResource("default/app/secret", SECRET);
-    const sealed = await sealSecret(
-      {
-        version: "0.1.0",
-        type: "vault",
-        name: "kbs:///default/app/secret",
-        provider: "kbs",
-        provider_settings: {},
-        annotations: {},
-      },
-      signing,
-      "kbs:///default/sealing-key/1",
-    );
+    const sealed = await trustee.sealSecret("default/app/secret", SECRET);
     const images = new Map([[image, await fetchImageInfo(image)]]);
     const pod = (name: string, env: string) => `apiVersion: v1
 kind: Pod

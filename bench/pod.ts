@@ -9,7 +9,7 @@
  * The qemu figures are in `npm run bench -- pod-qemu`.
  */
 import { execFile, spawn } from "node:child_process";
-import { createHash, generateKeyPairSync } from "node:crypto";
+import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,7 +27,6 @@ import {
   type Json,
   toPolicyInput,
 } from "../src/protocol/agent/index.js";
-import { sealSecret } from "../src/protocol/sealed-secret/index.js";
 import { createEngine } from "../src/rego/index.js";
 import { BUSYBOX_BIN, pushBusyboxImage } from "../test/helpers/busybox-image.js";
 import { startRegistry } from "../test/helpers/registry.js";
@@ -54,7 +53,7 @@ export async function run(args: string[]): Promise<void> {
     const info = await fetchImageInfo(image);
     trustee = await startTrusteeProcess(dir);
     const kbsUrl = trustee.url;
-    const sealed = await sealedSecret(trustee);
+    const sealed = await trustee.sealSecret("default/app/secret", "bench-secret");
 
     const yaml = (name: string, containers: string[], env = "") =>
       `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n  containers:\n${containers
@@ -195,28 +194,5 @@ async function runcFloor(dir: string, runs: number): Promise<Stats> {
         });
       }),
     { runs, warmup: 1 },
-  );
-}
-
-async function sealedSecret(trustee: TrusteeProcess): Promise<string> {
-  const signing = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({
-    format: "jwk",
-  });
-  await trustee.putResource(
-    "default/sealing-key/1",
-    JSON.stringify({ kty: "EC", crv: "P-256", x: signing.x, y: signing.y }),
-  );
-  await trustee.putResource("default/app/secret", "bench-secret");
-  return sealSecret(
-    {
-      version: "0.1.0",
-      type: "vault",
-      name: "kbs:///default/app/secret",
-      provider: "kbs",
-      provider_settings: {},
-      annotations: {},
-    },
-    signing,
-    "kbs:///default/sealing-key/1",
   );
 }

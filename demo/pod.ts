@@ -16,7 +16,6 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { parsePod } from "../src/host/runtime/pod.js";
 import { podInitData } from "../src/host/runtime/run.js";
-import { sealSecret } from "../src/protocol/sealed-secret/index.js";
 import { pushBusyboxImage } from "../test/helpers/busybox-image.js";
 import { startRegistry } from "../test/helpers/registry.js";
 import { cocoCli, startTrusteeProcess } from "../test/helpers/trustee-process.js";
@@ -105,25 +104,10 @@ export async function demoPod(log: (line: string) => void): Promise<PodDemoResul
     );
     // The owner's secret, sealed: the host only ever sees this JWS.
     const secret = `demo-secret-${Date.now()}`;
-    const signing = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({
-      format: "jwk",
-    });
-    await trustee.putResource(
+    const sealed = await trustee.sealSecret(
+      "default/app/secret",
+      secret,
       "default/sealing-key/app",
-      JSON.stringify({ kty: "EC", crv: "P-256", x: signing.x, y: signing.y }),
-    );
-    await trustee.putResource("default/app/secret", secret);
-    const sealed = await sealSecret(
-      {
-        version: "0.1.0",
-        type: "vault",
-        name: "kbs:///default/app/secret",
-        provider: "kbs",
-        provider_settings: {},
-        annotations: {},
-      },
-      signing,
-      "kbs:///default/sealing-key/app",
     );
     log(`owner: sealed the secret: ${sealed.slice(0, 48)}…`);
     const manifest = join(dir, "pod.yaml");

@@ -4,6 +4,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { sealSecret } from "../../src/protocol/sealed-secret/index.js";
 import { freePort } from "./ports.js";
 import { type RunningProcess, startProcess } from "./process.js";
 
@@ -27,6 +28,11 @@ export interface TrusteeProcess {
   allowAllResources(): Promise<void>;
   /** Releases resources only to evidence whose init-data digest is `digestB64`. */
   pinInitData(digestB64: string): Promise<void>;
+  /**
+   * Stores `value` at `path` and a fresh P-256 sealing key's public half at `keyPath`; returns
+   * the vault sealed secret (`sealed.<jws>`) naming `kbs:///<path>`, signed by that key.
+   */
+  sealSecret(path: string, value: string, keyPath?: string): Promise<string>;
   /** File holding the admin bearer token. */
   adminTokenFile: string;
   stop(): Promise<void>;
@@ -149,6 +155,28 @@ export async function startTrusteeProcess(
       t.setResourcePolicy(
         `package policy\n\nimport rego.v1\n\ndefault allow := false\n\nallow if {\n\tdata.plugin == "resource"\n\tinput.submods.cpu0["ear.veraison.annotated-evidence"].init_data == ${JSON.stringify(digest)}\n}\n`,
       ),
+    async sealSecret(path, value, keyPath = "default/sealing-key/1") {
+      const signing = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({
+        format: "jwk",
+      });
+      await t.putResource(
+        keyPath,
+        JSON.stringify({ kty: "EC", crv: "P-256", x: signing.x, y: signing.y }),
+      );
+      await t.putResource(path, value);
+      return sealSecret(
+        {
+          version: "0.1.0",
+          type: "vault",
+          name: `kbs:///${path}`,
+          provider: "kbs",
+          provider_settings: {},
+          annotations: {},
+        },
+        signing,
+        `kbs:///${keyPath}`,
+      );
+    },
     stop: () => proc.stop(),
   };
   return t;
