@@ -290,7 +290,7 @@ export async function fuzz<T>(opts: {
     if (!(err instanceof opts.errorClass) || typeof (err as CocoError).code !== "string") {
       const e = err as Error;
       const wrapped = new Error(
-        `${where()} threw an uncoded ${e?.constructor?.name ?? typeof err}: ${e?.message ?? String(err)}`,
+        `${where()} threw an uncoded ${e?.constructor?.name ?? typeof err}: ${e?.message ?? String(err)}\n${(e?.stack ?? "").split("\n").slice(1, 6).join("\n")}`,
       );
       (wrapped as Error & { cause: unknown }).cause = err;
       throw wrapped;

@@ -37,7 +37,17 @@ const keys = new WeakMap<X509Certificate, KeyObject>();
 export function publicKeyOf(cert: X509Certificate): KeyObject {
   let k = keys.get(cert);
   if (!k) {
-    k = cert.publicKey;
+    // OpenSSL parses the SubjectPublicKeyInfo only here: a certificate with a malformed key
+    // (say, an EC point with a bad format byte) loads fine and fails on first use.
+    try {
+      k = cert.publicKey;
+    } catch (cause) {
+      throw new EvidenceError(
+        "ERR_CERT_PARSE",
+        `the public key of ${commonName(cert)} cannot be decoded`,
+        { cause },
+      );
+    }
     keys.set(cert, k);
   }
   return k;

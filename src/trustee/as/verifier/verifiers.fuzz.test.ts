@@ -89,6 +89,49 @@ interface Case {
   iterations: number;
 }
 
+describe("verifier regressions found by fuzzing", { skip }, () => {
+  // Found: a quote whose PCK chain root carried a malformed EC public key (node's
+  // X509Certificate accepts it; OpenSSL decodes the key lazily) threw ERR_OSSL_EVP_DECODE_ERROR,
+  // uncoded, from the pinned-root key comparison. The root's DER is patched in place (same
+  // length, so the PEM and the quote keep their lengths).
+  test("tdx: a PCK chain root with an undecodable public key is ERR_VERIFIER_CHAIN", async () => {
+    const quote = Buffer.from(read(`${F}tdx/tdx_quote_4.dat`));
+    const text = quote.toString("latin1");
+    const begin = text.lastIndexOf("-----BEGIN CERTIFICATE-----") + 27;
+    const end = text.indexOf("-----END CERTIFICATE-----", begin);
+    const der = Buffer.from(text.slice(begin, end).replace(/\s+/g, ""), "base64");
+    const at = der.indexOf(Buffer.from("03420004", "hex"));
+    assert.ok(at > 0);
+    der[at + 3] = 0x07; // EC point format byte: not uncompressed/compressed/hybrid
+    const pem = text.slice(begin, end);
+    // Re-wrap exactly as the original (same line length and line ends).
+    const lines = pem.split("\n");
+    const flat = der.toString("base64");
+    let rebuilt = "";
+    let k = 0;
+    for (const l of lines) {
+      rebuilt += flat.slice(k, k + l.length);
+      k += l.length;
+      rebuilt += "\n";
+    }
+    rebuilt = rebuilt.slice(0, -1);
+    assert.equal(rebuilt.length, pem.length);
+    quote.write(rebuilt, begin, "latin1");
+    await assert.rejects(
+      createTdxVerifier({ clock: () => now }).evaluate({
+        tee: "tdx",
+        evidence: { quote: quote.toString("base64") },
+        expectedReportData: new Uint8Array(0),
+        now,
+      }),
+      (e: unknown) =>
+        e instanceof VerifierError &&
+        e.code === "ERR_VERIFIER_CHAIN" &&
+        (e.cause as { code?: string }).code === "ERR_CERT_PARSE",
+    );
+  });
+});
+
 describe("verifier fuzzing", { skip }, () => {
   // The v3 VLEK report is signed at VMPL 1 (the verifier refuses it with ERR_VERIFIER_TCB
   // after parsing, chain and signature), so mutations reach every step before that.

@@ -53,7 +53,7 @@ const chainCache = new Map<string, PckChain>();
 const CHAIN_CACHE_MAX = 256;
 
 function spki(cert: X509Certificate): Buffer {
-  return cert.publicKey.export({ format: "der", type: "spki" });
+  return publicKeyOf(cert).export({ format: "der", type: "spki" });
 }
 
 /**
@@ -83,7 +83,7 @@ export function verifyPckChain(pem: Uint8Array, now: Date, root = intelRoot()): 
     // and verify under it, so no byte of it goes unchecked.
     const sameRoot =
       Buffer.from(chainRoot.raw).equals(Buffer.from(root.raw)) ||
-      (spki(chainRoot).equals(spki(root)) && chainRoot.verify(root.publicKey));
+      (spki(chainRoot).equals(spki(root)) && chainRoot.verify(publicKeyOf(root)));
     if (!sameRoot) {
       throw new EvidenceError(
         "ERR_CERT_ROOT",
