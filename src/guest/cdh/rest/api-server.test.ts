@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { freePort } from "../../../../test/helpers/ports.js";
-import { type RunningProcess, startProcess } from "../../../../test/helpers/process.js";
+import type { RunningProcess } from "../../../../test/helpers/process.js";
+import { startSwtpm, swtpmSkip } from "../../../../test/helpers/swtpm.js";
 import { createTpmAttester } from "../../aa/attester/tpm/tpm.js";
 import { connectSwtpm, type TpmTransport } from "../../aa/attester/tpm/transport.js";
 import { parseAaConfig } from "../../aa/config.js";
@@ -20,35 +19,11 @@ let transport: TpmTransport | undefined;
 let aa: RunningAa | undefined;
 let api: ApiServer | undefined;
 
-function swtpmSkip(): string | false {
-  try {
-    execFileSync("swtpm", ["--version"], { stdio: "pipe" });
-    return false;
-  } catch {
-    return "swtpm is not installed";
-  }
-}
-
 before(async () => {
   if (swtpmSkip()) return;
-  const port = await freePort();
-  swtpm = await startProcess({
-    name: "swtpm",
-    command: "swtpm",
-    args: [
-      "socket",
-      "--tpm2",
-      "--server",
-      `type=tcp,port=${port},bindaddr=127.0.0.1`,
-      "--ctrl",
-      `type=tcp,port=${port + 1},bindaddr=127.0.0.1`,
-      "--tpmstate",
-      `dir=${dir}`,
-      "--flags",
-      "not-need-init,startup-clear",
-    ],
-    ready: { kind: "tcp", port },
-  });
+  const tpm = await startSwtpm(dir);
+  swtpm = tpm.process;
+  const port = tpm.port;
   transport = await connectSwtpm("127.0.0.1", port);
   aa = await startAttestationAgent({
     socket: `unix://${join(dir, "aa.sock")}`,

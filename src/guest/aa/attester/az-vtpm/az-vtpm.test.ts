@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { createHash, createPublicKey, createVerify } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -8,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { freePort } from "../../../../../test/helpers/ports.js";
-import { type RunningProcess, startProcess } from "../../../../../test/helpers/process.js";
+import type { RunningProcess } from "../../../../../test/helpers/process.js";
+import { startSwtpm, swtpmSkip } from "../../../../../test/helpers/swtpm.js";
 import { makeTestTls } from "../../../../../test/helpers/tls.js";
 import { parseHclReport } from "../../../../tee/az-snp-vtpm/hcl.js";
 import { detectAttester } from "../detect.js";
@@ -23,15 +23,6 @@ let t: TpmTransport;
 let imds: Server | undefined;
 let imdsBase = "";
 let vcekPem = "";
-
-function swtpmSkip(): string | false {
-  try {
-    execFileSync("swtpm", ["--version"], { stdio: "pipe" });
-    return false;
-  } catch {
-    return "swtpm is not installed";
-  }
-}
 
 /** An HCL report in the paravisor's layout: header ‖ 1184-byte hw report ‖ IGVM data ‖ var data. */
 function hclReport(type: number): Buffer {
@@ -52,24 +43,9 @@ function hclReport(type: number): Buffer {
 
 before(async () => {
   if (swtpmSkip()) return;
-  const port = await freePort();
-  swtpm = await startProcess({
-    name: "swtpm",
-    command: "swtpm",
-    args: [
-      "socket",
-      "--tpm2",
-      "--server",
-      `type=tcp,port=${port},bindaddr=127.0.0.1`,
-      "--ctrl",
-      `type=tcp,port=${port + 1},bindaddr=127.0.0.1`,
-      "--tpmstate",
-      `dir=${dir}`,
-      "--flags",
-      "not-need-init,startup-clear",
-    ],
-    ready: { kind: "tcp", port },
-  });
+  const tpm = await startSwtpm(dir);
+  swtpm = tpm.process;
+  const port = tpm.port;
   t = await connectSwtpm("127.0.0.1", port);
   // What Azure's paravisor provisions: the HCL report index and the vTPM AK.
   const hcl = hclReport(2);

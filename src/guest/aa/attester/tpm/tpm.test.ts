@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { freePort } from "../../../../../test/helpers/ports.js";
-import { type RunningProcess, startProcess } from "../../../../../test/helpers/process.js";
+import type { RunningProcess } from "../../../../../test/helpers/process.js";
+import { startSwtpm, swtpmSkip } from "../../../../../test/helpers/swtpm.js";
 import { openEventLog } from "../../eventlog/eventlog.js";
 import { aaelRecord } from "../../eventlog/record.js";
 import { parseQuoteAttest, pcrRead, R } from "./commands.js";
@@ -17,15 +17,6 @@ const dir = mkdtempSync(join(tmpdir(), "swtpm-"));
 let swtpm: RunningProcess | undefined;
 let port = 0;
 let transport: TpmTransport;
-
-function swtpmSkip(): string | false {
-  try {
-    execFileSync("swtpm", ["--version"], { stdio: "pipe" });
-    return false;
-  } catch {
-    return "swtpm is not installed";
-  }
-}
 
 function hasTool(name: string): boolean {
   try {
@@ -38,26 +29,9 @@ function hasTool(name: string): boolean {
 
 before(async () => {
   if (swtpmSkip()) return;
-  port = await freePort();
-  // tpm2-tss's swtpm TCTI expects the control channel on port + 1.
-  const ctrl = port + 1;
-  swtpm = await startProcess({
-    name: "swtpm",
-    command: "swtpm",
-    args: [
-      "socket",
-      "--tpm2",
-      "--server",
-      `type=tcp,port=${port},bindaddr=127.0.0.1`,
-      "--ctrl",
-      `type=tcp,port=${ctrl},bindaddr=127.0.0.1`,
-      "--tpmstate",
-      `dir=${dir}`,
-      "--flags",
-      "not-need-init,startup-clear",
-    ],
-    ready: { kind: "tcp", port },
-  });
+  const started = await startSwtpm(dir);
+  swtpm = started.process;
+  port = started.port;
   transport = await connectSwtpm("127.0.0.1", port);
 });
 
