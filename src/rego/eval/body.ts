@@ -106,6 +106,7 @@ interface Saved {
   mocks: Map<string, Mock>;
   masked: Set<RuleNode>;
   cache: EvalContext["cache"];
+  fmemo: EvalContext["fmemo"];
 }
 
 function save(ctx: EvalContext): Saved {
@@ -115,6 +116,7 @@ function save(ctx: EvalContext): Saved {
     mocks: ctx.mocks,
     masked: ctx.masked,
     cache: ctx.cache,
+    fmemo: ctx.fmemo,
   };
 }
 
@@ -124,6 +126,7 @@ function restore(ctx: EvalContext, s: Saved): void {
   ctx.mocks = s.mocks;
   ctx.masked = s.masked;
   ctx.cache = s.cache;
+  ctx.fmemo = s.fmemo;
 }
 
 /**
@@ -154,6 +157,7 @@ export function evalWith(
   const outer = save(ctx);
   for (const [i, w] of lit.withs.entries()) apply(ctx, w, values[i]);
   ctx.cache = new Map();
+  ctx.fmemo = new Map();
   const inner = save(ctx);
   try {
     return run(ctx, lit, f, () => {

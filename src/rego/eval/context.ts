@@ -3,6 +3,7 @@ import { type Location, RegoError } from "../errors.js";
 import type { JsonValue } from "../value/json.js";
 import { ObjectValue, type Value } from "../value/value.js";
 import type { CallTarget, RuleNode, RuleSet } from "./ir.js";
+import type { FnMemo } from "./memo.js";
 
 /** Continuation: called once per solution; returns true to stop the enumeration. */
 export type K = () => boolean;
@@ -41,6 +42,8 @@ export class EvalContext {
   input: Value | undefined;
   data: ObjectValue;
   cache = new Map<RuleSet, Value | typeof IN_PROGRESS | typeof UNDEF>();
+  /** Function results by arguments (see memo.ts); replaced with `cache` under `with`. */
+  fmemo: FnMemo = new Map();
   mocks = new Map<string, Mock>();
   masked = new Set<RuleNode>();
   steps = 0;

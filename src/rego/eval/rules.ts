@@ -3,6 +3,7 @@ import { equal, ObjectValue, SetValue, type Value } from "../value/value.js";
 import { evalBody } from "./body.js";
 import { conflict, type EvalContext, IN_PROGRESS, UNDEF } from "./context.js";
 import type { CRule, CTerm, RuleSet } from "./ir.js";
+import { memoGet, memoSet } from "./memo.js";
 import { evalTerm, type Frame } from "./terms.js";
 import { unify } from "./unify.js";
 
@@ -184,12 +185,20 @@ function defaultValue(ctx: EvalContext, rs: RuleSet): Value | undefined {
   return out;
 }
 
-/** Calls a user-defined function with evaluated arguments. */
+/** Calls a user-defined function with evaluated arguments (memoised per query, see memo.ts). */
 export function callFunction(
   ctx: EvalContext,
   rs: RuleSet,
   args: readonly Value[],
 ): Value | undefined {
+  const hit = memoGet(ctx, rs, args);
+  if (hit !== undefined) return hit === UNDEF ? undefined : hit;
+  const v = runFunction(ctx, rs, args);
+  memoSet(ctx, rs, args, v);
+  return v;
+}
+
+function runFunction(ctx: EvalContext, rs: RuleSet, args: readonly Value[]): Value | undefined {
   const msg = "functions must not produce multiple outputs for same inputs";
   let result: Value | undefined;
   const loc = rs.defs[0]?.loc ?? rs.defaults[0]?.loc;
