@@ -7,18 +7,8 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { configFromKbcParams, kbcParamsFromCmdline, loadAaConfig } from "../guest/aa/config.js";
 import { AA_DEFAULT_SOCKET, startAttestationAgent } from "../guest/aa/daemon.js";
-import { AA_SERVICE, AaMessages, TtrpcClient } from "../protocol/ttrpc/index.js";
-
-function waitForSignal(close: () => Promise<void>): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = () => {
-      void close().then(resolve);
-    };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-    process.once("SIGHUP", stop);
-  });
-}
+import { AA_SERVICE, AaMessages } from "../protocol/ttrpc/index.js";
+import { callOnce, waitForSignal } from "./guest-common.js";
 
 function kernelCmdline(): string {
   try {
@@ -65,29 +55,26 @@ export function registerAa(program: Command): void {
         await waitForSignal(running.close);
       },
     );
-  const client = (o: { attestation_sock: string }) =>
-    new TtrpcClient(o.attestation_sock, { timeoutMs: 50_000 });
   const sockOpt = ["-a, --attestation_sock <addr>", "AA address", AA_DEFAULT_SOCKET] as const;
   aa.command("get-tee")
     .option(...sockOpt)
     .action(async (o: { attestation_sock: string }) => {
-      const c = client(o);
-      const r = await c.call(
+      const r = await callOnce(
+        o.attestation_sock,
         AA_SERVICE,
         "GetTeeType",
         AaMessages.GetTeeTypeRequest,
         AaMessages.GetTeeTypeResponse,
         {},
       );
-      c.close();
       process.stdout.write(`${r.tee}\n`);
     });
   aa.command("get-evidence")
     .option(...sockOpt)
     .requiredOption("--runtime-data <b64>", "report data (standard base64)")
     .action(async (o: { attestation_sock: string; runtimeData: string }) => {
-      const c = client(o);
-      const r = await c.call(
+      const r = await callOnce(
+        o.attestation_sock,
         AA_SERVICE,
         "GetEvidence",
         AaMessages.GetEvidenceRequest,
@@ -96,22 +83,20 @@ export function registerAa(program: Command): void {
           RuntimeData: Buffer.from(o.runtimeData, "base64"),
         },
       );
-      c.close();
       process.stdout.write(`${Buffer.from(r.Evidence).toString("utf8")}\n`);
     });
   aa.command("get-token")
     .option(...sockOpt)
     .option("--token-type <type>", "kbs or coco_as", "kbs")
     .action(async (o: { attestation_sock: string; tokenType: string }) => {
-      const c = client(o);
-      const r = await c.call(
+      const r = await callOnce(
+        o.attestation_sock,
         AA_SERVICE,
         "GetToken",
         AaMessages.GetTokenRequest,
         AaMessages.GetTokenResponse,
         { TokenType: o.tokenType },
       );
-      c.close();
       process.stdout.write(`${Buffer.from(r.Token).toString("utf8")}\n`);
     });
   aa.command("extend-runtime-measurement")
@@ -128,8 +113,8 @@ export function registerAa(program: Command): void {
         content: string;
         registerIndex?: string;
       }) => {
-        const c = client(o);
-        const r = await c.call(
+        const r = await callOnce(
+          o.attestation_sock,
           AA_SERVICE,
           "ExtendRuntimeMeasurement",
           AaMessages.ExtendRuntimeMeasurementRequest,
@@ -141,7 +126,6 @@ export function registerAa(program: Command): void {
             ...(o.registerIndex !== undefined ? { RegisterIndex: BigInt(o.registerIndex) } : {}),
           },
         );
-        c.close();
         process.stdout.write(`${["OK", "NOT_SUPPORTED", "NOT_ENABLED"][r.Result] ?? r.Result}\n`);
       },
     );

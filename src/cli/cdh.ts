@@ -18,19 +18,8 @@ import {
   CdhMessages,
   KEYPROVIDER_SERVICE,
   KeyProviderMessages,
-  TtrpcClient,
 } from "../protocol/ttrpc/index.js";
-
-function waitForSignal(close: () => Promise<void>): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = () => {
-      void close().then(resolve);
-    };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-    process.once("SIGHUP", stop);
-  });
-}
+import { callOnce, waitForSignal } from "./guest-common.js";
 
 function out(bytes: Uint8Array): void {
   process.stdout.write(Buffer.from(bytes));
@@ -80,14 +69,13 @@ export function registerCdh(program: Command): void {
       await waitForSignal(s.close);
     });
   const sock = ["--socket <addr>", "CDH ttrpc address", CDH_SOCKET] as const;
-  const client = (o: { socket: string }) => new TtrpcClient(o.socket, { timeoutMs: 50_000 });
   cdh
     .command("get-resource")
     .option(...sock)
     .requiredOption("--resource-uri <uri>", "kbs:///repo/type/tag")
     .action(async (o: { socket: string; resourceUri: string }) => {
-      const c = client(o);
-      const r = await c.call(
+      const r = await callOnce(
+        o.socket,
         CDH_SERVICES.getResource,
         "GetResource",
         CdhMessages.GetResourceRequest,
@@ -96,7 +84,6 @@ export function registerCdh(program: Command): void {
           ResourcePath: o.resourceUri,
         },
       );
-      c.close();
       out(r.Resource);
     });
   cdh
@@ -104,8 +91,8 @@ export function registerCdh(program: Command): void {
     .option(...sock)
     .requiredOption("--secret-path <path>", "file holding the sealed secret")
     .action(async (o: { socket: string; secretPath: string }) => {
-      const c = client(o);
-      const r = await c.call(
+      const r = await callOnce(
+        o.socket,
         CDH_SERVICES.sealedSecret,
         "UnsealSecret",
         CdhMessages.UnsealSecretInput,
@@ -114,7 +101,6 @@ export function registerCdh(program: Command): void {
           secret: Buffer.from(readFileSync(o.secretPath, "utf8").trim()),
         },
       );
-      c.close();
       out(r.plaintext);
     });
   cdh
@@ -130,8 +116,8 @@ export function registerCdh(program: Command): void {
           annotation: readFileSync(o.annotationPath).toString("base64"),
         },
       };
-      const c = client(o);
-      const r = await c.call(
+      const r = await callOnce(
+        o.socket,
         KEYPROVIDER_SERVICE,
         "UnWrapKey",
         KeyProviderMessages.Input,
@@ -140,7 +126,6 @@ export function registerCdh(program: Command): void {
           KeyProviderKeyWrapProtocolInput: Buffer.from(JSON.stringify(input)),
         },
       );
-      c.close();
       out(r.KeyProviderKeyWrapProtocolOutput);
       process.stdout.write("\n");
     });
@@ -155,8 +140,8 @@ export function registerCdh(program: Command): void {
         flags?: string[];
         mount_point: string;
       };
-      const c = client(o);
-      await c.call(
+      await callOnce(
+        o.socket,
         CDH_SERVICES.secureMount,
         "SecureMount",
         CdhMessages.SecureMountRequest,
@@ -168,6 +153,5 @@ export function registerCdh(program: Command): void {
           mountPoint: s.mount_point,
         },
       );
-      c.close();
     });
 }

@@ -14,7 +14,8 @@ import {
   sealSecret,
   type VaultSecret,
 } from "../protocol/sealed-secret/index.js";
-import { CDH_SERVICES, CdhMessages, TtrpcClient } from "../protocol/ttrpc/index.js";
+import { CDH_SERVICES, CdhMessages } from "../protocol/ttrpc/index.js";
+import { callOnce } from "./guest-common.js";
 
 function jsonMap(text: string | undefined, what: string): Record<string, unknown> {
   if (text === undefined) return {};
@@ -145,17 +146,14 @@ export function registerSecret(program: Command): void {
     .requiredOption("--file-path <path>", "file holding the sealed secret")
     .option("--socket <addr>", "CDH ttrpc address", "unix:///run/confidential-containers/cdh.sock")
     .action(async (o: { filePath: string; socket: string }) => {
-      const c = new TtrpcClient(o.socket);
-      const r = await c.call(
+      const r = await callOnce(
+        o.socket,
         CDH_SERVICES.sealedSecret,
         "UnsealSecret",
         CdhMessages.UnsealSecretInput,
         CdhMessages.UnsealSecretOutput,
-        {
-          secret: Buffer.from(readFileSync(o.filePath, "utf8").trim()),
-        },
+        { secret: Buffer.from(readFileSync(o.filePath, "utf8").trim()) },
       );
-      c.close();
       process.stdout.write(Buffer.from(r.plaintext));
     });
 }
