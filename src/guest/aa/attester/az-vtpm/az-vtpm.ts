@@ -19,8 +19,9 @@ import {
   R,
   TpmResponseError,
 } from "../tpm/commands.js";
+import { pcrRuntimeMeasurer } from "../tpm/tpm.js";
 import type { TpmTransport } from "../tpm/transport.js";
-import type { Attester, RuntimeMeasurer } from "../types.js";
+import type { Attester } from "../types.js";
 
 /** vTPM NV indices and the AK handle (az-cvm-vtpm). */
 export const AZ_VTPM = {
@@ -112,16 +113,7 @@ const b64urlPadded = (b: Uint8Array) =>
 /** Creates `az-snp-vtpm` or `az-tdx-vtpm`. */
 export function createAzVtpmAttester(kind: "snp" | "tdx", opts: AzVtpmOptions): Attester {
   const t = opts.transport;
-  const runtime: RuntimeMeasurer = {
-    hashAlgorithm: "sha256",
-    pcrToRegister: (pcr) => pcr,
-    async readRegister(pcr) {
-      const v = (await pcrRead(t, [pcr])).get(pcr);
-      if (!v) throw new AaError("ERR_AA_TPM", `PCR ${pcr} was not returned`);
-      return v;
-    },
-    extend: (pcr, d) => pcrExtend(t, pcr, fitDigest(d, 32)),
-  };
+  const runtime = pcrRuntimeMeasurer(t);
   return {
     tee: kind === "snp" ? "az-snp-vtpm" : "az-tdx-vtpm",
     runtime,

@@ -47,6 +47,20 @@ export function rsaSpkiDer(modulus: Uint8Array, exponent: number): Uint8Array {
   }).export({ type: "spki", format: "der" });
 }
 
+/** Runtime measurements into the TPM's SHA-256 PCR bank (the AAEL PCR is the register). */
+export function pcrRuntimeMeasurer(t: TpmTransport): RuntimeMeasurer {
+  return {
+    hashAlgorithm: "sha256",
+    pcrToRegister: (pcr) => pcr,
+    async readRegister(pcr) {
+      const v = (await pcrRead(t, [pcr])).get(pcr);
+      if (!v) throw new AaError("ERR_AA_TPM", `PCR ${pcr} was not returned`);
+      return v;
+    },
+    extend: (pcr, d) => pcrExtend(t, pcr, fitDigest(d, 32)),
+  };
+}
+
 /** Creates the TPM attester. */
 export function createTpmAttester(opts: TpmAttesterOptions): Attester {
   const t = opts.transport;
@@ -69,16 +83,7 @@ export function createTpmAttester(opts: TpmAttesterOptions): Attester {
     });
     return akPublic;
   };
-  const runtime: RuntimeMeasurer = {
-    hashAlgorithm: "sha256",
-    pcrToRegister: (pcr) => pcr,
-    async readRegister(pcr) {
-      const v = (await pcrRead(t, [pcr])).get(pcr);
-      if (!v) throw new AaError("ERR_AA_TPM", `PCR ${pcr} was not returned`);
-      return v;
-    },
-    extend: (pcr, d) => pcrExtend(t, pcr, fitDigest(d, 32)),
-  };
+  const runtime = pcrRuntimeMeasurer(t);
   return {
     tee: "tpm",
     runtime,
