@@ -2,10 +2,13 @@ import { ObjectValue, type Value } from "../value/value.js";
 import { iterate, setPath } from "./collections.js";
 import { findNode } from "./compile.js";
 import type { EvalContext, K, Mock } from "./context.js";
-import { FAIL, planOf, runPlan, SLOW } from "./fast.js";
+import { eachIn, FAIL, loopReady, planOf, runPlan, SLOW } from "./fast.js";
 import type { CLit, CWith, RuleNode } from "./ir.js";
 import { evalTerm, type Frame } from "./terms.js";
 import { unify, unifyTerms } from "./unify.js";
+
+/** A continuation that stops at the first solution (evalBody then returns true). */
+const STOP: K = () => true;
 
 /** Evaluates statements `lits[i..]`, calling `k` once per solution. */
 export function evalBody(ctx: EvalContext, lits: CLit[], i: number, f: Frame, k: K): boolean {
@@ -21,7 +24,7 @@ export function evalBody(ctx: EvalContext, lits: CLit[], i: number, f: Frame, k:
     const lit = lits[i]!;
     ctx.step(lit.loc);
     const plan = planOf(lit);
-    if (plan !== null) {
+    if (plan !== null && plan.kind <= 2) {
       const res = runPlan(ctx, plan, f);
       if (res === FAIL) {
         r = false;
@@ -58,7 +61,9 @@ function evalLit(ctx: EvalContext, lit: CLit, f: Frame, k: K): boolean {
       }
       return evalExpr(ctx, lit, f, k);
     }
-    case "someIn":
+    case "someIn": {
+      const p = planOf(lit);
+      if (p !== null && loopReady(p, f)) return eachIn(ctx, p, lit.loc, f, k) === true;
       return evalTerm(ctx, lit.coll, f, (cv) =>
         iterate(cv, (key, val) => {
           ctx.step(lit.loc);
@@ -68,7 +73,15 @@ function evalLit(ctx: EvalContext, lit: CLit, f: Frame, k: K): boolean {
           return unify(ctx, lit.value, val, f, k);
         }),
       );
+    }
     case "every": {
+      const p = planOf(lit);
+      if (p !== null && loopReady(p, f)) {
+        const body = lit.body;
+        // Every element needs one solution of the body; an undefined domain fails.
+        const failed = eachIn(ctx, p, lit.loc, f, () => !evalBody(ctx, body, 0, f, STOP));
+        return failed === false ? k() : false;
+      }
       let ok = true;
       let defined = false;
       evalTerm(ctx, lit.domain, f, (dv) => {

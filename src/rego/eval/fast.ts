@@ -1,3 +1,4 @@
+import type { Location } from "../errors.js";
 import { formatValue } from "../value/format.js";
 import { equal, ObjectValue, SetValue, type Value } from "../value/value.js";
 import { callTarget } from "./calls.js";
@@ -20,9 +21,12 @@ import { evalTerm, type Frame, guardBuiltin } from "./terms.js";
 
 /** How {@link evalBody} may run one statement without continuations; `null` when it may not. */
 export interface LitPlan {
-  /** 0: test `e` (truthy and defined); 1: `not e`; 2: unify `l = r` / `l := r`. */
-  kind: 0 | 1 | 2;
-  /** The tested term (kinds 0 and 1) or the left side (kind 2). */
+  /**
+   * 0: test `e` (truthy and defined); 1: `not e`; 2: unify `l = r` / `l := r`;
+   * 3: `some k, v in l`; 4: `every k, v in l { ... }` (k and v plain variables).
+   */
+  kind: 0 | 1 | 2 | 3 | 4;
+  /** The tested term (0, 1), the left side (2), or the collection (3, 4). */
   l: CTerm;
   /** The right side (kind 2). */
   r: CTerm | undefined;
@@ -30,6 +34,9 @@ export interface LitPlan {
   ls: number[];
   /** Slots read directly by `r`. */
   rs: number[];
+  /** Kinds 3 and 4: the value variable's slot and the key variable's slot (-1: none). */
+  vslot: number;
+  kslot: number;
 }
 
 /** Result of {@link runPlan}: the statement failed, passed, or needs the general path. */
@@ -50,18 +57,38 @@ export function planOf(lit: CLit): LitPlan | null {
 }
 
 function makePlan(lit: CLit): LitPlan | null {
-  if (lit.k !== "expr" || lit.withs.length > 0) return null;
+  if (lit.withs.length > 0) return null;
+  if (lit.k !== "expr") {
+    const coll = lit.k === "someIn" ? lit.coll : lit.domain;
+    const v = lit.value;
+    const key = lit.key;
+    if (v.t !== "local") return null;
+    if (key !== undefined && (key.t !== "local" || key.slot === v.slot)) return null;
+    const ls: number[] = [];
+    if (!singleValued(coll, ls)) return null;
+    const kslot = key === undefined ? -1 : key.slot;
+    if (ls.includes(v.slot) || ls.includes(kslot)) return null;
+    return {
+      kind: lit.k === "someIn" ? 3 : 4,
+      l: coll,
+      r: undefined,
+      ls,
+      rs: [],
+      vslot: v.slot,
+      kslot,
+    };
+  }
   const e = lit.e;
   if (e.t === "assign") {
     if (lit.neg) return null;
     const ls: number[] = [];
     const rs: number[] = [];
     if (!singleValued(e.l, ls) || !singleValued(e.r, rs)) return null;
-    return { kind: 2, l: e.l, r: e.r, ls, rs };
+    return { kind: 2, l: e.l, r: e.r, ls, rs, vslot: -1, kslot: -1 };
   }
   const ls: number[] = [];
   if (!singleValued(e, ls)) return null;
-  return { kind: lit.neg ? 1 : 0, l: e, r: undefined, ls, rs: [] };
+  return { kind: lit.neg ? 1 : 0, l: e, r: undefined, ls, rs: [], vslot: -1, kslot: -1 };
 }
 
 /** True when `t` takes at most one value once the slots it adds to `slots` are bound. */
@@ -109,6 +136,66 @@ function singleValued(t: CTerm, slots: number[]): boolean {
 function allBound(f: Frame, slots: number[]): boolean {
   for (let i = 0; i < slots.length; i++) if (f[slots[i]!] === undefined) return false;
   return true;
+}
+
+/** True when a kind 3/4 plan applies now: collection ground, key and value variables unbound. */
+export function loopReady(p: LitPlan, f: Frame): boolean {
+  return allBound(f, p.ls) && f[p.vslot] === undefined && (p.kslot < 0 || f[p.kslot] === undefined);
+}
+
+/**
+ * `some k, v in coll` / the element loop of `every` (see {@link loopReady}): binds the
+ * variables to each element in OPA's order and calls `each`; stops when it returns true.
+ * Returns that, or the collection's absence as `undefined`.
+ */
+export function eachIn(
+  ctx: EvalContext,
+  p: LitPlan,
+  loc: Location,
+  f: Frame,
+  each: () => boolean,
+): boolean | undefined {
+  const cv = fastEval(ctx, p.l, f);
+  if (cv === undefined) return undefined;
+  const vs = p.vslot;
+  const ks = p.kslot;
+  let r = false;
+  if (Array.isArray(cv)) {
+    for (let i = 0; i < cv.length; i++) {
+      ctx.step(loc);
+      if (ks >= 0) f[ks] = i;
+      f[vs] = cv[i];
+      if (each()) {
+        r = true;
+        break;
+      }
+    }
+  } else if (cv instanceof ObjectValue) {
+    for (const [kk, vv] of cv.sorted()) {
+      ctx.step(loc);
+      if (ks >= 0) f[ks] = kk;
+      f[vs] = vv;
+      if (each()) {
+        r = true;
+        break;
+      }
+    }
+  } else if (cv instanceof SetValue) {
+    for (const e of cv.sorted()) {
+      ctx.step(loc);
+      if (ks >= 0) f[ks] = e;
+      f[vs] = e;
+      if (each()) {
+        r = true;
+        break;
+      }
+    }
+  } else if (typeof cv !== "object" || cv === null) {
+    return undefined;
+  }
+  f[vs] = undefined;
+  if (ks >= 0) f[ks] = undefined;
+  return r;
 }
 
 /**
