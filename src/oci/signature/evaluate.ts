@@ -8,7 +8,13 @@ import type { ResolvedImage } from "../pull.js";
 import { formatReference, type ImageReference } from "../reference.js";
 import { type CosignSignature, loadCosignPublicKey, verifyCosignSignature } from "./cosign.js";
 import { identityMatches } from "./identity.js";
-import { type KeySource, type Policy, type PolicyRequirement, requirementsFor } from "./policy.js";
+import {
+  type KeySource,
+  type Policy,
+  type PolicyRequirement,
+  requirementsFor,
+  type SignedIdentity,
+} from "./policy.js";
 import { readKeyring, verifySimpleSignature } from "./simple-signing.js";
 
 /** The I/O a policy evaluation needs, injected. */
@@ -43,6 +49,24 @@ function digestOk(signed: string, image: ResolvedImage, allowList: boolean): boo
   );
 }
 
+/**
+ * Why a verified signature payload does not vouch for this image (another digest, or a signed
+ * identity the rule does not accept), or undefined when it does. Cosign may sign the list digest.
+ */
+function payloadMismatch(
+  p: { manifestDigest: string; dockerReference: string },
+  identity: SignedIdentity,
+  ref: ImageReference,
+  image: ResolvedImage,
+  allowList: boolean,
+): string | undefined {
+  if (!digestOk(p.manifestDigest, image, allowList))
+    return "signature is for another manifest digest";
+  if (!identityMatches(identity, ref, p.dockerReference))
+    return `signed identity '${p.dockerReference.slice(0, 200)}' does not match (${identity.type})`;
+  return undefined;
+}
+
 async function check(
   req: PolicyRequirement,
   ref: ImageReference,
@@ -63,13 +87,9 @@ async function check(
       for (const s of sigs) {
         try {
           const p = await verifySimpleSignature(s, keyring, { allowSha1: ctx.allowSha1 === true });
-          if (!digestOk(p.manifestDigest, image, false))
-            why.push("signature is for another manifest digest");
-          else if (!identityMatches(req.signedIdentity, ref, p.dockerReference))
-            why.push(
-              `signed identity '${p.dockerReference.slice(0, 200)}' does not match (${req.signedIdentity.type})`,
-            );
-          else return undefined;
+          const bad = payloadMismatch(p, req.signedIdentity, ref, image, false);
+          if (bad === undefined) return undefined;
+          why.push(bad);
         } catch (err) {
           why.push((err as Error).message);
         }
@@ -87,14 +107,15 @@ async function check(
       for (const s of all) {
         for (const key of keys) {
           try {
-            const p = verifyCosignSignature(s, key);
-            if (!digestOk(p.manifestDigest, image, true))
-              why.push("signature is for another manifest digest");
-            else if (!identityMatches(req.signedIdentity, ref, p.dockerReference))
-              why.push(
-                `signed identity '${p.dockerReference.slice(0, 200)}' does not match (${req.signedIdentity.type})`,
-              );
-            else return undefined;
+            const bad = payloadMismatch(
+              verifyCosignSignature(s, key),
+              req.signedIdentity,
+              ref,
+              image,
+              true,
+            );
+            if (bad === undefined) return undefined;
+            why.push(bad);
           } catch (err) {
             why.push((err as Error).message);
           }
