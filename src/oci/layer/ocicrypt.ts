@@ -63,6 +63,8 @@ export function parsePublicOptions(annotation: string | undefined): PublicLayerO
     if (err instanceof OciError) throw err;
     throw new OciError("ERR_OCI_DECRYPT", "pubopts is not JSON");
   }
+  if (o === null || typeof o !== "object")
+    throw new OciError("ERR_OCI_DECRYPT", "pubopts is not a JSON object");
   if (o.cipher !== CIPHER_AES_CTR_HMAC) {
     throw new OciError(
       "ERR_OCI_DECRYPT",
