@@ -63,23 +63,26 @@ export async function demoImage(log: (line: string) => void): Promise<ImageDemoR
     });
     const authFile = join(work, "auth.json");
     writeFileSync(authFile, authJson, { mode: 0o600 });
-    const enc = JSON.parse(
-      await stack.coco([
-        "image",
-        "encrypt",
-        "--kbs-key",
-        "kbs:///default/image-key/app",
-        "--kbs-url",
-        stack.kbsUrl,
-        "--kbs-admin-token-file",
-        join(stack.dir, "admin.jwt"),
-        "--dest-tls-verify=false",
-        "--authfile",
-        authFile,
-        `oci:${layout}:v1`,
-        `docker://${image}:encrypted`,
-      ]),
-    ) as { manifestDigest: string; kid: string };
+    // `coco image encrypt` of the layout to `<image>:<tag>`, its key generated into Trustee.
+    const encrypt = async (keyUri: string, tag: string) =>
+      JSON.parse(
+        await stack.coco([
+          "image",
+          "encrypt",
+          "--kbs-key",
+          keyUri,
+          "--kbs-url",
+          stack.kbsUrl,
+          "--kbs-admin-token-file",
+          join(stack.dir, "admin.jwt"),
+          "--dest-tls-verify=false",
+          "--authfile",
+          authFile,
+          `oci:${layout}:v1`,
+          `docker://${image}:${tag}`,
+        ]),
+      ) as { manifestDigest: string; kid: string };
+    const enc = await encrypt("kbs:///default/image-key/app", "encrypted");
     log(
       `owner: encrypted every layer; the key was generated and stored in Trustee as ${enc.kid}; manifest ${enc.manifestDigest}`,
     );
@@ -118,21 +121,7 @@ export async function demoImage(log: (line: string) => void): Promise<ImageDemoR
       "owner: stored the signature policy, the cosign public key and the registry auth.json in Trustee",
     );
     // An unsigned copy of the same encrypted image.
-    await stack.coco([
-      "image",
-      "encrypt",
-      "--kbs-key",
-      "kbs:///default/image-key/unsigned",
-      "--kbs-url",
-      stack.kbsUrl,
-      "--kbs-admin-token-file",
-      join(stack.dir, "admin.jwt"),
-      "--dest-tls-verify=false",
-      "--authfile",
-      authFile,
-      `oci:${layout}:v1`,
-      `docker://${image}:unsigned`,
-    ]);
+    await encrypt("kbs:///default/image-key/unsigned", "unsigned");
 
     // The guest.
     const service = createImagePullService({
