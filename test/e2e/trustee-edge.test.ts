@@ -73,6 +73,30 @@ test("InsecureAllowAll is refused on a non-loopback socket", async () => {
   });
 });
 
+/**
+ * Replaces the attestation's evidence with sample CPU evidence bound to its runtime data plus a
+ * sampledevice report (svn 2) whose report_data is `deviceReportData`, as composite evidence.
+ */
+function withDeviceEvidence(att: Record<string, unknown>, deviceReportData: Buffer): void {
+  const rd = att["runtime-data"] as { nonce: string; "tee-pubkey": unknown };
+  const additional = JSON.stringify({
+    sampledevice: { svn: "2", report_data: deviceReportData.toString("base64") },
+  });
+  const primary = createHash("sha384")
+    .update(
+      canonicalize({
+        nonce: rd.nonce,
+        "tee-pubkey": rd["tee-pubkey"],
+        "additional-evidence": additional,
+      }) as string,
+    )
+    .digest();
+  att["tee-evidence"] = {
+    primary_evidence: { svn: "1", report_data: primary.toString("base64") },
+    additional_evidence: additional,
+  };
+}
+
 test("composite evidence: a sampledevice GPU next to the sample CPU gives submods cpu0 and gpu0", async () => {
   const logs: string[] = [];
   const t = await startTrustee({
@@ -90,22 +114,7 @@ test("composite evidence: a sampledevice GPU next to the sample CPU gives submod
         deviceDigest = createHash("sha384")
           .update(canonicalize({ nonce: rd.nonce, "tee-pubkey": rd["tee-pubkey"] }) as string)
           .digest();
-        const additional = JSON.stringify({
-          sampledevice: { svn: "2", report_data: deviceDigest.toString("base64") },
-        });
-        const primary = createHash("sha384")
-          .update(
-            canonicalize({
-              nonce: rd.nonce,
-              "tee-pubkey": rd["tee-pubkey"],
-              "additional-evidence": additional,
-            }) as string,
-          )
-          .digest();
-        att["tee-evidence"] = {
-          primary_evidence: { svn: "1", report_data: primary.toString("base64") },
-          additional_evidence: additional,
-        };
+        withDeviceEvidence(att, deviceDigest);
       },
     });
     assert.equal(h.attest.status, 200, h.attest.text);
@@ -123,25 +132,7 @@ test("composite evidence: a sampledevice GPU next to the sample CPU gives submod
     ]);
     // Device evidence bound to the wrong digest is refused.
     const bad = await handshake(url, {
-      tamper: (att) => {
-        const additional = JSON.stringify({
-          sampledevice: { svn: "2", report_data: Buffer.alloc(48).toString("base64") },
-        });
-        const rd = att["runtime-data"] as { nonce: string; "tee-pubkey": unknown };
-        const primary = createHash("sha384")
-          .update(
-            canonicalize({
-              nonce: rd.nonce,
-              "tee-pubkey": rd["tee-pubkey"],
-              "additional-evidence": additional,
-            }) as string,
-          )
-          .digest();
-        att["tee-evidence"] = {
-          primary_evidence: { svn: "1", report_data: primary.toString("base64") },
-          additional_evidence: additional,
-        };
-      },
+      tamper: (att) => withDeviceEvidence(att, Buffer.alloc(48)),
     });
     assert.equal(bad.attest.status, 401);
     assert.match((bad.attest.body as { detail: string }).detail, /sampledevice: report_data/);
