@@ -115,6 +115,18 @@ after(async () => {
 
 const admin = async () => ({ authorization: `Bearer ${await mintAdminToken(adminKey)}` });
 
+/** A sample-TEE attestation body for `nonce`, its report data bound to `publicJwk` (SHA-384). */
+function sampleAttestation(nonce: string, publicJwk: unknown): Record<string, unknown> {
+  const rd = canonicalize({ "tee-pubkey": publicJwk, nonce, "additional-evidence": "" }) as string;
+  return {
+    "runtime-data": { nonce, "tee-pubkey": publicJwk },
+    "tee-evidence": {
+      primary_evidence: { svn: "1", report_data: createHash("sha384").update(rd).digest("base64") },
+      additional_evidence: "",
+    },
+  };
+}
+
 /** Stores a resource through one replica's admin API. */
 async function putResource(url: string, path: string, value: string): Promise<void> {
   const r = await call(
@@ -152,21 +164,7 @@ test("two replicas over PostgreSQL: the client alternates between them in every 
     });
     assert.equal(auth.status, 200);
     const nonce = (auth.body as { nonce: string }).nonce;
-    const rd = canonicalize({
-      "tee-pubkey": publicJwk,
-      nonce,
-      "additional-evidence": "",
-    }) as string;
-    const body = {
-      "runtime-data": { nonce, "tee-pubkey": publicJwk },
-      "tee-evidence": {
-        primary_evidence: {
-          svn: "1",
-          report_data: createHash("sha384").update(rd).digest("base64"),
-        },
-        additional_evidence: "",
-      },
-    };
+    const body = sampleAttestation(nonce, publicJwk);
     const att = await call(`${second.url}/kbs/v0/attest`, "POST", body, {
       cookie: cookieOf(auth.setCookie),
     });
@@ -313,21 +311,7 @@ name = "resource"
       "extra-params": "",
     });
     const nonce = (auth.body as { nonce: string }).nonce;
-    const rd = canonicalize({
-      "tee-pubkey": publicJwk,
-      nonce,
-      "additional-evidence": "",
-    }) as string;
-    const body = {
-      "runtime-data": { nonce, "tee-pubkey": publicJwk },
-      "tee-evidence": {
-        primary_evidence: {
-          svn: "1",
-          report_data: createHash("sha384").update(rd).digest("base64"),
-        },
-        additional_evidence: "",
-      },
-    };
+    const body = sampleAttestation(nonce, publicJwk);
     const att = await fresh(`${url}/kbs/v0/attest`, "POST", body, {
       cookie: auth.cookie as string,
     });
