@@ -6,7 +6,15 @@
  * written outside the target directory.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -425,6 +433,100 @@ describe("tar reader fuzzing", () => {
         } finally {
           r.abort();
           assert.deepEqual(readdirSync(parent).sort(), ["root", "sentinel"], "wrote outside root");
+        }
+      },
+    });
+    t.diagnostic(describeStats(stats));
+    assert.ok(stats.ok > 0);
+  });
+
+  test("random entry sequences (symlinks, hard links, whiteouts) never touch anything outside the root", async (t) => {
+    const parent = join(work, "grammar");
+    const outside = join(parent, "outside");
+    mkdirSync(outside, { recursive: true });
+    writeFileSync(join(outside, "secret"), "keep");
+    writeFileSync(join(parent, "sentinel"), "keep");
+    const root = join(parent, "root");
+    const rules = { ...defaultUnpackRules(), preserveOwnership: true, devices: "skip" as const };
+    const NAMES = [
+      "a",
+      "a/b",
+      "a/b/c",
+      "l",
+      "l/x",
+      "l/l2/x",
+      "d/",
+      "d/e",
+      "h",
+      ".wh.a",
+      "a/.wh..wh..opq",
+      "l/.wh.secret",
+      "./a",
+      "a//b",
+      "l/../x",
+    ];
+    const TARGETS = [
+      "/",
+      "..",
+      "../..",
+      "../outside",
+      "../outside/secret",
+      "/../outside",
+      "a",
+      "l",
+      "l/l2",
+      "d",
+      "/a/b",
+      ".",
+      "./l",
+      "a/../..",
+    ];
+    const FLAGS = ["0", "0", "5", "2", "2", "2", "1", "6", "3"];
+    const stats = await fuzz({
+      name: "tar-grammar",
+      seed: 0x9a11,
+      iterations: 1500,
+      errorClass: OciError,
+      accept: (e) => /^E[A-Z]+$/.test(String((e as { code?: unknown })?.code)),
+      gen: (rng) => {
+        const n = 1 + rng.int(6);
+        const parts: { h: HeaderSpec; body?: Uint8Array }[] = [];
+        for (let i = 0; i < n; i++) {
+          const flag = rng.pick(FLAGS);
+          const name = rng.pick(NAMES);
+          const linkname =
+            flag === "1" || flag === "2" ? rng.pick([...TARGETS, ...NAMES]) : undefined;
+          const body = flag === "0" ? txt("pwned") : undefined;
+          parts.push({
+            h: { name, flag, linkname, mode: rng.pick([0o644, 0o755, 0o4755, 0o000]) },
+            body,
+          });
+        }
+        return archive(parts).bytes;
+      },
+      target: (bytes) => {
+        rmSync(root, { recursive: true, force: true });
+        mkdirSync(root);
+        const applier = new LayerApplier(root, rules);
+        const r = new TarReader((h) => applier.begin(h));
+        try {
+          r.push(bytes);
+          r.end();
+          applier.finish();
+        } finally {
+          r.abort();
+          assert.deepEqual(readdirSync(parent).sort(), ["outside", "root", "sentinel"]);
+          assert.deepEqual(readdirSync(outside), ["secret"], "wrote into a sibling directory");
+          assert.equal(
+            readFileSync(join(outside, "secret"), "utf8"),
+            "keep",
+            "overwrote a file outside",
+          );
+          assert.equal(
+            statSync(join(outside, "secret")).nlink,
+            1,
+            "hard-linked a file from outside",
+          );
         }
       },
     });
