@@ -11,7 +11,7 @@ import { createProcessSandboxBackend, stopProcessSandbox } from "../sandbox/proc
 import { AgentClient } from "./agent-client.js";
 import { fetchImageInfo } from "./image-config.js";
 import { parsePod } from "./pod.js";
-import { runPod } from "./run.js";
+import { type RunOptions, runPod } from "./run.js";
 import { loadPod } from "./state.js";
 
 const work = mkdtempSync(join(tmpdir(), "coco-run-"));
@@ -39,7 +39,7 @@ async function generated(yaml: string, o: GenerateOptions = {}): Promise<string>
   return generatePolicy(yaml, pod, images, o).yaml;
 }
 
-async function run(yaml: string, keep = false) {
+async function run(yaml: string, keep = false, more: Partial<RunOptions> = {}) {
   const out: string[] = [];
   const events: string[] = [];
   const r = await runPod(parsePod(yaml), {
@@ -52,6 +52,7 @@ async function run(yaml: string, keep = false) {
       events.push(e);
       if (process.env.COCO_DEBUG) console.error(e);
     },
+    ...more,
   });
   return { r, out: out.join(""), events };
 }
@@ -268,5 +269,75 @@ spec:
     const dropped = pinned.replace(/ {4}resources:\n.*\n/, "");
     assert.notEqual(dropped, pinned);
     await assert.rejects(run(dropped), code("ERR_POLICY_DENIED"));
+  });
+
+  // Counts its attempts in an emptyDir (sandbox-wide, so it outlives each container).
+  const attempts = (name: string, policy: string, last: string) => `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+spec:
+  runtimeClassName: coco-dev
+  restartPolicy: ${policy}
+  containers:
+  - name: app
+    image: ${image}
+    command: ["/bin/sh", "-c", ${JSON.stringify(`n=$(cat /w/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > /w/n; echo attempt $n; ${last}`)}]
+    volumeMounts:
+    - name: w
+      mountPath: /w
+  volumes:
+  - name: w
+    emptyDir: {}
+`;
+  const fast = { restart: { initialMs: 20, maxMs: 100 } };
+
+  test("restartPolicy OnFailure: a container that fails twice then succeeds is restarted with backoff", async (t) => {
+    if (skip) return t.skip(skip);
+    const yaml = await generated(attempts("on-failure", "OnFailure", '[ "$n" -ge 3 ]'), {
+      allowLogs: true,
+    });
+    const { r, out, events } = await run(yaml, false, fast);
+    assert.equal(r.exitCode, 0);
+    assert.equal(out, "app/stdout:attempt 1\napp/stdout:attempt 2\napp/stdout:attempt 3\n");
+    assert.deepEqual(
+      events.filter((e) => /restart \d in/.test(e)).map((e) => e.replace(/ in .*/, "")),
+      ["container app: restart 1", "container app: restart 2"],
+    );
+    assert.equal(r.record.containers[0]!.restarts, 2);
+    assert.deepEqual(r.statuses, [{ name: "app", status: 0 }]);
+  });
+
+  test("restartPolicy OnFailure gives up after maxRestarts; Never runs once", async (t) => {
+    if (skip) return t.skip(skip);
+    const yaml = await generated(attempts("give-up", "OnFailure", "exit 7"), { allowLogs: true });
+    const { r, out } = await run(yaml, false, { restart: { ...fast.restart, maxRestarts: 1 } });
+    assert.equal(r.exitCode, 7);
+    assert.equal(out, "app/stdout:attempt 1\napp/stdout:attempt 2\n");
+    const once = await generated(attempts("never", "Never", "exit 7"), { allowLogs: true });
+    const n = await run(once, false, fast);
+    assert.equal(n.r.exitCode, 7);
+    assert.equal(n.out, "app/stdout:attempt 1\n");
+  });
+
+  test("restartPolicy Always restarts a container that exited 0, until the pod is stopped", async (t) => {
+    if (skip) return t.skip(skip);
+    const yaml = await generated(attempts("always", "Always", '[ "$n" -lt 3 ] || sleep 30'), {
+      allowLogs: true,
+    });
+    const abort = new AbortController();
+    const seen: string[] = [];
+    await assert.rejects(
+      run(yaml, false, {
+        ...fast,
+        signal: abort.signal,
+        onOutput: (_c, _s, chunk) => {
+          seen.push(Buffer.from(chunk).toString());
+          if (seen.join("").includes("attempt 3")) abort.abort();
+        },
+      }),
+      code("ERR_POD_INTERRUPTED"),
+    );
+    assert.equal(seen.join(""), "attempt 1\nattempt 2\nattempt 3\n");
   });
 });

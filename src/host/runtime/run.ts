@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { decodeInitDataAnnotation } from "../../protocol/agent/index.js";
 import { HostError } from "../errors.js";
 import { backendFor } from "../sandbox/index.js";
@@ -54,7 +55,41 @@ export interface RunOptions {
   detach?: boolean;
   /** Aborting stops the sandbox (Ctrl-C on `coco run`); the run then fails and cleans up. */
   signal?: AbortSignal;
+  /**
+   * Keep the sandbox and supervise it (restarts per restartPolicy) without reading the app
+   * containers' output, which stays for `coco logs`: what the detached supervisor of `coco run -d`
+   * does. `onStarted` is called once every app container started.
+   */
+  supervise?: boolean;
+  /** Called once the app containers started (with the record as saved). */
+  onStarted?: (record: PodRecord) => void;
+  /** Restart backoff (restartPolicy OnFailure/Always); defaults are kubelet's, see {@link RESTART_DEFAULTS}. */
+  restart?: Partial<RestartOptions>;
 }
+
+/** How containers are restarted under restartPolicy OnFailure or Always. */
+export interface RestartOptions {
+  /** Delay before the first restart; doubles on each restart (kubelet: 10 s). */
+  initialMs: number;
+  /** Upper bound of the delay (kubelet MaxContainerBackOff: 300 s). */
+  maxMs: number;
+  /** A container that ran this long restarts with the initial delay again (kubelet: 10 min). */
+  resetAfterMs: number;
+  /**
+   * Restarts of one container under OnFailure before the pod is failed. kubelet has no bound (a
+   * Job's backoffLimit, default 6, bounds it one level up); coco has no Job controller, so it
+   * takes the Job default. Always is unbounded, as kubelet.
+   */
+  maxRestarts: number;
+}
+
+/** kubelet's backoff (pkg/kubelet/kubelet.go: backOffPeriod, MaxContainerBackOff) and Job's backoffLimit. */
+export const RESTART_DEFAULTS: RestartOptions = {
+  initialMs: 10_000,
+  maxMs: 300_000,
+  resetAfterMs: 600_000,
+  maxRestarts: 6,
+};
 
 /** The result of running a pod. */
 export interface RunResult {
@@ -167,11 +202,14 @@ export async function runPod(pod: PodSpec, opts: RunOptions = {}): Promise<RunRe
         timings.createMs = ts - tc;
         timings.startMs = te - ts;
       }
-      record.containers.push({ name: c.name, id: cid, init });
+      const prev = record.containers.find((x) => x.name === c.name);
+      if (prev) prev.id = cid;
+      else record.containers.push({ name: c.name, id: cid, init });
       savePod(root, record);
       ev(`container ${c.name} started`);
       // Detached runs leave the streams to `coco logs`.
-      const streams = opts.detach && !init ? [] : (["stdout", "stderr"] as const);
+      const quiet = (opts.detach || opts.supervise) && !init;
+      const streams = quiet ? [] : (["stdout", "stderr"] as const);
       const pumps = streams.map((s) =>
         agent
           .pump(cid, "", s, (chunk) => {
@@ -185,12 +223,47 @@ export async function runPod(pod: PodSpec, opts: RunOptions = {}): Promise<RunRe
             (err: Error) => ev(`${c.name} ${s}: ${err.message}`),
           ),
       );
-      return { cid, name: c.name, pumps };
+      return { cid, name: c.name, pumps, startedAt: performance.now() };
+    };
+    const backoff: RestartOptions = { ...RESTART_DEFAULTS, ...opts.restart };
+    // Waits for a container and restarts it as kubelet would: Always restarts whatever the
+    // status, OnFailure on a non-zero status (init containers: on failure only); each restart is
+    // a new container (RemoveContainer, CopyFile, CreateContainer, StartContainer), which the
+    // policy allows because RemoveContainer frees the policy container for a new id.
+    const supervise = async (
+      c: PodContainer,
+      first: Awaited<ReturnType<typeof launch>>,
+      init: boolean,
+    ): Promise<number> => {
+      let cur = first;
+      let restarts = 0;
+      let delay = backoff.initialMs;
+      for (;;) {
+        const status = await agent.waitProcess(cur.cid);
+        await Promise.allSettled(cur.pumps);
+        ev(`container ${c.name} exited with status ${status}`);
+        const policy = init && pod.restartPolicy === "Always" ? "OnFailure" : pod.restartPolicy;
+        const again = policy === "Always" || (policy === "OnFailure" && status !== 0);
+        if (!again || opts.signal?.aborted) return status;
+        if (policy === "OnFailure" && restarts >= backoff.maxRestarts) {
+          ev(`container ${c.name}: not restarted again after ${restarts} restarts`);
+          return status;
+        }
+        if (performance.now() - cur.startedAt >= backoff.resetAfterMs) delay = backoff.initialMs;
+        ev(`container ${c.name}: restart ${restarts + 1} in ${Math.round(delay)} ms`);
+        await sleep(delay, undefined, opts.signal ? { signal: opts.signal } : {});
+        delay = Math.min(delay * 2, backoff.maxMs);
+        await agent.removeContainer(cur.cid);
+        cur = await launch(c, init);
+        restarts++;
+        const entry = record.containers.find((x) => x.name === c.name);
+        if (entry) entry.restarts = restarts;
+        savePod(root, record);
+      }
     };
     for (const { c } of all.filter((x) => x.init)) {
       const r = await launch(c, true);
-      const status = await agent.waitProcess(r.cid);
-      await Promise.allSettled(r.pumps);
+      const status = await supervise(c, r, true);
       statuses.push({ name: c.name, status });
       if (status !== 0)
         throw new HostError(
@@ -200,20 +273,22 @@ export async function runPod(pod: PodSpec, opts: RunOptions = {}): Promise<RunRe
     }
     const running = [];
     for (const { c } of all.filter((x) => !x.init)) running.push(await launch(c, false));
+    opts.onStarted?.(record);
     if (opts.detach) {
       timings.totalMs = performance.now() - t0;
       agent.close();
       return { exitCode: 0, statuses, timings, containerTimings, record };
     }
-    for (const r of running) {
-      const status = await agent.waitProcess(r.cid);
-      await Promise.allSettled(r.pumps);
-      statuses.push({ name: r.name, status });
-      ev(`container ${r.name} exited with status ${status}`);
-    }
+    const apps = all.filter((x) => !x.init);
+    const ended = await Promise.all(running.map((r, i) => supervise(apps[i]!.c, r, false)));
+    running.forEach((r, i) => {
+      statuses.push({ name: r.name, status: ended[i]! });
+    });
   } catch (err) {
     failed = err;
   }
+  if (opts.signal?.aborted && !failed)
+    failed = new HostError("ERR_POD_INTERRUPTED", `pod ${pod.name} was stopped by a signal`);
   opts.signal?.removeEventListener("abort", onAbort);
   const exitCode = failed ? 1 : (statuses.find((s) => s.status !== 0)?.status ?? 0);
   record.status = exitCode === 0 ? "succeeded" : "failed";

@@ -23,7 +23,8 @@ export interface PodRecord {
   agentAddress: string;
   pid: number;
   stateDir: string;
-  containers: { name: string; id: string; init: boolean }[];
+  /** Current container ids (a restart replaces the id) and how often each was restarted. */
+  containers: { name: string; id: string; init: boolean; restarts?: number }[];
   status: "running" | "succeeded" | "failed";
   exitCode?: number;
   startedAt: string;
