@@ -83,6 +83,17 @@ async function startDaemon(
   return p;
 }
 
+/** `coco secret seal` signed with `jwk` under `kid`; `spec` is the secret type and its options. */
+async function cocoSeal(
+  spec: string[],
+  kid = "kbs:///default/sealing-key/1",
+  jwk = join(dir, "signing.jwk"),
+): Promise<string> {
+  return (
+    await cocoRun(["secret", "seal", "--signing-kid", kid, "--signing-jwk-path", jwk, ...spec])
+  ).trim();
+}
+
 async function cdh<T>(fn: (c: TtrpcClient) => Promise<T>): Promise<T> {
   const c = new TtrpcClient(cdhSock, { timeoutMs: 30_000 });
   try {
@@ -322,19 +333,7 @@ describe("guest components against our Trustee", () => {
 
   test("unseals a vault secret whose kid names a key in Trustee", async () => {
     writeFileSync(join(dir, "signing.jwk"), JSON.stringify(signing));
-    const sealed = (
-      await cocoRun([
-        "secret",
-        "seal",
-        "--signing-kid",
-        "kbs:///default/sealing-key/1",
-        "--signing-jwk-path",
-        join(dir, "signing.jwk"),
-        "vault",
-        "--resource-uri",
-        "kbs:///default/key/1",
-      ])
-    ).trim();
+    const sealed = await cocoSeal(["vault", "--resource-uri", "kbs:///default/key/1"]);
     assert.match(sealed, /^sealed\./);
     assert.deepEqual(Buffer.from((await unseal(sealed)).plaintext), resource);
   });
@@ -342,24 +341,16 @@ describe("guest components against our Trustee", () => {
   test("unseals an envelope secret (DEK wrapped under a KEK in Trustee)", async () => {
     writeFileSync(join(dir, "kek.bin"), kek);
     writeFileSync(join(dir, "plain.txt"), "envelope plaintext");
-    const sealed = (
-      await cocoRun([
-        "secret",
-        "seal",
-        "--signing-kid",
-        "kbs:///default/sealing-key/1",
-        "--signing-jwk-path",
-        join(dir, "signing.jwk"),
-        "envelope",
-        "--key-id",
-        "kbs:///default/kek/1",
-        "--file-path",
-        join(dir, "plain.txt"),
-        "kbs",
-        "--kek-path",
-        join(dir, "kek.bin"),
-      ])
-    ).trim();
+    const sealed = await cocoSeal([
+      "envelope",
+      "--key-id",
+      "kbs:///default/kek/1",
+      "--file-path",
+      join(dir, "plain.txt"),
+      "kbs",
+      "--kek-path",
+      join(dir, "kek.bin"),
+    ]);
     assert.equal(Buffer.from((await unseal(sealed)).plaintext).toString(), "envelope plaintext");
   });
 
@@ -368,20 +359,8 @@ describe("guest components against our Trustee", () => {
       format: "jwk",
     });
     writeFileSync(join(dir, "other.jwk"), JSON.stringify(other));
-    const seal = async (kid: string, jwk: string) =>
-      (
-        await cocoRun([
-          "secret",
-          "seal",
-          "--signing-kid",
-          kid,
-          "--signing-jwk-path",
-          jwk,
-          "vault",
-          "--resource-uri",
-          "kbs:///default/key/1",
-        ])
-      ).trim();
+    const seal = (kid: string, jwk: string) =>
+      cocoSeal(["vault", "--resource-uri", "kbs:///default/key/1"], kid, jwk);
     const expect = async (secret: string, code: string) =>
       assert.rejects(
         unseal(secret),
