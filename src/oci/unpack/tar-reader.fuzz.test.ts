@@ -416,7 +416,7 @@ describe("tar reader fuzzing", () => {
     const stats = await fuzz({
       name: "tar-apply",
       seed: 0xa991,
-      iterations: 1200,
+      iterations: 800,
       errorClass: OciError,
       // The layer pipeline classifies errno failures (ENAMETOOLONG, EEXIST...) as ERR_OCI_UNPACK.
       accept: (e) => /^E[A-Z]+$/.test(String((e as { code?: unknown })?.code)),
@@ -485,7 +485,7 @@ describe("tar reader fuzzing", () => {
     const stats = await fuzz({
       name: "tar-grammar",
       seed: 0x9a11,
-      iterations: 1500,
+      iterations: 1000,
       errorClass: OciError,
       accept: (e) => /^E[A-Z]+$/.test(String((e as { code?: unknown })?.code)),
       gen: (rng) => {
