@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { repoRoot, toolPath } from "../../test/helpers/paths.js";
 import { startRegistry, type TestRegistry } from "../../test/helpers/registry.js";
-import { buildTar, runTool, writeTestImage } from "../oci/testing.js";
+import { buildTar, runTool, skopeoPush, writeTestImage } from "../oci/testing.js";
 
 // Runs the real `coco image` command group in its own process. Only this group is loaded, so
 // the test does not depend on other groups' modules; errors print as main.ts prints them.
@@ -157,15 +157,8 @@ describe("coco image (CLI)", () => {
   });
 
   /** Copies the test layout's `v1` to `<registry>/coco/<repo>:v1` with skopeo. */
-  async function pushLayout(repo: string): Promise<void> {
-    const cp = await runTool("skopeo", [
-      "copy",
-      "--dest-tls-verify=false",
-      `oci:${join(dir, "layout")}:v1`,
-      `docker://${reg.host}/coco/${repo}:v1`,
-    ]);
-    assert.equal(cp.status, 0, cp.stderr);
-  }
+  const pushLayout = (repo: string) =>
+    skopeoPush(join(dir, "layout"), "v1", `${reg.host}/coco/${repo}:v1`);
 
   /** Writes a policy.json that rejects all but `<registry>/coco/<repo>` under `requirement`. */
   function onlyRepoPolicy(file: string, repo: string, requirement: object): string {

@@ -196,6 +196,17 @@ export function runTool(
   });
 }
 
+/** Copies `oci:<layout>:<tag>` to `docker://<dest>` with skopeo (plain HTTP); throws on failure. */
+export async function skopeoPush(layout: string, tag: string, dest: string): Promise<void> {
+  const r = await runTool("skopeo", [
+    "copy",
+    "--dest-tls-verify=false",
+    `oci:${layout}:${tag}`,
+    `docker://${dest}`,
+  ]);
+  if (r.status !== 0) throw new Error(`skopeo copy to ${dest} failed: ${r.stderr}`);
+}
+
 /** Writes an OCI index over manifests already in the layout and tags it. */
 export function writeTestIndex(
   dir: string,

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startRegistry, type TestRegistry } from "../../../test/helpers/registry.js";
-import { buildTar, runTool, writeTestImage } from "../../oci/testing.js";
+import { buildTar, skopeoPush, writeTestImage } from "../../oci/testing.js";
 import { CDH_SERVICES, CdhMessages, TtrpcClient } from "../../protocol/ttrpc/index.js";
 import { parseCdhConfig } from "./config.js";
 import { startConfidentialDataHub } from "./daemon.js";
@@ -18,13 +18,7 @@ describe("CDH daemon", () => {
     writeTestImage(join(dir, "layout"), "v1", [
       { tar: await buildTar([{ name: "hello.txt", content: "pulled by CDH", mode: 0o644 }]) },
     ]);
-    const r = await runTool("skopeo", [
-      "copy",
-      "--dest-tls-verify=false",
-      `oci:${join(dir, "layout")}:v1`,
-      `docker://${reg.host}/demo/img:v1`,
-    ]);
-    assert.equal(r.status, 0, r.stderr);
+    await skopeoPush(join(dir, "layout"), "v1", `${reg.host}/demo/img:v1`);
   });
   after(async () => {
     await reg?.stop();

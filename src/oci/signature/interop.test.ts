@@ -9,7 +9,7 @@ import { hasCode } from "../../errors.js";
 import { openImageDestination } from "../destination.js";
 import { pullImage, resolveImage } from "../pull.js";
 import { formatReference, parseReference } from "../reference.js";
-import { buildTar, runTool, writeTestImage } from "../testing.js";
+import { buildTar, runTool, skopeoPush, writeTestImage } from "../testing.js";
 import { openImageSource, parseImageLocation } from "../transport.js";
 import { attachCosignSignature, loadCosignPrivateKey } from "./cosign.js";
 import { signToLookaside } from "./gpg-sign.js";
@@ -113,15 +113,7 @@ describe("signature interop with skopeo (GPG) and cosign", () => {
   const withReg = (p: object) => JSON.parse(JSON.stringify(p).replaceAll("REG", reg.host));
 
   /** Copies the test layout's `v1` to `<registry>/coco/<repo>:v1` with skopeo, unsigned. */
-  async function pushUnsigned(repo: string): Promise<void> {
-    const u = await runTool("skopeo", [
-      "copy",
-      "--dest-tls-verify=false",
-      `oci:${layout}:v1`,
-      `docker://${reg.host}/coco/${repo}:v1`,
-    ]);
-    assert.equal(u.status, 0, u.stderr);
-  }
+  const pushUnsigned = (repo: string) => skopeoPush(layout, "v1", `${reg.host}/coco/${repo}:v1`);
 
   /** The manifest digest `<registry>/coco/<repo>:v1` resolves to. */
   async function manifestDigestOf(repo: string): Promise<string> {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startRegistry, type TestRegistry } from "../../../../test/helpers/registry.js";
 import { hasCode } from "../../../errors.js";
-import { buildTar, runTool, writeTestImage } from "../../../oci/testing.js";
+import { buildTar, skopeoPush, writeTestImage } from "../../../oci/testing.js";
 import {
   CDH_SERVICES,
   CdhMessages,
@@ -30,13 +30,7 @@ describe("guest image pull service", () => {
         ]),
       },
     ]);
-    const r = await runTool("skopeo", [
-      "copy",
-      "--dest-tls-verify=false",
-      `oci:${join(dir, "layout")}:v1`,
-      `docker://${reg.host}/app/img:v1`,
-    ]);
-    assert.equal(r.status, 0, r.stderr);
+    await skopeoPush(join(dir, "layout"), "v1", `${reg.host}/app/img:v1`);
   });
   after(async () => {
     await reg?.stop();
