@@ -23,7 +23,9 @@ export function registerPs(program: Command): void {
           p.name,
           p.status,
           `${p.kind}${p.devOnly ? " (dev only)" : ""}`,
-          p.containers.map((c) => c.name).join(","),
+          p.containers
+            .map((c) => (c.restarts ? `${c.name}(${c.restarts} restarts)` : c.name))
+            .join(","),
           p.startedAt,
         ]);
       }

@@ -13,6 +13,16 @@ export function registerRm(program: Command): void {
     .action(async (names: string[]) => {
       for (const name of names) {
         const rec = loadPod(DEFAULT_STATE_ROOT, name);
+        // Stop the restart supervisor first, so it does not restart what is being removed.
+        if (rec.supervisorPid !== undefined && isAlive(rec.supervisorPid)) {
+          try {
+            process.kill(rec.supervisorPid, "SIGTERM");
+          } catch {
+            // already gone
+          }
+          for (let i = 0; i < 100 && isAlive(rec.supervisorPid); i++)
+            await new Promise((r) => setTimeout(r, 100));
+        }
         if (isAlive(rec.pid)) {
           const agent = new AgentClient(rec.agentAddress);
           try {

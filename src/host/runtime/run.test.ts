@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { parseDocument } from "yaml";
 import { pushBusyboxImage } from "../../../test/helpers/busybox-image.js";
 import { startRegistry, type TestRegistry } from "../../../test/helpers/registry.js";
@@ -12,7 +15,7 @@ import { AgentClient } from "./agent-client.js";
 import { fetchImageInfo } from "./image-config.js";
 import { parsePod } from "./pod.js";
 import { type RunOptions, runPod } from "./run.js";
-import { loadPod } from "./state.js";
+import { isAlive, loadPod } from "./state.js";
 
 const work = mkdtempSync(join(tmpdir(), "coco-run-"));
 const backend = createProcessSandboxBackend();
@@ -339,5 +342,35 @@ spec:
       code("ERR_POD_INTERRUPTED"),
     );
     assert.equal(seen.join(""), "attempt 1\nattempt 2\nattempt 3\n");
+  });
+
+  test("coco run -d with OnFailure: a detached supervisor restarts the container; coco rm stops it", async (t) => {
+    if (skip) return t.skip(skip);
+    const cli = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
+    const stateDir = join(work, "cli-state");
+    const env = { ...process.env, COCO_STATE_DIR: stateDir };
+    const file = join(work, "detached.yaml");
+    writeFileSync(
+      file,
+      await generated(attempts("detached", "OnFailure", '[ "$n" -ge 3 ] && sleep 60; exit 1')),
+    );
+    const coco = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [cli, ...args], { env, timeout: 60_000 });
+    const started = await coco("run", "-d", "--restart-backoff", "20", file);
+    assert.match(started.stderr, /restartPolicy OnFailure watched by process \d+/);
+    let rec = loadPod(stateDir, "detached");
+    for (let i = 0; i < 200 && (rec.containers[0]?.restarts ?? 0) < 2; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      rec = loadPod(stateDir, "detached");
+    }
+    assert.equal(rec.containers[0]!.restarts, 2);
+    assert.equal(rec.status, "running");
+    const supervisor = rec.supervisorPid!;
+    assert.ok(isAlive(supervisor));
+    const ps = await coco("ps");
+    assert.match(ps.stdout, /detached\s+running.*app\(2 restarts\)/);
+    await coco("rm", "detached");
+    assert.ok(!isAlive(supervisor), "the supervisor is gone");
+    assert.ok(!isAlive(rec.pid), "the sandbox is gone");
   });
 });

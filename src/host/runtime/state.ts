@@ -26,6 +26,8 @@ export interface PodRecord {
   /** Current container ids (a restart replaces the id) and how often each was restarted. */
   containers: { name: string; id: string; init: boolean; restarts?: number }[];
   status: "running" | "succeeded" | "failed";
+  /** The detached `coco run --supervise` process restarting containers, if any. */
+  supervisorPid?: number;
   exitCode?: number;
   startedAt: string;
 }
