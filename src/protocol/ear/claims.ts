@@ -95,7 +95,9 @@ export function parseEarClaims(value: unknown): EarClaims {
   if (typeof subs !== "object" || subs === null || Array.isArray(subs)) bad("submods missing");
   for (const [name, sub] of Object.entries(subs as Record<string, unknown>)) {
     const st = (sub as Record<string, unknown> | null)?.["ear.status"];
-    if (typeof st !== "string" || !(st in RANK)) bad(`submods.${name}.ear.status is not a tier`);
+    // hasOwn, not `in`: "constructor" or "toString" is in every object.
+    if (typeof st !== "string" || !Object.hasOwn(RANK, st))
+      bad(`submods.${name}.ear.status is not a tier`);
   }
   return o as unknown as EarClaims;
 }
