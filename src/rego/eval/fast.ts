@@ -2,7 +2,7 @@ import type { Location } from "../errors.js";
 import { formatValue } from "../value/format.js";
 import { equal, ObjectValue, SetValue, type Value } from "../value/value.js";
 import { callTarget } from "./calls.js";
-import { index, iterate } from "./collections.js";
+import { index } from "./collections.js";
 import { conflict, type EvalContext } from "./context.js";
 import type { CLit, CTerm } from "./ir.js";
 import { binaryOp, negate } from "./ops.js";
@@ -289,7 +289,15 @@ export function fastEval(ctx: EvalContext, t: CTerm, f: Frame): Value | undefine
       if (vv === undefined) return undefined;
       if (t.key === undefined) {
         if (cv instanceof SetValue) return cv.has(vv);
-        return iterate(cv, (_k, e) => equal(e, vv));
+        if (Array.isArray(cv)) {
+          for (let i = 0; i < cv.length; i++) if (equal(cv[i] as Value, vv)) return true;
+          return false;
+        }
+        if (cv instanceof ObjectValue) {
+          for (const [, e] of cv.entries.values()) if (equal(e, vv)) return true;
+          return false;
+        }
+        return false;
       }
       const kv = fastEval(ctx, t.key, f);
       if (kv === undefined) return undefined;

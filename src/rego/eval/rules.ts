@@ -159,16 +159,28 @@ function defValue(
   let out: Value | undefined;
   // Early exit for complete rules (as OPA and regorus do): a constant value cannot conflict with
   // itself, so the first solution of the body decides; functions enumerate every solution.
-  const collect = (valueTerm: CTerm | undefined) => () =>
-    evalTerm(ctx, valueTerm ?? TRUE, f, (v) => {
-      if (out === undefined) out = v;
-      else if (!equal(out, v)) throw conflict(conflictMsg, def.loc);
-      return earlyExit && (valueTerm === undefined || valueTerm.t === "const");
-    });
-  evalBody(ctx, def.body, 0, f, collect(def.value));
+  const take = (v: Value): boolean => {
+    if (out === undefined) out = v;
+    else if (!equal(out, v)) throw conflict(conflictMsg, def.loc);
+    return false;
+  };
+  let vt = def.value;
+  const onSolution = (): boolean => {
+    if (vt === undefined) {
+      take(true);
+      return earlyExit;
+    }
+    if (vt.t === "const") {
+      take(vt.v);
+      return earlyExit;
+    }
+    return evalTerm(ctx, vt, f, take);
+  };
+  evalBody(ctx, def.body, 0, f, onSolution);
   if (out !== undefined) return out;
   for (const e of def.elses) {
-    evalBody(ctx, e.body, 0, f, collect(e.value));
+    vt = e.value;
+    evalBody(ctx, e.body, 0, f, onSolution);
     if (out !== undefined) return out;
   }
   return undefined;
