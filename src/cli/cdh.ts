@@ -19,7 +19,7 @@ import {
   KEYPROVIDER_SERVICE,
   KeyProviderMessages,
 } from "../protocol/ttrpc/index.js";
-import { callOnce, waitForSignal } from "./guest-common.js";
+import { callOnce, unsealThroughCdh, waitForSignal } from "./guest-common.js";
 
 function out(bytes: Uint8Array): void {
   process.stdout.write(Buffer.from(bytes));
@@ -91,17 +91,7 @@ export function registerCdh(program: Command): void {
     .option(...sock)
     .requiredOption("--secret-path <path>", "file holding the sealed secret")
     .action(async (o: { socket: string; secretPath: string }) => {
-      const r = await callOnce(
-        o.socket,
-        CDH_SERVICES.sealedSecret,
-        "UnsealSecret",
-        CdhMessages.UnsealSecretInput,
-        CdhMessages.UnsealSecretOutput,
-        {
-          secret: Buffer.from(readFileSync(o.secretPath, "utf8").trim()),
-        },
-      );
-      out(r.plaintext);
+      out(await unsealThroughCdh(o.socket, o.secretPath));
     });
   cdh
     .command("unwrap-key")

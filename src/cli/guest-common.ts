@@ -1,5 +1,11 @@
 /** Helpers shared by the guest-component subcommands (`coco aa`, `coco cdh`, `coco secret`). */
-import { type MessageCodec, TtrpcClient } from "../protocol/ttrpc/index.js";
+import { readFileSync } from "node:fs";
+import {
+  CDH_SERVICES,
+  CdhMessages,
+  type MessageCodec,
+  TtrpcClient,
+} from "../protocol/ttrpc/index.js";
 
 /** Resolves once SIGINT, SIGTERM or SIGHUP arrives and `close()` has finished. */
 export function waitForSignal(close: () => Promise<void>): Promise<void> {
@@ -29,4 +35,17 @@ export async function callOnce<Req, Res>(
   } finally {
     c.close();
   }
+}
+
+/** Unseals the `sealed.` secret in `file` through the CDH at `socket`; returns the plaintext. */
+export async function unsealThroughCdh(socket: string, file: string): Promise<Uint8Array> {
+  const r = await callOnce(
+    socket,
+    CDH_SERVICES.sealedSecret,
+    "UnsealSecret",
+    CdhMessages.UnsealSecretInput,
+    CdhMessages.UnsealSecretOutput,
+    { secret: Buffer.from(readFileSync(file, "utf8").trim()) },
+  );
+  return r.plaintext;
 }

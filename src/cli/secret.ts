@@ -14,8 +14,7 @@ import {
   sealSecret,
   type VaultSecret,
 } from "../protocol/sealed-secret/index.js";
-import { CDH_SERVICES, CdhMessages } from "../protocol/ttrpc/index.js";
-import { callOnce } from "./guest-common.js";
+import { unsealThroughCdh } from "./guest-common.js";
 
 function jsonMap(text: string | undefined, what: string): Record<string, unknown> {
   if (text === undefined) return {};
@@ -146,14 +145,6 @@ export function registerSecret(program: Command): void {
     .requiredOption("--file-path <path>", "file holding the sealed secret")
     .option("--socket <addr>", "CDH ttrpc address", "unix:///run/confidential-containers/cdh.sock")
     .action(async (o: { filePath: string; socket: string }) => {
-      const r = await callOnce(
-        o.socket,
-        CDH_SERVICES.sealedSecret,
-        "UnsealSecret",
-        CdhMessages.UnsealSecretInput,
-        CdhMessages.UnsealSecretOutput,
-        { secret: Buffer.from(readFileSync(o.filePath, "utf8").trim()) },
-      );
-      process.stdout.write(Buffer.from(r.plaintext));
+      process.stdout.write(Buffer.from(await unsealThroughCdh(o.socket, o.filePath)));
     });
 }
