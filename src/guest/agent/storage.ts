@@ -159,7 +159,8 @@ export function checkMounts(
         `mount destination ${JSON.stringify(dest)} is not canonical`,
       );
     }
-    const kernel = KERNEL_FS[m.type];
+    // Own keys only: a host-chosen type such as "constructor" must not find Object.prototype.
+    const kernel = Object.hasOwn(KERNEL_FS, m.type) ? KERNEL_FS[m.type] : undefined;
     if (kernel) {
       if (!kernel.includes(m.source)) {
         throw new AgentError(
