@@ -7,7 +7,7 @@ import { findNode } from "./compile.js";
 import type { EvalContext, VK } from "./context.js";
 import type { CallTarget, CTerm } from "./ir.js";
 import { callFunction } from "./rules.js";
-import { evalSeq, evalTerm, type Frame, guardBuiltin } from "./terms.js";
+import { builtinFailure, evalSeq, evalTerm, type Frame, guardBuiltin } from "./terms.js";
 import { unify } from "./unify.js";
 
 type CallTerm = CTerm & { t: "call" };
@@ -66,8 +66,17 @@ export function callTarget(
   }
   switch (target.kind) {
     case "builtin": {
-      const def = target.def;
-      return guardBuiltin(ctx, t, () => def.fn(args, ctx.bctx));
+      // guardBuiltin inlined (no closure per call): builtin errors skip stack capture in
+      // non-strict mode and become undefined there.
+      const limit = Error.stackTraceLimit;
+      if (!ctx.strict) Error.stackTraceLimit = 0;
+      try {
+        return target.def.fn(args, ctx.bctx);
+      } catch (e) {
+        return builtinFailure(ctx, t, e);
+      } finally {
+        Error.stackTraceLimit = limit;
+      }
     }
     case "rule": {
       // The rule tree never changes after compilation: resolve the function once.

@@ -227,21 +227,26 @@ export function guardBuiltin(
   try {
     return fn();
   } catch (e) {
-    if (e instanceof RegoError) {
-      if (e.code !== "ERR_REGO_TYPE" && e.code !== "ERR_REGO_BUILTIN") throw e;
-      if (ctx.strict) throw e.at(t.loc);
-      return undefined;
-    }
-    // Stack exhaustion is never a builtin's failure: let the engine report ERR_REGO_LIMIT.
-    if (isStackOverflow(e)) throw e;
-    const err = new RegoError("ERR_REGO_BUILTIN", String((e as Error)?.message ?? e), {
-      cause: e,
-    });
-    if (ctx.strict) throw err.at(t.loc);
-    return undefined;
+    return builtinFailure(ctx, t, e);
   } finally {
     Error.stackTraceLimit = limit;
   }
+}
+
+/** What a builtin's exception means: undefined (non-strict), or the error at the call (strict). */
+export function builtinFailure(ctx: EvalContext, t: CTerm, e: unknown): undefined {
+  if (e instanceof RegoError) {
+    if (e.code !== "ERR_REGO_TYPE" && e.code !== "ERR_REGO_BUILTIN") throw e;
+    if (ctx.strict) throw e.at(t.loc);
+    return undefined;
+  }
+  // Stack exhaustion is never a builtin's failure: let the engine report ERR_REGO_LIMIT.
+  if (isStackOverflow(e)) throw e;
+  const err = new RegoError("ERR_REGO_BUILTIN", String((e as Error)?.message ?? e), {
+    cause: e,
+  });
+  if (ctx.strict) throw err.at(t.loc);
+  return undefined;
 }
 
 /** Evaluates terms left to right (each may iterate); `vals` is reused, so copy it. */
