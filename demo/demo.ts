@@ -54,6 +54,12 @@ const chapters: Chapter[] = [
       "Confidential pod: coco run with a sealed secret and an encrypted, signed image; exec denied",
     run: async (log) => (await import("./pod.js")).demoPod(log),
   },
+  {
+    name: "qemu",
+    title:
+      "The qemu sandbox: the same kind of pod in a real VM (KVM where it works, TCG otherwise)",
+    run: async (log) => (await import("./qemu.js")).demoQemu(log),
+  },
 ];
 
 async function main(): Promise<void> {

@@ -165,7 +165,9 @@ export async function runPod(pod: PodSpec, opts: RunOptions = {}): Promise<RunRe
   };
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   if (sandbox.devOnly)
-    ev(`sandbox ${sandbox.kind} started (DEVELOPMENT ONLY: no hardware isolation)`);
+    ev(
+      `sandbox ${sandbox.kind} started (DEVELOPMENT ONLY: the sample TEE gives no confidentiality${sandbox.kind === "process" ? " and no isolation from this host" : ""})`,
+    );
   const record: PodRecord = {
     name: pod.name,
     namespace: pod.namespace,
