@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { gzipSync } from "node:zlib";
 import { describeStats, fuzz, mutate } from "../../../test/helpers/fuzz.js";
-import { decodeAgentMessage, encodeAgentMessage } from "./codec.js";
+import { decodeAgentMessage, encodeAgentMessage, toPolicyInput } from "./codec.js";
 import { AgentProtocolError } from "./errors.js";
 import {
   buildInitDataDisk,
@@ -59,7 +59,7 @@ describe("agent host-input fuzzing", () => {
     assert.ok(stats.coded.size > 0);
   });
 
-  test("mutated agent requests decode or throw a coded AgentProtocolError", async (t) => {
+  test("mutated agent requests decode to policy input or throw a coded AgentProtocolError", async (t) => {
     const names = [
       ...new Set(
         Object.values(AGENT_METHODS)
@@ -91,7 +91,9 @@ describe("agent host-input fuzzing", () => {
       errorClass: AgentProtocolError,
       gen: (rng) => ({ name: rng.pick(names), bytes: mutate(rng, rng.pick(samples)) }),
       show: (x) => `${x.name}: ${Buffer.from(x.bytes).toString("hex").slice(0, 200)}`,
-      target: ({ name, bytes }) => decodeAgentMessage(name, bytes),
+      // What the agent does next with a request: render kata's serde JSON for the policy.
+      target: ({ name, bytes }) =>
+        JSON.stringify(toPolicyInput(name, decodeAgentMessage(name, bytes))),
     });
     t.diagnostic(describeStats(stats));
     assert.ok(stats.ok > 0 && stats.coded.size > 0);

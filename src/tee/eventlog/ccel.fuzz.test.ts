@@ -6,10 +6,18 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
-import { describeStats, fuzz, mutate } from "../../../test/helpers/fuzz.js";
+import {
+  bitFlip,
+  describeStats,
+  fuzz,
+  inflate,
+  mutate,
+  type Rng,
+} from "../../../test/helpers/fuzz.js";
 import { sharedPath, sharedSkip } from "../../../test/helpers/paths.js";
 import { EvidenceError } from "../common/errors.js";
 import { parseCcelRecords } from "./ccel.js";
+import { replayRegister } from "./replay.js";
 
 const LOGS = [
   "fixtures/evidence/eventlog/CCEL_data",
@@ -28,14 +36,26 @@ describe("CCEL event log fuzzing", { skip }, () => {
     const stats = await fuzz({
       name: "ccel",
       seed: 0xcce1,
-      iterations: 1500,
+      iterations: 2000,
       errorClass: EvidenceError,
       gen: (rng) => {
         const src = rng.pick(corpus);
         // Mutate a window of the log so later records are reached too.
         const at = rng.int(Math.max(1, src.length - 4096));
         const head = src.subarray(0, at);
-        const tail = mutate(rng, src.subarray(at, at + 4096), {
+        // Half the time in-place mutations only (no truncation), so later records are parsed.
+        const window = src.subarray(at, at + 4096);
+        if (rng.chance(0.5)) {
+          const out = Uint8Array.from(src);
+          out.set(
+            (rng.chance(0.5)
+              ? bitFlip
+              : (r: Rng, b: Uint8Array) => inflate(r, b, [0, 4, 8, 12, 28, 32, 36]))(rng, window),
+            at,
+          );
+          return out;
+        }
+        const tail = mutate(rng, window, {
           lengthOffsets: [0, 4, 8, 12, 28, 32, 36],
           boundaries: [0, 4, 8, 12, 32],
           donors: corpus,
@@ -46,7 +66,12 @@ describe("CCEL event log fuzzing", { skip }, () => {
         return out;
       },
       show: (b) => `${b.length} bytes`,
-      target: (b) => parseCcelRecords(b),
+      target: (b) => {
+        const { log } = parseCcelRecords(b);
+        // Replay what parsed (the verifier's next step) for every register and bank.
+        for (let i = 0; i < 5; i++)
+          for (const alg of ["SHA-384", "SHA-256"]) replayRegister(log, i, alg);
+      },
     });
     t.diagnostic(describeStats(stats));
     assert.ok(stats.coded.size > 0);
