@@ -99,7 +99,18 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
     const realm = params.realm;
     if (realm === undefined)
       throw new OciError("ERR_OCI_AUTH", `${opts.host}: bearer challenge without realm`);
-    const u = new URL(realm);
+    // The realm comes from the registry (untrusted): a bad URL or scheme is a coded error.
+    let u: URL;
+    try {
+      u = new URL(realm);
+    } catch {
+      throw new OciError("ERR_OCI_AUTH", `${opts.host}: bearer challenge realm is not a URL`);
+    }
+    if (u.protocol !== "https:" && u.protocol !== "http:")
+      throw new OciError(
+        "ERR_OCI_AUTH",
+        `${opts.host}: bearer realm scheme ${u.protocol} is not http(s)`,
+      );
     if (params.service !== undefined) u.searchParams.set("service", params.service);
     u.searchParams.set("scope", scope);
     const headers: Record<string, string> = {};
