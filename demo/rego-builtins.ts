@@ -5,13 +5,13 @@
  * (`net.cidr_contains`), a host name matching a glob (`glob.match`) and a token younger than a
  * day (`time.*`). Each decision is cross-checked against the real `opa` binary when present.
  */
-import { execFileSync } from "node:child_process";
 import { generateKeyPairSync, sign } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createEngine, type JsonValue } from "../src/rego/index.js";
+import { opaEval } from "./opa.js";
 
 /** Options of {@link demoRegoBuiltins}. */
 export interface RegoBuiltinsDemoContext {
@@ -111,8 +111,6 @@ export async function demoRegoBuiltins(
   const decisions: RegoBuiltinsDemoResult["decisions"] = [];
   let matchedOpa = 0;
   try {
-    writeFileSync(join(dir, "p.rego"), POLICY);
-    writeFileSync(join(dir, "d.json"), JSON.stringify({ jwks }));
     for (const c of cases) {
       engine.setInput(c.input);
       const result = engine.evalQuery(
@@ -125,29 +123,15 @@ export async function demoRegoBuiltins(
         `${c.what}: ${v.allow ? "ALLOW" : "DENY"}${v.deny.length ? ` (${v.deny.join("; ")})` : ""}`,
       );
       if (existsSync(opa)) {
-        writeFileSync(join(dir, "i.json"), JSON.stringify(c.input));
-        const out = JSON.parse(
-          execFileSync(
-            opa,
-            [
-              "eval",
-              "--format",
-              "json",
-              "-d",
-              join(dir, "p.rego"),
-              "-d",
-              join(dir, "d.json"),
-              "-i",
-              join(dir, "i.json"),
-              'x := {"allow": data.resource.allow, "deny": data.resource.deny}',
-            ],
-            {
-              encoding: "utf8",
-              stdio: ["ignore", "pipe", "ignore"],
-            },
-          ),
-        ) as { result?: { bindings: { x: { allow: boolean; deny: string[] } } }[] };
-        const theirs = out.result?.[0]?.bindings.x;
+        const out = opaEval(
+          opa,
+          dir,
+          { policy: POLICY, data: { jwks }, input: c.input },
+          'x := {"allow": data.resource.allow, "deny": data.resource.deny}',
+        );
+        const theirs = out.result?.[0]?.bindings.x as
+          | { allow: boolean; deny: string[] }
+          | undefined;
         if (
           !theirs ||
           theirs.allow !== v.allow ||

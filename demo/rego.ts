@@ -3,12 +3,12 @@
  * the `query_reference_value` host function, and Kata agent-policy decisions (allowed and
  * denied), each cross-checked against the real `opa` binary when it is installed.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createEngine, type JsonValue } from "../src/rego/index.js";
+import { opaEval } from "./opa.js";
 
 /** Options of {@link demoRego}. */
 export interface RegoDemoContext {
@@ -46,28 +46,8 @@ export async function demoRego(
     ours: JsonValue | undefined,
   ) => {
     if (!existsSync(opa)) return;
-    writeFileSync(join(dir, "p.rego"), policy);
-    writeFileSync(join(dir, "d.json"), JSON.stringify(data));
-    writeFileSync(join(dir, "i.json"), JSON.stringify(input));
-    const out = JSON.parse(
-      execFileSync(
-        opa,
-        [
-          "eval",
-          "--format",
-          "json",
-          "-d",
-          join(dir, "p.rego"),
-          "-d",
-          join(dir, "d.json"),
-          "-i",
-          join(dir, "i.json"),
-          query,
-        ],
-        { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
-      ),
-    ) as { result?: { expressions: { value: JsonValue }[] }[] };
-    const theirs = out.result?.[0]?.expressions[0]?.value;
+    const out = opaEval(opa, dir, { policy, data, input }, query);
+    const theirs = out.result?.[0]?.expressions[0]?.value as JsonValue | undefined;
     if (JSON.stringify(theirs) !== JSON.stringify(ours)) {
       throw new Error(`${what}: coco-ts ${JSON.stringify(ours)} but opa ${JSON.stringify(theirs)}`);
     }
