@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { sharedPath, sharedSkip } from "../../../../../test/helpers/paths.js";
 import { parseSnpEvidence } from "../../../../tee/snp/evidence.js";
 import { parseSnpReport } from "../../../../tee/snp/report.js";
-import type { TsmFs } from "../tsm/report.js";
+import { kernelLikeTsm } from "../tsm/testing.js";
 import { createSnpAttester, guidBytes, parseCertTable } from "./snp.js";
 
 const REPORT = "fixtures/evidence/snp/test-report.bin";
@@ -33,28 +33,8 @@ function certTable(certs: [string, Uint8Array][]): Buffer {
 }
 
 /** configfs-tsm for sev_guest returning a fixed (real) report and certificate table. */
-function sevTsm(root: string, report: Uint8Array, aux: Uint8Array): TsmFs {
-  mkdirSync(root, { recursive: true });
-  return {
-    exists: async () => true,
-    mkdir: async (p) => {
-      mkdirSync(p);
-      writeFileSync(join(p, "provider"), "sev_guest\n");
-      writeFileSync(join(p, "generation"), "0\n");
-    },
-    rmdir: async (p) => rmSync(p, { recursive: true }),
-    read: async (p) => readFileSync(p),
-    write: async (p, d) => {
-      writeFileSync(p, d);
-      if (p.endsWith("inblob")) {
-        const e = join(p, "..");
-        writeFileSync(join(e, "generation"), "1\n");
-        writeFileSync(join(e, "outblob"), report);
-        writeFileSync(join(e, "auxblob"), aux);
-      }
-    },
-  };
-}
+const sevTsm = (root: string, report: Uint8Array, aux: Uint8Array) =>
+  kernelLikeTsm(root, "sev_guest", { answer: () => ({ outblob: report, auxblob: aux }) });
 
 describe("SNP attester over configfs-tsm (a real SNP report fixture as the kernel's outblob)", {
   skip: sharedSkip(REPORT) || sharedSkip(VCEK),

@@ -1,47 +1,12 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { createCcaAttester } from "../cca/cca.js";
 import { createTdxAttester, specIdHeader, trimCcel } from "../tdx/tdx.js";
-import { type TsmFs, tsmProviderIs, tsmReport } from "./report.js";
-
-/**
- * configfs-tsm as Documentation/ABI/testing/configfs-tsm describes it, on a real directory:
- * mkdir populates `provider` and `generation`; each inblob write bumps `generation` and
- * produces `outblob`; rmdir removes the entry. `racer` simulates a second writer.
- */
-function kernelLikeTsm(root: string, provider: string, racer = false): TsmFs {
-  mkdirSync(root, { recursive: true });
-  return {
-    exists: async (p) => {
-      try {
-        readdirSync(p);
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    mkdir: async (p) => {
-      mkdirSync(p);
-      writeFileSync(join(p, "provider"), `${provider}\n`);
-      writeFileSync(join(p, "generation"), "0\n");
-    },
-    rmdir: async (p) => rmSync(p, { recursive: true }),
-    read: async (p) => readFileSync(p),
-    write: async (p, d) => {
-      writeFileSync(p, d);
-      if (p.endsWith("inblob")) {
-        const dir = join(p, "..");
-        const gen = Number(readFileSync(join(dir, "generation"), "utf8")) + (racer ? 2 : 1);
-        writeFileSync(join(dir, "generation"), `${gen}\n`);
-        writeFileSync(join(dir, "outblob"), Buffer.concat([Buffer.from("QUOTE:"), d]));
-        writeFileSync(join(dir, "auxblob"), Buffer.from("CERTS"));
-      }
-    },
-  };
-}
+import { tsmProviderIs, tsmReport } from "./report.js";
+import { kernelLikeTsm } from "./testing.js";
 
 const dirs: string[] = [];
 after(() => {
@@ -79,7 +44,7 @@ describe("configfs-tsm report (kernel-documented behaviour on a directory tree; 
         provider: "tdx_guest",
         inblob: new Uint8Array(64),
         root,
-        fs: kernelLikeTsm(root, "tdx_guest", true),
+        fs: kernelLikeTsm(root, "tdx_guest", { racer: true }),
       }),
       (e: Error & { code: string }) => e.code === "ERR_AA_TSM" && /conflict/.test(e.message),
     );
