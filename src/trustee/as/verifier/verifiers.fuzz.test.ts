@@ -20,6 +20,7 @@ import { createSampleEvidence } from "../../../tee/sample/index.js";
 import { snpReportToJson } from "../../../tee/snp/evidence.js";
 import { parseSnpReport } from "../../../tee/snp/report.js";
 import { createAzSnpVtpmVerifier } from "./az-snp-vtpm/index.js";
+import { createAzTdxVtpmVerifier } from "./az-tdx-vtpm/index.js";
 import { createSampleVerifier } from "./sample/index.js";
 import { createSgxVerifier } from "./sgx/index.js";
 import {
@@ -39,6 +40,7 @@ const NEEDED = [
   `${F}snp/test-vlek-report.bin`,
   `${F}snp/test-vlek.der`,
   `${F}az-snp-vtpm/evidence-v1.json`,
+  `${F}az-snp-vtpm/evidence-v2.json`,
   "fixtures/roots/amd/milan-ask-ark-asvk-bundle.pem",
 ];
 const skip = NEEDED.map(sharedSkip).find((s) => s !== false) ?? false;
@@ -189,6 +191,21 @@ describe("verifier fuzzing", { skip }, () => {
         reportData: new Uint8Array(Buffer.from("challenge")),
         iterations: 1500,
       },
+      // No Azure TDX capture exists: the Azure SNP v2 evidence with a real TD quote attached
+      // (refused as an SNP HCL report unless mutated) exercises the parser's refusals.
+      "az-tdx-vtpm": {
+        verifier: createAzTdxVtpmVerifier({ clock: () => now }),
+        evidence: {
+          ...(JSON.parse(read(`${F}az-snp-vtpm/evidence-v2.json`).toString("utf8")) as Record<
+            string,
+            unknown
+          >),
+          td_quote: read(`${F}tdx/tdx_quote_4.dat`).toString("base64url"),
+        },
+        fields: { hcl_report: "base64url", td_quote: "base64url" },
+        reportData: new Uint8Array(32),
+        iterations: 800,
+      },
       sample: {
         verifier: createSampleVerifier(),
         evidence: createSampleEvidence(
@@ -204,7 +221,7 @@ describe("verifier fuzzing", { skip }, () => {
   };
 
   let seed = 0xf00;
-  for (const name of ["tdx", "sgx", "snp", "az-snp-vtpm", "sample"]) {
+  for (const name of ["tdx", "sgx", "snp", "az-snp-vtpm", "az-tdx-vtpm", "sample"]) {
     const s = seed++;
     test(`${name}: mutated evidence gives claims or a coded VerifierError`, async (t) => {
       const c = cases()[name]!;
