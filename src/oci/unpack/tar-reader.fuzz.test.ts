@@ -129,7 +129,7 @@ function seeds(): Seed[] {
       {
         h: { name: "PaxHeaders/x", flag: "x" },
         body: paxBody({
-          path: "a/".repeat(60) + "f",
+          path: `${"a/".repeat(60)}f`,
           size: "3",
           mtime: "1700000000.5",
           "SCHILY.xattr.user.k": "v",

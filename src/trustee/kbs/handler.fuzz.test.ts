@@ -95,7 +95,7 @@ describe("KBS under hostile guests", () => {
           "attest",
           "auth/x",
           "resource-policy",
-          "resource/" + "a/".repeat(2000),
+          `resource/${"a/".repeat(2000)}`,
         ]);
         const a = await call(
           `${base}/kbs/v0/${path}`,
@@ -105,7 +105,7 @@ describe("KBS under hostile guests", () => {
             cookie: rng.pick([
               "kbs-session-id=x",
               "kbs-session-id=",
-              "kbs-session-id=" + "A".repeat(5000),
+              `kbs-session-id=${"A".repeat(5000)}`,
               "a=b",
             ]),
             authorization: rng.pick(["Bearer x.y.z", "Bearer ", "Basic Zm9v", ""]),
