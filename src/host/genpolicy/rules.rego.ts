@@ -6,7 +6,8 @@
  * genpolicy policies find what they expect. Differences from upstream, on purpose:
  *  - the guest-pull image storage must name exactly the digest-pinned image in the policy
  *    (upstream leaves `source` unchecked, runtime.md §2.8);
- *  - every container may be created once (upstream does not count containers);
+ *  - every policy container has at most one live instance (RemoveContainer frees it for a
+ *    restart; upstream does not count containers);
  *  - annotations present in the policy must also be present in the request;
  *  - with `common.pin_resources` the CPU and memory limits must be the manifest's (upstream
  *    always lets the host choose them).
