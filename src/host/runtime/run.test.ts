@@ -344,6 +344,22 @@ spec:
     assert.equal(seen.join(""), "attempt 1\nattempt 2\nattempt 3\n");
   });
 
+  test("stopping a pod during the restart backoff ends the run with ERR_POD_INTERRUPTED", async (t) => {
+    if (skip) return t.skip(skip);
+    const yaml = await generated(attempts("backoff-stop", "OnFailure", "exit 1"));
+    const abort = new AbortController();
+    await assert.rejects(
+      run(yaml, false, {
+        restart: { initialMs: 60_000 },
+        signal: abort.signal,
+        onEvent: (e) => {
+          if (/restart 1 in 60000 ms/.test(e)) abort.abort();
+        },
+      }),
+      code("ERR_POD_INTERRUPTED"),
+    );
+  });
+
   test("coco run -d with OnFailure: a detached supervisor restarts the container; coco rm stops it", async (t) => {
     if (skip) return t.skip(skip);
     const cli = fileURLToPath(new URL("../../cli/main.js", import.meta.url));

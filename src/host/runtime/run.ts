@@ -289,7 +289,9 @@ export async function runPod(pod: PodSpec, opts: RunOptions = {}): Promise<RunRe
   } catch (err) {
     failed = err;
   }
-  if (opts.signal?.aborted && !failed)
+  // Interrupted (Ctrl-C, coco rm of a supervised pod): whatever broke after the sandbox was
+  // stopped (a backoff sleep, a pending WaitProcess) is a consequence, not the cause.
+  if (opts.signal?.aborted)
     failed = new HostError("ERR_POD_INTERRUPTED", `pod ${pod.name} was stopped by a signal`);
   opts.signal?.removeEventListener("abort", onAbort);
   const exitCode = failed ? 1 : (statuses.find((s) => s.status !== 0)?.status ?? 0);
