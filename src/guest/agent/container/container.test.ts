@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { defaultMounts } from "../../../oci/index.js";
 import type { OciSpec } from "../../../protocol/agent/index.js";
 import { makeBusyboxRootfs } from "./busybox-rootfs.js";
 import { Container } from "./container.js";
@@ -158,6 +159,66 @@ test("execs into a running container, then kills it", async (t) => {
 test("refuses a spec with nothing to run", () => {
   assert.throws(
     () => toRuntimeSpec(spec([]), { rootfs }),
+    (e: { code?: string }) => e.code === "ERR_AGENT_SPEC",
+  );
+});
+
+test("applies Linux.Resources through runc: the limits are in the container's own cgroup", async (t) => {
+  if (skip) return t.skip(skip);
+  const id = `t${process.pid}-${++seq}`;
+  const s = spec(
+    [
+      "/bin/sh",
+      "-c",
+      'if [ -e /sys/fs/cgroup/memory.max ]; then cat /sys/fs/cgroup/memory.max; cat /sys/fs/cgroup/cpu.max; else cat /sys/fs/cgroup/memory/memory.limit_in_bytes; echo "$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)"; fi',
+    ],
+    {
+      Mounts: [
+        ...defaultMounts().map((m) => ({ ...m, options: [...(m.options ?? [])] })),
+        {
+          destination: "/sys/fs/cgroup",
+          type: "cgroup",
+          source: "cgroup",
+          options: ["nosuid", "noexec", "nodev", "relatime", "ro"],
+        },
+      ],
+      Linux: {
+        UIDMappings: [],
+        GIDMappings: [],
+        Sysctl: {},
+        CgroupsPath: "",
+        Namespaces: [],
+        Devices: [],
+        RootfsPropagation: "",
+        MaskedPaths: [],
+        ReadonlyPaths: [],
+        MountLabel: "",
+        Resources: {
+          Devices: [],
+          HugepageLimits: [],
+          Memory: { Limit: 32n << 20n, Swap: 32n << 20n },
+          CPU: { Shares: 512n, Quota: 25_000n, Period: 100_000n },
+        },
+      },
+    },
+  );
+  const c = new Container(
+    id,
+    join(work, id),
+    toRuntimeSpec(s, { rootfs }),
+    createRunc({ root: runcRoot }),
+  );
+  const p = c.start();
+  const out = Buffer.from(await p.stdout.readAll()).toString();
+  assert.equal(await p.exited, 0);
+  assert.equal(out, `${32 << 20}\n25000 100000\n`);
+  await c.remove();
+  const withDevices = {
+    ...s.Linux!,
+    Resources: { Devices: [{ Allow: true }], HugepageLimits: [] },
+  };
+  assert.throws(
+    () => toRuntimeSpec({ ...s, Linux: withDevices }, { rootfs }),
     (e: { code?: string }) => e.code === "ERR_AGENT_SPEC",
   );
 });
