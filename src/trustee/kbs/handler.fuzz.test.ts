@@ -121,4 +121,56 @@ describe("KBS under hostile guests", () => {
     const ok = await handshake(base);
     assert.equal(ok.attest.status, 200, ok.attest.text);
   });
+
+  test("mutated attestation tokens never release a resource", async () => {
+    const base = t.urls[0] as string;
+    const allowAll = Buffer.from("package policy\ndefault allow = true\n").toString("base64url");
+    const set = await call(`${base}/kbs/v0/resource-policy`, "POST", { policy: allowAll });
+    assert.equal(set.status, 200, set.text);
+    const put = await call(
+      `${base}/kbs/v0/resource/fuzz/key/one`,
+      "POST",
+      new TextEncoder().encode("s3cret"),
+    );
+    assert.equal(put.status, 200, put.text);
+    const h = await handshake(base);
+    assert.equal(h.attest.status, 200, h.attest.text);
+    const token = h.token as string;
+    const get = (tok: string) =>
+      call(`${base}/kbs/v0/resource/fuzz/key/one`, "GET", undefined, {
+        authorization: `Bearer ${tok}`,
+      });
+    assert.equal((await get(token)).status, 200, "the genuine token must work");
+    const rng = new Rng(0x70c);
+    const [hd, pl, sg] = token.split(".") as [string, string, string];
+    for (let i = 0; i < 300; i++) {
+      let forged: string;
+      const k = rng.int(4);
+      if (k === 0) {
+        // Re-encode a mutated claims object under the original header and signature.
+        const claims = JSON.parse(Buffer.from(pl, "base64url").toString("utf8"));
+        forged = `${hd}.${Buffer.from(JSON.stringify(mutateJson(rng, claims)) ?? "null").toString("base64url")}.${sg}`;
+      } else if (k === 1) {
+        const hdr = JSON.parse(Buffer.from(hd, "base64url").toString("utf8"));
+        const alg = rng.pick(["none", "HS256", "ES256", "RS256", "EdDSA", ""]);
+        forged = `${Buffer.from(JSON.stringify({ ...hdr, alg })).toString("base64url")}.${pl}.${rng.chance(0.5) ? "" : sg}`;
+      } else if (k === 2) {
+        forged = Buffer.from(mutate(rng, new Uint8Array(Buffer.from(token)))).toString("latin1");
+      } else {
+        const sig = Buffer.from(mutate(rng, new Uint8Array(Buffer.from(sg, "base64url")))).toString(
+          "base64url",
+        );
+        forged = `${hd}.${pl}.${sig}`;
+      }
+      // fetch refuses header values with control or non-ASCII bytes before they leave.
+      if (forged === token || !/^[\x21-\x7e]*$/.test(forged)) continue;
+      const a = await get(forged);
+      if (a.status === 200) {
+        // A no-op re-encoding is not a forgery (e.g. base64url trailing bits); anything else is.
+        assert.fail(`forged token #${i} released the resource: ${forged.slice(0, 120)}`);
+      }
+      check(`token #${i}`, a);
+    }
+    assert.deepEqual(internal, []);
+  });
 });
