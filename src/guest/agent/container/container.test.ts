@@ -222,3 +222,15 @@ test("applies Linux.Resources through runc: the limits are in the container's ow
     (e: { code?: string }) => e.code === "ERR_AGENT_SPEC",
   );
 });
+
+test("refuses a host-sent namespace type that names an inherited property", () => {
+  for (const Type of ["constructor", "__proto__", "toString"]) {
+    const s = spec(["/bin/true"]);
+    s.Linux = { ...(s.Linux ?? {}), Namespaces: [{ Type, Path: "" }] } as typeof s.Linux;
+    assert.throws(
+      () => toRuntimeSpec(s, { rootfs }),
+      (e: { code?: string; message?: string }) =>
+        e.code === "ERR_AGENT_SPEC" && /unknown namespace/.test(e.message ?? ""),
+    );
+  }
+});

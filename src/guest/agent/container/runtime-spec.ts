@@ -59,7 +59,8 @@ export function toRuntimeSpec(spec: OciSpec, opts: RuntimeSpecOptions): RuntimeS
     : { bounding: [...DEFAULT_CAPS], effective: [...DEFAULT_CAPS], permitted: [...DEFAULT_CAPS] };
   const namespaces = new Map<string, { type: string; path?: string }>();
   for (const ns of spec.Linux?.Namespaces ?? []) {
-    const type = NS_NAMES[ns.Type];
+    // Object.hasOwn: a host-sent "constructor" or "__proto__" must not match an inherited key.
+    const type = Object.hasOwn(NS_NAMES, ns.Type) ? NS_NAMES[ns.Type] : undefined;
     if (type === undefined) throw new AgentError("ERR_AGENT_SPEC", `unknown namespace ${ns.Type}`);
     // The pod shares the sandbox's network namespace (as a pod shares the pause container's);
     // user and cgroup namespaces are not offered.

@@ -65,7 +65,7 @@ export function createAttestationPolicyStore(
     checkId(id);
     const raw = await kv.get(NAMESPACE, `${id}.rego`);
     if (raw !== undefined) return Buffer.from(raw).toString("utf8");
-    const builtIn = BUILT_IN[id];
+    const builtIn = Object.hasOwn(BUILT_IN, id) ? BUILT_IN[id] : undefined;
     if (builtIn !== undefined) return builtIn;
     throw new AttestationServiceError(
       "ERR_AS_POLICY_NOT_FOUND",
