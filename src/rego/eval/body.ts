@@ -120,6 +120,7 @@ interface Saved {
   masked: Set<RuleNode>;
   cache: EvalContext["cache"];
   fmemo: EvalContext["fmemo"];
+  dcache: EvalContext["dcache"];
 }
 
 function save(ctx: EvalContext): Saved {
@@ -130,6 +131,7 @@ function save(ctx: EvalContext): Saved {
     masked: ctx.masked,
     cache: ctx.cache,
     fmemo: ctx.fmemo,
+    dcache: ctx.dcache,
   };
 }
 
@@ -140,6 +142,7 @@ function restore(ctx: EvalContext, s: Saved): void {
   ctx.masked = s.masked;
   ctx.cache = s.cache;
   ctx.fmemo = s.fmemo;
+  ctx.dcache = s.dcache;
 }
 
 /**
@@ -171,6 +174,7 @@ export function evalWith(
   for (const [i, w] of lit.withs.entries()) apply(ctx, w, values[i]);
   ctx.cache = new Map();
   ctx.fmemo = new Map();
+  ctx.dcache = new Map();
   const inner = save(ctx);
   try {
     return run(ctx, lit, f, () => {

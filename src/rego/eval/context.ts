@@ -2,7 +2,7 @@ import type { BuiltinContext } from "../builtins/types.js";
 import { type Location, RegoError } from "../errors.js";
 import type { JsonValue } from "../value/json.js";
 import { ObjectValue, type Value } from "../value/value.js";
-import type { CallTarget, RuleNode, RuleSet } from "./ir.js";
+import type { CallTarget, CTerm, RuleNode, RuleSet } from "./ir.js";
 import type { FnMemo } from "./memo.js";
 
 /** Continuation: called once per solution; returns true to stop the enumeration. */
@@ -44,6 +44,8 @@ export class EvalContext {
   cache = new Map<RuleSet, Value | typeof IN_PROGRESS | typeof UNDEF>();
   /** Function results by arguments (see memo.ts); replaced with `cache` under `with`. */
   fmemo: FnMemo = new Map();
+  /** Values of `data` refs with constant paths (see fast.ts); replaced under `with`. */
+  dcache = new Map<CTerm, Value | typeof UNDEF>();
   mocks = new Map<string, Mock>();
   masked = new Set<RuleNode>();
   steps = 0;

@@ -65,6 +65,17 @@ f if { 2 = input.y }`,
   });
 });
 
+describe("constant data refs", () => {
+  test("a constant data path read inside a with scope sees the replaced data, outside the base", () => {
+    const e = engine(`
+r := [data.cfg.v, g, data.cfg.v, h]
+g := x if { x := data.cfg.v with data.cfg.v as 5 }
+h := x if { x := data.cfg.w with data.cfg as {"w": 7} }`);
+    e.addData({ cfg: { v: 1, w: 2 } });
+    assert.deepEqual(e.evalRule("data.p.r"), [1, 5, 1, 7]);
+  });
+});
+
 describe("function call memo", () => {
   test("a function called with the same arguments many times is evaluated once per query", () => {
     // 400 calls of a 2,000-step function would need ~800k steps; with the memo one call does.

@@ -3,7 +3,7 @@ import { formatValue } from "../value/format.js";
 import { equal, ObjectValue, SetValue, type Value } from "../value/value.js";
 import { callTarget } from "./calls.js";
 import { index } from "./collections.js";
-import { conflict, type EvalContext } from "./context.js";
+import { conflict, type EvalContext, UNDEF } from "./context.js";
 import type { CLit, CTerm } from "./ir.js";
 import { binaryOp, negate } from "./ops.js";
 import { evalDataRef } from "./refs.js";
@@ -333,9 +333,33 @@ export function fastEval(ctx: EvalContext, t: CTerm, f: Frame): Value | undefine
       }
       return o;
     }
+    case "data":
+      return constData(ctx, t) ?? captureOne(ctx, t, f);
     default:
       return captureOne(ctx, t, f);
   }
+}
+
+/** A term reading `data` with its ref plan: whether every path element is a constant. */
+type DataTerm = CTerm & { t: "data"; ground?: boolean };
+
+/**
+ * `data.a.b.c` with constant keys (policies read e.g. `policy_data.common.cpath` dozens of
+ * times per decision): its value is fixed within a query and `with` scope, so it is looked up
+ * once and kept in the scope's cache. `undefined` when the path is not constant or absent.
+ */
+function constData(ctx: EvalContext, t: DataTerm): Value | undefined {
+  let ground = t.ground;
+  if (ground === undefined) {
+    ground = t.path.every((p) => p.t === "const");
+    t.ground = ground;
+  }
+  if (!ground) return undefined;
+  const hit = ctx.dcache.get(t);
+  if (hit !== undefined) return hit === UNDEF ? undefined : hit;
+  const v = captureOne(ctx, t, []);
+  ctx.dcache.set(t, v === undefined ? UNDEF : v);
+  return v;
 }
 
 /** The first (only) value the general evaluator gives `t`. */
