@@ -55,6 +55,12 @@ const chapters: Chapter[] = [
     run: async (log) => (await import("./pod.js")).demoPod(log),
   },
   {
+    name: "limits",
+    title:
+      "Pod resources: CPU and memory limits enforced in the guest; a host-raised limit refused",
+    run: async (log) => (await import("./pod-limits.js")).demoPodLimits(log),
+  },
+  {
     name: "qemu",
     title:
       "The qemu sandbox: the same kind of pod in a real VM (KVM where it works, TCG otherwise)",
