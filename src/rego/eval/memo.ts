@@ -21,9 +21,9 @@ const PRINTS = 1;
 /** A function's analysis, kept on its rule set. */
 type Analysed = RuleSet & { memoFlags?: number };
 
-/** One remembered call: the arguments after the first, and the result. */
+/** One remembered call: its arguments (never mutated after the call), and the result. */
 interface Entry {
-  rest: readonly Value[];
+  args: readonly Value[];
   v: Value | typeof UNDEF;
 }
 
@@ -44,7 +44,7 @@ export function memoGet(
   for (const e of list) {
     let same = true;
     for (let i = 1; i < args.length; i++) {
-      if (e.rest[i - 1] !== args[i]) {
+      if (e.args[i] !== args[i]) {
         same = false;
         break;
       }
@@ -68,7 +68,7 @@ export function memoSet(
     ctx.fmemo.set(rs, byFirst);
   }
   const key = args.length === 0 ? byFirst : args[0];
-  const e: Entry = { rest: args.slice(1), v: v === undefined ? UNDEF : v };
+  const e: Entry = { args, v: v === undefined ? UNDEF : v };
   const list = byFirst.get(key);
   if (list === undefined) byFirst.set(key, [e]);
   else list.push(e);
