@@ -27,8 +27,24 @@ interface Entry {
   v: Value | typeof UNDEF;
 }
 
-/** Memo tables of one query: function → first argument → calls with that first argument. */
-export type FnMemo = Map<RuleSet, Map<unknown, Entry[]>>;
+/**
+ * Memo tables of one query, one per function: a short list scanned in order (most functions
+ * are called a few times per decision, and keying a map by a fresh input object costs V8 an
+ * identity hash), indexed by first argument once it grows past {@link LIST_MAX}.
+ */
+export type FnMemo = Map<RuleSet, Table>;
+
+interface Table {
+  list: Entry[];
+  byFirst: Map<unknown, Entry[]> | undefined;
+}
+
+const LIST_MAX = 8;
+
+function sameArgs(a: readonly Value[], b: readonly Value[]): boolean {
+  for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** The cached result of `rs(args)`: a value, UNDEF, or undefined when not cached. */
 export function memoGet(
@@ -37,20 +53,11 @@ export function memoGet(
   args: readonly Value[],
 ): Value | typeof UNDEF | undefined {
   if (!memoAllowed(ctx, rs)) return undefined;
-  const byFirst = ctx.fmemo.get(rs);
-  if (byFirst === undefined) return undefined;
-  const list = byFirst.get(args.length === 0 ? byFirst : args[0]);
+  const table = ctx.fmemo.get(rs);
+  if (table === undefined) return undefined;
+  const list = table.byFirst === undefined ? table.list : table.byFirst.get(args[0]);
   if (list === undefined) return undefined;
-  for (const e of list) {
-    let same = true;
-    for (let i = 1; i < args.length; i++) {
-      if (e.args[i] !== args[i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return e.v;
-  }
+  for (const e of list) if (sameArgs(e.args, args)) return e.v;
   return undefined;
 }
 
@@ -62,15 +69,27 @@ export function memoSet(
   v: Value | undefined,
 ): void {
   if (!memoAllowed(ctx, rs)) return;
-  let byFirst = ctx.fmemo.get(rs);
-  if (byFirst === undefined) {
-    byFirst = new Map();
-    ctx.fmemo.set(rs, byFirst);
-  }
-  const key = args.length === 0 ? byFirst : args[0];
   const e: Entry = { args, v: v === undefined ? UNDEF : v };
-  const list = byFirst.get(key);
-  if (list === undefined) byFirst.set(key, [e]);
+  let table = ctx.fmemo.get(rs);
+  if (table === undefined) {
+    table = { list: [], byFirst: undefined };
+    ctx.fmemo.set(rs, table);
+  }
+  if (table.byFirst === undefined) {
+    table.list.push(e);
+    if (table.list.length <= LIST_MAX) return;
+    table.byFirst = new Map();
+    const moved = table.list;
+    table.list = [];
+    for (const m of moved) addByFirst(table.byFirst, m);
+    return;
+  }
+  addByFirst(table.byFirst, e);
+}
+
+function addByFirst(byFirst: Map<unknown, Entry[]>, e: Entry): void {
+  const list = byFirst.get(e.args[0]);
+  if (list === undefined) byFirst.set(e.args[0], [e]);
   else list.push(e);
 }
 
