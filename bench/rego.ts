@@ -176,9 +176,7 @@ function cocoGenpolicyScenario(): Scenario {
     });
   }
   const gen = generatePolicy(POD, pod, images);
-  // OPA refuses `every k, v in p_anno { i_anno[k] }` ("declared var v unused"), which our engine
-  // accepts: rename the unused variable so `opa` can run the same rules (reported to the lead).
-  const policy = gen.policy.replace("every k, v in p_anno {", "every k, _ in p_anno {");
+  const policy = gen.policy;
   const pinned = parsePod(gen.yaml);
   const c = pinned.containers[1]!;
   const image = [...images.values()].find((im) => im.pinned === c.image)!;

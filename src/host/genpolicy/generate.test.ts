@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
+import { toolPath } from "../../../test/helpers/paths.js";
 import {
   decodeAgentMessage,
   encodeAgentMessage,
@@ -338,4 +343,18 @@ describe("generated agent policy", () => {
       }
     }
   });
+});
+
+test("the generated policy passes `opa check` (real OPA accepts every rule we emit)", {
+  skip: existsSync(toolPath("opa")) ? false : "opa is not installed: run scripts/setup",
+}, () => {
+  const { gen } = setup({ allowExec: [["/bin/sh"]], allowLogs: true });
+  const dir = mkdtempSync(join(tmpdir(), "coco-genpolicy-opa-"));
+  try {
+    writeFileSync(join(dir, "policy.rego"), gen.policy);
+    const r = spawnSync(toolPath("opa"), ["check", join(dir, "policy.rego")], { encoding: "utf8" });
+    assert.equal(r.status, 0, `opa check refused the generated policy:\n${r.stdout}${r.stderr}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

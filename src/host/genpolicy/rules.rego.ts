@@ -170,7 +170,7 @@ allow_annotations(p_anno, i_anno) if {
     every k, v in i_anno {
         allow_annotation(p_anno, k, v)
     }
-    every k, v in p_anno {
+    every k, _ in p_anno {
         i_anno[k]
     }
 }
