@@ -12,12 +12,9 @@ import { generateKeyPairSync, sign } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { createEngine } from "../src/rego/index.js";
 import { printHeader, report, type Stats, summarize } from "./harness.js";
-
-const repo = join(fileURLToPath(new URL(".", import.meta.url)), "..", "..");
-const opa = join(repo, ".tools", "bin", "opa");
+import { opa, opaBench } from "./opa.js";
 
 interface Scenario {
   name: string;
@@ -140,45 +137,15 @@ function timeOpa(s: Scenario, batches: number): Stats {
   try {
     writeFileSync(join(dir, "b.rego"), s.policy);
     writeFileSync(join(dir, "input.json"), JSON.stringify(s.input));
-    const args = [
-      "bench",
-      "--format",
-      "json",
-      "--count",
-      "1",
-      "-d",
-      join(dir, "b.rego"),
-      "-i",
-      join(dir, "input.json"),
-      s.query,
-    ];
+    const files = ["-d", join(dir, "b.rego"), "-i", join(dir, "input.json"), s.query];
     // Same decision on both sides, or the comparison means nothing.
-    const evalArgs = [
-      "eval",
-      "--format",
-      "json",
-      "-d",
-      join(dir, "b.rego"),
-      "-i",
-      join(dir, "input.json"),
-      s.query,
-    ];
+    const evalArgs = ["eval", "--format", "json", ...files];
     const decided = JSON.parse(execFileSync(opa, evalArgs, { encoding: "utf8" })) as {
       result?: { expressions: { value: unknown }[] }[];
     };
     if (decided.result?.[0]?.expressions[0]?.value !== true)
       throw new Error(`opa: ${s.name} did not allow`);
-    const per: number[] = [];
-    for (let b = 0; b < batches; b++) {
-      const out = JSON.parse(execFileSync(opa, args, { encoding: "utf8" })) as {
-        N: number;
-        T: number;
-      };
-      per.push(out.T / out.N / 1e6);
-    }
-    const st = summarize(`opa bench ${s.name}`, per);
-    st.extra = { us_per_decision: +(st.medianMs * 1000).toFixed(2) };
-    return st;
+    return opaBench(s.name, files, batches);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -25,9 +25,9 @@ import {
 } from "../src/protocol/agent/index.js";
 import { createEngine, type Engine } from "../src/rego/index.js";
 import { printHeader, report, type Stats, summarize } from "./harness.js";
+import { opa, opaBench } from "./opa.js";
 
 const repo = join(fileURLToPath(new URL(".", import.meta.url)), "..", "..");
-const opa = join(repo, ".tools", "bin", "opa");
 const testdata = join(repo, "src", "rego", "testdata");
 
 /** One timed decision: policy, data, input and query. */
@@ -290,18 +290,7 @@ function checkSameDecision(s: Scenario): unknown {
 function timeOpa(s: Scenario, batches: number): Stats {
   const dir = mkdtempSync(join(tmpdir(), "rego-bench-"));
   try {
-    const args = ["bench", "--format", "json", "--count", "1", ...opaFiles(s, dir)];
-    const per: number[] = [];
-    for (let b = 0; b < batches; b++) {
-      const out = JSON.parse(execFileSync(opa, args, { encoding: "utf8" })) as {
-        N: number;
-        T: number;
-      };
-      per.push(out.T / out.N / 1e6);
-    }
-    const st = summarize(`opa bench ${s.name}`, per);
-    st.extra = { us_per_decision: +(st.medianMs * 1000).toFixed(2) };
-    return st;
+    return opaBench(s.name, opaFiles(s, dir), batches);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

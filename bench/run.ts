@@ -7,7 +7,10 @@ import { fileURLToPath } from "node:url";
 const here = fileURLToPath(new URL(".", import.meta.url));
 const available = readdirSync(here)
   .filter(
-    (f) => f.endsWith(".js") && !["run.js", "harness.js"].includes(f) && !f.endsWith(".test.js"),
+    (f) =>
+      f.endsWith(".js") &&
+      !["run.js", "harness.js", "opa.js"].includes(f) &&
+      !f.endsWith(".test.js"),
   )
   .map((f) => f.slice(0, -3))
   .sort();
