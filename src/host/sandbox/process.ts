@@ -1,5 +1,4 @@
-import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildInitDataDisk } from "../../protocol/agent/index.js";
@@ -8,6 +7,7 @@ import { TtrpcClient } from "../../protocol/ttrpc/index.js";
 import { encodeSampleLaunchField, SAMPLE_LAUNCH_FIELD_ENV } from "../../tee/sample/index.js";
 import { HostError } from "../errors.js";
 import type { Sandbox, SandboxBackend, SandboxStartOptions } from "./sandbox.js";
+import { spawnSandboxProcess } from "./spawn.js";
 
 // The guest entry point, launched as a separate program (the host never imports guest code).
 const AGENT_MAIN = fileURLToPath(new URL("../../guest/agent/main.js", import.meta.url));
@@ -104,13 +104,13 @@ async function startProcessSandbox(
   ];
   // The agent's diagnostics go to a file, so the sandbox outlives a detached `coco run`.
   const logPath = join(o.stateDir, "agent.log");
-  const logFd = openSync(logPath, "a", 0o600);
-  const child = spawn("unshare", [...args, opts.node ?? process.execPath, AGENT_MAIN, cfgPath], {
-    stdio: ["ignore", logFd, logFd],
-    detached: true,
+  const { child, exited, gone } = spawnSandboxProcess(
+    "unshare",
+    [...args, opts.node ?? process.execPath, AGENT_MAIN, cfgPath],
+    logPath,
+    "a",
     env,
-  });
-  closeSync(logFd);
+  );
   const output = () => {
     try {
       return readFileSync(logPath, "utf8").slice(-8192);
@@ -126,19 +126,8 @@ async function startProcessSandbox(
     for (const line of all.slice(logged, -1)) if (line.trim()) o.onLog(line);
     logged = Math.max(logged, all.length - 1);
   };
-  let gone = false;
-  const exited = new Promise<void>((resolve) => {
-    child.once("exit", () => {
-      gone = true;
-      resolve();
-    });
-    child.once("error", () => {
-      gone = true;
-      resolve();
-    });
-  });
   const stop = async () => {
-    if (gone || child.pid === undefined) return;
+    if (gone() || child.pid === undefined) return;
     // Signal the agent itself (unshare's child) so it tears its containers down; unshare exits
     // when it does. Fall back to unshare, whose --kill-child passes SIGTERM on.
     let target = child.pid;
@@ -157,7 +146,7 @@ async function startProcessSandbox(
     }
     const timer = setTimeout(() => {
       try {
-        if (!gone && child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+        if (!gone() && child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
       } catch {
         // gone
       }
@@ -168,7 +157,7 @@ async function startProcessSandbox(
   // Ready when the agent answers grpc.Health/Check.
   const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);
   for (;;) {
-    if (gone) {
+    if (gone()) {
       throw new HostError(
         "ERR_SANDBOX_START",
         `the process sandbox exited during start:\n${output().trim().split("\n").slice(-10).join("\n")}`,

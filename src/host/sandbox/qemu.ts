@@ -33,6 +33,7 @@ import {
   hostTeeSupport,
 } from "./qemu-host.js";
 import type { Sandbox, SandboxBackend, SandboxStartOptions } from "./sandbox.js";
+import { spawnSandboxProcess } from "./spawn.js";
 
 // The multiplexer in front of qemu's agent socket, run as its own small host process so it
 // outlives a detached `coco run` (host code: it routes ttrpc frames, it never sees a secret).
@@ -150,21 +151,8 @@ async function bootOnce(
   rmSync(consoleFile, { force: true });
   rmSync(socketPath, { force: true });
   rmSync(qemuSocket, { force: true });
-  const errFd = openSync(qemuLog, "w", 0o600);
   const t0 = performance.now();
-  const child = spawn(l.qemu, qemuArgs(l), { stdio: ["ignore", errFd, errFd], detached: true });
-  closeSync(errFd);
-  let gone = false;
-  const exited = new Promise<void>((resolve) => {
-    child.once("exit", () => {
-      gone = true;
-      resolve();
-    });
-    child.once("error", () => {
-      gone = true;
-      resolve();
-    });
-  });
+  const { child, exited, gone } = spawnSandboxProcess(l.qemu, qemuArgs(l), qemuLog, "w");
   const read = (p: string) => {
     try {
       return readFileSync(p, "utf8");
@@ -192,7 +180,7 @@ async function bootOnce(
     }
   };
   const stop = async () => {
-    if (gone || child.pid === undefined) {
+    if (gone() || child.pid === undefined) {
       killMux();
       return;
     }
@@ -203,7 +191,7 @@ async function bootOnce(
     }
     const timer = setTimeout(() => {
       try {
-        if (!gone && child.pid !== undefined) process.kill(child.pid, "SIGKILL");
+        if (!gone() && child.pid !== undefined) process.kill(child.pid, "SIGKILL");
       } catch {
         // gone
       }
@@ -219,7 +207,7 @@ async function bootOnce(
   log(`qemu started (${l.accel}, ${l.memoryMiB} MiB, ${l.cpus} vCPU), waiting for the agent`);
   for (;;) {
     forward();
-    if (gone) {
+    if (gone()) {
       const why = tail(read(qemuLog), 3) || "no output";
       throw new HostError(
         "ERR_SANDBOX_START",
