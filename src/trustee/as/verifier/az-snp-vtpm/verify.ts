@@ -19,9 +19,7 @@ import {
   tpmClaims,
   verifyHclBinding,
   verifyInitDataPcr,
-  verifyTpmNonce,
-  verifyTpmPcrs,
-  verifyTpmSignature,
+  verifyTpmQuote,
   verifyUserData,
 } from "./vtpm.js";
 
@@ -33,13 +31,7 @@ export interface AzSnpEvidence extends AzEvidenceCommon {
 
 /** Parses `{"version":1|2,"tpm_quote":{...},"hcl_report":"<b64url>","vcek":"<b64url DER>"}`. */
 export function parseAzSnpEvidence(json: unknown): AzSnpEvidence {
-  const c = parseAzCommon(json, "az-snp-vtpm evidence");
-  if (c.hcl.reportType !== "snp") {
-    throw new EvidenceError(
-      "ERR_EVIDENCE_MALFORMED",
-      "az-snp-vtpm HCL report does not hold an SNP report",
-    );
-  }
+  const c = parseAzCommon(json, "az-snp-vtpm");
   return {
     version: c.version,
     tpmQuote: c.tpmQuote,
@@ -91,9 +83,7 @@ export function verifyAzSnpEvidence(
   opts: AzSnpVerifyOptions,
 ): Record<string, unknown> {
   const now = (opts.clock ?? systemClock)();
-  verifyTpmSignature(ev.tpmQuote, ev.hcl);
-  verifyTpmNonce(ev.tpmQuote, opts.expectedReportData);
-  verifyTpmPcrs(ev.tpmQuote);
+  verifyTpmQuote(ev.tpmQuote, ev.hcl, opts.expectedReportData);
   verifyHclBinding(ev.hcl, ev.report.reportData, "SNP");
   if (ev.version >= 2) verifyUserData(ev.hcl, opts.expectedReportData);
   const gen = processorGeneration(ev.report);

@@ -69,11 +69,21 @@ export function parseTpmQuote(v: unknown): TpmQuote {
   };
 }
 
-/** Parses the fields shared by az-snp-vtpm and az-tdx-vtpm evidence (versions 1 and 2). */
+/** The hardware report each Azure vTPM TEE's HCL report must hold, and its name in errors. */
+const HCL_HOLDS = {
+  "az-snp-vtpm": { reportType: "snp", name: "an SNP report" },
+  "az-tdx-vtpm": { reportType: "tdx", name: "a TD report" },
+} as const;
+
+/**
+ * Parses the fields shared by az-snp-vtpm and az-tdx-vtpm evidence (versions 1 and 2) and
+ * checks that the HCL report holds that TEE's hardware report.
+ */
 export function parseAzCommon(
   json: unknown,
-  what: string,
+  tee: keyof typeof HCL_HOLDS,
 ): AzEvidenceCommon & { o: Record<string, unknown> } {
+  const what = `${tee} evidence`;
   const o = obj(json, what);
   if (o.version !== 1 && o.version !== 2) {
     throw new EvidenceError(
@@ -81,12 +91,16 @@ export function parseAzCommon(
       `${what} version ${JSON.stringify(o.version)} is not supported (1 or 2; the legacy v0 format is not implemented)`,
     );
   }
-  return {
-    o,
-    version: o.version,
-    tpmQuote: parseTpmQuote(o.tpm_quote),
-    hcl: parseHclReport(fromBase64(o.hcl_report, `${what} hcl_report`)),
-  };
+  const tpmQuote = parseTpmQuote(o.tpm_quote);
+  const hcl = parseHclReport(fromBase64(o.hcl_report, `${what} hcl_report`));
+  const holds = HCL_HOLDS[tee];
+  if (hcl.reportType !== holds.reportType) {
+    throw new EvidenceError(
+      "ERR_EVIDENCE_MALFORMED",
+      `${tee} HCL report does not hold ${holds.name}`,
+    );
+  }
+  return { o, version: o.version, tpmQuote, hcl };
 }
 
 function akKey(hcl: HclReport): KeyObject {
@@ -148,6 +162,13 @@ export function verifyTpmPcrs(q: TpmQuote): void {
       "digest of the reported PCRs does not match the quote",
     );
   }
+}
+
+/** The vTPM quote: signed by the HCL's AK, its nonce the runtime-data digest, its PCR digest. */
+export function verifyTpmQuote(q: TpmQuote, hcl: HclReport, expectedReportData: Uint8Array): void {
+  verifyTpmSignature(q, hcl);
+  verifyTpmNonce(q, expectedReportData);
+  verifyTpmPcrs(q);
 }
 
 /** HCL var-data binding: the hardware report's REPORT_DATA[0..32] is SHA-256(var data). */

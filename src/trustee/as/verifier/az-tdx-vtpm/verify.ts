@@ -9,9 +9,7 @@ import {
   tpmClaims,
   verifyHclBinding,
   verifyInitDataPcr,
-  verifyTpmNonce,
-  verifyTpmPcrs,
-  verifyTpmSignature,
+  verifyTpmQuote,
   verifyUserData,
 } from "../az-snp-vtpm/vtpm.js";
 import { tdxClaims } from "../tdx/claims.js";
@@ -25,13 +23,7 @@ export interface AzTdxEvidence extends AzEvidenceCommon {
 
 /** Parses `{"version":1|2,"tpm_quote":{...},"hcl_report":"<b64url>","td_quote":"<b64url>"}`. */
 export function parseAzTdxEvidence(json: unknown): AzTdxEvidence {
-  const c = parseAzCommon(json, "az-tdx-vtpm evidence");
-  if (c.hcl.reportType !== "tdx") {
-    throw new EvidenceError(
-      "ERR_EVIDENCE_MALFORMED",
-      "az-tdx-vtpm HCL report does not hold a TD report",
-    );
-  }
+  const c = parseAzCommon(json, "az-tdx-vtpm");
   const tdQuote = parseDcapQuote(fromBase64(c.o.td_quote, "az-tdx-vtpm td_quote"));
   if (tdQuote.version === 3)
     throw new EvidenceError("ERR_EVIDENCE_VERSION", "az-tdx-vtpm td_quote is an SGX quote");
@@ -53,9 +45,7 @@ export function verifyAzTdxEvidence(
   },
 ): Record<string, unknown> {
   const clock = opts.clock ?? systemClock;
-  verifyTpmSignature(ev.tpmQuote, ev.hcl);
-  verifyTpmNonce(ev.tpmQuote, opts.expectedReportData);
-  verifyTpmPcrs(ev.tpmQuote);
+  verifyTpmQuote(ev.tpmQuote, ev.hcl, opts.expectedReportData);
   const { pck } = verifyDcapSignatures(ev.tdQuote, clock);
   const tcb = opts.collateral ? tcbClaims(ev.tdQuote, pck, opts.collateral, clock()) : null;
   verifyHclBinding(ev.hcl, tdField(ev.tdQuote.body, "report_data"), "TD quote");
