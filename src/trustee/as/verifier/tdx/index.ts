@@ -1,7 +1,5 @@
-import type { Clock } from "../../../../tee/common/certs.js";
-import type { Verifier, VerifierInput, VerifierResult } from "../types.js";
-import { asVerifierError } from "./adapt.js";
-import type { DcapCollateral } from "./collateral.js";
+import { createDcapVerifier, type DcapVerifierOptions } from "../common.js";
+import type { Verifier } from "../types.js";
 import { parseTdxEvidence, verifyTdxEvidence } from "./verify.js";
 
 export { asVerifierError } from "./adapt.js";
@@ -11,28 +9,9 @@ export { INTEL_SGX_ROOT_CA_PEM, INTEL_SGX_ROOT_CA_SHA256 } from "./intel-root.js
 export { parseTdxEvidence, verifyTdxEvidence } from "./verify.js";
 
 /** Options of the TDX verifier. */
-export interface TdxVerifierOptions {
-  /** Operator-supplied DCAP collateral (TCB status); absent = signatures and chain only. */
-  collateral?: DcapCollateral;
-  clock?: Clock;
-}
+export type TdxVerifierOptions = DcapVerifierOptions;
 
 /** Creates the `tdx` verifier for the Attestation Service (offline: no collateral fetch). */
 export function createTdxVerifier(opts: TdxVerifierOptions = {}): Verifier {
-  return {
-    tee: "tdx",
-    async evaluate(input: VerifierInput): Promise<VerifierResult[]> {
-      const claims = asVerifierError("tdx", () =>
-        verifyTdxEvidence(parseTdxEvidence(input.evidence), {
-          // An empty digest means no runtime data was given (upstream ReportData::NotProvided).
-          expectedReportData:
-            input.expectedReportData.length > 0 ? input.expectedReportData : undefined,
-          expectedInitDataHash: input.expectedInitDataDigest,
-          collateral: opts.collateral,
-          clock: input.now ? () => input.now as Date : opts.clock,
-        }),
-      );
-      return [{ teeClass: "cpu", claims }];
-    },
-  };
+  return createDcapVerifier("tdx", parseTdxEvidence, verifyTdxEvidence, opts);
 }
