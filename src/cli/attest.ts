@@ -217,10 +217,10 @@ export function registerAttest(program: Command): void {
   collateral
     .command("fetch")
     .description(
-      "Fill the collateral directory for this evidence from AMD KDS (snp); needs network",
+      "Fill the collateral directory for this evidence from AMD KDS (snp) or Intel PCS/PCCS (tdx, sgx); needs network",
     )
-    .requiredOption("--tee <tee>", "snp (DCAP collateral for tdx/sgx is not implemented)")
-    .requiredOption("--evidence <file>", "SNP evidence JSON or raw report")
+    .requiredOption("--tee <tee>", "snp, tdx or sgx")
+    .requiredOption("--evidence <file>", "SNP evidence JSON or raw report; TDX/SGX quote")
     .requiredOption("--out <dir>", "collateral directory to fill")
     .option("--kds-url <url>", "AMD KDS base URL or a mirror (snp)", "https://kdsintf.amd.com")
     .option(
