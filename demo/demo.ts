@@ -7,6 +7,8 @@
 type Chapter = {
   name: string;
   title: string;
+  /** Why the chapter cannot run on this machine (data that is absent by design), or false. */
+  unavailable?: () => Promise<string | false>;
   run: (log: (line: string) => void) => Promise<unknown>;
 };
 
@@ -24,6 +26,7 @@ const chapters: Chapter[] = [
   {
     name: "evidence",
     title: "Hardware evidence: real TDX, SGX, SEV-SNP and Azure vTPM captures verified offline",
+    unavailable: async () => (await import("./evidence.js")).evidenceUnavailable(),
     run: async (log) => (await import("./evidence.js")).demoEvidence(log),
   },
   {
@@ -79,14 +82,21 @@ async function main(): Promise<void> {
   }
   const selected = only.length > 0 ? chapters.filter((c) => only.includes(c.name)) : chapters;
   const t0 = Date.now();
+  const notRun: string[] = [];
   for (const [i, chapter] of selected.entries()) {
     console.log(`\n=== ${i + 1}/${selected.length} ${chapter.title}`);
     const started = Date.now();
+    const why = (await chapter.unavailable?.()) ?? false;
+    if (why) {
+      console.log(`  NOT RUN: ${why}`);
+      notRun.push(chapter.name);
+      continue;
+    }
     await chapter.run((line) => console.log(`  ${line}`));
     console.log(`--- ${chapter.name} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
   console.log(
-    `\nDemo complete: ${selected.length} chapters in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    `\nDemo complete: ${selected.length - notRun.length} of ${selected.length} chapters in ${((Date.now() - t0) / 1000).toFixed(1)} s${notRun.length > 0 ? ` (not run: ${notRun.join(", ")})` : ""}`,
   );
 }
 

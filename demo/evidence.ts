@@ -24,18 +24,30 @@ export interface EvidenceDemoResult {
   refused: { what: string; code: string }[];
 }
 
+/** `../shared` beside the checkout (or COCO_SHARED_DIR), where the real captures are read in place. */
+export function defaultSharedDir(): string {
+  return (
+    process.env.COCO_SHARED_DIR ??
+    join(fileURLToPath(new URL("../..", import.meta.url)), "..", "shared")
+  );
+}
+
+/** Why the evidence demo cannot run (the captures are absent), or false. */
+export function evidenceUnavailable(shared: string = defaultSharedDir()): string | false {
+  return existsSync(join(shared, "fixtures", "evidence", "tdx", "tdx_quote_4.dat"))
+    ? false
+    : `the real hardware captures are read in place from ${shared}/fixtures/evidence, which is absent`;
+}
+
 /** Runs the evidence demo, logging one line per step. */
 export async function demoEvidence(
   log: (line: string) => void,
   ctx: EvidenceDemoContext = {},
 ): Promise<EvidenceDemoResult> {
-  const shared =
-    ctx.sharedDir ??
-    process.env.COCO_SHARED_DIR ??
-    join(fileURLToPath(new URL("../..", import.meta.url)), "..", "shared");
+  const shared = ctx.sharedDir ?? defaultSharedDir();
   const fx = (p: string): string => join(shared, "fixtures", p);
-  if (!existsSync(fx("evidence/tdx/tdx_quote_4.dat")))
-    throw new Error(`evidence fixtures not found under ${shared}`);
+  const missing = evidenceUnavailable(shared);
+  if (missing) throw new Error(missing);
   // The fixtures were captured in 2023-2025; the VLEK in them expired 2025-12-10.
   const at = new Date("2025-06-01T00:00:00Z");
   const verifiers = new Map<string, Verifier>(
