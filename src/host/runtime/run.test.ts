@@ -236,8 +236,9 @@ spec:
   });
 
   // cgroup v2 files, or the v1 ones on a hybrid host: "mem <limit>" and "cpu <quota> <period>".
+  // One printf, so the two lines reach the host as one write (two echos may arrive as two chunks).
   const SHOW_LIMITS =
-    'if [ -e /sys/fs/cgroup/memory.max ]; then echo "mem $(cat /sys/fs/cgroup/memory.max)"; echo "cpu $(cat /sys/fs/cgroup/cpu.max)"; else echo "mem $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"; echo "cpu $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)"; fi';
+    'if [ -e /sys/fs/cgroup/memory.max ]; then m=$(cat /sys/fs/cgroup/memory.max); c=$(cat /sys/fs/cgroup/cpu.max); else m=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes); c="$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)"; fi; printf "mem %s\\ncpu %s\\n" "$m" "$c"';
   const LIMITS = "    resources:\n      limits: {cpu: 500m, memory: 64Mi}\n";
 
   test("CPU and memory limits reach the container's cgroup through the agent and runc", async (t) => {
