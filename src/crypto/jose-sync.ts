@@ -101,9 +101,13 @@ export function encryptJweSync(key: JweRecipientKey, plaintext: Uint8Array): Fla
     ]);
     const kek = concatKdfA256kw(eph.computeSecret(peer));
     encryptedKey = aes256KeyWrap(kek, cek);
+    // Member order is upstream's wire bytes, not a JOSE requirement: stock guests (kbs_protocol)
+    // do not use the received `protected` string as the AAD but re-serialise the header with
+    // kbs-types `ProtectedHeader::generate_aad` (alg, enc, then the other members in a serde_json
+    // Map, which sorts by name, nested objects too). See docs/interop.md.
     const epk = {
-      kty: "EC",
       crv: key.crv,
+      kty: "EC",
       x: pub.subarray(1, 1 + curve.len).toString("base64url"),
       y: pub.subarray(1 + curve.len).toString("base64url"),
     };
