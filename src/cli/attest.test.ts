@@ -271,3 +271,23 @@ test("coco attest eventlog prints upstream's JSON and the replayed RTMRs", { ski
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /ERR_EVIDENCE_/);
 });
+
+test("coco attest verify --tee cca verifies the real token (raw CBOR and upstream's JSON)", {
+  skip: sharedSkip("fixtures/evidence/cca/cca-example-token.cbor"),
+}, () => {
+  const dir = ev("cca");
+  const raw = verify("cca", ev("cca/cca-example-token.cbor"), "--collateral", dir);
+  assert.equal(raw.status, 0, raw.stderr);
+  const claims = JSON.parse(raw.stdout);
+  assert.equal(claims.realm["cca-realm-hash-algo-id"], "sha-512");
+  const json = join(tmp, "cca.json");
+  writeFileSync(
+    json,
+    JSON.stringify({ token: Array.from(readFileSync(ev("cca/cca-example-token.cbor"))) }),
+  );
+  const viaJson = verify("cca", json, "--collateral", dir, "--report-data", claims.report_data);
+  assert.equal(viaJson.status, 0, viaJson.stderr);
+  assert.deepEqual(JSON.parse(viaJson.stdout), claims);
+  const noStore = verify("cca", json);
+  assert.match(noStore.stderr, /ERR_COLLATERAL_MISSING/);
+});

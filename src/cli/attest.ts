@@ -1,6 +1,7 @@
 import type { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import { parseCcaEvidence, parseCcaToken } from "../tee/cca/index.js";
 import { fromHex } from "../tee/common/bytes.js";
 import type { Clock } from "../tee/common/certs.js";
 import { EvidenceError } from "../tee/common/errors.js";
@@ -16,6 +17,7 @@ import {
   parseAzTdxEvidence,
   verifyAzTdxEvidence,
 } from "../trustee/as/verifier/az-tdx-vtpm/index.js";
+import { ccaStoresFromDir, verifyCcaToken } from "../trustee/as/verifier/cca/index.js";
 import { parseSgxEvidence, verifySgxQuote } from "../trustee/as/verifier/sgx/index.js";
 import {
   createOfflineVcekSource,
@@ -39,7 +41,7 @@ import {
 } from "./attest-common.js";
 
 /** TEEs `coco attest verify` understands. */
-export const ATTEST_TEES = ["tdx", "sgx", "snp", "az-snp-vtpm", "az-tdx-vtpm"] as const;
+export const ATTEST_TEES = ["tdx", "sgx", "snp", "az-snp-vtpm", "az-tdx-vtpm", "cca"] as const;
 /** One of {@link ATTEST_TEES}. */
 export type AttestTee = (typeof ATTEST_TEES)[number];
 
@@ -122,6 +124,21 @@ export function attestVerify(o: AttestVerifyOptions): Record<string, unknown> {
         clock,
       });
     }
+    case "cca": {
+      if (!o.collateralDir) {
+        throw new EvidenceError(
+          "ERR_COLLATERAL_MISSING",
+          "cca needs --collateral DIR holding tastore.json (CPAKs) and optionally rvstore.json (platform reference values)",
+        );
+      }
+      // Upstream's evidence JSON ({"token": [bytes]}) or the raw CBOR token.
+      const token = parseCcaToken(json ? parseCcaEvidence(json) : o.evidence);
+      return verifyCcaToken(token, {
+        ...ccaStoresFromDir(o.collateralDir, readIf),
+        expectedReportData: o.reportData,
+        expectedInitDataHash: o.initDataDigest,
+      });
+    }
     case "az-tdx-vtpm":
       if (!o.reportData)
         throw new EvidenceError(
@@ -149,7 +166,7 @@ function hexOpt(v: string | undefined, what: string): Uint8Array | undefined {
 export function registerAttest(program: Command): void {
   const attest = program
     .command("attest")
-    .description("Verify hardware TEE evidence offline (TDX, SGX, SNP, Azure vTPM)");
+    .description("Verify hardware TEE evidence offline (TDX, SGX, SNP, Azure vTPM, CCA)");
   attest
     .command("verify")
     .description(
@@ -164,7 +181,7 @@ export function registerAttest(program: Command): void {
     .option("--init-data-digest <hex>", "expected init-data digest")
     .option(
       "--collateral <dir>",
-      "offline collateral: AMD roots + VCEK store (snp, az-snp-vtpm); DCAP collateral (tdx, sgx)",
+      "offline collateral: AMD roots + VCEK store (snp, az-snp-vtpm); DCAP collateral (tdx, sgx); tastore.json + rvstore.json (cca)",
     )
     .option("--eventlog <file>", "a CCEL (with AAEL records) to replay against the TDX RTMRs")
     .option(

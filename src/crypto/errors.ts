@@ -8,7 +8,9 @@ export type CryptoErrorCode =
   | "ERR_CRYPTO_JWE_FORMAT"
   | "ERR_CRYPTO_JWE_DECRYPT"
   | "ERR_CRYPTO_JWE_ENCRYPT"
-  | "ERR_CRYPTO_DSSE";
+  | "ERR_CRYPTO_DSSE"
+  | "ERR_CRYPTO_CBOR"
+  | "ERR_CRYPTO_COSE";
 
 /** A failure in one of the thin crypto wrappers (never carries key material in its message). */
 export class CryptoError extends CocoError<CryptoErrorCode> {}

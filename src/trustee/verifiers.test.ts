@@ -312,3 +312,21 @@ test("every hardware verifier refuses malformed evidence with a coded VerifierEr
     }
   }
 });
+
+test("cca_verifier: local stores enable cca; a missing store or the remote type is refused", {
+  skip: sharedSkip("fixtures/evidence/cca/tastore.json"),
+}, () => {
+  const d = sharedPath("fixtures/evidence/cca");
+  const vs = createVerifiersFromConfig({
+    cca_verifier: { type: "local", ta_store: `${d}/tastore.json`, rv_store: `${d}/rvstore.json` },
+  });
+  assert.ok(tees(vs).includes("cca"));
+  for (const [cfg, re] of [
+    [{ cca_verifier: { type: "remote" } }, /"remote" .*not implemented/],
+    [{ cca_verifier: {} }, /ta_store is required/],
+    [{ cca_verifier: { ta_store: join(tmp, "absent.json") } }, /does not exist/],
+    [{ cca_verifier: { ta_store: `${d}/tastore.json`, rv_store: 1 } }, /rv_store must be a string/],
+  ] as const) {
+    assert.throws(() => createVerifiersFromConfig(cfg as Record<string, unknown>), re);
+  }
+});

@@ -8,6 +8,12 @@ import { existsSync, readFileSync } from "node:fs";
 import type { Clock } from "../tee/common/certs.js";
 import { createAzSnpVtpmVerifier } from "./as/verifier/az-snp-vtpm/index.js";
 import { createAzTdxVtpmVerifier } from "./as/verifier/az-tdx-vtpm/index.js";
+import {
+  type CcaReferenceValues,
+  type CcaTrustAnchor,
+  ccaStoresFromFiles,
+  createCcaVerifier,
+} from "./as/verifier/cca/index.js";
 import { createSampleVerifier } from "./as/verifier/sample/verifier.js";
 import { createSgxVerifier } from "./as/verifier/sgx/index.js";
 import {
@@ -45,6 +51,8 @@ export interface HardwareVerifierOptions {
   kds?: { baseUrl: string; get: HttpGet };
   /** DCAP collateral for tdx/sgx (TCB status); a TEE whose files are absent is not appraised. */
   dcapCollateralDir?: string;
+  /** CCA trust anchors (CPAKs) and platform reference values; without them no `cca` verifier. */
+  cca?: { trustAnchors: CcaTrustAnchor[]; referenceValues?: CcaReferenceValues };
   clock?: Clock;
   /** Receives warnings (TCB status not appraised). */
   log?: (line: string) => void;
@@ -75,6 +83,7 @@ export function createHardwareVerifiers(o: HardwareVerifierOptions = {}): Verifi
     createSgxVerifier({ clock, collateral: sgx }),
     createAzTdxVtpmVerifier({ clock, collateral: tdx }),
   ];
+  if (o.cca) out.push(createCcaVerifier(o.cca));
   const vendorDir = o.vendorCertsDir ?? o.collateralDir;
   if (vendorDir === undefined) return out;
   const vendor = snpVendorFromDir(vendorDir, readIfExists, clock ?? (() => new Date()));
@@ -169,6 +178,30 @@ function snpOptions(
   return { vendorCertsDir, vcekStores, ...(kds ? { kds } : {}) };
 }
 
+/**
+ * `cca_verifier` → CCA stores. Upstream reads `{"cca-verifier": {"type": "local", "ta-store",
+ * "rv-store"}}` from the file named by `CCA_CONFIG_FILE`; we take the same keys inline
+ * (`type`, `ta_store`, `rv_store`). The `remote` (Veraison) type is not implemented.
+ */
+function ccaOptions(
+  t: Record<string, unknown>,
+  where: string,
+): Pick<HardwareVerifierOptions, "cca"> {
+  onlyKeys(t, where, ["type", "ta_store", "rv_store"]);
+  const type = t.type ?? "local";
+  if (type === "remote")
+    fail(`${where}.type = "remote" (a Veraison service) is not implemented; use "local"`);
+  if (type !== "local") fail(`${where}.type must be "local"`);
+  const ta = optionalString(t, "ta_store", where);
+  if (ta === undefined) fail(`${where}.ta_store is required (a JSON list of CPAKs)`);
+  const rv = optionalString(t, "rv_store", where);
+  try {
+    return { cca: ccaStoresFromFiles(ta, rv, readIfExists) };
+  } catch (err) {
+    fail(`${where}: ${(err as Error).message}`, err);
+  }
+}
+
 /** `dcap_verifier` → the DCAP part of {@link HardwareVerifierOptions}. */
 function dcapOptions(
   t: Record<string, unknown>,
@@ -218,7 +251,8 @@ export function createVerifiersFromConfig(
     const t = table(value, where);
     if (name === "snp_verifier") opts = { ...opts, ...snpOptions(t, where, deps) };
     else if (name === "dcap_verifier") opts = { ...opts, ...dcapOptions(t, where) };
-    else fail(`${where} is not implemented (snp_verifier and dcap_verifier are)`);
+    else if (name === "cca_verifier") opts = { ...opts, ...ccaOptions(t, where) };
+    else fail(`${where} is not implemented (snp_verifier, dcap_verifier and cca_verifier are)`);
   }
   let hardware: Verifier[];
   try {

@@ -20,6 +20,8 @@ export type EvidenceErrorCode =
   | "ERR_CERT_MISSING"
   // Signatures.
   | "ERR_SIGNATURE"
+  | "ERR_REALM_SIGNATURE"
+  | "ERR_KEY_BINDING"
   | "ERR_QE_REPORT_SIGNATURE"
   | "ERR_QE_REPORT_BINDING"
   // Platform / TCB.
@@ -28,6 +30,8 @@ export type EvidenceErrorCode =
   | "ERR_PROCESSOR_UNKNOWN"
   | "ERR_VMPL"
   | "ERR_DEBUG"
+  | "ERR_LIFECYCLE"
+  | "ERR_MEASUREMENT_MISMATCH"
   // Bindings to the handshake.
   | "ERR_REPORT_DATA_MISMATCH"
   | "ERR_INIT_DATA_MISMATCH"
