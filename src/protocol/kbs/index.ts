@@ -21,6 +21,13 @@ export {
   parseTeePubKey,
 } from "./parse.js";
 export {
+  type CanonicalRequestPath,
+  canonicalRequestPath,
+  MAX_QUERY_PARAMS,
+  MAX_REQUEST_TARGET,
+} from "./request-path.js";
+export { parseResourcePath, RESOURCE_SEGMENT, type ResourcePath } from "./resource-path.js";
+export {
   DEFAULT_HASH_ALGORITHM,
   deviceRuntimeData,
   hashAlgorithmFromChallenge,

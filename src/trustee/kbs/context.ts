@@ -14,6 +14,7 @@ import { readBody } from "./http.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import type { ReplayLedger } from "./replay.js";
 import type { ResourcePolicy } from "./resource-policy.js";
+import type { AdminRequirement } from "./routes.js";
 import type { Session, SessionSealer } from "./session.js";
 import type { TokenVerifier } from "./token-verifier.js";
 
@@ -46,8 +47,11 @@ export interface KbsContext {
   metrics: Metrics;
   /** The Set-Cookie header carrying `s` sealed. */
   cookieHeader(s: Session): Record<string, string>;
-  /** Resolves when the Authorization header passes the admin check for `endpoint`. */
-  adminCheck(req: IncomingMessage, endpoint: string, plugin: boolean): Promise<void>;
+  /**
+   * Resolves when the Authorization header passes the admin check for the canonical `path`
+   * (the admin middleware of the route table; handlers never call it themselves).
+   */
+  adminCheck(req: IncomingMessage, path: string, admin: AdminRequirement): Promise<void>;
   /** Reads and parses a JSON body; failures become `code` with `prefix` in the detail. */
   jsonBody(req: IncomingMessage, code: KbsServerErrorCode, prefix: string): Promise<unknown>;
 }
@@ -64,10 +68,15 @@ export function createKbsContext(deps: KbsDeps): KbsContext {
   const cookieHeader = (s: Session) => ({
     "set-cookie": `${KBS_SESSION_COOKIE}=${deps.sessions.seal(s)}; Expires=${new Date(s.exp).toUTCString()}`,
   });
-  const adminCheck = async (req: IncomingMessage, endpoint: string, plugin: boolean) => {
+  const adminCheck = async (
+    req: IncomingMessage,
+    path: string,
+    { endpoint, plugin }: AdminRequirement,
+  ) => {
     try {
-      await deps.admin.check(req.headers.authorization, req.url ?? "");
+      await deps.admin.check(req.headers.authorization, path);
     } catch (e) {
+      req.resume();
       const reason = isAdminDenial(e) ? e.message : "admin check failed";
       log(`kbs: admin access denied for ${endpoint}: ${reason}`);
       // Upstream reports plugin admin failures through the [admin] initialization variant.

@@ -1,20 +1,63 @@
 /**
- * The KBS HTTP API (kbs/src/api_server.rs): one dispatcher under `/kbs/v0/` that routes the
- * RCAR handshake (`rcar.ts`), the admin endpoints (`admin-api.ts`) and the `resource` plugin
- * (`resource.ts`), plus `/healthz`, `/metrics` and the token JWKS, mapping every failure to
- * upstream's ErrorInformation and status (404 for unknown plugin, 401 for everything else,
- * 413 for an oversized body). Nothing here ever answers 5xx for bad input.
+ * The KBS HTTP API (kbs/src/api_server.rs). Every request goes through the same steps:
+ * 1. the request target is canonicalised once (`protocol/kbs/request-path.ts`); an ambiguous
+ *    spelling is refused (404 InvalidRequestPath) before anything else looks at it;
+ * 2. the route table (`routes.ts`) picks the row: the RCAR handshake (`rcar.ts`), the admin
+ *    endpoints (`admin-api.ts`), the `resource` plugin (`resource.ts`), `/healthz`, `/metrics`
+ *    and the token JWKS;
+ * 3. rows marked admin pass the admin check, given the same canonical path the router used;
+ * 4. the row's handler runs.
+ * Failures map to upstream's ErrorInformation and status (404 for unknown plugin or path, 401
+ * for everything else, 413 for an oversized body). Nothing here answers 5xx for bad input.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { KbsProtocolError } from "../../protocol/kbs/errors.js";
+import {
+  type CanonicalRequestPath,
+  canonicalRequestPath,
+} from "../../protocol/kbs/request-path.js";
 import { KBS_PATH_PREFIX } from "../../protocol/kbs/types.js";
-import { createAdminApi } from "./admin-api.js";
-import { createKbsContext, err, type KbsDeps } from "./context.js";
+import { createAdminRoutes } from "./admin-api.js";
+import { createKbsContext, err, type KbsContext, type KbsDeps } from "./context.js";
 import { KbsServerError } from "./errors.js";
 import { sendEmpty, sendError, sendJson } from "./http.js";
-import { createRcarHandlers } from "./rcar.js";
-import { createResourcePlugin } from "./resource.js";
+import { createRcarHandlers, createRcarRoutes } from "./rcar.js";
+import { createResourceRoutes } from "./resource.js";
+import { createRouter, type Route, type Router } from "./routes.js";
 
 export type { KbsDeps } from "./context.js";
+
+/** The KBS route table over `ctx` (exported for the router's property tests). */
+export function createKbsRouter(ctx: KbsContext): Router {
+  const { deps, metrics } = ctx;
+  const as = deps.attestationService;
+  const rcar = createRcarHandlers(ctx);
+
+  const routes: Route[] = [
+    { method: "GET", path: "/healthz", handle: ({ res }) => sendEmpty(res, 200) },
+    {
+      method: "GET",
+      path: "/metrics",
+      handle: ({ res }) => {
+        const body = Buffer.from(metrics.render());
+        res.writeHead(200, {
+          "content-type": "text/plain; version=0.0.4",
+          "content-length": String(body.length),
+        });
+        res.end(body);
+      },
+    },
+    {
+      method: "GET",
+      path: "/.well-known/jwks.json",
+      handle: ({ res }) => sendJson(res, 200, as.broker.jwks()),
+    },
+    ...createRcarRoutes(ctx, rcar),
+    ...createAdminRoutes(ctx),
+    ...((deps.resourcePlugin ?? true) ? createResourceRoutes(ctx, rcar) : []),
+  ];
+  return createRouter(routes);
+}
 
 /** Creates the request handler. */
 export function createKbsHandler(
@@ -22,72 +65,51 @@ export function createKbsHandler(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const ctx = createKbsContext(deps);
   const { metrics, log } = ctx;
-  const as = deps.attestationService;
-  const resourcePlugin = deps.resourcePlugin ?? true;
-  const rcar = createRcarHandlers(ctx);
-  const resource = createResourcePlugin(ctx, rcar);
-  const adminApi = createAdminApi(ctx);
+  const router = createKbsRouter(ctx);
 
   async function route(req: IncomingMessage, res: ServerResponse) {
-    const url = req.url ?? "/";
-    const q = url.indexOf("?");
-    const pathname = q >= 0 ? url.slice(0, q) : url;
-    const query: Record<string, string> = {};
-    if (q >= 0) for (const [k, v] of new URLSearchParams(url.slice(q + 1))) query[k] = v;
     const method = req.method ?? "GET";
-
-    if (pathname === "/healthz" && method === "GET") return sendEmpty(res, 200);
-    if (pathname === "/metrics") {
-      if (method !== "GET") {
-        res.writeHead(405, { allow: "GET", "content-length": "0" });
+    let path: CanonicalRequestPath;
+    try {
+      path = canonicalRequestPath(req.url ?? "/");
+    } catch (e) {
+      req.resume();
+      if (e instanceof KbsProtocolError) throw err("ERR_KBS_INVALID_PATH", e.message, e);
+      throw e;
+    }
+    const underKbs = path.path.startsWith(`${KBS_PATH_PREFIX}/`);
+    const m = router.match(method, path);
+    if (m.kind !== "route") {
+      req.resume();
+      if (m.kind === "method" && !underKbs) {
+        res.writeHead(405, { allow: m.allow.join(", "), "content-length": "0" });
         res.end();
         return;
       }
-      const body = Buffer.from(metrics.render());
-      res.writeHead(200, {
-        "content-type": "text/plain; version=0.0.4",
-        "content-length": String(body.length),
-      });
-      res.end(body);
-      return;
+      if (m.kind === "tail") {
+        throw err(
+          "ERR_KBS_INVALID_PATH",
+          `Invalid request path: ${m.route.path} ${m.route.tail === "some" ? "needs a path after it" : "takes no path after it"}`,
+        );
+      }
+      if (!underKbs) {
+        throw err("ERR_KBS_INVALID_PATH", "Invalid request path: not under /kbs/v0/");
+      }
+      const plugin = path.segments[2] ?? "";
+      throw err("ERR_KBS_PLUGIN_NOT_FOUND", `Plugin ${plugin.slice(0, 64)} not found`);
     }
-    if (pathname === "/.well-known/jwks.json" && method === "GET")
-      return sendJson(res, 200, as.broker.jwks());
-    if (!pathname.startsWith(`${KBS_PATH_PREFIX}/`)) {
-      req.resume();
-      throw err(
-        "ERR_KBS_INVALID_PATH",
-        `Invalid request path ${JSON.stringify(pathname.slice(0, 64))}`,
-      );
+    const { route: row, rest } = m;
+    if (row.admin !== undefined) {
+      if (path.rawQuery !== undefined) {
+        req.resume();
+        throw err(
+          "ERR_KBS_INVALID_PATH",
+          "Invalid request path: admin endpoints take no query string",
+        );
+      }
+      await ctx.adminCheck(req, path.path, row.admin);
     }
-    let segments: string[];
-    try {
-      segments = pathname
-        .slice(KBS_PATH_PREFIX.length + 1)
-        .split("/")
-        .map(decodeURIComponent);
-    } catch {
-      throw err("ERR_KBS_INVALID_PATH", "Invalid request path: bad percent-encoding");
-    }
-    const [plugin = "", ...rest] = segments;
-
-    if (plugin === "auth" && method === "POST") {
-      metrics.inc("kbs_auth_requests_total");
-      await rcar.auth(req, res).catch((e: unknown) => {
-        metrics.inc("kbs_auth_errors_total");
-        throw e;
-      });
-      metrics.inc("kbs_auth_successes_total");
-      return;
-    }
-    if (plugin === "attest" && method === "POST") {
-      metrics.inc("kbs_attestation_requests_total");
-      return rcar.attest(req, res);
-    }
-    if (await adminApi(plugin, method, rest, req, res)) return;
-    if (plugin === "resource" && resourcePlugin) return resource(req, res, rest, query);
-    req.resume();
-    throw err("ERR_KBS_PLUGIN_NOT_FOUND", `Plugin ${plugin.slice(0, 64)} not found`);
+    await row.handle({ req, res, path, rest });
   }
 
   return (req, res) => {

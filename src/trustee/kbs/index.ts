@@ -14,7 +14,7 @@ export {
   parsePrivateKeyPem,
 } from "./admin-token.js";
 export { KbsServerError, type KbsServerErrorCode } from "./errors.js";
-export { createKbsHandler, type KbsDeps } from "./handler.js";
+export { createKbsHandler, createKbsRouter, type KbsDeps } from "./handler.js";
 export { createMemoryReplayLedger, createStoreReplayLedger, type ReplayLedger } from "./replay.js";
 export { parseResourcePath } from "./resource-path.js";
 export {
@@ -22,6 +22,14 @@ export {
   type ResourceDecision,
   type ResourcePolicy,
 } from "./resource-policy.js";
+export {
+  type AdminRequirement,
+  createRouter,
+  type Route,
+  type RouteContext,
+  type RouteMatch,
+  type Router,
+} from "./routes.js";
 export { createSessionSealer, newSessionId, type Session, type SessionSealer } from "./session.js";
 export {
   createTokenVerifier,

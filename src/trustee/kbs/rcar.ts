@@ -16,6 +16,7 @@ import { KBS_SESSION_COOKIE } from "../../protocol/kbs/types.js";
 import type { VerificationRequest } from "../as/service.js";
 import { err, type KbsContext } from "./context.js";
 import { getCookie, sendJson } from "./http.js";
+import type { Route } from "./routes.js";
 import { newSessionId, type Session } from "./session.js";
 
 /** Attested sessions whose token is too large for a cookie (upstream's session namespace). */
@@ -232,4 +233,31 @@ export function createRcarHandlers(ctx: KbsContext): RcarHandlers {
   }
 
   return { auth, attest, tokenOf };
+}
+
+/** The handshake's rows of the route table, with upstream's counters. */
+export function createRcarRoutes(ctx: KbsContext, rcar: RcarHandlers): Route[] {
+  const { metrics } = ctx;
+  return [
+    {
+      method: "POST",
+      path: "/kbs/v0/auth",
+      async handle({ req, res }) {
+        metrics.inc("kbs_auth_requests_total");
+        await rcar.auth(req, res).catch((e: unknown) => {
+          metrics.inc("kbs_auth_errors_total");
+          throw e;
+        });
+        metrics.inc("kbs_auth_successes_total");
+      },
+    },
+    {
+      method: "POST",
+      path: "/kbs/v0/attest",
+      handle({ req, res }) {
+        metrics.inc("kbs_attestation_requests_total");
+        return rcar.attest(req, res);
+      },
+    },
+  ];
 }

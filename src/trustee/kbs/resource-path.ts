@@ -1,32 +1,19 @@
+/**
+ * The resource plugin's view of `protocol/kbs/resource-path.ts` (the one grammar): a bad path
+ * is upstream's 401 PluginInternalError, naming the rule.
+ */
+import { KbsProtocolError } from "../../protocol/kbs/errors.js";
+import { parseResourcePath as parse, type ResourcePath } from "../../protocol/kbs/resource-path.js";
 import { KbsServerError } from "./errors.js";
 
-const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/;
-
-/**
- * Validates a resource path `<repository>/<type>/<tag>` as upstream's resource plugin does:
- * exactly three segments, each `[A-Za-z0-9_-][A-Za-z0-9_.-]*` (so never `..` or empty).
- * Violations are 401 PluginInternalError, naming the segment.
- */
-export function parseResourcePath(segments: readonly string[]): {
-  repository: string;
-  type: string;
-  tag: string;
-  key: string;
-} {
-  if (segments.length !== 3) {
-    throw new KbsServerError(
-      "ERR_KBS_PLUGIN_INTERNAL",
-      `Plugin internal error: resource path must be <repository>/<type>/<tag> (got ${segments.length} segments)`,
-    );
+/** Validates decoded segments as `<repository>/<type>/<tag>` (ERR_KBS_PLUGIN_INTERNAL if not). */
+export function parseResourcePath(segments: readonly string[]): ResourcePath {
+  try {
+    return parse(segments);
+  } catch (e) {
+    if (!(e instanceof KbsProtocolError)) throw e;
+    throw new KbsServerError("ERR_KBS_PLUGIN_INTERNAL", `Plugin internal error: ${e.message}`, {
+      cause: e,
+    });
   }
-  segments.forEach((s, i) => {
-    if (!SEGMENT.test(s)) {
-      throw new KbsServerError(
-        "ERR_KBS_PLUGIN_INTERNAL",
-        `Plugin internal error: resource path segment ${i + 1} must match [A-Za-z0-9_-][A-Za-z0-9_.-]*`,
-      );
-    }
-  });
-  const [repository, type, tag] = segments as [string, string, string];
-  return { repository, type, tag, key: `${repository}/${type}/${tag}` };
 }

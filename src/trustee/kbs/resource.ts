@@ -4,13 +4,13 @@
  * admin calls. Order as upstream: token → verification → policy → path → storage → JWE, so a
  * denied caller never learns whether a resource exists.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { encryptForTeeKey } from "../../crypto/jwe.js";
 import { KBS_SESSION_COOKIE } from "../../protocol/kbs/types.js";
 import { err, type KbsContext } from "./context.js";
 import { getCookie, readBody, sendEmpty, sendJson } from "./http.js";
 import type { RcarHandlers } from "./rcar.js";
 import { parseResourcePath } from "./resource-path.js";
+import type { Route, RouteContext } from "./routes.js";
 
 const REPOSITORY = "repository";
 
@@ -27,25 +27,14 @@ function verdictOf(claims: Record<string, unknown>): string {
   return parts.length > 0 ? ` (token: ${parts.join(", ")})` : "";
 }
 
-/** The plugin's handler for `/kbs/v0/resource/<segments>`. */
-export type ResourceHandler = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  segments: string[],
-  query: Record<string, string>,
-) => Promise<void>;
-
-/** Creates the resource plugin. */
-export function createResourcePlugin(ctx: KbsContext, rcar: RcarHandlers): ResourceHandler {
-  const { deps, metrics, log, limit, adminCheck } = ctx;
+/** Creates the resource plugin's rows: GET releases, POST and DELETE are admin calls. */
+export function createResourceRoutes(ctx: KbsContext, rcar: RcarHandlers): Route[] {
+  const { deps, metrics, log, limit } = ctx;
   const tokenOf = rcar.tokenOf;
+  const admin = { endpoint: "resource", plugin: true };
 
-  async function getResource(
-    req: IncomingMessage,
-    res: ServerResponse,
-    segments: string[],
-    query: Record<string, string>,
-  ) {
+  async function getResource({ req, res, rest: segments, path: { query } }: RouteContext) {
+    req.resume();
     let token: string | undefined;
     const cookie = getCookie(req, KBS_SESSION_COOKIE);
     if (cookie !== undefined) {
@@ -95,31 +84,22 @@ export function createResourcePlugin(ctx: KbsContext, rcar: RcarHandlers): Resou
     sendJson(res, 200, jwe);
   }
 
-  async function resource(
-    req: IncomingMessage,
-    res: ServerResponse,
-    segments: string[],
-    query: Record<string, string>,
-  ) {
-    const method = req.method ?? "GET";
-    if (method === "GET") return getResource(req, res, segments, query);
-    if (method !== "POST" && method !== "DELETE")
-      throw err("ERR_KBS_PLUGIN_NOT_FOUND", "Plugin resource not found");
-    await adminCheck(req, "resource", true);
-    const path = parseResourcePath(segments);
-    if (method === "POST") {
-      const body = await readBody(req, limit);
-      try {
-        await deps.store.put(REPOSITORY, path.key, body);
-      } catch (e) {
-        throw err("ERR_KBS_PLUGIN_INTERNAL", "Plugin internal error: resource storage failed", e);
-      }
-      metrics.inc("kbs_resource_writes_total", { resource_path: path.key });
-      log(`kbs: resource ${path.key} written (${body.length} bytes)`);
-      sendEmpty(res, 200, "text/xml");
-      return;
+  async function putResource({ req, res, rest }: RouteContext) {
+    const path = parseResourcePath(rest);
+    const body = await readBody(req, limit);
+    try {
+      await deps.store.put(REPOSITORY, path.key, body);
+    } catch (e) {
+      throw err("ERR_KBS_PLUGIN_INTERNAL", "Plugin internal error: resource storage failed", e);
     }
+    metrics.inc("kbs_resource_writes_total", { resource_path: path.key });
+    log(`kbs: resource ${path.key} written (${body.length} bytes)`);
+    sendEmpty(res, 200, "text/xml");
+  }
+
+  async function deleteResource({ req, res, rest }: RouteContext) {
     req.resume();
+    const path = parseResourcePath(rest);
     if (!(await deps.store.delete(REPOSITORY, path.key))) {
       throw err("ERR_KBS_PLUGIN_INTERNAL", "Plugin internal error: resource not found");
     }
@@ -128,5 +108,10 @@ export function createResourcePlugin(ctx: KbsContext, rcar: RcarHandlers): Resou
     sendEmpty(res, 200);
   }
 
-  return resource;
+  const at = "/kbs/v0/resource";
+  return [
+    { method: "GET", path: at, tail: "any", handle: getResource },
+    { method: "POST", path: at, tail: "any", admin, handle: putResource },
+    { method: "DELETE", path: at, tail: "any", admin, handle: deleteResource },
+  ];
 }

@@ -24,6 +24,7 @@ import {
   pullWithTasks,
   type RegistriesD,
 } from "../../../oci/index.js";
+import { isResourceUri } from "../../../protocol/resource-uri/index.js";
 import type { ImagePullConfig } from "./config.js";
 
 /** I/O the service needs from the rest of CDH. */
@@ -53,7 +54,7 @@ export function createImagePullService(deps: ImagePullDeps): ImagePullService {
       ? createBlobStore(join(c.workDir, "store"), { maxBytes: c.layerStoreMaxBytes })
       : undefined;
   const read = async (uri: string): Promise<Uint8Array> => {
-    if (/^kbs(\+[^:/]*)?:\/\//.test(uri)) return deps.getResource(uri);
+    if (isResourceUri(uri)) return deps.getResource(uri);
     const path = uri.startsWith("file://")
       ? new URL(uri).pathname
       : uri.includes("://")
