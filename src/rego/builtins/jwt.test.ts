@@ -116,6 +116,39 @@ describe("io.jwt builtins", () => {
     );
   });
 
+  it("keeps parsed keys in the engine memo across queries but checks every signature", () => {
+    const memo = new Map<string, unknown>();
+    const q = (name: string, ...args: Value[]) =>
+      jwtBuiltins[name]!.fn(args, { strict: true, nowNs: NOW, cache: new Map(), memo });
+    const a = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const b = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const jwks = (kp: typeof a) =>
+      JSON.stringify({ keys: [{ ...kp.publicKey.export({ format: "jwk" }), kid: "k1" }] });
+    const sign = (kp: typeof a) =>
+      call(
+        "io.jwt.encode_sign",
+        v({ alg: "ES256", kid: "k1" }),
+        v({ iss: "t" }),
+        v(kp.privateKey.export({ format: "jwk" })),
+      ) as string;
+    const ok = (t: string, keys: string) =>
+      (toJs(q("io.jwt.decode_verify", t, v({ cert: keys })) as Value) as unknown[])[0];
+    const ta = sign(a);
+    assert.equal(ok(ta, jwks(a)), true);
+    assert.equal(memo.size, 1);
+    // Same key text, another token: the memoised key still verifies each signature.
+    const [h, , s] = ta.split(".");
+    assert.equal(ok(`${h}.eyJpc3MiOiJ4In0.${s}`, jwks(a)), false);
+    assert.equal(ok(sign(b), jwks(a)), false);
+    // A rotated key set is other text: parsed afresh, the old key does not answer for it.
+    assert.equal(ok(ta, jwks(b)), false);
+    assert.equal(ok(sign(b), jwks(b)), true);
+    assert.equal(memo.size, 2);
+    // Key errors are not memoised.
+    assert.throws(() => q("io.jwt.verify_es256", ta, "{nope"), RegoError);
+    assert.equal(memo.size, 2);
+  });
+
   it("rejects malformed tokens and keys with OPA's texts", () => {
     fails("io.jwt.decode", "ERR_REGO_BUILTIN", "encoded JWT had no period separators", "abc");
     fails("io.jwt.decode", "ERR_REGO_BUILTIN", "encoded JWT must have 3 sections, found 2", "a.b");

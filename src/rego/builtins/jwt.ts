@@ -45,8 +45,15 @@ function splitToken(name: string, v: Value): Token {
   return { header: parts[0]!, payload: parts[1]!, signature: parts[2]! };
 }
 
+/** Unpadded base64url text whose length can be a whole encoding (not 4n+1). */
+const PLAIN_B64URL = /^[A-Za-z0-9_-]*$/;
+
 /** `base64url.decode` semantics (padding restored), as OPA reuses that builtin. */
 function b64urlBytes(s: string): Uint8Array {
+  // The common case (every JWT part a conforming encoder writes): Node's decoder gives the
+  // same bytes as Go's non-strict one for clean alphabet text (both ignore the unused low
+  // bits of the last character). Anything else takes Go's decoder for its exact errors.
+  if (s.length % 4 !== 1 && PLAIN_B64URL.test(s)) return Buffer.from(s, "base64url");
   if (!s.endsWith("=")) {
     const r = utf8(s).length % 4;
     if (r === 2) s += "==";
@@ -108,10 +115,16 @@ function decode(name: string, v: Value, depth = 0): Value {
   return [header, payload, hexEncode(sig)];
 }
 
-/** Parsed key argument, memoised per query (PEM/JWK parsing is the costly part). */
+/**
+ * Parsed key argument. PEM/JWK import is the costly part (about as much as an ES256
+ * verification), so the immutable result is kept in the engine-wide memo across queries, as
+ * OPA's inter-query cache keeps parsed keys; the key is the exact text, so a different or
+ * rotated key set is parsed afresh. Errors are not memoised (they are rethrown each time).
+ */
 function keysFor(text: string, ctx: BuiltinContext): VerificationKey[] {
   const k = `jwt-keys:${text}`;
-  const hit = ctx.cache.get(k);
+  const memo = ctx.memo ?? ctx.cache;
+  const hit = memo.get(k);
   if (hit) return hit as VerificationKey[];
   let keys: VerificationKey[];
   try {
@@ -120,7 +133,7 @@ function keysFor(text: string, ctx: BuiltinContext): VerificationKey[] {
     if (e instanceof KeyMaterialError) throw new JwtError(e.message);
     throw e;
   }
-  ctx.cache.set(k, keys);
+  memo.set(k, keys);
   return keys;
 }
 
