@@ -10,10 +10,10 @@
 import { execFileSync } from "node:child_process";
 import { generateKeyPairSync, sign } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createEngine } from "../src/rego/index.js";
-import { printHeader, report, type Stats, summarize } from "./harness.js";
+import { printHeader, report, summarize } from "./harness.js";
 import { opa, opaBench } from "./opa.js";
 
 interface Scenario {
@@ -109,46 +109,42 @@ allow if {
   ];
 }
 
-function timeOurs(s: Scenario, n: number, batches: number): Stats {
+/** A prepared engine for `s` and one decision on it (checked to allow). */
+function oursFor(s: Scenario): () => void {
   const e = createEngine();
   e.setStrictBuiltinErrors(true);
   e.addPolicy("b.rego", s.policy);
   e.prepare();
-  const decide = () => {
+  return () => {
     e.setInput(s.input as never);
     const r = e.evalQuery(s.query);
     const v = r.result?.[0]?.expressions[0]?.value;
     if (v !== true) throw new Error(`${s.name}: decision was ${JSON.stringify(r.result)}`);
   };
-  for (let i = 0; i < Math.min(n, 200); i++) decide();
-  const per: number[] = [];
-  for (let b = 0; b < batches; b++) {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) decide();
-    per.push(Number(process.hrtime.bigint() - t0) / 1e6 / n);
-  }
-  const st = summarize(`coco-ts ${s.name}`, per);
-  st.extra = { us_per_decision: +(st.medianMs * 1000).toFixed(2), decisions: n * batches };
-  return st;
 }
 
-function timeOpa(s: Scenario, batches: number): Stats {
-  const dir = mkdtempSync(join(tmpdir(), "rego-builtins-bench-"));
-  try {
-    writeFileSync(join(dir, "b.rego"), s.policy);
-    writeFileSync(join(dir, "input.json"), JSON.stringify(s.input));
-    const files = ["-d", join(dir, "b.rego"), "-i", join(dir, "input.json"), s.query];
-    // Same decision on both sides, or the comparison means nothing.
-    const evalArgs = ["eval", "--format", "json", ...files];
-    const decided = JSON.parse(execFileSync(opa, evalArgs, { encoding: "utf8" })) as {
-      result?: { expressions: { value: unknown }[] }[];
-    };
-    if (decided.result?.[0]?.expressions[0]?.value !== true)
-      throw new Error(`opa: ${s.name} did not allow`);
-    return opaBench(s.name, files, batches);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+/** One batch of `n` decisions: wall ms and CPU ms (user + system of this process) per decision. */
+function oursBatch(decide: () => void, n: number): { wall: number; cpu: number } {
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) decide();
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6 / n;
+  const c = process.cpuUsage(c0);
+  return { wall, cpu: (c.user + c.system) / 1000 / n };
+}
+
+function opaFiles(s: Scenario, dir: string): string[] {
+  writeFileSync(join(dir, `${s.name}.rego`), s.policy);
+  writeFileSync(join(dir, `${s.name}.json`), JSON.stringify(s.input));
+  const files = ["-d", join(dir, `${s.name}.rego`), "-i", join(dir, `${s.name}.json`), s.query];
+  // Same decision on both sides, or the comparison means nothing.
+  const evalArgs = ["eval", "--format", "json", ...files];
+  const decided = JSON.parse(execFileSync(opa, evalArgs, { encoding: "utf8" })) as {
+    result?: { expressions: { value: unknown }[] }[];
+  };
+  if (decided.result?.[0]?.expressions[0]?.value !== true)
+    throw new Error(`opa: ${s.name} did not allow`);
+  return files;
 }
 
 /** Entry point for bench/run.ts. */
@@ -156,9 +152,43 @@ export async function run(args: string[]): Promise<void> {
   printHeader("rego-builtins");
   const quick = args.includes("--quick");
   if (!existsSync(opa)) throw new Error(`opa not found at ${opa}: run scripts/setup`);
-  for (const s of scenarios()) {
-    const ours = timeOurs(s, quick ? 300 : 2000, quick ? 3 : 7);
-    const peer = timeOpa(s, quick ? 1 : 3);
-    report("rego-builtins", ours, peer, s.name);
+  const n = quick ? 300 : 2000;
+  const batches = quick ? 3 : 5;
+  const dir = mkdtempSync(join(tmpdir(), "rego-builtins-bench-"));
+  try {
+    console.log(
+      `# ${batches} rounds per policy, each ${n} decisions of ours then one opa bench (interleaved, so load hits both); load ${loadavg()[0]!.toFixed(2)}`,
+    );
+    for (const s of scenarios()) {
+      const decide = oursFor(s);
+      for (let i = 0; i < Math.min(n, 200); i++) decide();
+      const files = opaFiles(s, dir);
+      const wall: number[] = [];
+      const cpu: number[] = [];
+      const peer: number[] = [];
+      for (let b = 0; b < batches; b++) {
+        const r = oursBatch(decide, n);
+        wall.push(r.wall);
+        cpu.push(r.cpu);
+        peer.push(opaBench(s.name, files, 1).medianMs);
+      }
+      const ours = summarize(`coco-ts ${s.name}`, wall);
+      const cpuMed = summarize("cpu", cpu).medianMs;
+      ours.extra = {
+        us_per_decision: +(ours.medianMs * 1000).toFixed(2),
+        cpu_us_per_decision: +(cpuMed * 1000).toFixed(2),
+        decisions: n * batches,
+      };
+      const theirs = summarize(`opa bench ${s.name}`, peer);
+      theirs.extra = { us_per_decision: +(theirs.medianMs * 1000).toFixed(2) };
+      report(
+        "rego-builtins",
+        ours,
+        theirs,
+        `${s.name}; best rounds ${(theirs.minMs / ours.minMs).toFixed(2)}x; load ${loadavg()[0]!.toFixed(2)}`,
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
