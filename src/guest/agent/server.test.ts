@@ -23,6 +23,7 @@ CreateSandboxRequest if input.hostname == "ok"
 default GuestDetailsRequest := true
 default SetPolicyRequest := false
 default ReadStreamRequest := false
+default ListRoutesRequest := true
 `,
 });
 const service = new AgentService({
@@ -127,9 +128,15 @@ describe("agent ttrpc edge", () => {
     );
   });
 
-  test("RPCs without stated messages answer UNIMPLEMENTED; unknown methods NOT_FOUND", async () => {
+  test("RPCs the agent does not serve are policy-checked, then UNIMPLEMENTED; unknown methods NOT_FOUND", async () => {
+    // UpdateRoutes: no rule in the policy, so denied before anything else (as upstream).
     await assert.rejects(
       client.callRaw("grpc.AgentService", "UpdateRoutes", new Uint8Array(0)),
+      status(7, /UpdateRoutesRequest is blocked by policy/),
+    );
+    // ListRoutes: allowed by this policy, but the agent configures no network: UNIMPLEMENTED.
+    await assert.rejects(
+      client.callRaw("grpc.AgentService", "ListRoutes", new Uint8Array(0)),
       status(12),
     );
     await assert.rejects(

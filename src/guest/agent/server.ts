@@ -117,9 +117,6 @@ export function createAgentServer(opts: {
 
   for (const [method, spec] of Object.entries(AGENT_METHODS)) {
     server.register(AGENT_SERVICE, method, async (payload) => {
-      if (spec.request === "") {
-        throw new StatusError(Status.UNIMPLEMENTED, `${method} is not implemented by this agent`);
-      }
       let req: Record<string, unknown>;
       let input: ReturnType<typeof toPolicyInput>;
       try {

@@ -6,6 +6,7 @@ import {
   decodeAgentMessage,
   encodeAgentMessage,
   MAX_AGENT_MESSAGE,
+  toKataJson,
   toPolicyInput,
 } from "./index.js";
 
@@ -104,4 +105,60 @@ test("every stated method names messages that exist", () => {
     if (spec.request !== "") assert.ok(agentMessage(spec.request), name);
     if (spec.response !== "") assert.ok(agentMessage(spec.response), name);
   }
+});
+
+test("every AgentService RPC of kata 4.1 has a decodable request (network RPCs included)", () => {
+  assert.equal(Object.keys(AGENT_METHODS).length, 42);
+  assert.deepEqual(AGENT_METHODS.UpdateRoutes, {
+    request: "UpdateRoutesRequest",
+    response: "grpc.Routes",
+  });
+  assert.equal(AGENT_METHODS.UpdateInterface?.response, "types.Interface");
+  assert.equal(AGENT_METHODS.MemAgentMemcgSet?.request, "MemAgentMemcgConfig");
+  assert.equal(AGENT_METHODS.GetVolumeStats?.response, "grpc.VolumeStatsResponse");
+  assert.equal(AGENT_METHODS.ReadStderr?.request, "ReadStreamRequest");
+});
+
+test("golden bytes: UpdateInterfaceRequest carries types.Interface with raw_flags as field 8", () => {
+  const bytes = encodeAgentMessage("UpdateInterfaceRequest", {
+    interface: { name: "eth0", IPAddresses: [{ family: 1, address: "::1" }], rawFlags: 128 },
+  });
+  // interface (1) = 0a 13 [ name (2) 12 04 "eth0"; IPAddresses (3) 1a 07 [08 01 12 03 "::1"];
+  // raw_flags (8) 40 80 01 ]
+  assert.equal(hex(bytes), `0a12120465746830 1a07080112033a3a31 408001`.replaceAll(" ", ""));
+});
+
+test("LinuxSyscall's oneof ErrnoRet: field 3 on the wire, {errnoret: n} or null for the policy", () => {
+  const set = encodeAgentMessage("LinuxSyscall", {
+    Names: ["kill"],
+    Action: "SCMP_ACT_ERRNO",
+    ErrnoRet: { case: "errnoret", value: 0 },
+  });
+  // a oneof member is written even when 0 (explicit presence): 18 00
+  assert.equal(hex(set), `0a046b696c6c120e${Buffer.from("SCMP_ACT_ERRNO").toString("hex")}1800`);
+  const back = decodeAgentMessage("LinuxSyscall", set);
+  assert.deepEqual(toKataJson(agentMessage("LinuxSyscall"), back).ErrnoRet, { errnoret: 0 });
+  const unset = decodeAgentMessage("LinuxSyscall", encodeAgentMessage("LinuxSyscall", {}));
+  assert.equal(toKataJson(agentMessage("LinuxSyscall"), unset).ErrnoRet, null);
+});
+
+test("proto3 optional fields of the memory agent configs are null when absent", () => {
+  const bytes = encodeAgentMessage("MemAgentMemcgConfig", { disabled: false, periodSecs: 60n });
+  // disabled (1) written although false (explicit presence); period_secs (4) = 60
+  assert.equal(hex(bytes), "0800203c");
+  const json = toKataJson(
+    agentMessage("MemAgentMemcgConfig"),
+    decodeAgentMessage("MemAgentMemcgConfig", bytes),
+  );
+  assert.equal(json.disabled, false);
+  assert.equal(json.swap, null);
+  assert.equal(json.period_secs, 60);
+});
+
+test("golden bytes: grpc.Health replies", () => {
+  assert.equal(hex(encodeAgentMessage("HealthCheckResponse", { status: 1 })), "0801");
+  assert.equal(
+    hex(encodeAgentMessage("VersionCheckResponse", { grpcVersion: "1", agentVersion: "2" })),
+    "0a01311201" + "32",
+  );
 });

@@ -93,15 +93,19 @@ function fieldJson(f: DescField, value: unknown): Json {
  */
 export function toKataJson(desc: DescMessage, msg: AgentMessage): { [k: string]: Json } {
   const out: { [k: string]: Json } = {};
-  for (const f of desc.fields) {
-    const key = RUST_KEYWORDS.has(f.name) ? `${f.name}_` : f.name;
-    if (desc.typeName === "grpc.LinuxSyscall" && f.name === "errnoret") {
-      // upstream keeps errnoret inside `oneof ErrnoRet`, which serde renders as an Option<enum>.
-      const v = msg[f.localName];
-      out.ErrnoRet = v === undefined || v === 0 ? null : { errnoret: v as number };
+  for (const m of desc.members) {
+    if (m.kind === "oneof") {
+      // rust-protobuf makes a oneof an `Option<enum>`; serde renders None as null and a set
+      // member as `{"<field>": value}` (upstream: LinuxSyscall's `oneof ErrnoRet`).
+      const v = msg[m.localName] as { case?: string; value?: unknown } | undefined;
+      const f = m.fields.find((x) => x.localName === v?.case);
+      out[m.name] = f === undefined ? null : { [f.name]: fieldJson(f, v?.value) };
       continue;
     }
-    out[key] = fieldJson(f, msg[f.localName]);
+    const key = RUST_KEYWORDS.has(m.name) ? `${m.name}_` : m.name;
+    // proto3 `optional` scalars are Option<T> in rust-protobuf: null when absent.
+    const v = msg[m.localName];
+    out[key] = v === undefined && m.proto.proto3Optional ? null : fieldJson(m, v);
   }
   return out;
 }

@@ -1,72 +1,34 @@
-/** The ttrpc service names the agent serves, as upstream spells them. */
-export const AGENT_SERVICE = "grpc.AgentService";
-/** The health service on the same connection (not policy-checked). */
-export const HEALTH_SERVICE = "grpc.Health";
+import { AgentService } from "../proto/kata/agent_pb.js";
+import { Health } from "../proto/kata/health_pb.js";
 
-/** One RPC: its request and reply message names (in package `grpc`). */
+/** The ttrpc service names the agent serves, as upstream spells them. */
+export const AGENT_SERVICE = AgentService.typeName;
+/** The health service on the same connection (not policy-checked). */
+export const HEALTH_SERVICE = Health.typeName;
+
+/**
+ * One RPC: its request message name in package `grpc` (the policy entrypoint) and its reply's
+ * full name (`google.protobuf.Empty`, `grpc.Routes`, `types.Interface`, ...).
+ */
 export interface MethodSpec {
   readonly request: string;
   readonly response: string;
 }
 
-const EMPTY = "google.protobuf.Empty";
+function methodTable(service: typeof AgentService | typeof Health): Record<string, MethodSpec> {
+  const out: Record<string, MethodSpec> = {};
+  for (const m of service.methods) {
+    out[m.name] = { request: m.input.name, response: m.output.typeName };
+  }
+  return out;
+}
 
 /**
- * Every `grpc.AgentService` RPC at kata HEAD. The policy entrypoint of an RPC is its request
- * message name (both ReadStdout and ReadStderr evaluate `ReadStreamRequest`). RPCs whose messages
- * are not stated in proto-files.ts (network configuration, memory agent) have `request: ""` and
- * are answered UNIMPLEMENTED without decoding.
+ * Every `grpc.AgentService` RPC at kata 4.1, from the generated service descriptor. The policy
+ * entrypoint of an RPC is its request message name (both ReadStdout and ReadStderr evaluate
+ * `ReadStreamRequest`; MemAgentMemcgSet evaluates `MemAgentMemcgConfig`).
  */
-export const AGENT_METHODS: Readonly<Record<string, MethodSpec>> = {
-  CreateContainer: { request: "CreateContainerRequest", response: EMPTY },
-  StartContainer: { request: "StartContainerRequest", response: EMPTY },
-  RemoveContainer: { request: "RemoveContainerRequest", response: EMPTY },
-  ExecProcess: { request: "ExecProcessRequest", response: EMPTY },
-  SignalProcess: { request: "SignalProcessRequest", response: EMPTY },
-  WaitProcess: { request: "WaitProcessRequest", response: "WaitProcessResponse" },
-  UpdateContainer: { request: "UpdateContainerRequest", response: EMPTY },
-  UpdateEphemeralMounts: { request: "UpdateEphemeralMountsRequest", response: EMPTY },
-  StatsContainer: { request: "StatsContainerRequest", response: "StatsContainerResponse" },
-  PauseContainer: { request: "PauseContainerRequest", response: EMPTY },
-  ResumeContainer: { request: "ResumeContainerRequest", response: EMPTY },
-  RemoveStaleVirtiofsShareMounts: {
-    request: "RemoveStaleVirtiofsShareMountsRequest",
-    response: EMPTY,
-  },
-  GetDiagnosticData: { request: "GetDiagnosticDataRequest", response: "GetDiagnosticDataResponse" },
-  WriteStdin: { request: "WriteStreamRequest", response: "WriteStreamResponse" },
-  ReadStdout: { request: "ReadStreamRequest", response: "ReadStreamResponse" },
-  ReadStderr: { request: "ReadStreamRequest", response: "ReadStreamResponse" },
-  CloseStdin: { request: "CloseStdinRequest", response: EMPTY },
-  TtyWinResize: { request: "TtyWinResizeRequest", response: EMPTY },
-  UpdateInterface: { request: "", response: "" },
-  UpdateRoutes: { request: "", response: "" },
-  ListInterfaces: { request: "ListInterfacesRequest", response: "" },
-  ListRoutes: { request: "ListRoutesRequest", response: "" },
-  AddARPNeighbors: { request: "", response: "" },
-  GetIPTables: { request: "GetIPTablesRequest", response: "" },
-  SetIPTables: { request: "SetIPTablesRequest", response: "" },
-  GetMetrics: { request: "GetMetricsRequest", response: "Metrics" },
-  MemAgentMemcgSet: { request: "", response: "" },
-  MemAgentCompactSet: { request: "", response: "" },
-  CreateSandbox: { request: "CreateSandboxRequest", response: EMPTY },
-  DestroySandbox: { request: "DestroySandboxRequest", response: EMPTY },
-  OnlineCPUMem: { request: "OnlineCPUMemRequest", response: EMPTY },
-  ReseedRandomDev: { request: "ReseedRandomDevRequest", response: EMPTY },
-  GetGuestDetails: { request: "GuestDetailsRequest", response: "GuestDetailsResponse" },
-  MemHotplugByProbe: { request: "MemHotplugByProbeRequest", response: EMPTY },
-  SetGuestDateTime: { request: "SetGuestDateTimeRequest", response: EMPTY },
-  CopyFile: { request: "CopyFileRequest", response: EMPTY },
-  GetOOMEvent: { request: "GetOOMEventRequest", response: "OOMEvent" },
-  AddSwap: { request: "AddSwapRequest", response: EMPTY },
-  AddSwapPath: { request: "AddSwapPathRequest", response: EMPTY },
-  GetVolumeStats: { request: "VolumeStatsRequest", response: "" },
-  ResizeVolume: { request: "ResizeVolumeRequest", response: EMPTY },
-  SetPolicy: { request: "SetPolicyRequest", response: EMPTY },
-};
+export const AGENT_METHODS: Readonly<Record<string, MethodSpec>> = methodTable(AgentService);
 
 /** `grpc.Health` RPCs. */
-export const HEALTH_METHODS: Readonly<Record<string, MethodSpec>> = {
-  Check: { request: "CheckRequest", response: "HealthCheckResponse" },
-  Version: { request: "CheckRequest", response: "VersionCheckResponse" },
-};
+export const HEALTH_METHODS: Readonly<Record<string, MethodSpec>> = methodTable(Health);

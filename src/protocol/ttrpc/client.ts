@@ -3,11 +3,17 @@
  * multiplexed on one connection, which is (re)opened lazily on the next call after it closes.
  */
 import { connect, type Socket } from "node:net";
+import type {
+  DescMessage,
+  DescMethodUnary,
+  MessageInitShape,
+  MessageShape,
+} from "@bufbuild/protobuf";
 import { socketPathOf } from "./address.js";
 import { GrpcCode, TtrpcError } from "./errors.js";
 import { encodeFrame, FrameDecoder, FrameType } from "./frame.js";
 import { RequestCodec, ResponseCodec } from "./messages.js";
-import type { MessageCodec } from "./proto.js";
+import { decodeMessage, encodeMessage, type MessageCodec } from "./proto.js";
 
 /** Options for one call. */
 export interface CallOptions {
@@ -75,15 +81,30 @@ export class TtrpcClient {
   }
 
   /** Calls a typed unary method. */
-  async call<Req, Res>(
+  async call<ReqInit, Res>(
     service: string,
     method: string,
-    reqCodec: MessageCodec<Req>,
-    resCodec: MessageCodec<Res>,
-    req: Partial<Req>,
+    reqCodec: MessageCodec<unknown, ReqInit>,
+    resCodec: MessageCodec<Res, unknown>,
+    req: ReqInit,
     opts?: CallOptions,
   ): Promise<Res> {
     return resCodec.decode(await this.callRaw(service, method, reqCodec.encode(req), opts));
+  }
+
+  /** Calls one generated unary method (`FooService.method.bar`). */
+  async unary<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodUnary<I, O>,
+    req: MessageInitShape<I>,
+    opts?: CallOptions,
+  ): Promise<MessageShape<O>> {
+    const out = await this.callRaw(
+      method.parent.typeName,
+      method.name,
+      encodeMessage(method.input, req),
+      opts,
+    );
+    return decodeMessage(method.output, out);
   }
 
   /** Closes the connection; pending calls fail with ERR_TTRPC_CLOSED. */

@@ -4,6 +4,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { AttestationAgentService } from "../proto/guest-components/attestation-agent_pb.js";
 import { AA_SERVICE, AaMessages } from "./api/attestation-agent.js";
 import { TtrpcClient } from "./client.js";
 import { encodeFrame, FrameDecoder, MAX_PAYLOAD } from "./frame.js";
@@ -69,6 +70,9 @@ before(async () => {
       throw new Error("[ERROR:attestation-agent] AA-KBC get token failed");
     },
   );
+  server.unary(AttestationAgentService.method.getAdditionalTees, async () => ({
+    additionalTees: ["tpm", "nvidia"],
+  }));
   await server.listen(address);
 });
 
@@ -89,6 +93,19 @@ describe("ttrpc server and client over a unix socket", () => {
       {},
     );
     assert.equal(res.tee, "sample");
+    c.close();
+  });
+
+  test("a generated unary method serves and calls by its descriptor", async () => {
+    const c = new TtrpcClient(address);
+    const res = await c.unary(AttestationAgentService.method.getAdditionalTees, {});
+    assert.deepEqual(res.additionalTees, ["tpm", "nvidia"]);
+    // the same call by name and codecs reaches the same handler
+    const raw = await c.callRaw(AA_SERVICE, "GetAdditionalTees", new Uint8Array(0));
+    assert.equal(
+      Buffer.from(raw).toString("hex"),
+      `0a03${Buffer.from("tpm").toString("hex")}0a06${Buffer.from("nvidia").toString("hex")}`,
+    );
     c.close();
   });
 

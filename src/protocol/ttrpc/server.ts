@@ -7,11 +7,17 @@
 import { mkdirSync, rmSync, statSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
+import type {
+  DescMessage,
+  DescMethodUnary,
+  MessageInitShape,
+  MessageShape,
+} from "@bufbuild/protobuf";
 import { socketPathOf } from "./address.js";
 import { GrpcCode, TtrpcError } from "./errors.js";
 import { encodeFrame, FrameDecoder, FrameType } from "./frame.js";
 import { RequestCodec, ResponseCodec, type RpcStatus, type TtrpcRequest } from "./messages.js";
-import type { MessageCodec } from "./proto.js";
+import { type MessageCodec, messageCodec } from "./proto.js";
 
 /** Per-call context given to handlers. */
 export interface CallContext {
@@ -63,12 +69,12 @@ export class TtrpcServer {
   }
 
   /** Registers a typed unary method. */
-  method<Req, Res>(
+  method<Req, Res, ResInit>(
     service: string,
     method: string,
-    reqCodec: MessageCodec<Req>,
-    resCodec: MessageCodec<Res>,
-    fn: (req: Req, ctx: CallContext) => Promise<Partial<Res>>,
+    reqCodec: MessageCodec<Req, unknown>,
+    resCodec: MessageCodec<Res, ResInit>,
+    fn: (req: Req, ctx: CallContext) => Promise<ResInit>,
   ): this {
     return this.register(service, method, async (payload, ctx) => {
       let req: Req;
@@ -79,6 +85,23 @@ export class TtrpcServer {
       }
       return resCodec.encode(await fn(req, ctx));
     });
+  }
+
+  /**
+   * Registers a handler for one generated unary method (`FooService.method.bar`): the service
+   * and method names, request and reply schemas all come from the `.proto`.
+   */
+  unary<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodUnary<I, O>,
+    fn: (req: MessageShape<I>, ctx: CallContext) => Promise<MessageInitShape<O>>,
+  ): this {
+    return this.method(
+      method.parent.typeName,
+      method.name,
+      messageCodec(method.input),
+      messageCodec(method.output),
+      fn,
+    );
   }
 
   /** Listens on a `unix://` address; a stale socket file is removed, its folder created. */

@@ -145,13 +145,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
           const rd = runtimeData(q);
           if (rd === undefined) return send(res, 400, "BAD REQUEST");
           const method = path === "/aa/evidence" ? "GetEvidence" : "GetAdditionalEvidence";
-          const reqCodec =
+          const payload =
             method === "GetEvidence"
-              ? AaMessages.GetEvidenceRequest
-              : AaMessages.GetAdditionalEvidenceRequest;
-          const r = await aa.call(AA_SERVICE, method, reqCodec, AaMessages.GetEvidenceResponse, {
-            RuntimeData: rd,
-          });
+              ? AaMessages.GetEvidenceRequest.encode({ RuntimeData: rd })
+              : AaMessages.GetAdditionalEvidenceRequest.encode({ RuntimeData: rd });
+          const r = AaMessages.GetEvidenceResponse.decode(
+            await aa.callRaw(AA_SERVICE, method, payload),
+          );
           return send(res, 200, r.Evidence, "application/octet-stream");
         }
         if (path === "/aa/aael" && req.method === "POST") {

@@ -1,33 +1,19 @@
-/** `keyprovider` protos (ocicrypt keyprovider.proto, served by CDH for image decryption). */
-import { buildProtoFile, messageCodec } from "../proto.js";
-
-const file = buildProtoFile({
-  name: "keyprovider.proto",
-  package: "keyprovider",
-  messages: {
-    KeyProviderKeyWrapProtocolInput: [
-      { name: "KeyProviderKeyWrapProtocolInput", number: 1, kind: "bytes" },
-    ],
-    KeyProviderKeyWrapProtocolOutput: [
-      { name: "KeyProviderKeyWrapProtocolOutput", number: 1, kind: "bytes" },
-    ],
-  },
-});
+/**
+ * `keyprovider` service (ocicrypt keyprovider.proto, served by CDH for image decryption),
+ * generated from `src/protocol/proto/guest-components/keyprovider.proto`.
+ */
+import {
+  KeyProviderKeyWrapProtocolInputSchema,
+  KeyProviderKeyWrapProtocolOutputSchema,
+  KeyProviderService,
+} from "../../proto/guest-components/keyprovider_pb.js";
+import { messageCodec } from "../proto.js";
 
 /** Fully-qualified service name. */
-export const KEYPROVIDER_SERVICE = "keyprovider.KeyProviderService";
-
-/** KeyProviderKeyWrapProtocolInput. */
-export interface KeyWrapInput {
-  KeyProviderKeyWrapProtocolInput: Uint8Array;
-}
-/** KeyProviderKeyWrapProtocolOutput. */
-export interface KeyWrapOutput {
-  KeyProviderKeyWrapProtocolOutput: Uint8Array;
-}
+export const KEYPROVIDER_SERVICE = KeyProviderService.typeName;
 
 /** Codecs for the keyprovider messages. */
 export const KeyProviderMessages = {
-  Input: messageCodec<KeyWrapInput>(file, "keyprovider.KeyProviderKeyWrapProtocolInput"),
-  Output: messageCodec<KeyWrapOutput>(file, "keyprovider.KeyProviderKeyWrapProtocolOutput"),
+  Input: messageCodec(KeyProviderKeyWrapProtocolInputSchema),
+  Output: messageCodec(KeyProviderKeyWrapProtocolOutputSchema),
 } as const;
