@@ -58,6 +58,42 @@ export function prepareDefaultTrustee(dir: string): {
   return { config, adminKeyPath };
 }
 
+/**
+ * Runs Trustee with `config` until SIGINT/SIGTERM: one process, or a primary and
+ * `http_server.worker_count` workers sharing the sockets. Shared by `coco trustee` and the
+ * upstream-named `kbs` binary.
+ */
+export async function serveTrustee(config: TrusteeConfig, adminHint?: string): Promise<void> {
+  const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  const deps = { config, policyEngine: createRegoPolicyEngine(), log };
+  let running: { urls: string[]; close(): Promise<void> };
+  if (config.http.workerCount > 1 && isTrusteeWorker()) {
+    running = await startTrusteeWorker(deps);
+  } else if (config.http.workerCount > 1) {
+    running = await startTrusteePrimary(config, log);
+    log(`trustee: ${config.http.workerCount} worker processes share the sockets`);
+  } else {
+    running = await startTrustee(deps);
+  }
+  if (!isTrusteeWorker()) {
+    for (const url of running.urls) process.stdout.write(`trustee: listening on ${url}\n`);
+    if (adminHint !== undefined) {
+      process.stdout.write(
+        `trustee: admin token: coco trustee admin-token --key ${adminHint} > admin.jwt\n` +
+          `trustee: then: coco kbs-client --url ${running.urls[0]} config --admin-token-file admin.jwt set-resource --path default/key/1 --resource-file <file>\n`,
+      );
+    }
+  }
+  await new Promise<void>((done) => {
+    const stop = () => {
+      if (!isTrusteeWorker()) log("trustee: stopping");
+      void running.close().then(done);
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+}
+
 /** Registers `coco trustee`. */
 export function registerTrustee(program: Command): void {
   const trustee = program
@@ -78,34 +114,7 @@ export function registerTrustee(program: Command): void {
         config = prepared.config;
         adminHint = prepared.adminKeyPath;
       }
-      const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-      const deps = { config, policyEngine: createRegoPolicyEngine(), log };
-      let running: { urls: string[]; close(): Promise<void> };
-      if (config.http.workerCount > 1 && isTrusteeWorker()) {
-        running = await startTrusteeWorker(deps);
-      } else if (config.http.workerCount > 1) {
-        running = await startTrusteePrimary(config, log);
-        log(`trustee: ${config.http.workerCount} worker processes share the sockets`);
-      } else {
-        running = await startTrustee(deps);
-      }
-      if (!isTrusteeWorker()) {
-        for (const url of running.urls) process.stdout.write(`trustee: listening on ${url}\n`);
-        if (adminHint !== undefined) {
-          process.stdout.write(
-            `trustee: admin token: coco trustee admin-token --key ${adminHint} > admin.jwt\n` +
-              `trustee: then: coco kbs-client --url ${running.urls[0]} config --admin-token-file admin.jwt set-resource --path default/key/1 --resource-file <file>\n`,
-          );
-        }
-      }
-      await new Promise<void>((done) => {
-        const stop = () => {
-          if (!isTrusteeWorker()) log("trustee: stopping");
-          void running.close().then(done);
-        };
-        process.once("SIGINT", stop);
-        process.once("SIGTERM", stop);
-      });
+      await serveTrustee(config, adminHint);
     });
 
   trustee

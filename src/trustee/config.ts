@@ -6,6 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parse as parseToml } from "smol-toml";
+import { parse as parseYaml } from "yaml";
 import { CocoError } from "../errors.js";
 
 /** Codes for configuration errors. */
@@ -170,12 +171,20 @@ export function defaultTrusteeConfig(dir = "./.coco/trustee"): TrusteeConfig {
 }
 
 /** Parses config text (TOML). */
-export function parseTrusteeConfig(text: string): TrusteeConfig {
+export function parseTrusteeConfig(
+  text: string,
+  format: TrusteeConfigFormat = "toml",
+): TrusteeConfig {
   let doc: Table;
   try {
-    doc = parseToml(text) as Table;
+    doc = (
+      format === "json" ? JSON.parse(text) : format === "yaml" ? parseYaml(text) : parseToml(text)
+    ) as Table;
   } catch (err) {
-    fail(`config is not valid TOML: ${(err as Error).message.split("\n")[0]}`);
+    fail(`config is not valid ${format.toUpperCase()}: ${(err as Error).message.split("\n")[0]}`);
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
+    fail(`config is not a ${format.toUpperCase()} table`);
   }
   only(doc, "", [
     "http_server",
@@ -481,7 +490,19 @@ export function parseTrusteeConfig(text: string): TrusteeConfig {
   };
 }
 
-/** Reads and parses a config file. */
+/** Config file formats upstream's `config` crate reads and we accept. */
+export type TrusteeConfigFormat = "toml" | "json" | "yaml";
+
+/** The format of a config file by its extension, as upstream (TOML when there is none). */
+export function trusteeConfigFormat(path: string): TrusteeConfigFormat {
+  const ext = /\.([A-Za-z0-9]+)$/.exec(path)?.[1]?.toLowerCase();
+  if (ext === undefined || ext === "toml" || ext === "conf") return "toml";
+  if (ext === "json") return "json";
+  if (ext === "yaml" || ext === "yml") return "yaml";
+  return fail(`config file ${path}: unsupported format .${ext} (toml, json, yaml, yml)`);
+}
+
+/** Reads and parses a config file (TOML, JSON or YAML by extension). */
 export function loadTrusteeConfig(path: string): TrusteeConfig {
   let text: string;
   try {
@@ -491,5 +512,5 @@ export function loadTrusteeConfig(path: string): TrusteeConfig {
       cause: err,
     });
   }
-  return parseTrusteeConfig(text);
+  return parseTrusteeConfig(text, trusteeConfigFormat(path));
 }

@@ -25,7 +25,7 @@ export interface HttpOptions {
 /** A small HTTP client bound to one base URL. */
 export interface KbsHttp {
   request(
-    method: "GET" | "POST",
+    method: "GET" | "POST" | "DELETE",
     path: string,
     opts?: { json?: unknown; raw?: Uint8Array; bearer?: string },
   ): Promise<HttpResponse>;

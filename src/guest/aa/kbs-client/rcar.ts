@@ -3,7 +3,7 @@
  * auth → attest with evidence bound to a TEE key → token and session cookie → resource GETs
  * whose JWE answers are decrypted with the TEE key.
  */
-import type { KeyObject } from "node:crypto";
+import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import {
   decryptWithTeeKey,
   generateTeeKeyPair,
@@ -49,6 +49,8 @@ export interface RcarClientOptions {
   /** Init-data TOML text sent in every attestation. */
   initDataToml?: string;
   keyKind?: TeeKeyKind;
+  /** Use this TEE key pair instead of generating one (`kbs-client --tee-key-file`). */
+  teeKey?: TeeKey;
   /** Handshake retry policy (default 5 attempts, 1 s apart). */
   retry?: { attempts: number; delayMs: number };
   timeoutMs?: number;
@@ -86,6 +88,35 @@ export function createTeeKey(kind: TeeKeyKind = "ec-p256"): TeeKey {
       ? String(privateKey.export({ format: "pem", type: "pkcs1" }))
       : String(privateKey.export({ format: "pem", type: "pkcs8" }));
   return { publicJwk, privateKey, privateKeyPem };
+}
+
+/**
+ * A TEE key pair from a PEM private key (upstream `TeeKeyPair::from_pem`: RSA, EC P-256 or
+ * P-521), with the public JWK in upstream's export shape.
+ */
+export function teeKeyFromPem(pem: string): TeeKey {
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(pem);
+  } catch {
+    throw new AaError("ERR_KBS_CLIENT_TOKEN", "TEE key is not a PEM private key");
+  }
+  const j = createPublicKey(privateKey).export({ format: "jwk" });
+  if (privateKey.asymmetricKeyType === "rsa") {
+    return {
+      publicJwk: { kty: "RSA", alg: "RSA-OAEP-256", n: j.n ?? "", e: j.e ?? "" },
+      privateKey,
+      privateKeyPem: String(privateKey.export({ format: "pem", type: "pkcs1" })),
+    };
+  }
+  if (privateKey.asymmetricKeyType === "ec" && (j.crv === "P-256" || j.crv === "P-521")) {
+    return {
+      publicJwk: { kty: "EC", crv: j.crv, alg: "ECDH-ES+A256KW", x: j.x ?? "", y: j.y ?? "" },
+      privateKey,
+      privateKeyPem: String(privateKey.export({ format: "pem", type: "pkcs8" })),
+    };
+  }
+  throw new AaError("ERR_KBS_CLIENT_TOKEN", "TEE key must be RSA, EC P-256 or EC P-521");
 }
 
 /** Turns a non-200 KBS answer into a coded error carrying the ErrorInformation detail. */
@@ -145,7 +176,7 @@ export function createRcarClient(opts: RcarClientOptions): RcarClient {
     ...(opts.certs ? { certs: opts.certs } : {}),
     ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
   });
-  const teeKey = createTeeKey(opts.keyKind);
+  const teeKey = opts.teeKey ?? createTeeKey(opts.keyKind);
   const retry = opts.retry ?? { attempts: RCAR_MAX_ATTEMPTS, delayMs: 1000 };
   const nowSec = opts.nowSec ?? (() => Math.floor(Date.now() / 1000));
   let token: Token | undefined;
