@@ -40,7 +40,7 @@ export interface TrusteeProcess {
 
 /** Options for {@link startTrusteeProcess}. */
 export interface TrusteeProcessOptions {
-  /** Issuer of the admin token (default `coco-pods`). */
+  /** Issuer of the admin token (default `coco-pods`; "" = none, the provider checks no issuer). */
   issuer?: string;
   /** Attestation token lifetime in minutes (default: Trustee's own, 5). */
   tokenMinutes?: number;
@@ -75,7 +75,7 @@ ${http}
 authorization_mode = "AuthenticatedAuthorization"
 
 [admin.authentication.bearer_jwt]
-identity_providers = [{ issuer = "${opts.issuer ?? "coco-pods"}", public_key_uri = "${join(dir, "admin.pub")}" }]
+identity_providers = [{ ${opts.issuer === "" ? "" : `issuer = "${opts.issuer ?? "coco-pods"}", `}public_key_uri = "${join(dir, "admin.pub")}" }]
 
 [admin.authorization.regex_acl]
 acls = [{ role = "admin", allowed_endpoints = "^/kbs/.+$" }]
@@ -120,7 +120,13 @@ export async function startTrusteeProcess(
   try {
     writeFileSync(
       adminTokenFile,
-      await coco(["trustee", "admin-token", "--key", join(dir, "admin.pem"), "--issuer", issuer]),
+      await coco([
+        "trustee",
+        "admin-token",
+        "--key",
+        join(dir, "admin.pem"),
+        ...(issuer === "" ? [] : ["--issuer", issuer]),
+      ]),
       { mode: 0o600 },
     );
   } catch (err) {
