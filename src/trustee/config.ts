@@ -504,6 +504,7 @@ export function trusteeConfigFormat(path: string): TrusteeConfigFormat {
 
 /** Reads and parses a config file (TOML, JSON or YAML by extension). */
 export function loadTrusteeConfig(path: string): TrusteeConfig {
+  const format = trusteeConfigFormat(path);
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -512,5 +513,5 @@ export function loadTrusteeConfig(path: string): TrusteeConfig {
       cause: err,
     });
   }
-  return parseTrusteeConfig(text, trusteeConfigFormat(path));
+  return parseTrusteeConfig(text, format);
 }

@@ -23,6 +23,30 @@ function fail(why: string, cause?: unknown): never {
   throw new AttestationServiceError("ERR_AS_INIT_DATA", `init-data: ${why}`, { cause });
 }
 
+/**
+ * A parsed TOML value as upstream's `serde_json::to_value(toml::Value)` shapes it: a TOML
+ * date-time becomes `{"$__toml_private_datetime": "<toml_datetime Display>"}` (date
+ * `YYYY-MM-DD`, time `HH:MM:SS` with the fraction's trailing zeros trimmed, offset `Z` or
+ * `±HH:MM`). smol-toml keeps milliseconds, so a fraction finer than 1 ms is rounded down.
+ */
+export function tomlToUpstreamJson(v: unknown): unknown {
+  if (v instanceof Date) {
+    const iso = v
+      .toISOString()
+      .replace(/\.(\d*?)0*(?=$|Z|[+-]\d\d:\d\d$)/, (_m, frac: string) =>
+        frac === "" ? "" : `.${frac}`,
+      );
+    return { $__toml_private_datetime: iso };
+  }
+  if (Array.isArray(v)) return v.map(tomlToUpstreamJson);
+  if (typeof v === "object" && v !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = tomlToUpstreamJson(x);
+    return out;
+  }
+  return v;
+}
+
 /** Parses init-data TOML, computes its digest and claims; any defect is ERR_AS_INIT_DATA. */
 export function processInitDataToml(text: string): InitDataResult {
   if (Buffer.byteLength(text, "utf8") > MAX_INIT_DATA_BYTES) {
@@ -52,7 +76,7 @@ export function processInitDataToml(text: string): InitDataResult {
     const v = claims[name];
     if (typeof v === "string") {
       try {
-        claims[name] = parseToml(v);
+        claims[name] = tomlToUpstreamJson(parseToml(v));
       } catch {
         // upstream keeps the string when it does not parse
       }
