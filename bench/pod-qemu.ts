@@ -18,7 +18,7 @@ import { parsePod } from "../src/host/runtime/pod.js";
 import { podInitData, type RunTimings, runPod } from "../src/host/runtime/run.js";
 import { createProcessSandboxBackend } from "../src/host/sandbox/process.js";
 import { createQemuSandboxBackend } from "../src/host/sandbox/qemu.js";
-import { chooseAccel, findQemu } from "../src/host/sandbox/qemu-host.js";
+import { chooseAccel, ensureGuestImage, findQemu } from "../src/host/sandbox/qemu-host.js";
 import type { SandboxBackend } from "../src/host/sandbox/sandbox.js";
 import { pushBusyboxImage } from "../test/helpers/busybox-image.js";
 import { startRegistry } from "../test/helpers/registry.js";
@@ -34,7 +34,7 @@ export async function run(args: string[]): Promise<void> {
   const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 2;
   const qemu = findQemu();
   if (!qemu) throw new Error("qemu-system-x86_64 is not installed");
-  const { accel, why } = await chooseAccel(qemu);
+  const { accel, why } = await chooseAccel(qemu, (await ensureGuestImage()).kernel);
   console.log(`# qemu accelerator: ${accel} (${why})`);
   const dir = mkdtempSync(join(tmpdir(), "bench-pod-qemu-"));
   let trustee: TrusteeProcess | undefined;

@@ -10,7 +10,7 @@ import { fetchImageInfo } from "../src/host/runtime/image-config.js";
 import { parsePod } from "../src/host/runtime/pod.js";
 import { runPod } from "../src/host/runtime/run.js";
 import { createQemuSandboxBackend } from "../src/host/sandbox/qemu.js";
-import { chooseAccel, findQemu } from "../src/host/sandbox/qemu-host.js";
+import { findQemu } from "../src/host/sandbox/qemu-host.js";
 import { pushBusyboxImage } from "../test/helpers/busybox-image.js";
 import { startRegistry } from "../test/helpers/registry.js";
 
@@ -30,9 +30,6 @@ export async function demoQemu(
 ): Promise<QemuDemoResult> {
   const qemu = findQemu();
   if (!qemu) throw new Error("qemu-system-x86_64 is not installed");
-  const { accel, why } = await chooseAccel(qemu);
-  log(`accelerator: ${accel} (${why})`);
-  if (accel === "tcg") log("TCG emulates every instruction: the boot takes about a minute");
   const registry = await startRegistry("plain");
   try {
     const image = (await pushBusyboxImage(registry.host)).tagged;
@@ -53,6 +50,7 @@ spec:
     });
     log(`policy generated for ${image}; it travels in init-data on a read-only virtio-blk disk`);
     let out = "";
+    let accel: "kvm" | "tcg" | undefined;
     const r = await runPod(parsePod(gen.yaml), {
       backend: createQemuSandboxBackend(),
       ...(ctx.stateRoot ? { stateRoot: ctx.stateRoot } : {}),
@@ -60,7 +58,17 @@ spec:
         out += Buffer.from(chunk).toString();
       },
       onEvent: (e) => {
-        if (/^guest: (coco-init|coco-agent: init-data|qemu sandbox ready)/.test(e)) log(e);
+        // Which accelerator and why, a KVM guest that did not run and the fallback, the
+        // guest's own progress, and when it was ready.
+        if (
+          /^guest: (accelerator|KVM|guest kernel started|coco-init|coco-agent: init-data|qemu sandbox ready)/.test(
+            e,
+          )
+        ) {
+          log(e);
+        }
+        const ready = /^guest: qemu sandbox ready .*\((kvm|tcg)\)$/.exec(e);
+        if (ready) accel = ready[1] as "kvm" | "tcg";
       },
     });
     const guestKernel = /kernel=(\S+)/.exec(out)?.[1] ?? "";
@@ -73,6 +81,7 @@ spec:
     if (!guestKernel || guestKernel === release()) {
       throw new Error(`the container did not report a guest kernel: ${JSON.stringify(out)}`);
     }
+    if (!accel) throw new Error("the sandbox did not report its accelerator");
     return {
       accel,
       sandboxMs: r.timings.sandboxMs,

@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // Runs every compiled test file (dist/**/*.test.js) with node's own test runner.
 // Arguments filter by substring of the path: `node scripts/run-tests.mjs rego oci/`.
-// Each test gets 180 s unless it sets its own `timeout` (a hang must fail, not stall CI), and the
-// process exits once its tests are done even if a leaked handle would keep it alive.
+// Each test FILE gets 180 s (node's --test-timeout bounds a whole file, not each test in it) unless
+// its first lines declare more, as files that boot VMs do:
+//   // run-tests: timeout 15 min (why that much)
+// Files are run grouped by that budget, the quick ones first, so slow boots never starve them. A
+// hang must fail, not stall CI; the process exits once its tests are done even if a leaked handle
+// would keep it alive.
 import { spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -27,9 +31,32 @@ if (files.length === 0) {
   console.error(`no test files under dist/ match ${JSON.stringify(filters)}; run npm run build`);
   process.exit(1);
 }
-const r = spawnSync(
-  process.execPath,
-  ["--test", "--test-reporter=spec", "--test-timeout=180000", "--test-force-exit", ...files],
-  { stdio: "inherit", cwd: root },
-);
-process.exit(r.status ?? 1);
+const DEFAULT_MS = 180_000;
+/** The file's declared budget (`// run-tests: timeout N min` in its first 2 KiB), ms. */
+function budget(file) {
+  const buf = Buffer.alloc(2048);
+  const fd = openSync(file, "r");
+  const n = readSync(fd, buf, 0, buf.length, 0);
+  closeSync(fd);
+  const m = /^\/\/ run-tests: timeout (\d+) min\b/m.exec(buf.subarray(0, n).toString("utf8"));
+  return m ? Number(m[1]) * 60_000 : DEFAULT_MS;
+}
+const groups = new Map();
+for (const f of files) {
+  const ms = budget(f);
+  groups.set(ms, [...(groups.get(ms) ?? []), f]);
+}
+let status = 0;
+for (const ms of [...groups.keys()].sort((a, b) => a - b)) {
+  const group = groups.get(ms);
+  if (groups.size > 1) {
+    console.log(`# run-tests: ${group.length} file(s) with ${ms / 60_000} min each`);
+  }
+  const r = spawnSync(
+    process.execPath,
+    ["--test", "--test-reporter=spec", `--test-timeout=${ms}`, "--test-force-exit", ...group],
+    { stdio: "inherit", cwd: root },
+  );
+  if (r.status !== 0) status = r.status ?? 1;
+}
+process.exit(status);

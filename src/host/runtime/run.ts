@@ -157,6 +157,7 @@ export async function runPod(pod: PodSpec, opts: RunOptions = {}): Promise<RunRe
     initData,
     insecureRegistries: [...new Set(registries)],
     onLog: (l) => ev(`guest: ${l}`),
+    ...(opts.signal ? { signal: opts.signal } : {}),
   });
   const tSandbox = performance.now();
   const onAbort = () => {

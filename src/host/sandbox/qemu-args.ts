@@ -8,6 +8,8 @@ export type QemuAccel = "kvm" | "tcg";
 export interface QemuLaunch {
   qemu: string;
   accel: QemuAccel;
+  /** The vCPU model (`-cpu`): `max` under TCG, `host` or COCO_QEMU_KVM_CPU under KVM. */
+  cpu: string;
   kernel: string;
   initrd: string;
   stateDir: string;
@@ -47,9 +49,13 @@ export function consolePath(stateDir: string): string {
 // so a registry name cannot smuggle another parameter in.
 const SAFE_WORD = /^[A-Za-z0-9._:\-[\]]+$/;
 
-/** The guest kernel command line: console, quiet boot, and coco.* knobs read by the guest init. */
+/**
+ * The guest kernel command line: the console on the first serial port from the first instruction
+ * (earlyprintk, full log level: the boot's progress is in console.log and a hang shows where it
+ * stopped), and coco.* knobs read by the guest init.
+ */
 export function kernelCommandLine(l: QemuLaunch): string {
-  const words = ["console=ttyS0", "panic=-1", "quiet", "loglevel=3", "no_timer_check"];
+  const words = ["console=ttyS0", "earlyprintk=serial,ttyS0", "panic=-1", "no_timer_check"];
   if (l.initdataDisk) words.push("coco.initdata=1");
   const regs = l.insecureRegistries.filter((r) => SAFE_WORD.test(r));
   if (regs.length !== l.insecureRegistries.length) {
@@ -85,7 +91,7 @@ export function qemuArgs(l: QemuLaunch): string[] {
     "-machine",
     `q35,accel=${l.accel}`,
     "-cpu",
-    l.accel === "kvm" ? "host" : "max",
+    l.cpu,
     "-m",
     String(l.memoryMiB),
     "-smp",

@@ -1,4 +1,4 @@
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import {
   accessSync,
   closeSync,
@@ -12,6 +12,7 @@ import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { HostError } from "../errors.js";
 import type { QemuAccel } from "./qemu-args.js";
+import { probeKvm } from "./qemu-probe.js";
 
 // dist/src/host/sandbox/ → the checkout (where scripts/build-guest-image lives).
 const REPO = fileURLToPath(new URL("../../../../", import.meta.url));
@@ -74,71 +75,83 @@ function findOnPath(name: string): string | undefined {
   return undefined;
 }
 
-/**
- * The accelerator to try first: COCO_QEMU_ACCEL (kvm|tcg) when set, else KVM when /dev/kvm opens
- * read-write, else TCG. KVM that opens but cannot run a guest is caught at start (see qemu.ts).
- */
-export function preferredAccel(): { accel: QemuAccel; forced: boolean; why: string } {
-  const env = process.env.COCO_QEMU_ACCEL;
-  if (env === "kvm" || env === "tcg") return { accel: env, forced: true, why: "COCO_QEMU_ACCEL" };
-  try {
-    closeSync(openSync("/dev/kvm", "r+"));
-    return { accel: "kvm", forced: false, why: "/dev/kvm opens" };
-  } catch (err) {
-    return { accel: "tcg", forced: false, why: `/dev/kvm: ${(err as NodeJS.ErrnoException).code}` };
+/** The KVM device the probe opens: COCO_KVM_DEVICE (a missing path simulates a host without KVM). */
+export function kvmDevice(): string {
+  return process.env.COCO_KVM_DEVICE || "/dev/kvm";
+}
+
+/** The vCPU model under KVM: COCO_QEMU_KVM_CPU, default `host` (TCG always uses `max`). */
+export function kvmCpuModel(): string {
+  const cpu = process.env.COCO_QEMU_KVM_CPU || "host";
+  if (!/^[A-Za-z0-9._=,+-]+$/.test(cpu)) {
+    throw new HostError("ERR_SANDBOX_START", `COCO_QEMU_KVM_CPU=${cpu} is not a qemu CPU model`);
   }
+  return cpu;
 }
 
-let kvmProbe: Promise<string | false> | undefined;
+/** The accelerator a sandbox uses, whether a user forced it, and why it was chosen. */
+export interface AccelChoice {
+  accel: QemuAccel;
+  /** Forced by COCO_QEMU_ACCEL: no probe, and no fallback when it fails. */
+  forced: boolean;
+  /** For the user: what decided it. */
+  why: string;
+  /** The vCPU model (`max` under TCG). */
+  cpu: string;
+  /** The probe's cache entry when the probe chose KVM (a boot that then hangs overwrites it). */
+  probe?: { cacheFile: string; key: string };
+}
 
 /**
- * Whether qemu can really run a KVM vCPU here: /dev/kvm may open on a nested host whose KVM then
- * rejects the vCPU's MSRs (qemu aborts with "failed to set MSR"). A paused VM (-S) is started; if
- * it is still alive after 1.5 s, KVM works. Returns the failure reason, or false. Cached.
+ * Chooses the accelerator: COCO_QEMU_ACCEL=kvm|tcg when set (forced); else TCG when the KVM
+ * device does not open read-write; else KVM when {@link probeKvm} saw the guest kernel boot under
+ * it (cached per host), else TCG with the reason.
  */
-export function probeKvm(qemu: string): Promise<string | false> {
-  kvmProbe ??= new Promise((resolve) => {
-    const child = spawn(
-      qemu,
-      ["-machine", "q35,accel=kvm", "-cpu", "host", "-nodefaults", "-no-user-config"].concat([
-        "-display",
-        "none",
-        "-monitor",
-        "none",
-        "-S",
-      ]),
-      { stdio: ["ignore", "ignore", "pipe"] },
+export async function chooseAccel(qemu: string, kernel: string): Promise<AccelChoice> {
+  const env = process.env.COCO_QEMU_ACCEL;
+  if (env === "tcg")
+    return { accel: "tcg", forced: true, why: "forced by COCO_QEMU_ACCEL=tcg", cpu: "max" };
+  if (env === "kvm") {
+    return {
+      accel: "kvm",
+      forced: true,
+      why: "forced by COCO_QEMU_ACCEL=kvm (not probed; no fallback to TCG)",
+      cpu: kvmCpuModel(),
+    };
+  }
+  if (env) {
+    throw new HostError(
+      "ERR_SANDBOX_START",
+      `COCO_QEMU_ACCEL=${env} is not an accelerator: use kvm or tcg, or unset it to probe`,
     );
-    let err = "";
-    child.stderr.on("data", (c: Buffer) => {
-      if (err.length < 4096) err += c.toString("utf8");
-    });
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      resolve(false);
-    }, 1500);
-    child.once("error", (e) => {
-      clearTimeout(timer);
-      resolve(e.message);
-    });
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      resolve(err.trim().split("\n")[0] || `qemu exited (${code ?? signal}) with accel=kvm`);
-    });
-  });
-  return kvmProbe;
-}
-
-/**
- * The accelerator a sandbox uses: TCG when forced or /dev/kvm does not open, KVM when it opens
- * and {@link probeKvm} runs a vCPU, else TCG with the reason KVM was refused.
- */
-export async function chooseAccel(qemu: string): Promise<{ accel: QemuAccel; why: string }> {
-  const pref = preferredAccel();
-  if (pref.accel === "tcg" || pref.forced) return { accel: pref.accel, why: pref.why };
-  const broken = await probeKvm(qemu);
-  if (broken) return { accel: "tcg", why: `KVM is unusable here: ${broken}` };
-  return { accel: "kvm", why: "KVM runs a vCPU" };
+  }
+  const dev = kvmDevice();
+  try {
+    closeSync(openSync(dev, "r+"));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return { accel: "tcg", forced: false, why: `${dev} cannot be opened (${code})`, cpu: "max" };
+  }
+  const cpu = kvmCpuModel();
+  const v = await probeKvm({ qemu, kernel, cpu });
+  const src = v.cached
+    ? `cached ${v.at.slice(0, 19)}Z in ${v.cacheFile}`
+    : `probed now, cached in ${v.cacheFile}`;
+  if (!v.ok) {
+    return {
+      accel: "tcg",
+      forced: false,
+      why: `KVM (-cpu ${cpu}) cannot run the guest here: ${v.detail} (${src})`,
+      cpu: "max",
+    };
+  }
+  return {
+    accel: "kvm",
+    forced: false,
+    why: `KVM (-cpu ${cpu}) runs the guest: ${v.detail} (${src})`,
+    cpu,
+    probe: { cacheFile: v.cacheFile, key: v.key },
+  };
 }
 
 /** Confidential VM support the host's KVM advertises (kvm_intel.tdx, kvm_amd.sev_snp). */

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { cleanUpOnExit } from "../../../test/helpers/cleanup.js";
 import { encodeAgentMessage } from "../../protocol/agent/index.js";
 import { TtrpcClient } from "../../protocol/ttrpc/index.js";
 import { newId } from "../runtime/requests.js";
@@ -17,10 +18,12 @@ export function sandboxConformance(name: string, make: () => SandboxBackend): vo
     const backend = make();
     const skip = await backend.unavailable();
     const work = mkdtempSync(join(tmpdir(), `coco-sbx-${name}-`));
-    after(() => rmSync(work, { recursive: true, force: true }));
+    // A sandbox still starting when its test timed out or the file was cancelled is killed
+    // with everything else under `work`.
+    after(cleanUpOnExit(work));
 
-    test("starts, answers grpc.Health/Check, and stops", { skip }, async () => {
-      const sb = await backend.start({ id: newId(), stateDir: join(work, "a") });
+    test("starts, answers grpc.Health/Check, and stops", { skip }, async (t) => {
+      const sb = await backend.start({ id: newId(), stateDir: join(work, "a"), signal: t.signal });
       assert.equal(sb.kind, backend.kind);
       const client = new TtrpcClient(sb.agentAddress);
       const r = await client.callRaw("grpc.Health", "Check", new Uint8Array(0));
@@ -30,8 +33,8 @@ export function sandboxConformance(name: string, make: () => SandboxBackend): vo
       await sb.exited;
     });
 
-    test("without a policy every request is denied (deny by default)", { skip }, async () => {
-      const sb = await backend.start({ id: newId(), stateDir: join(work, "b") });
+    test("without a policy every request is denied (deny by default)", { skip }, async (t) => {
+      const sb = await backend.start({ id: newId(), stateDir: join(work, "b"), signal: t.signal });
       const client = new TtrpcClient(sb.agentAddress);
       try {
         await assert.rejects(

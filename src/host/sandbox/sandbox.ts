@@ -13,6 +13,8 @@ export interface SandboxStartOptions {
   insecureRegistries?: string[];
   /** Called with the guest's diagnostic lines (never secrets). */
   onLog?: (line: string) => void;
+  /** Aborting cancels a start in progress: what was started is stopped, the start rejects. */
+  signal?: AbortSignal;
 }
 
 /** A started sandbox: where its agent listens and how to stop it. */
