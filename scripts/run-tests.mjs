@@ -7,7 +7,7 @@
 // Files are run grouped by that budget, the quick ones first, so slow boots never starve them. A
 // hang must fail, not stall CI; the process exits once its tests are done even if a leaked handle
 // would keep it alive.
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { closeSync, openSync, readdirSync, readSync } from "node:fs";
 import { join, relative } from "node:path";
 
@@ -46,17 +46,41 @@ for (const f of files) {
   const ms = budget(f);
   groups.set(ms, [...(groups.get(ms) ?? []), f]);
 }
+// Runs one group, passing its report through and adding up its closing counts.
+const totals = { passed: 0, failed: 0, skipped: 0 };
+function runGroup(ms, group) {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ["--test", "--test-reporter=spec", `--test-timeout=${ms}`, "--test-force-exit", ...group],
+      { stdio: ["inherit", "pipe", "inherit"], cwd: root },
+    );
+    let line = "";
+    child.stdout.on("data", (chunk) => {
+      process.stdout.write(chunk);
+      const lines = (line + chunk.toString("utf8")).split("\n");
+      line = lines.pop() ?? "";
+      for (const l of lines) {
+        const m = /^ℹ (pass|fail|cancelled|skipped) (\d+)$/.exec(l);
+        if (!m) continue;
+        const n = Number(m[2]);
+        if (m[1] === "pass") totals.passed += n;
+        else if (m[1] === "skipped") totals.skipped += n;
+        else totals.failed += n;
+      }
+    });
+    child.on("close", (code) => resolve(code ?? 1));
+  });
+}
 let status = 0;
 for (const ms of [...groups.keys()].sort((a, b) => a - b)) {
   const group = groups.get(ms);
   if (groups.size > 1) {
     console.log(`# run-tests: ${group.length} file(s) with ${ms / 60_000} min each`);
   }
-  const r = spawnSync(
-    process.execPath,
-    ["--test", "--test-reporter=spec", `--test-timeout=${ms}`, "--test-force-exit", ...group],
-    { stdio: "inherit", cwd: root },
-  );
-  if (r.status !== 0) status = r.status ?? 1;
+  const code = await runGroup(ms, group);
+  if (code !== 0) status = code;
 }
+// One closing line over every group.
+console.log(`total: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 process.exit(status);

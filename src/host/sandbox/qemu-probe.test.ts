@@ -21,6 +21,7 @@ const kernel = join(guestImageDir(), "vmlinuz");
 
 /** Why the real-KVM probes cannot run here, or false. */
 function noKvm(): string | false {
+  if (process.env.COCO_SKIP_VM_TESTS === "1") return "COCO_SKIP_VM_TESTS=1";
   if (!qemu) return "qemu-system-x86_64 is not installed";
   if (!existsSync(kernel)) return `no guest kernel at ${kernel} (scripts/build-guest-image)`;
   if (!existsSync("/dev/kvm")) return "this host has no /dev/kvm";
