@@ -5,7 +5,7 @@ import { HostError } from "../host/errors.js";
 import { generatePolicy } from "../host/genpolicy/generate.js";
 import { guestConfigs } from "../host/genpolicy/guest-config.js";
 import { fetchImageInfo, type ImageInfo } from "../host/runtime/image-config.js";
-import { parsePod } from "../host/runtime/pod.js";
+import { parseWorkload } from "../host/runtime/pod.js";
 import { podInitData } from "../host/runtime/run.js";
 import { parseInitData } from "../protocol/initdata/index.js";
 
@@ -20,7 +20,7 @@ export function registerPolicy(program: Command): void {
     .argument("<pod.yaml>", "manifest with the init-data annotation")
     .option("--show", "also print the init-data TOML")
     .action((file: string, o: { show?: boolean }) => {
-      const toml = podInitData(parsePod(readFileSync(file, "utf8")));
+      const toml = podInitData(parseWorkload(readFileSync(file, "utf8")).pod);
       if (!toml) throw new HostError("ERR_POD_INITDATA", `${file} has no init-data annotation`);
       const id = parseInitData(toml);
       const d = Buffer.from(id.digest);
@@ -34,7 +34,10 @@ export function registerPolicy(program: Command): void {
     .description(
       "generate the pod's policy (images pinned by digest) and put it in the init-data annotation",
     )
-    .argument("<pod.yaml>", "Kubernetes Pod manifest")
+    .argument(
+      "<pod.yaml>",
+      "Kubernetes Pod manifest, or a Deployment/ReplicaSet/StatefulSet/DaemonSet/Job (one policy for all its replicas)",
+    )
     .option(
       "-o, --output <file>",
       "write the manifest here (default: stdout; use the input path to rewrite in place)",
@@ -89,7 +92,7 @@ export function registerPolicy(program: Command): void {
         },
       ) => {
         const manifest = readFileSync(file, "utf8");
-        const pod = parsePod(manifest);
+        const { pod, owner } = parseWorkload(manifest);
         const images = new Map<string, ImageInfo>();
         for (const c of [...pod.initContainers, ...pod.containers]) {
           if (!images.has(c.image)) images.set(c.image, await fetchImageInfo(c.image));
@@ -134,6 +137,7 @@ export function registerPolicy(program: Command): void {
           pinResources: o.pinResources === true,
           initDataFiles: files,
           algorithm: o.algorithm as "sha256",
+          ...(owner !== undefined ? { owner } : {}),
         });
         const text = o.rawOut ? gen.policy : gen.yaml;
         if (o.output) writeFileSync(o.output, text);

@@ -10,7 +10,13 @@ import {
 } from "../../protocol/agent/index.js";
 import { HostError } from "../errors.js";
 import type { ImageInfo } from "../runtime/image-config.js";
-import { INITDATA_ANNOTATION, INITDATA_ANNOTATION_OLD, type PodSpec } from "../runtime/pod.js";
+import {
+  INITDATA_ANNOTATION,
+  INITDATA_ANNOTATION_OLD,
+  type PodSpec,
+  WORKLOAD_KINDS,
+  type WorkloadOwner,
+} from "../runtime/pod.js";
 import {
   containerPlan,
   DEFAULT_CAPS,
@@ -37,6 +43,11 @@ export interface GenerateOptions {
   pinResources?: boolean;
   /** Init-data digest algorithm (default sha256, which SNP HOST_DATA holds whole). */
   algorithm?: "sha256" | "sha384" | "sha512";
+  /**
+   * The controller whose pod template this is: the policy then admits any name it gives a
+   * replica (as genpolicy does for Deployments), so every replica carries the same init-data.
+   */
+  owner?: WorkloadOwner;
 }
 
 const BUNDLE = "$(bundle-id)";
@@ -87,6 +98,10 @@ export function policyData(
   }
   return {
     containers,
+    sandbox_name:
+      o.owner !== undefined
+        ? sandboxNamePattern(o.owner)
+        : { owner: "Pod", prefix: pod.name, shape: "exact" },
     common: {
       cpath: GUEST_ROOT,
       sfprefix: SFPREFIX,
@@ -105,6 +120,24 @@ export function policyData(
       GetDiagnosticDataRequest: false,
     },
   };
+}
+
+/**
+ * How a controller names its pods, for the rules' `allow_sandbox_name`: `<name>-` then
+ * Deployment `<pod-template-hash>-<5>`, ReplicaSet/DaemonSet/Job `<5>`, indexed Job
+ * `<index>-<5>`, StatefulSet `<ordinal>` (the hash and the 5 come from Kubernetes' safe alphabet).
+ * A Pod's own policy names it exactly (shape `exact`: the annotation must equal the name).
+ */
+export function sandboxNamePattern(owner: WorkloadOwner): Json {
+  const shape =
+    owner.kind === "Deployment"
+      ? "hash-random"
+      : owner.kind === "StatefulSet"
+        ? "ordinal"
+        : owner.kind === "Job" && owner.indexed
+          ? "index-random"
+          : "random";
+  return { owner: owner.kind, prefix: `${owner.name}-`, shape };
 }
 
 /** The whole policy text: the fixed rules, then `policy_data := {...}`. */
@@ -155,14 +188,22 @@ export function generatePolicy(
   const annotation = encodeInitDataAnnotation(initData);
   const docs = parseAllDocuments(manifest);
   for (const d of docs) {
-    if (d.get("kind") !== "Pod") continue;
-    d.setIn(["metadata", "annotations", INITDATA_ANNOTATION], annotation);
-    if (d.hasIn(["metadata", "annotations", INITDATA_ANNOTATION_OLD]))
-      d.deleteIn(["metadata", "annotations", INITDATA_ANNOTATION_OLD]);
+    const kind = d.get("kind");
+    // A Pod's own metadata/spec, or a workload's pod template.
+    const at =
+      kind === "Pod"
+        ? []
+        : (WORKLOAD_KINDS as readonly unknown[]).includes(kind)
+          ? ["spec", "template"]
+          : undefined;
+    if (at === undefined) continue;
+    d.setIn([...at, "metadata", "annotations", INITDATA_ANNOTATION], annotation);
+    if (d.hasIn([...at, "metadata", "annotations", INITDATA_ANNOTATION_OLD]))
+      d.deleteIn([...at, "metadata", "annotations", INITDATA_ANNOTATION_OLD]);
     for (const key of ["initContainers", "containers"]) {
       const list = key === "containers" ? pinned.containers : pinned.initContainers;
       list.forEach((c, i) => {
-        d.setIn(["spec", key, i, "image"], c.image);
+        d.setIn([...at, "spec", key, i, "image"], c.image);
       });
     }
   }

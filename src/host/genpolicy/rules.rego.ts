@@ -90,10 +90,74 @@ CreateContainerRequest := {"ops": ops, "allowed": true} if {
     print("CreateContainerRequest: no policy container matches container", input.OCI.Annotations["io.kubernetes.cri.container-name"])
     allow_create_container_input
     not data.pstate[input.container_id]
+    i_name := input.OCI.Annotations["io.kubernetes.cri.sandbox-name"]
+    allow_sandbox_name_state(i_name)
     some idx, p_container in policy_data.containers
     not container_used(idx)
     allow_container(p_container, input)
-    ops := [{"op": "add", "path": concat("/", ["/pstate", input.container_id]), "value": idx}]
+    ops := array.concat(
+        sandbox_name_ops(i_name),
+        [{"op": "add", "path": concat("/", ["/pstate", input.container_id]), "value": idx}],
+    )
+}
+
+# Every container of a sandbox carries the sandbox's name; the first one records it (genpolicy's
+# pstate.sandbox_name).
+allow_sandbox_name_state(name) if not data.pstate.sandbox_name
+allow_sandbox_name_state(name) if data.pstate.sandbox_name == name
+
+sandbox_name_ops(name) := [] if data.pstate.sandbox_name
+sandbox_name_ops(name) := [{"op": "add", "path": "/pstate/sandbox_name", "value": name}] if {
+    not data.pstate.sandbox_name
+}
+
+# A workload's pod template (policy_data.sandbox_name) admits any name its controller gives a
+# replica: <prefix> then Deployment <pod-template-hash>-<5>, ReplicaSet/DaemonSet/Job <5>,
+# indexed Job <index>-<5>, StatefulSet <ordinal>. Hashes and random suffixes use Kubernetes' safe
+# alphabet (no vowels, no 0, 1, 3). So all replicas share one policy and one init-data digest.
+allow_sandbox_name(v) if {
+    sn := policy_data.sandbox_name
+    count(v) <= 63
+    startswith(v, sn.prefix)
+    allow_name_rest(sn.shape, split(trim_prefix(v, sn.prefix), "-"))
+}
+
+allow_name_rest("exact", parts) if parts == [""]
+
+allow_name_rest("random", parts) if {
+    count(parts) == 1
+    safe_chars(parts[0], 5, 5)
+}
+
+allow_name_rest("hash-random", parts) if {
+    count(parts) == 2
+    safe_chars(parts[0], 1, 10)
+    safe_chars(parts[1], 5, 5)
+}
+
+allow_name_rest("index-random", parts) if {
+    count(parts) == 2
+    ordinal(parts[0])
+    safe_chars(parts[1], 5, 5)
+}
+
+allow_name_rest("ordinal", parts) if {
+    count(parts) == 1
+    ordinal(parts[0])
+}
+
+safe_chars(s, lo, hi) if {
+    count(s) >= lo
+    count(s) <= hi
+    trim(s, "bcdfghjklmnpqrstvwxz2456789") == ""
+}
+
+ordinal("0")
+ordinal(s) if {
+    count(s) >= 1
+    count(s) <= 8
+    trim(s, "0123456789") == ""
+    not startswith(s, "0")
 }
 
 container_used(idx) if {
@@ -177,6 +241,11 @@ allow_annotations(p_anno, i_anno) if {
 
 allow_annotation(p_anno, k, v) if p_anno[k] == v
 allow_annotation(p_anno, k, v) if {
+    k == "io.kubernetes.cri.sandbox-name"
+    p_anno[k] == "$(sandbox-name)"
+    allow_sandbox_name(v)
+}
+allow_annotation(p_anno, k, v) if {
     p_anno[k] == "$(sandbox-id)"
     count(v) == 64
 }
@@ -196,6 +265,7 @@ allow_process(p, i) if {
 }
 
 allow_env(p_env, e) if e in p_env
+allow_env(p_env, e) if env_with_name(p_env, e, input.OCI.Annotations["io.kubernetes.cri.sandbox-name"])
 allow_env(p_env, e) if {
     some r in policy_data.request_defaults.CreateContainerRequest.allow_env_prefix
     startswith(e, r)
@@ -320,8 +390,18 @@ allow_exec_process(p) if {
     is_null(p.Capabilities)
     p.Terminal == false
     every e in p.Env {
-        e in pc.Env
+        allow_exec_env(pc.Env, e)
     }
+}
+
+allow_exec_env(p_env, e) if e in p_env
+allow_exec_env(p_env, e) if env_with_name(p_env, e, data.pstate.sandbox_name)
+
+# An env entry naming the sandbox (HOSTNAME=$(sandbox-name) in a workload's template).
+env_with_name(p_env, e, name) if {
+    some pe in p_env
+    contains(pe, "$(sandbox-name)")
+    replace(pe, "$(sandbox-name)", name) == e
 }
 
 allow_exec_user(u, pu) if is_null(u)

@@ -242,6 +242,43 @@ function volume(v: unknown, where: string): PodVolume {
  * rather than silently ignored: hostPath, hostNetwork, privileged, valueFrom...
  */
 export function parsePod(text: string): PodSpec {
+  return parseWorkload(text, { podsOnly: true }).pod;
+}
+
+/** Workload kinds whose pod template `coco policy generate` accepts, and how replicas are named. */
+export const WORKLOAD_KINDS = [
+  "Deployment",
+  "ReplicaSet",
+  "StatefulSet",
+  "DaemonSet",
+  "Job",
+] as const;
+
+/** A controller that makes pods from a template (the pods' names follow its naming rule). */
+export interface WorkloadOwner {
+  kind: (typeof WORKLOAD_KINDS)[number];
+  name: string;
+  /** For a Job: `spec.completionMode: Indexed` puts the index in the pod name. */
+  indexed?: boolean;
+}
+
+/** A Pod, or the pod template of a workload with its owner. */
+export interface Workload {
+  pod: PodSpec;
+  owner?: WorkloadOwner;
+  /** Where the pod's metadata/spec live in the document (`[]` for a Pod). */
+  templatePath: string[];
+}
+
+/** The placeholder a workload's pod name becomes in its policy (any replica's name matches). */
+export const SANDBOX_NAME_PLACEHOLDER = "$(sandbox-name)";
+
+/**
+ * Parses a Pod manifest, or a Deployment/ReplicaSet/StatefulSet/DaemonSet/Job whose pod template
+ * is checked exactly as a Pod's spec. A template's pod gets the name {@link SANDBOX_NAME_PLACEHOLDER}:
+ * its replicas are named by their controller (see policy_data.sandbox_name in the rules).
+ */
+export function parseWorkload(text: string, opts: { podsOnly?: boolean } = {}): Workload {
   if (text.length > MAX_MANIFEST) bad(`manifest is larger than ${MAX_MANIFEST} bytes`);
   let docs: unknown[];
   try {
@@ -254,13 +291,48 @@ export function parsePod(text: string): PodSpec {
   }
   const objects: PodSpec["objects"] = [];
   let pod: Record<string, unknown> | undefined;
+  let owner: WorkloadOwner | undefined;
+  let templatePath: string[] = [];
   for (const [i, d] of docs.entries()) {
     if (d === null || d === undefined) continue;
     const o = obj(d, `document ${i}`);
     const kind = str(o.kind, `document ${i}.kind`);
-    if (kind === "Pod") {
-      if (pod) bad("the manifest holds more than one Pod");
-      pod = o;
+    if (kind === "Pod" || (WORKLOAD_KINDS as readonly string[]).includes(kind)) {
+      if (pod) bad("the manifest holds more than one Pod or workload");
+      if (kind === "Pod") {
+        pod = o;
+        continue;
+      }
+      if (opts.podsOnly)
+        throw new HostError(
+          "ERR_POD_UNSUPPORTED",
+          `kind ${kind} is not run by coco run: Kubernetes makes its pods (coco policy generate accepts it)`,
+        );
+      const meta = obj(o.metadata, `${kind}.metadata`);
+      const ownerName = str(meta.name, `${kind}.metadata.name`);
+      if (!NAME.test(ownerName) || ownerName.length > 63)
+        bad(`${kind}.metadata.name ${JSON.stringify(ownerName)} is not a DNS label`);
+      const spec = obj(o.spec, `${kind}.spec`);
+      if (spec.template === undefined || spec.template === null)
+        bad(`${kind}.spec.template is required`);
+      const template = obj(spec.template, `${kind}.spec.template`);
+      const tmeta = obj(template.metadata, `${kind}.spec.template.metadata`);
+      owner = {
+        kind: kind as WorkloadOwner["kind"],
+        name: ownerName,
+        ...(kind === "Job" ? { indexed: spec.completionMode === "Indexed" } : {}),
+      };
+      checkReplicaNames(owner);
+      // The template is a pod whose name its controller chooses and whose namespace is the owner's.
+      pod = {
+        metadata: {
+          ...tmeta,
+          name: "replica",
+          ...(meta.namespace !== undefined ? { namespace: meta.namespace } : {}),
+        },
+        spec: template.spec,
+      };
+      templatePath = ["spec", "template"];
     } else if (kind === "Secret" || kind === "ConfigMap") {
       const meta = obj(o.metadata, `${kind}.metadata`);
       const data: Record<string, string> = {};
@@ -275,11 +347,11 @@ export function parsePod(text: string): PodSpec {
     } else {
       throw new HostError(
         "ERR_POD_UNSUPPORTED",
-        `kind ${kind} is not supported (only Pod, Secret, ConfigMap)`,
+        `kind ${kind} is not supported (only Pod, ${WORKLOAD_KINDS.join(", ")}, Secret, ConfigMap)`,
       );
     }
   }
-  if (!pod) return bad("the manifest holds no Pod");
+  if (!pod) return bad("the manifest holds no Pod or workload");
   const meta = obj(pod.metadata, "metadata");
   const spec = obj(pod.spec, "spec");
   for (const k of ["hostNetwork", "hostPID", "hostIPC", "shareProcessNamespace"]) {
@@ -327,13 +399,13 @@ export function parsePod(text: string): PodSpec {
   }
   // Kubernetes defaults to Always; a manifest without restartPolicy has always meant "run once"
   // to coco, so the default stays Never (say Always to get restarts).
-  const restart = str(spec.restartPolicy, "spec.restartPolicy", "Never");
+  const restart = str(spec.restartPolicy, "spec.restartPolicy", owner ? "Always" : "Never");
   if (restart !== "Never" && restart !== "OnFailure" && restart !== "Always")
     bad("spec.restartPolicy must be Never, OnFailure or Always");
   const warnings: string[] = [];
-  return {
+  const parsed: PodSpec = {
     warnings,
-    name,
+    name: owner ? SANDBOX_NAME_PLACEHOLDER : name,
     namespace: str(meta.namespace, "metadata.namespace", "default"),
     runtimeClassName: str(spec.runtimeClassName, "spec.runtimeClassName", ""),
     annotations,
@@ -343,4 +415,28 @@ export function parsePod(text: string): PodSpec {
     restartPolicy: restart as PodSpec["restartPolicy"],
     objects,
   };
+  return { pod: parsed, ...(owner ? { owner } : {}), templatePath };
+}
+
+/** The longest name a generated name's base keeps (Kubernetes' maxGeneratedNameLength, 63 - 5). */
+const MAX_GENERATED_BASE = 58;
+
+/**
+ * Refuses an owner whose replicas' names would not keep `<name>-` whole: Kubernetes truncates a
+ * generated name's base to 58 characters, and a policy must know every replica's prefix.
+ */
+function checkReplicaNames(o: WorkloadOwner): void {
+  // The longest base each controller hands to generateName (StatefulSet names are not generated).
+  const base =
+    o.kind === "Deployment"
+      ? o.name.length + 12 // <name>-<pod-template-hash, up to 10>-
+      : o.kind === "Job" && o.indexed
+        ? o.name.length + 1 + 8 // <name>-<index>- (index up to 10^7)
+        : o.name.length + 1;
+  const limit = o.kind === "StatefulSet" ? 63 - 6 : MAX_GENERATED_BASE;
+  if (base > limit)
+    throw new HostError(
+      "ERR_POD_MANIFEST",
+      `${o.kind} name ${o.name} is too long: Kubernetes would cut its replicas' names, so no policy can name them; use at most ${o.name.length - (base - limit)} characters`,
+    );
 }
