@@ -23,4 +23,6 @@ export const commandGroups: Readonly<Record<string, () => Promise<RegisterGroup>
   logs: async () => (await import("./logs.js")).registerLogs,
   rm: async () => (await import("./rm.js")).registerRm,
   policy: async () => (await import("./policy.js")).registerPolicy,
+  install: async () => (await import("./install.js")).registerInstall,
+  uninstall: async () => (await import("./install.js")).registerUninstall,
 };
