@@ -59,6 +59,10 @@ export interface ContainerdOptions {
   imports?: string[];
   /** Runtime handlers besides `runc`, written into the main config. */
   runtimes?: RuntimeHandler[];
+  /** Proxy plugins (e.g. `{ coco: { type: "snapshot", address } }`). */
+  proxyPlugins?: Record<string, { type: string; address: string }>;
+  /** CRI's `disable_snapshot_annotations` (default: containerd's, true). */
+  snapshotAnnotations?: boolean;
   /** Folders put in front of containerd's PATH (where it finds `containerd-shim-*-v2`). */
   pathPrefix?: string[];
   /** Import the local pause and busybox images (default true). */
@@ -140,7 +144,10 @@ function runtimeTable(h: RuntimeHandler): Record<string, unknown> {
 /** The containerd config (version 3) for an instance rooted at `dir`. */
 export function containerdConfig(
   dir: string,
-  opts: { imports?: string[]; runtimes?: RuntimeHandler[]; logLevel?: string },
+  opts: Pick<
+    ContainerdOptions,
+    "imports" | "runtimes" | "logLevel" | "proxyPlugins" | "snapshotAnnotations"
+  >,
 ): string {
   const runtimes: Record<string, unknown> = {
     runc: runtimeTable({
@@ -158,12 +165,14 @@ export function containerdConfig(
     grpc: { address: join(dir, "containerd.sock") },
     ttrpc: { address: join(dir, "containerd.sock.ttrpc") },
     debug: { level: opts.logLevel ?? "info" },
+    ...(opts.proxyPlugins !== undefined ? { proxy_plugins: opts.proxyPlugins } : {}),
     plugins: {
       // NRI would open the machine-wide /var/run/nri/nri.sock, shared with other instances.
       "io.containerd.nri.v1.nri": { disable: true },
       "io.containerd.cri.v1.images": {
         snapshotter: "overlayfs",
         pinned_images: { sandbox: PAUSE_IMAGE },
+        ...(opts.snapshotAnnotations === true ? { disable_snapshot_annotations: false } : {}),
       },
       "io.containerd.cri.v1.runtime": {
         enable_selinux: false,
