@@ -10,6 +10,7 @@ import type { Command } from "commander";
 import { createRegoPolicyEngine } from "../trustee/as/policy/rego-engine.js";
 import { isTrusteeWorker, startTrusteePrimary, startTrusteeWorker } from "../trustee/cluster.js";
 import { defaultTrusteeConfig, loadTrusteeConfig, type TrusteeConfig } from "../trustee/config.js";
+import { DEFAULT_ADMIN_TOKEN_LIFETIME_SECS } from "../trustee/kbs/admin-auth.js";
 import {
   generateAdminKeyPair,
   mintAdminToken,
@@ -129,6 +130,11 @@ export function registerTrustee(program: Command): void {
       async (o: { key: string; role: string; issuer?: string; audience?: string; ttl: string }) => {
         const ttl = Number(o.ttl);
         if (!Number.isInteger(ttl) || ttl <= 0) throw new Error("--ttl must be a positive integer");
+        if (ttl > DEFAULT_ADMIN_TOKEN_LIFETIME_SECS) {
+          process.stderr.write(
+            `coco trustee admin-token: note: Trustee refuses admin tokens living longer than [admin] max_token_lifetime_secs (default ${DEFAULT_ADMIN_TOKEN_LIFETIME_SECS})\n`,
+          );
+        }
         const key = parsePrivateKeyPem(readFileSync(o.key));
         const token = await mintAdminToken(key, {
           role: o.role,

@@ -45,6 +45,8 @@ export interface TrusteeConfig {
         mode: "AuthenticatedAuthorization";
         identityProviders: IdentityProviderConfig[];
         acls: { role: string; allowedEndpoints: string }[];
+        /** Longest admin token lifetime accepted, seconds (ours; default one day). */
+        maxTokenLifetimeSecs?: number;
       };
   attestationToken: {
     trustedJwkSets: string[];
@@ -83,7 +85,12 @@ export interface TrusteeConfig {
         url?: string;
       };
   resourcePlugin: boolean;
-  session: { secretFile?: string; replayLedger: "memory" | "storage" };
+  session: {
+    secretFile?: string;
+    replayLedger: "memory" | "storage";
+    /** Byte budget of attested-session tokens too large for the cookie (MiB, default 64). */
+    tokenStoreMiB?: number;
+  };
 }
 
 type Table = Record<string, unknown>;
@@ -261,7 +268,12 @@ export function parseTrusteeConfig(
     only(a, "admin", ["authorization_mode"]);
     admin = { mode };
   } else if (mode === "AuthenticatedAuthorization") {
-    only(a, "admin", ["authorization_mode", "authentication", "authorization"]);
+    only(a, "admin", [
+      "authorization_mode",
+      "authentication",
+      "authorization",
+      "max_token_lifetime_secs",
+    ]);
     const authn = table(a.authentication, "admin.authentication");
     only(authn, "admin.authentication", ["bearer_jwt"]);
     const bj = table(authn.bearer_jwt, "admin.authentication.bearer_jwt");
@@ -299,6 +311,11 @@ export function parseTrusteeConfig(
       };
     });
     admin = { mode, identityProviders, acls };
+    const life = num(a.max_token_lifetime_secs, "admin.max_token_lifetime_secs");
+    if (life !== undefined) {
+      if (!(life > 0)) fail("admin.max_token_lifetime_secs must be positive");
+      admin.maxTokenLifetimeSecs = life;
+    }
   } else {
     fail(
       `admin.authorization_mode: unknown mode "${mode}" (InsecureAllowAll, DenyAll, AuthenticatedAuthorization)`,
@@ -466,13 +483,18 @@ export function parseTrusteeConfig(
   });
 
   const ss = table(doc.stateless_session, "stateless_session");
-  only(ss, "stateless_session", ["secret_file", "replay_ledger"]);
+  only(ss, "stateless_session", ["secret_file", "replay_ledger", "token_store_mib"]);
   const ledger = str(ss.replay_ledger, "stateless_session.replay_ledger") ?? "memory";
   if (ledger !== "memory" && ledger !== "storage")
     fail(`stateless_session.replay_ledger must be "memory" or "storage"`);
   const session: TrusteeConfig["session"] = { replayLedger: ledger };
   const sf = str(ss.secret_file, "stateless_session.secret_file");
   if (sf !== undefined) session.secretFile = sf;
+  const tsm = num(ss.token_store_mib, "stateless_session.token_store_mib");
+  if (tsm !== undefined) {
+    if (!(tsm > 0)) fail("stateless_session.token_store_mib must be positive");
+    session.tokenStoreMiB = tsm;
+  }
 
   return {
     http,

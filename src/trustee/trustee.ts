@@ -35,6 +35,7 @@ import {
 } from "./kbs/replay.js";
 import { createResourcePolicy } from "./kbs/resource-policy.js";
 import { createSessionSealer } from "./kbs/session.js";
+import { createMemorySessionTokens, createSharedSessionTokens } from "./kbs/session-tokens.js";
 import { createTokenVerifier } from "./kbs/token-verifier.js";
 import { parseCertBundle } from "./kbs/x5c.js";
 import { createRvps } from "./rvps/rvps.js";
@@ -153,7 +154,14 @@ async function adminConfig(cfg: TrusteeConfig["admin"]): Promise<AdminConfig> {
     if (ip.jwkSetUri !== undefined) p.jwks = await readJwks(ip.jwkSetUri, what);
     identityProviders.push(p);
   }
-  return { mode: cfg.mode, identityProviders, acls: cfg.acls };
+  return {
+    mode: cfg.mode,
+    identityProviders,
+    acls: cfg.acls,
+    ...(cfg.maxTokenLifetimeSecs !== undefined
+      ? { maxTokenLifetimeSecs: cfg.maxTokenLifetimeSecs }
+      : {}),
+  };
 }
 
 /** The session key from `[stateless_session] secret_file`, or a random one. */
@@ -215,9 +223,9 @@ export async function createTrustee(deps: TrusteeDeps): Promise<Trustee> {
         // are seen within 1 s; see docs/trustee.md).
         createCachedStore(
           config.storage.type === "LocalFs"
-            ? await createFileStore(config.storage.dirPath)
+            ? await createFileStore(config.storage.dirPath, { log })
             : config.storage.type === "LocalJson"
-              ? await createLocalJsonStore(config.storage.dirPath)
+              ? await createLocalJsonStore(config.storage.dirPath, { log })
               : await createPostgresStore(config.storage),
           { namespaces: CACHED_NAMESPACES },
         ));
@@ -248,6 +256,7 @@ export async function createTrustee(deps: TrusteeDeps): Promise<Trustee> {
     broker,
     rvps,
   });
+  const tokenBudget = Math.round((config.session.tokenStoreMiB ?? 64) * 1024 * 1024);
   const handler = createKbsHandler({
     attestationService,
     store,
@@ -266,6 +275,12 @@ export async function createTrustee(deps: TrusteeDeps): Promise<Trustee> {
       (config.session.replayLedger === "storage"
         ? createStoreReplayLedger(store)
         : createMemoryReplayLedger()),
+    // Tokens too large for the cookie: in this process's memory unless other processes must
+    // open its sessions (a shared session key), then in the shared store. Bounded either way.
+    sessionTokens:
+      deps.shared !== undefined || config.session.secretFile !== undefined
+        ? createSharedSessionTokens(store, { maxBytes: tokenBudget })
+        : createMemorySessionTokens({ maxBytes: tokenBudget }),
     sessionTimeoutMin: config.attestationService.timeoutMin,
     payloadLimitBytes: Math.round(config.http.payloadRequestSizeMiB * 1024 * 1024),
     resourcePlugin: config.resourcePlugin,

@@ -58,6 +58,8 @@ export interface HandshakeOptions {
   hashes?: string[];
   tee?: string;
   initData?: string;
+  /** Send this tee-pubkey instead of the generated key's (hostile tests; bound in report data). */
+  teePubkey?: unknown;
   /** Change the evidence before sending (negative tests). */
   tamper?: (att: Record<string, unknown>) => void;
   evidence?: (reportData: Buffer) => unknown;
@@ -76,7 +78,9 @@ export interface Handshake {
 
 /** Runs auth + attest with the sample TEE. */
 export async function handshake(base: string, o: HandshakeOptions = {}): Promise<Handshake> {
-  const { publicJwk, privateKey } = generateTeeKeyPair(o.keyKind ?? "ec-p256");
+  const generated = generateTeeKeyPair(o.keyKind ?? "ec-p256");
+  const { privateKey } = generated;
+  const publicJwk = (o.teePubkey ?? generated.publicJwk) as TeePublicJwk;
   const auth = await call(`${base}/kbs/v0/auth`, "POST", {
     version: "0.4.0",
     tee: o.tee ?? "sample",

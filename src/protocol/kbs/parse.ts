@@ -4,6 +4,8 @@
  * members are dropped as serde does, so digests are computed over what upstream would see.
  */
 import type { FlattenedJwe, TeePublicJwk } from "../../crypto/jwe.js";
+import { ParseLimitError } from "../limits/errors.js";
+import { type JsonLimits, parseJsonLimited } from "../limits/json.js";
 import { KbsProtocolError } from "./errors.js";
 import {
   KBS_PROTOCOL_VERSION,
@@ -34,29 +36,36 @@ function asString(v: unknown, field: string, max = 1 << 20): string {
 }
 
 /**
- * Decodes a JSON body of at most `maxBytes` bytes. Invalid UTF-8 or JSON is ERR_KBS_JSON, an
- * oversized body ERR_KBS_TOO_LARGE.
+ * Decodes a JSON body of at most `maxBytes` bytes under the parse limits of
+ * `protocol/limits` (depth, keys, values, duplicate keys; strings up to `maxBytes`). Invalid
+ * UTF-8 or JSON is ERR_KBS_JSON, an oversized body ERR_KBS_TOO_LARGE, a broken limit
+ * ERR_KBS_LIMIT naming it.
  */
-export function parseJsonBytes(bytes: Uint8Array, maxBytes = 2 * 1024 * 1024): unknown {
-  if (bytes.length > maxBytes) {
-    throw new KbsProtocolError("ERR_KBS_TOO_LARGE", `body is larger than ${maxBytes} bytes`);
-  }
-  let text: string;
+export function parseJsonBytes(
+  bytes: Uint8Array | string,
+  maxBytes = 2 * 1024 * 1024,
+  limits: Partial<JsonLimits> = {},
+): unknown {
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    throw new KbsProtocolError("ERR_KBS_JSON", "body is not valid UTF-8");
-  }
-  try {
-    return JSON.parse(text) as unknown;
+    return parseJsonLimited(bytes, { maxBytes, maxStringBytes: maxBytes, ...limits });
   } catch (err) {
-    // V8's message quotes the input; report only where it broke.
-    const at = /position (\d+)/.exec((err as Error).message)?.[1];
-    throw new KbsProtocolError(
-      "ERR_KBS_JSON",
-      `body is not valid JSON${at !== undefined ? ` (at byte ${at})` : ""}`,
-    );
+    throw toKbsProtocolError(err);
   }
+}
+
+/** Maps a {@link ParseLimitError} to the KBS protocol error codes (others pass through). */
+export function toKbsProtocolError(err: unknown): unknown {
+  if (!(err instanceof ParseLimitError)) return err;
+  const code =
+    err.code === "ERR_LIMIT_SIZE"
+      ? "ERR_KBS_TOO_LARGE"
+      : err.code === "ERR_LIMIT_SYNTAX"
+        ? "ERR_KBS_JSON"
+        : "ERR_KBS_LIMIT";
+  // "not valid JSON (at byte 3)" → "body is not valid JSON ..."; "JSON nests ..." → "body nests ...".
+  const msg =
+    err.code === "ERR_LIMIT_SYNTAX" ? `body is ${err.message}` : `body ${err.message.slice(5)}`;
+  return new KbsProtocolError(code, msg, { cause: err });
 }
 
 /** True when `s` is a TEE name upstream knows. */
@@ -101,27 +110,32 @@ export function parseTeePubKey(value: unknown): TeePublicJwk {
       kty,
       crv: crv as "P-256",
       alg: alg as "ECDH-ES+A256KW",
-      x: asString(o.x, "tee-pubkey.x", 256),
-      y: asString(o.y, "tee-pubkey.y", 256),
+      // P-521 coordinates are 66 bytes (88 characters of base64url).
+      x: asString(o.x, "tee-pubkey.x", 96),
+      y: asString(o.y, "tee-pubkey.y", 96),
     };
   }
   if (kty === "RSA") {
     return {
       kty,
       alg: alg as "RSA-OAEP-256",
-      n: asString(o.n, "tee-pubkey.n", 4096),
-      e: asString(o.e, "tee-pubkey.e", 64),
+      // At most 8192 bits (1,366 characters); the exponent at most 6 bytes (65537 is "AQAB").
+      n: asString(o.n, "tee-pubkey.n", 1366),
+      e: asString(o.e, "tee-pubkey.e", 8),
     };
   }
   return fail("tee-pubkey.kty", `unsupported key type ${JSON.stringify(kty)}`);
 }
+
+/** Longest init-data body accepted in an Attestation (the AS limit, 256 KiB). */
+export const MAX_INIT_DATA_CHARS = 256 * 1024;
 
 function parseInitData(v: unknown): KbsInitData | null {
   if (v === undefined || v === null) return null;
   const o = asObject(v, "init-data");
   return {
     format: asString(o.format, "init-data.format", 32),
-    body: asString(o.body, "init-data.body"),
+    body: asString(o.body, "init-data.body", MAX_INIT_DATA_CHARS),
   };
 }
 
@@ -135,7 +149,7 @@ export function parseKbsAttestation(value: unknown): KbsAttestation {
   return {
     "init-data": parseInitData(o["init-data"]),
     "runtime-data": {
-      nonce: asString(rd.nonce, "runtime-data.nonce", 1 << 16),
+      nonce: asString(rd.nonce, "runtime-data.nonce", 1024),
       "tee-pubkey": parseTeePubKey(rd["tee-pubkey"]),
     },
     "tee-evidence": {

@@ -5,12 +5,23 @@
  * `cdh.toml`/`aa.toml` parsed into objects and a Kata policy's `policy_data := {...}` lifted
  * into `agent_policy_claims`.
  */
-import { parse as parseToml } from "smol-toml";
 import { digest, type HashAlgorithm, isHashAlgorithm } from "../../crypto/digest.js";
+import { parseJsonLimited, parseTomlLimited } from "../../protocol/limits/index.js";
 import { AttestationServiceError } from "./errors.js";
 
 /** Largest init-data document accepted (bytes of TOML text). */
 export const MAX_INIT_DATA_BYTES = 256 * 1024;
+
+/**
+ * Parse limits for init-data and the TOML documents inside it: init-data arrives at /attest
+ * from anyone, so nesting, keys and strings are bounded before smol-toml builds anything.
+ */
+const INIT_DATA_TOML_LIMITS = {
+  maxBytes: MAX_INIT_DATA_BYTES,
+  maxDepth: 16,
+  maxKeys: 4096,
+  maxStringLength: MAX_INIT_DATA_BYTES,
+};
 
 /** Parsed and digested init-data. */
 export interface InitDataResult {
@@ -54,9 +65,9 @@ export function processInitDataToml(text: string): InitDataResult {
   }
   let doc: Record<string, unknown>;
   try {
-    doc = parseToml(text) as Record<string, unknown>;
+    doc = parseTomlLimited(text, INIT_DATA_TOML_LIMITS);
   } catch (err) {
-    fail("body is not valid TOML", err);
+    fail((err as Error).message.replace(/^not valid TOML.*/, "body is not valid TOML"), err);
   }
   if (typeof doc.version !== "string") fail("version must be a string");
   const algorithm = doc.algorithm;
@@ -76,7 +87,7 @@ export function processInitDataToml(text: string): InitDataResult {
     const v = claims[name];
     if (typeof v === "string") {
       try {
-        claims[name] = tomlToUpstreamJson(parseToml(v));
+        claims[name] = tomlToUpstreamJson(parseTomlLimited(v, INIT_DATA_TOML_LIMITS));
       } catch {
         // upstream keeps the string when it does not parse
       }
@@ -87,7 +98,10 @@ export function processInitDataToml(text: string): InitDataResult {
     const at = policy.indexOf("policy_data := {");
     if (at >= 0) {
       try {
-        claims.agent_policy_claims = JSON.parse(policy.slice(policy.indexOf("{", at)));
+        claims.agent_policy_claims = parseJsonLimited(policy.slice(policy.indexOf("{", at)), {
+          maxBytes: MAX_INIT_DATA_BYTES,
+          maxStringBytes: MAX_INIT_DATA_BYTES,
+        });
         delete claims["policy.rego"];
       } catch {
         // not JSON: leave the policy text as it is

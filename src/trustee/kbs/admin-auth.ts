@@ -35,7 +35,18 @@ export interface AclEntry {
 export type AdminConfig =
   | { mode: "InsecureAllowAll" }
   | { mode: "DenyAll" }
-  | { mode: "AuthenticatedAuthorization"; identityProviders: IdentityProvider[]; acls: AclEntry[] };
+  | {
+      mode: "AuthenticatedAuthorization";
+      identityProviders: IdentityProvider[];
+      acls: AclEntry[];
+      /** Longest lifetime (`exp` minus `iat`, or minus now without `iat`), default one day. */
+      maxTokenLifetimeSecs?: number;
+    };
+
+/** Default longest admin token lifetime: one day. */
+export const DEFAULT_ADMIN_TOKEN_LIFETIME_SECS = 86_400;
+/** Clock skew tolerated on `exp` and `iat` (upstream's 60 s leeway). */
+const LEEWAY_SECS = 60;
 
 /** Decides admin requests. */
 export interface AdminAuthorizer {
@@ -103,6 +114,7 @@ export function createAdminAuthorizer(cfg: AdminConfig): AdminAuthorizer {
       });
     }
   });
+  const maxLifetime = cfg.maxTokenLifetimeSecs ?? DEFAULT_ADMIN_TOKEN_LIFETIME_SECS;
   const providers = cfg.identityProviders.map((p) => ({
     ...p,
     jwkSet: p.jwks !== undefined ? createLocalJWKSet(p.jwks) : undefined,
@@ -113,7 +125,7 @@ export function createAdminAuthorizer(cfg: AdminConfig): AdminAuthorizer {
     for (const p of providers) {
       const opts = {
         requiredClaims: ["exp"],
-        clockTolerance: 60,
+        clockTolerance: LEEWAY_SECS,
         ...(p.issuer !== undefined ? { issuer: p.issuer } : {}),
         ...(p.audience !== undefined ? { audience: p.audience } : {}),
       };
@@ -141,6 +153,20 @@ export function createAdminAuthorizer(cfg: AdminConfig): AdminAuthorizer {
       const m = /^Bearer\s+([A-Za-z0-9_.-]+)\s*$/i.exec(authorization ?? "");
       if (m === null) throw new Denied("no Bearer token in the Authorization header");
       const claims = await verifyWith(m[1] as string);
+      // jose checked `exp` (required); bound the lifetime and refuse tokens from the future,
+      // so a leaked long-lived token or one minted with a skewed clock is not honoured.
+      const now = Math.floor(Date.now() / 1000);
+      const iat = claims.iat;
+      if (iat !== undefined && (typeof iat !== "number" || iat > now + LEEWAY_SECS)) {
+        throw new Denied("token is issued in the future (iat)");
+      }
+      const exp = claims.exp as number;
+      const lifetime = exp - (typeof iat === "number" ? iat : now);
+      if (lifetime > maxLifetime) {
+        throw new Denied(
+          `token lifetime ${lifetime} s exceeds the maximum ${maxLifetime} s (admin.max_token_lifetime_secs)`,
+        );
+      }
       const role = claims.role;
       if (typeof role !== "string") throw new Denied("token has no string role claim");
       const allowed = acls.some((a) => a.role === role && a.re.test(uri));

@@ -4,8 +4,14 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { HashAlgorithm } from "../../crypto/digest.js";
-import { parseJsonBytes } from "../../protocol/kbs/parse.js";
+import { toKbsProtocolError } from "../../protocol/kbs/parse.js";
 import { KBS_SESSION_COOKIE } from "../../protocol/kbs/types.js";
+import {
+  createJsonScanner,
+  DEFAULT_JSON_LIMITS,
+  ParseLimitError,
+  parseScannedJson,
+} from "../../protocol/limits/index.js";
 import type { AttestationService } from "../as/service.js";
 import type { KeyValueStore } from "../storage/types.js";
 import { type AdminAuthorizer, isAdminDenial } from "./admin-auth.js";
@@ -16,6 +22,7 @@ import type { ReplayLedger } from "./replay.js";
 import type { ResourcePolicy } from "./resource-policy.js";
 import type { AdminRequirement } from "./routes.js";
 import type { Session, SessionSealer } from "./session.js";
+import type { SessionTokenStore } from "./session-tokens.js";
 import type { TokenVerifier } from "./token-verifier.js";
 
 /** Everything the KBS needs, passed in. */
@@ -37,6 +44,8 @@ export interface KbsDeps {
   log?: (line: string) => void;
   /** Prometheus counters (default: a fresh set). */
   metrics?: Metrics;
+  /** Where tokens too large for the cookie wait (default: this process's bounded memory). */
+  sessionTokens?: SessionTokenStore;
 }
 
 /** The shared context of one KBS instance. */
@@ -52,8 +61,16 @@ export interface KbsContext {
    * (the admin middleware of the route table; handlers never call it themselves).
    */
   adminCheck(req: IncomingMessage, path: string, admin: AdminRequirement): Promise<void>;
-  /** Reads and parses a JSON body; failures become `code` with `prefix` in the detail. */
-  jsonBody(req: IncomingMessage, code: KbsServerErrorCode, prefix: string): Promise<unknown>;
+  /**
+   * Reads and parses a JSON body under the parse limits (at most `maxBytes`, default the
+   * payload limit); failures become `code` with `prefix` in the detail.
+   */
+  jsonBody(
+    req: IncomingMessage,
+    code: KbsServerErrorCode,
+    prefix: string,
+    maxBytes?: number,
+  ): Promise<unknown>;
 }
 
 /** A KbsServerError with `detail` as its ErrorInformation detail. */
@@ -93,12 +110,26 @@ export function createKbsContext(deps: KbsDeps): KbsContext {
     }
   };
 
-  const jsonBody = async (req: IncomingMessage, code: KbsServerErrorCode, prefix: string) => {
-    const bytes = await readBody(req, limit);
+  // Limits enforced while the body arrives: a deep or key-heavy body is refused at the byte
+  // where it breaks the limit, before JSON.parse does any work.
+  const jsonBody = async (
+    req: IncomingMessage,
+    code: KbsServerErrorCode,
+    prefix: string,
+    maxBytes = limit,
+  ) => {
+    const max = Math.min(maxBytes, limit);
+    const scanner = createJsonScanner({
+      ...DEFAULT_JSON_LIMITS,
+      maxBytes: max,
+      maxStringBytes: max,
+    });
     try {
-      return parseJsonBytes(bytes, limit);
+      const bytes = await readBody(req, max, (c) => scanner.push(c));
+      return parseScannedJson(bytes);
     } catch (e) {
-      throw err(code, `${prefix}${(e as Error).message}`, e);
+      if (!(e instanceof ParseLimitError)) throw e;
+      throw err(code, `${prefix}${(toKbsProtocolError(e) as Error).message}`, e);
     }
   };
 

@@ -20,7 +20,7 @@ import { KBS_PATH_PREFIX } from "../../protocol/kbs/types.js";
 import { createAdminRoutes } from "./admin-api.js";
 import { createKbsContext, err, type KbsContext, type KbsDeps } from "./context.js";
 import { KbsServerError } from "./errors.js";
-import { sendEmpty, sendError, sendJson } from "./http.js";
+import { ClientGone, sendEmpty, sendError, sendJson } from "./http.js";
 import { createRcarHandlers, createRcarRoutes } from "./rcar.js";
 import { createResourceRoutes } from "./resource.js";
 import { createRouter, type Route, type Router } from "./routes.js";
@@ -57,6 +57,11 @@ export function createKbsRouter(ctx: KbsContext): Router {
     ...((deps.resourcePlugin ?? true) ? createResourceRoutes(ctx, rcar) : []),
   ];
   return createRouter(routes);
+}
+
+/** The first segments of a request target, for a log line (never a query or a long path). */
+function path0(url: string | undefined): string {
+  return JSON.stringify((url ?? "").split("?")[0]?.slice(0, 64) ?? "");
 }
 
 /** Creates the request handler. */
@@ -117,6 +122,11 @@ export function createKbsHandler(
     route(req, res).catch((e: unknown) => {
       if (e instanceof KbsServerError) {
         sendError(res, e);
+        return;
+      }
+      if (e instanceof ClientGone) {
+        log(`kbs: ${e.message} (${req.method ?? "?"} ${path0(req.url)})`);
+        res.destroy();
         return;
       }
       // A bug, not bad input: say so without details.

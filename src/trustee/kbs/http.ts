@@ -3,8 +3,16 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { statusForErrorType, toErrorInformation } from "../../protocol/kbs/error-info.js";
 import { KbsServerError } from "./errors.js";
 
-/** Reads the body, refusing more than `limit` bytes (ERR_KBS_PAYLOAD_TOO_LARGE) without buffering it. */
-export function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
+/**
+ * Reads the body, refusing more than `limit` bytes (ERR_KBS_PAYLOAD_TOO_LARGE) without
+ * buffering it. `inspect` sees each chunk as it arrives (the JSON limits scanner): if it
+ * throws, reading stops at once and the promise rejects with what it threw.
+ */
+export function readBody(
+  req: IncomingMessage,
+  limit: number,
+  inspect?: (chunk: Buffer) => void,
+): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers["content-length"] ?? "0");
     if (Number.isFinite(declared) && declared > limit) {
@@ -14,31 +22,50 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Uint8Arra
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
+    const stop = (e: unknown) => {
+      done = true;
+      chunks.length = 0;
+      reject(e);
+    };
     req.on("data", (c: Buffer) => {
       if (done) return;
       size += c.length;
       if (size > limit) {
-        done = true;
-        chunks.length = 0;
-        reject(tooLarge(limit));
+        stop(tooLarge(limit));
         return;
+      }
+      if (inspect !== undefined) {
+        try {
+          inspect(c);
+        } catch (e) {
+          stop(e);
+          return;
+        }
       }
       chunks.push(c);
     });
     req.on("end", () => {
       if (!done) {
         done = true;
-        resolve(new Uint8Array(Buffer.concat(chunks)));
+        resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
       }
     });
     req.on("error", (err) => {
       if (!done) {
         done = true;
-        reject(err);
+        // The only error a request stream has: the client went away mid-body.
+        reject(
+          new ClientGone("client closed the connection before the body was complete", {
+            cause: err,
+          }),
+        );
       }
     });
   });
 }
+
+/** The client disconnected while its request was being read: nothing to answer, no fault here. */
+export class ClientGone extends Error {}
 
 function tooLarge(limit: number): KbsServerError {
   return new KbsServerError(
@@ -93,7 +120,9 @@ export function sendError(res: ServerResponse, err: KbsServerError): void {
     res.destroy();
     return;
   }
+  // A body refused before its end is not read further: the connection closes after the answer.
+  const unread = status === 413 || res.req?.complete === false;
   sendJson(res, status, toErrorInformation(err.errorType, err.message), {
-    ...(status === 413 ? { connection: "close" } : {}),
+    ...(unread ? { connection: "close" } : {}),
   });
 }

@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { constantTimeEqualString } from "../../crypto/compare.js";
+import { importTeePublicKey } from "../../crypto/jwe.js";
 import { isTee, parseKbsAttestation, parseKbsRequest } from "../../protocol/kbs/parse.js";
 import {
   deviceRuntimeData,
@@ -13,14 +14,18 @@ import {
   selectHashAlgorithm,
 } from "../../protocol/kbs/runtime-data.js";
 import { KBS_SESSION_COOKIE } from "../../protocol/kbs/types.js";
+import { DEFAULT_JSON_LIMITS, parseJsonLimited } from "../../protocol/limits/index.js";
 import type { VerificationRequest } from "../as/service.js";
 import { err, type KbsContext } from "./context.js";
 import { getCookie, sendJson } from "./http.js";
 import type { Route } from "./routes.js";
 import { newSessionId, type Session } from "./session.js";
+import { createMemorySessionTokens } from "./session-tokens.js";
 
-/** Attested sessions whose token is too large for a cookie (upstream's session namespace). */
-const SESSION_NAMESPACE = "kbs_protocol_session";
+/** Largest /auth body: a Request is about 150 bytes; extra-params is read for one list. */
+export const MAX_AUTH_BODY = 64 * 1024;
+/** Largest token issued (init-data is at most 256 KiB; hardware claims add some KiB). */
+export const MAX_TOKEN_CHARS = 1024 * 1024;
 
 /** A detail for a failed attestation that says which binding or rule failed. */
 function attestDetail(e: unknown): string {
@@ -59,42 +64,26 @@ export function createRcarHandlers(ctx: KbsContext): RcarHandlers {
   const { deps, metrics, log, cookieHeader, jsonBody } = ctx;
   const as = deps.attestationService;
   const timeoutMs = (deps.sessionTimeoutMin ?? 5) * 60_000;
+  const jsonLimits = { ...DEFAULT_JSON_LIMITS, maxBytes: ctx.limit, maxStringBytes: ctx.limit };
 
   // Tokens up to this size travel in the sealed cookie; larger ones (hardware claims, event
-  // logs) wait in the shared store so the cookie stays within common header limits.
+  // logs, a large agent policy) wait in the bounded token store (`session-tokens.ts`).
   const inlineTokenMax = 2800;
-  let nextSweep = Date.now() + 3600_000;
+  const tokens = deps.sessionTokens ?? createMemorySessionTokens();
   const attestedSession = async (id: string, token: string, exp: number): Promise<Session> => {
     if (token.length <= inlineTokenMax) return { state: "attested", id, token, exp };
-    const record = new TextEncoder().encode(JSON.stringify({ token, exp }));
-    await deps.store.put(SESSION_NAMESPACE, id, record);
-    if (Date.now() >= nextSweep) {
-      nextSweep = Date.now() + 3600_000;
-      void sweepSessions().catch(() => {});
-    }
+    await tokens.put(id, exp, token);
     return { state: "attested-ref", id, exp };
   };
   const tokenOf = async (s: Session): Promise<string | undefined> => {
     if (s.state === "attested") return s.token;
     if (s.state !== "attested-ref") return undefined;
-    const raw = await deps.store.get(SESSION_NAMESPACE, s.id);
-    if (raw === undefined) return undefined;
-    const rec = JSON.parse(Buffer.from(raw).toString("utf8")) as { token: string; exp: number };
-    return rec.exp > Date.now() ? rec.token : undefined;
-  };
-  const sweepSessions = async () => {
-    const now = Date.now();
-    for (const key of await deps.store.list(SESSION_NAMESPACE)) {
-      const raw = await deps.store.get(SESSION_NAMESPACE, key);
-      if (raw === undefined) continue;
-      const rec = JSON.parse(Buffer.from(raw).toString("utf8")) as { exp: number };
-      if (rec.exp <= now) await deps.store.delete(SESSION_NAMESPACE, key);
-    }
+    return tokens.get(s.id, s.exp);
   };
 
   async function auth(req: IncomingMessage, res: ServerResponse) {
     const prefix = "Attestation error: RCAR handshake Auth failed: ";
-    const body = await jsonBody(req, "ERR_KBS_ATTESTATION", prefix);
+    const body = await jsonBody(req, "ERR_KBS_ATTESTATION", prefix, MAX_AUTH_BODY);
     let request: ReturnType<typeof parseKbsRequest>;
     let negotiated: ReturnType<typeof selectHashAlgorithm>;
     try {
@@ -169,10 +158,14 @@ export function createRcarHandlers(ctx: KbsContext): RcarHandlers {
         `${prefix}nonce mismatch: runtime-data.nonce is not the challenge of this session`,
       );
     }
-    if (!(await deps.replay.claim(session.id, session.exp))) {
+    try {
+      // A key the resource plugin could never encrypt to gets no token (and no state).
+      importTeePublicKey(rd["tee-pubkey"]);
+    } catch (e) {
       throw err(
         "ERR_KBS_ATTESTATION",
-        `${prefix}challenge already used (replayed attestation); call /auth again`,
+        `${prefix}tee-pubkey cannot receive resources: ${(e as Error).message.replace(/^tee-pubkey:? ?/, "")}`,
+        e,
       );
     }
     const initData = attestation["init-data"];
@@ -194,9 +187,12 @@ export function createRcarHandlers(ctx: KbsContext): RcarHandlers {
     if (ev.additional_evidence !== "") {
       let map: unknown;
       try {
-        map = JSON.parse(ev.additional_evidence);
-      } catch {
-        throw err("ERR_KBS_ATTESTATION", `${prefix}tee-evidence.additional_evidence is not JSON`);
+        map = parseJsonLimited(ev.additional_evidence, jsonLimits);
+      } catch (e) {
+        throw err(
+          "ERR_KBS_ATTESTATION",
+          `${prefix}tee-evidence.additional_evidence: ${(e as Error).message}`,
+        );
       }
       if (typeof map !== "object" || map === null || Array.isArray(map)) {
         throw err(
@@ -221,12 +217,27 @@ export function createRcarHandlers(ctx: KbsContext): RcarHandlers {
     let token: string;
     try {
       token = (await as.evaluate(requests, ["default"])).token;
-      deps.tokenVerifier.remember(token);
     } catch (e) {
       metrics.inc("kbs_attestation_failures_total", { tee_type: session.tee });
       log(`kbs: attestation refused: ${(e as { code?: string }).code ?? "error"}`);
       throw err("ERR_KBS_ATTESTATION", attestDetail(e), e);
     }
+    if (token.length > MAX_TOKEN_CHARS) {
+      metrics.inc("kbs_attestation_failures_total", { tee_type: session.tee });
+      throw err(
+        "ERR_KBS_ATTESTATION",
+        `${prefix}the token would be ${token.length} characters, over the ${MAX_TOKEN_CHARS} limit (init-data or evidence claims too large)`,
+      );
+    }
+    // Single use of the challenge, claimed only once the evidence passed: failed attempts
+    // leave nothing behind (with replay_ledger = "storage", no write at all).
+    if (!(await deps.replay.claim(session.id, session.exp))) {
+      throw err(
+        "ERR_KBS_ATTESTATION",
+        `${prefix}challenge already used (replayed attestation); call /auth again`,
+      );
+    }
+    deps.tokenVerifier.remember(token);
     const attested = await attestedSession(session.id, token, session.exp);
     metrics.inc("kbs_attestation_successes_total", { tee_type: session.tee });
     sendJson(res, 200, { token }, cookieHeader(attested));

@@ -80,7 +80,7 @@ export function createResourceRoutes(ctx: KbsContext, rcar: RcarHandlers): Route
     } catch (e) {
       throw err("ERR_KBS_JWE", `JWE failed: ${(e as Error).message}`, e);
     }
-    metrics.inc("kbs_resource_reads_total", { resource_path: path.key });
+    metrics.inc("kbs_resource_reads_total");
     sendJson(res, 200, jwe);
   }
 
@@ -92,7 +92,7 @@ export function createResourceRoutes(ctx: KbsContext, rcar: RcarHandlers): Route
     } catch (e) {
       throw err("ERR_KBS_PLUGIN_INTERNAL", "Plugin internal error: resource storage failed", e);
     }
-    metrics.inc("kbs_resource_writes_total", { resource_path: path.key });
+    metrics.inc("kbs_resource_writes_total");
     log(`kbs: resource ${path.key} written (${body.length} bytes)`);
     sendEmpty(res, 200, "text/xml");
   }
@@ -103,7 +103,7 @@ export function createResourceRoutes(ctx: KbsContext, rcar: RcarHandlers): Route
     if (!(await deps.store.delete(REPOSITORY, path.key))) {
       throw err("ERR_KBS_PLUGIN_INTERNAL", "Plugin internal error: resource not found");
     }
-    metrics.inc("kbs_resource_deletes_total", { resource_path: path.key });
+    metrics.inc("kbs_resource_deletes_total");
     log(`kbs: resource ${path.key} deleted`);
     sendEmpty(res, 200);
   }

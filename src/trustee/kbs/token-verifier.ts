@@ -53,6 +53,11 @@ export interface TokenVerifier {
 
 /** Verified tokens remembered at most (oldest dropped first). */
 const MAX_CACHED = 4096;
+/**
+ * Bytes of remembered tokens at most (their length; the claims they hold take about as
+ * much): a flood of large sample tokens cannot grow the cache past this.
+ */
+const MAX_CACHED_BYTES = 16 * 1024 * 1024;
 
 const DEFAULT_TEEKEY_PATHS = [
   "/tdx/attester_runtime_data/tee-pubkey",
@@ -101,7 +106,14 @@ export function createTokenVerifier(cfg: TokenVerifierConfig): TokenVerifier {
     );
   }
   const paths = [...(cfg.extraTeekeyPaths ?? []), ...DEFAULT_TEEKEY_PATHS];
-  const verified = new Map<string, { exp: number; result: VerifiedToken }>();
+  const verified = new Map<string, { exp: number; bytes: number; result: VerifiedToken }>();
+  let cachedBytes = 0;
+  const forget = (key: string) => {
+    const e = verified.get(key);
+    if (e === undefined) return;
+    verified.delete(key);
+    cachedBytes -= e.bytes;
+  };
   const ownJwks = own.map((k) => k.export({ format: "jwk" }) as JWK);
   // Our own keys as WebCrypto keys, imported once (jose would convert a KeyObject per call).
   const ownCrypto = own.map((k) =>
@@ -115,7 +127,7 @@ export function createTokenVerifier(cfg: TokenVerifierConfig): TokenVerifier {
   );
   const opts = { requiredClaims: ["exp"], clockTolerance: 0 };
   /** Finds the TEE key in verified claims and remembers the result until `exp` (LRU). */
-  const cache = (cacheKey: string, claims: JWTPayload): VerifiedToken => {
+  const cache = (cacheKey: string, claims: JWTPayload, bytes: number): VerifiedToken => {
     for (const p of paths) {
       const v = jsonPointer(claims, p);
       if (v !== undefined && v !== null) {
@@ -125,8 +137,13 @@ export function createTokenVerifier(cfg: TokenVerifierConfig): TokenVerifier {
         } catch (err) {
           fail(`tee-pubkey at ${p} is malformed`, err);
         }
-        if (verified.size >= MAX_CACHED) verified.delete(verified.keys().next().value as string);
-        verified.set(cacheKey, { exp: claims.exp as number, result });
+        if (bytes > MAX_CACHED_BYTES) return result;
+        forget(cacheKey);
+        while (verified.size >= MAX_CACHED || cachedBytes + bytes > MAX_CACHED_BYTES) {
+          forget(verified.keys().next().value as string);
+        }
+        verified.set(cacheKey, { exp: claims.exp as number, bytes, result });
+        cachedBytes += bytes;
         return result;
       }
     }
@@ -145,6 +162,7 @@ export function createTokenVerifier(cfg: TokenVerifierConfig): TokenVerifier {
           verified.set(cacheKey, hit); // most recently used last
           return hit.result;
         }
+        cachedBytes -= hit.bytes;
       }
       let header: ReturnType<typeof decodeProtectedHeader>;
       try {
@@ -200,7 +218,7 @@ export function createTokenVerifier(cfg: TokenVerifierConfig): TokenVerifier {
           err,
         );
       }
-      return cache(cacheKey, payload as JWTPayload);
+      return cache(cacheKey, payload as JWTPayload, token.length);
     },
     remember(token) {
       // Only an optimisation: anything unexpected leaves the token to the full check.
@@ -208,7 +226,7 @@ export function createTokenVerifier(cfg: TokenVerifierConfig): TokenVerifier {
         const payload = token.split(".")[1] ?? "";
         const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as JWTPayload;
         if (typeof claims.exp !== "number") return;
-        cache(createHash("sha256").update(token).digest("base64"), claims);
+        cache(createHash("sha256").update(token).digest("base64"), claims, token.length);
       } catch {
         // e.g. no usable tee-pubkey: verify() will say so when the token is presented.
       }

@@ -113,3 +113,17 @@ test("other namespaces, large values and old entries are not kept", async () => 
   for (const k of ["a/a/1", "a/a/2", "a/a/3", "a/a/1"]) await s.get("repository", k);
   assert.equal(inner.reads, 8); // a/a/1 was evicted by a/a/3 (two entries at most)
 });
+
+test("the cache is bounded in bytes, not only in entries", async () => {
+  const inner = counting(createMemoryStore());
+  const s = createCachedStore(inner, { namespaces: ["repository"], maxTotalBytes: 1000 });
+  for (let i = 0; i < 5; i++) await inner.put("repository", `r/t/${i}`, new Uint8Array(400));
+  for (let i = 0; i < 5; i++) await s.get("repository", `r/t/${i}`);
+  const reads = inner.reads;
+  // Only the last two values (800 bytes) fit: the older three are read again.
+  await s.get("repository", "r/t/4");
+  await s.get("repository", "r/t/3");
+  assert.equal(inner.reads, reads);
+  await s.get("repository", "r/t/0");
+  assert.equal(inner.reads, reads + 1);
+});

@@ -17,6 +17,8 @@ export interface CachedStoreOptions {
   maxEntries?: number;
   /** Values larger than this are not cached (default 1 MiB). */
   maxValueBytes?: number;
+  /** Bytes of cached values at most, all entries together (default 32 MiB). */
+  maxTotalBytes?: number;
   now?: () => number;
 }
 
@@ -31,6 +33,8 @@ export function createCachedStore(inner: KeyValueStore, opts: CachedStoreOptions
   const ttl = opts.ttlMs ?? 1000;
   const max = opts.maxEntries ?? 1024;
   const maxBytes = opts.maxValueBytes ?? 1024 * 1024;
+  const maxTotal = opts.maxTotalBytes ?? 32 * 1024 * 1024;
+  let total = 0;
   const now = opts.now ?? Date.now;
   const entries = new Map<string, Entry>();
   // Bumped by every local write: a read that started before a write must not refill the cache
@@ -38,9 +42,16 @@ export function createCachedStore(inner: KeyValueStore, opts: CachedStoreOptions
   let generation = 0;
   const id = (ns: string, key: string) => `${ns}\0${key}`;
   const copy = (v: Uint8Array | undefined) => (v === undefined ? undefined : v.slice());
+  const size = (e: Entry) => e.value?.length ?? 0;
+  const drop = (k: string) => {
+    const e = entries.get(k);
+    if (e === undefined) return;
+    entries.delete(k);
+    total -= size(e);
+  };
   const invalidate = (ns: string, key: string) => {
     generation++;
-    entries.delete(id(ns, key));
+    drop(id(ns, key));
   };
 
   return {
@@ -54,12 +65,20 @@ export function createCachedStore(inner: KeyValueStore, opts: CachedStoreOptions
           entries.set(k, hit); // most recently used last
           return copy(hit.value);
         }
+        total -= size(hit);
       }
       const started = generation;
       const value = await inner.get(ns, key);
       if (started === generation && (value === undefined || value.length <= maxBytes)) {
-        if (entries.size >= max) entries.delete(entries.keys().next().value as string);
-        entries.set(k, { value: copy(value), expires: now() + ttl });
+        const e = { value: copy(value), expires: now() + ttl };
+        drop(k);
+        while (entries.size > 0 && (entries.size >= max || total + size(e) > maxTotal)) {
+          drop(entries.keys().next().value as string);
+        }
+        if (total + size(e) <= maxTotal) {
+          entries.set(k, e);
+          total += size(e);
+        }
       }
       return value;
     },

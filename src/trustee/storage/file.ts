@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
+import { prepareStorageRoot, removeStaleTemps } from "./root.js";
 import {
   assertKey,
   assertNamespace,
@@ -31,15 +32,22 @@ function ioError(op: string, ns: string, key: string, err: unknown): StorageErro
   return new StorageError("ERR_STORAGE_IO", `${op} ${ns}/${key} failed (${code})`, { cause: err });
 }
 
-/** A file-backed store rooted at `dir` (created with mode 0700). */
-export async function createFileStore(dir: string): Promise<KeyValueStore> {
-  try {
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    throw new StorageError("ERR_STORAGE_CONFIG", `cannot create storage directory ${dir}`, {
-      cause: err,
-    });
-  }
+/** Options of {@link createFileStore} and the LocalJson store. */
+export interface FileStoreOptions {
+  /** Where warnings go (a storage root that others could read, made private). */
+  log?: (line: string) => void;
+}
+
+/**
+ * A file-backed store rooted at `dir` (created with mode 0700; an existing root that group or
+ * others can read is made 0700, with a warning). Temporary files a crash left are removed.
+ */
+export async function createFileStore(
+  dir: string,
+  opts: FileStoreOptions = {},
+): Promise<KeyValueStore> {
+  await prepareStorageRoot(dir, opts.log);
+  for (const ns of await fs.readdir(dir)) await removeStaleTemps(join(dir, ns));
   const ready = new Set<string>();
   const nsDir = async (ns: string) => {
     assertNamespace(ns);
@@ -51,7 +59,7 @@ export async function createFileStore(dir: string): Promise<KeyValueStore> {
     return d;
   };
   const writeTemp = async (d: string, value: Uint8Array): Promise<string> => {
-    const tmp = join(d, `.tmp-${randomBytes(8).toString("hex")}`);
+    const tmp = join(d, `.tmp-${process.pid}-${randomBytes(8).toString("hex")}`);
     const fh = await fs.open(tmp, "wx", 0o600);
     try {
       await fh.writeFile(value);

@@ -4,9 +4,11 @@
  * (temporary file with mode 0600, fsync, rename); changes within this process are serialized.
  * Several processes must not share one directory (use LocalFs or PostgreSQL for that).
  */
+
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
+import { prepareStorageRoot, removeStaleTemps } from "./root.js";
 import {
   assertKey,
   assertNamespace,
@@ -17,14 +19,12 @@ import {
 } from "./types.js";
 
 /** A LocalJson store rooted at `dir`. */
-export async function createLocalJsonStore(dir: string): Promise<KeyValueStore> {
-  try {
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    throw new StorageError("ERR_STORAGE_CONFIG", `cannot create storage directory ${dir}`, {
-      cause: err,
-    });
-  }
+export async function createLocalJsonStore(
+  dir: string,
+  opts: { log?: (line: string) => void } = {},
+): Promise<KeyValueStore> {
+  await prepareStorageRoot(dir, opts.log);
+  await removeStaleTemps(dir);
   const locks = new Map<string, Promise<unknown>>();
   const serialize = <T>(ns: string, fn: () => Promise<T>): Promise<T> => {
     const prev = locks.get(ns) ?? Promise.resolve();
@@ -56,7 +56,7 @@ export async function createLocalJsonStore(dir: string): Promise<KeyValueStore> 
     }
   };
   const write = async (ns: string, items: Record<string, string>): Promise<void> => {
-    const tmp = join(dir, `.tmp-${randomBytes(8).toString("hex")}`);
+    const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(8).toString("hex")}`);
     try {
       const fh = await fs.open(tmp, "wx", 0o600);
       try {
