@@ -55,6 +55,13 @@ describe("init-data", () => {
     });
   });
 
+  test("rejects init-data from the host nested or keyed past the limits, before parsing it", () => {
+    const deep = `version = "0.1.0"\nalgorithm = "sha384"\n[data]\nx = "1"\n[y]\nz = ${"[".repeat(500)}${"]".repeat(500)}\n`;
+    assert.throws(() => parseInitData(deep), { code: "ERR_INITDATA_TOO_LARGE" });
+    const keys = `version = "0.1.0"\nalgorithm = "sha384"\n[data]\n${Array.from({ length: 5000 }, (_, i) => `k${i} = "v"`).join("\n")}\n`;
+    assert.throws(() => parseInitData(keys), { code: "ERR_INITDATA_TOO_LARGE" });
+  });
+
   test("fitDigest pads and truncates at the end", () => {
     assert.deepEqual([...fitDigest(new Uint8Array([1, 2]), 4)], [1, 2, 0, 0]);
     assert.deepEqual([...fitDigest(new Uint8Array([1, 2, 3]), 2)], [1, 2]);

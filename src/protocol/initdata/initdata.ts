@@ -6,6 +6,8 @@
 import { parse as parseToml } from "smol-toml";
 import { digest, type HashAlgorithm } from "../../crypto/digest.js";
 import { CocoError } from "../../errors.js";
+import { ParseLimitError } from "../limits/errors.js";
+import { checkTomlLimits } from "../limits/toml.js";
 
 /** Codes for init-data failures. */
 export type InitDataErrorCode =
@@ -46,8 +48,21 @@ export function parseInitData(bytes: Uint8Array | string): InitData {
   const text = new TextDecoder("utf-8", { fatal: false }).decode(raw);
   let doc: Record<string, unknown>;
   try {
-    doc = parseToml(text) as Record<string, unknown>;
+    // The host hands init-data to the guest: nesting, keys and strings are bounded before
+    // smol-toml builds anything.
+    checkTomlLimits(text, {
+      maxBytes: MAX_INITDATA_BYTES,
+      maxStringLength: MAX_INITDATA_BYTES,
+      maxDepth: 16,
+      maxKeys: 4096,
+    });
+    doc = parseToml(text, { maxDepth: 16 }) as Record<string, unknown>;
   } catch (err) {
+    if (err instanceof ParseLimitError) {
+      throw new InitDataError("ERR_INITDATA_TOO_LARGE", `init-data: ${err.message}`, {
+        cause: err,
+      });
+    }
     throw new InitDataError(
       "ERR_INITDATA_PARSE",
       `init-data is not valid TOML: ${(err as Error).message.split("\n")[0]}`,

@@ -4,7 +4,7 @@
  * INTERNAL with the handler's message. A frame over 4 MiB, a garbled header, an even
  * (server-side) stream id or a streaming frame closes that connection; the server survives.
  */
-import { mkdirSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
 import type {
@@ -48,6 +48,8 @@ export interface TtrpcServerOptions {
   errorMessage?: (err: unknown, ctx: CallContext) => string;
   /** Largest accepted payload (default 4 MiB). */
   maxPayload?: number;
+  /** Mode of the socket file (default 0600: the owner only). */
+  socketMode?: number;
 }
 
 /** The ttrpc server. Register methods, then `listen`. */
@@ -104,11 +106,16 @@ export class TtrpcServer {
     );
   }
 
-  /** Listens on a `unix://` address; a stale socket file is removed, its folder created. */
+  /**
+   * Listens on a `unix://` address; a stale socket file is removed, its folder created (0755,
+   * never writable by others). The socket file gets `socketMode` (default 0600) whatever the
+   * process umask: it is bound under a restrictive umask and chmodded after.
+   */
   async listen(address: string): Promise<void> {
     const path = socketPathOf(address);
-    if (!path.startsWith("\0")) {
-      mkdirSync(dirname(path), { recursive: true });
+    const fileSocket = !path.startsWith("\0");
+    if (fileSocket) {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
       try {
         if (statSync(path).isSocket()) rmSync(path);
       } catch {
@@ -117,13 +124,26 @@ export class TtrpcServer {
     }
     const server = createServer((sock) => this.serve(sock));
     this.server = server;
+    const mode = this.opts.socketMode ?? 0o600;
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(path, () => {
-        server.off("error", reject);
-        resolve();
-      });
+      // bind(2) happens inside listen(): the socket never exists with the caller's umask.
+      let old: number | undefined;
+      try {
+        old = process.umask(0o177);
+      } catch {
+        // worker threads cannot change the umask: the chmod below still applies
+      }
+      try {
+        server.listen(path, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      } finally {
+        if (old !== undefined) process.umask(old);
+      }
     });
+    if (fileSocket) chmodSync(path, mode);
     this.path = path;
   }
 

@@ -5,6 +5,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
+  type CanonicalRequestPath,
+  canonicalRequestPath,
+  parseResourcePath,
+  type ResourcePath,
+} from "../../../protocol/kbs/index.js";
+import {
   AA_SERVICE,
   AaMessages,
   CDH_SERVICES,
@@ -45,6 +51,16 @@ function send(
   const data = typeof body === "string" ? Buffer.from(body) : Buffer.from(body);
   res.writeHead(status, { "content-type": type, "content-length": String(data.length) });
   res.end(data);
+}
+
+/**
+ * True for a Host header naming loopback: `localhost`, `127.x.y.z` or `[::1]`, with or without
+ * a port. Anything else (absent, or a name a DNS-rebinding page resolved to 127.0.0.1) is not.
+ */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (host === undefined) return false;
+  const m = /^(\[::1\]|localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3})(:\d{1,5})?$/i.exec(host);
+  return m !== null;
 }
 
 /** True for 127.0.0.0/8, ::1 and IPv4-mapped loopback. */
@@ -96,9 +112,18 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     if (!isLoopback(req.socket.remoteAddress)) return send(res, 403, "Forbidden");
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const path = url.pathname;
-    const q = url.searchParams;
+    // A page in a guest browser that rebound its own name to 127.0.0.1 still sends that name.
+    if (!isLoopbackHost(req.headers.host))
+      return send(res, 403, "Forbidden: Host must be a loopback name");
+    let canonical: CanonicalRequestPath;
+    try {
+      canonical = canonicalRequestPath(req.url ?? "/");
+    } catch (err) {
+      req.resume();
+      return send(res, 400, (err as Error).message);
+    }
+    const path = canonical.path;
+    const q = new URLSearchParams(canonical.rawQuery ?? "");
     try {
       if (path === "/info") {
         if (req.method !== "GET") return send(res, 405, "Method Not Allowed");
@@ -192,7 +217,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       if (path.startsWith("/cdh/")) {
         if (!resource) return send(res, 404, "Resource Feature Not Enabled");
         if (path.startsWith("/cdh/resource/") && req.method === "GET") {
-          const rest = path.slice("/cdh/resource".length);
+          let resourcePath: ResourcePath;
+          try {
+            resourcePath = parseResourcePath(canonical.segments.slice(2));
+          } catch (err) {
+            return send(res, 400, (err as Error).message);
+          }
+          const rest = `/${resourcePath.key}`;
           const r = await cdh.call(
             CDH_SERVICES.getResource,
             "GetResource",
