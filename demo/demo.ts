@@ -3,6 +3,7 @@
  * components (processes on loopback, real registries and peers); a failing chapter fails the
  * demo. `npm run demo -- NAME…` runs only the named chapters.
  */
+import { startEntry } from "../src/node-runtime.js";
 
 type Chapter = {
   name: string;
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const selected = only.length > 0 ? chapters.filter((c) => only.includes(c.name)) : chapters;
+  console.log(`coco-ts demo on Node.js ${process.version} (${process.execPath})`);
   const t0 = Date.now();
   const notRun: string[] = [];
   for (const [i, chapter] of selected.entries()) {
@@ -100,7 +102,7 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
+startEntry("demo", main).catch((err: unknown) => {
   const code = (err as { code?: unknown }).code;
   console.error(
     `\nDEMO FAILED: ${typeof code === "string" ? `${code}: ` : ""}${err instanceof Error ? err.message : String(err)}`,

@@ -8,10 +8,21 @@
 // hang must fail, not stall CI; the process exits once its tests are done even if a leaked handle
 // would keep it alive.
 import { spawn } from "node:child_process";
-import { closeSync, openSync, readdirSync, readSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
+// The tests run on the Node.js package.json's `engines` asks for (npm scripts run the one
+// scripts/setup pins in .tools/node); an older one fails here rather than in odd ways later.
+const minMajor = Number(
+  /(\d+)/.exec(JSON.parse(readFileSync(join(root, "package.json"), "utf8")).engines.node)[1],
+);
+if (Number(process.versions.node.split(".")[0]) < minMajor) {
+  console.error(
+    `run-tests: ERR_NODE_VERSION: the tests need Node.js ${minMajor} or newer; this is ${process.version} (${process.execPath}). Run scripts/setup, then npm test (npm scripts run .tools/node/bin/node).`,
+  );
+  process.exit(1);
+}
 const dist = join(root, "dist");
 const filters = process.argv.slice(2);
 

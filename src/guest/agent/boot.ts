@@ -134,7 +134,7 @@ export async function bootAgent(
   const server = createAgentServer({ service, policy, log });
   await server.listen(cfg.socket);
   log(
-    `agent listening on ${cfg.socket} (${Math.round(process.uptime() * 1000)} ms after process start)`,
+    `agent listening on ${cfg.socket} (node ${process.version}, ${Math.round(process.uptime() * 1000)} ms after process start)`,
   );
   return {
     server,

@@ -62,15 +62,24 @@ describe("coco run with the qemu sandbox (a real VM)", () => {
       allowLogs: true,
     });
     const out: string[] = [];
+    const events: string[] = [];
     const r = await runPod(parsePod(yaml), {
       backend,
       stateRoot: join(work, "state"),
       signal: t.signal,
       onOutput: (_c, s, chunk) => out.push(`${s}:${Buffer.from(chunk).toString()}`),
       onEvent: (e) => {
+        events.push(e);
         if (process.env.COCO_DEBUG) console.error(e);
       },
     });
+    // The guest image carries the host's pinned Node.js (tools.lock), and the agent runs on it.
+    const agentNode = events.map((e) => /agent listening on .* \(node (v[^,]+),/.exec(e)?.[1]);
+    assert.ok(
+      agentNode.includes(process.version),
+      `the guest's agent runs on ${agentNode.filter(Boolean).join(", ") || "no reported node"}, the host on ${process.version}`,
+    );
+    t.diagnostic(`guest node ${process.version}`);
     const text = out.join("");
     // The guest's kernel, not the host's, and the command line the host gave the VM.
     assert.match(text, /stdout:[^\n]*\n?/);

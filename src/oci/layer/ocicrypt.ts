@@ -6,11 +6,11 @@
  * wrapped per recipient in `org.opencontainers.image.enc.keys.<scheme>`.
  */
 import {
-  type Cipher,
+  type Cipheriv,
   createCipheriv,
   createDecipheriv,
   createHmac,
-  type Decipher,
+  type Decipheriv,
   type Hmac,
   randomBytes,
   timingSafeEqual,
@@ -125,7 +125,7 @@ export function serializePublicOptions(hmac: Uint8Array): string {
  * ERR_OCI_HMAC when the MAC over the ciphertext does not match (constant-time compare).
  */
 export class LayerDecryptor {
-  readonly #decipher: Decipher;
+  readonly #decipher: Decipheriv;
   readonly #hmac: Hmac;
   readonly #expected: Uint8Array;
 
@@ -154,7 +154,7 @@ export class LayerDecryptor {
 
 /** Streaming encryptor: `update` returns ciphertext; `final()` returns the HMAC. */
 export class LayerEncryptor {
-  readonly #cipher: Cipher;
+  readonly #cipher: Cipheriv;
   readonly #hmac: Hmac;
   readonly symkey: Buffer;
   readonly nonce: Buffer;
