@@ -1,42 +1,45 @@
 /**
- * Layer decompression as streaming transforms: gzip (node:zlib, multi-member) and zstd (fzstd,
- * pure JS, because Node 20's zlib has no zstd). This file is the one entry to `fzstd`.
+ * Layer decompression as streaming transforms, both in node:zlib: gzip (multi-member) and zstd
+ * (libzstd, Node 24). zstd frame headers pass the {@link ZstdGuard} first, and libzstd itself
+ * refuses windows over the same limit (`ZSTD_d_windowLogMax`), so a declared 2 GB window is an
+ * error before anything is allocated. zlib errors carry `Z_*` or `ZSTD_error_*` codes, which
+ * the layer pipeline classifies as ERR_OCI_DECOMPRESS.
  */
-import { Transform } from "node:stream";
-import { createGunzip } from "node:zlib";
-import { Decompress } from "fzstd";
+import { type Duplex, Transform } from "node:stream";
+import { constants, createGunzip, createZstdDecompress } from "node:zlib";
 import { OciError } from "../errors.js";
 import type { Compression } from "../media-types.js";
-import { ZstdGuard } from "./zstd-guard.js";
+import { ZSTD_MAX_WINDOW, ZstdGuard } from "./zstd-guard.js";
 
 const OUT_CHUNK = 256 * 1024;
 
-/** A transform that decompresses `compression`, or undefined for uncompressed layers. */
-export function createDecompressor(compression: Compression): Transform | undefined {
+/**
+ * The pipeline stages that decompress `compression`, in order: none for uncompressed layers,
+ * gunzip for gzip, the frame guard then libzstd for zstd.
+ */
+export function createDecompressStages(compression: Compression): Duplex[] {
   switch (compression) {
     case "none":
-      return undefined;
+      return [];
     case "gzip":
-      return createGunzip({ chunkSize: OUT_CHUNK });
+      return [createGunzip({ chunkSize: OUT_CHUNK })];
     case "zstd":
-      return createZstdTransform();
+      return createZstdStages();
   }
 }
 
-function createZstdTransform(): Transform {
-  let out: Transform | undefined;
+/** True when `code` is a node:zlib error code (gzip `Z_*`, zstd `ZSTD_error_*`). */
+export function isZlibErrorCode(code: unknown): boolean {
+  return typeof code === "string" && (code.startsWith("Z_") || code.startsWith("ZSTD_error_"));
+}
+
+function createZstdStages(): Duplex[] {
   const guard = new ZstdGuard();
-  const z = new Decompress((chunk) => {
-    // fzstd reuses no buffers across calls, so pushing the view is safe.
-    out?.push(chunk);
-  });
-  out = new Transform({
+  const check = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       try {
-        // Frame headers are checked before fzstd sees them (it allocates the window up front).
         guard.feed(chunk);
-        z.push(chunk);
-        cb();
+        cb(null, chunk);
       } catch (err) {
         cb(
           err instanceof OciError
@@ -45,14 +48,10 @@ function createZstdTransform(): Transform {
         );
       }
     },
-    flush(cb) {
-      try {
-        z.push(new Uint8Array(0), true);
-        cb();
-      } catch (err) {
-        cb(new OciError("ERR_OCI_DECOMPRESS", `zstd: ${(err as Error).message}`, { cause: err }));
-      }
-    },
   });
-  return out;
+  const zstd = createZstdDecompress({
+    chunkSize: OUT_CHUNK,
+    params: { [constants.ZSTD_d_windowLogMax]: Math.log2(ZSTD_MAX_WINDOW) },
+  });
+  return [check, zstd];
 }

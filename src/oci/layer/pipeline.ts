@@ -13,7 +13,7 @@ import { layerKind } from "../media-types.js";
 import { LayerApplier } from "../unpack/apply.js";
 import type { UnpackRules } from "../unpack/rules.js";
 import { TarReader } from "../unpack/tar-reader.js";
-import { createDecompressor } from "./decompress.js";
+import { createDecompressStages, isZlibErrorCode } from "./decompress.js";
 import { type DecryptionKeys, unwrapLayerKey } from "./keys.js";
 import { ANNOTATION_PUBOPTS, LayerDecryptor, parsePublicOptions } from "./ocicrypt.js";
 
@@ -162,10 +162,11 @@ export async function applyLayer(o: ApplyLayerOptions): Promise<ApplyLayerResult
       cb(err);
     },
   });
-  const decompress = createDecompressor(kind.compression);
-  const stages: NodeJS.ReadWriteStream[] = [verify];
-  if (decompress) stages.push(decompress);
-  stages.push(diffCheck);
+  const stages: NodeJS.ReadWriteStream[] = [
+    verify,
+    ...createDecompressStages(kind.compression),
+    diffCheck,
+  ];
   try {
     await pipeline([o.blob, ...stages, tar] as unknown as [Readable, ...NodeJS.WritableStream[]]);
   } catch (err) {
@@ -183,7 +184,7 @@ export async function applyLayer(o: ApplyLayerOptions): Promise<ApplyLayerResult
 function classify(err: unknown, digest: string): OciError {
   if (err instanceof OciError) return err;
   const e = err as NodeJS.ErrnoException;
-  if (typeof e?.code === "string" && e.code.startsWith("Z_")) {
+  if (isZlibErrorCode(e?.code)) {
     return new OciError(
       "ERR_OCI_DECOMPRESS",
       `layer ${digest}: corrupt compressed data (${e.code})`,

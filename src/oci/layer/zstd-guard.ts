@@ -1,8 +1,10 @@
 /**
  * A streaming walk over zstd frame headers (RFC 8878 §3.1) that refuses frames whose window
- * (or single-segment content size) exceeds a limit before the decoder allocates it: fzstd
+ * (or single-segment content size) exceeds a limit before the decoder allocates it: a decoder
  * allocates the declared window up front, so a 2 GB window in a 20-byte layer would be a
- * memory bomb. The default limit is zstd's own decoder default (2^27 = 128 MiB).
+ * memory bomb. The default limit is zstd's own decoder default (2^27 = 128 MiB), which
+ * decompress.ts also sets in libzstd (`ZSTD_d_windowLogMax`); this walk names the frame and
+ * the window in a coded error, and does not depend on how a decoder is configured.
  */
 import { OciError } from "../errors.js";
 
