@@ -91,7 +91,7 @@ function fmt(s: Stats): string {
 
 /**
  * Prints ours and the peer, the ratio peer/ours (above 1 means we are faster), and appends a
- * JSON line to bench/results/<bench>.jsonl.
+ * JSON line to bench/results/<bench>.jsonl (and to `$COCO_BENCH_JSONL` when set).
  */
 export function report(bench: string, ours: Stats, peer: Stats, note?: string): number {
   const ratio = peer.medianMs / ours.medianMs;
@@ -101,9 +101,9 @@ export function report(bench: string, ours: Stats, peer: Stats, note?: string): 
     `ratio ${peer.name} / ${ours.name} = ${ratio.toFixed(2)}x ${ratio >= 1 ? "(ours faster)" : "(peer faster)"}${note ? `  ${note}` : ""}`,
   );
   mkdirSync(resultsDir, { recursive: true });
-  appendFileSync(
-    join(resultsDir, `${bench}.jsonl`),
-    `${JSON.stringify({ bench, date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, ours, peer, ratio, note })}\n`,
-  );
+  const line = `${JSON.stringify({ bench, date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, ours, peer, ratio, note })}\n`;
+  appendFileSync(join(resultsDir, `${bench}.jsonl`), line);
+  // `npm run bench -- NAME --node PATH` collects each runtime's results here (bench/run.ts).
+  if (process.env.COCO_BENCH_JSONL) appendFileSync(process.env.COCO_BENCH_JSONL, line);
   return ratio;
 }
