@@ -8,6 +8,7 @@ import { readFileSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { CocoError } from "../../errors.js";
+import { startEntry } from "../../node-runtime.js";
 import { packageVersion } from "../../version.js";
 
 /** Codes of the drop-in binaries' own failures. */
@@ -30,10 +31,14 @@ export function dropInProgram(name: string, description: string): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 }
 
-/** Runs a drop-in's program; a failure prints `name: CODE: message` and exits 1. */
+/**
+ * Runs a drop-in's program on a supported Node.js (else `name: ERR_NODE_VERSION: …`, exit 1),
+ * with the compile cache on for what it loads from here; a failure prints
+ * `name: CODE: message` and exits 1.
+ */
 export async function runDropIn(name: string, program: Command): Promise<void> {
   try {
-    await program.parseAsync(process.argv);
+    await startEntry(name, () => program.parseAsync(process.argv));
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     const message = err instanceof Error ? err.message : String(err);

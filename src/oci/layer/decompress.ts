@@ -6,7 +6,9 @@
  * the layer pipeline classifies as ERR_OCI_DECOMPRESS.
  */
 import { type Duplex, Transform } from "node:stream";
-import { constants, createGunzip, createZstdDecompress } from "node:zlib";
+// A namespace import: on a Node.js without zstd this module still loads, so entry points can
+// report ERR_NODE_VERSION instead of failing to link.
+import * as zlib from "node:zlib";
 import { OciError } from "../errors.js";
 import type { Compression } from "../media-types.js";
 import { ZSTD_MAX_WINDOW, ZstdGuard } from "./zstd-guard.js";
@@ -22,7 +24,7 @@ export function createDecompressStages(compression: Compression): Duplex[] {
     case "none":
       return [];
     case "gzip":
-      return [createGunzip({ chunkSize: OUT_CHUNK })];
+      return [zlib.createGunzip({ chunkSize: OUT_CHUNK })];
     case "zstd":
       return createZstdStages();
   }
@@ -49,9 +51,9 @@ function createZstdStages(): Duplex[] {
       }
     },
   });
-  const zstd = createZstdDecompress({
+  const zstd = zlib.createZstdDecompress({
     chunkSize: OUT_CHUNK,
-    params: { [constants.ZSTD_d_windowLogMax]: Math.log2(ZSTD_MAX_WINDOW) },
+    params: { [zlib.constants.ZSTD_d_windowLogMax]: Math.log2(ZSTD_MAX_WINDOW) },
   });
   return [check, zstd];
 }
