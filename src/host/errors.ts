@@ -13,7 +13,12 @@ export type HostErrorCode =
   | "ERR_SANDBOX_RUNTIME_CLASS"
   | "ERR_AGENT_CALL"
   | "ERR_POLICY_DENIED"
-  | "ERR_POLICY_GENERATE";
+  | "ERR_POLICY_GENERATE"
+  | "ERR_SHIM_ARGS"
+  | "ERR_SHIM_SPEC"
+  | "ERR_SHIM_UNSUPPORTED"
+  | "ERR_SHIM_NOT_FOUND"
+  | "ERR_SHIM_STATE";
 
 /** A host-side failure. */
 export class HostError extends CocoError<HostErrorCode> {}

@@ -96,7 +96,7 @@ const DEFAULT_MOUNTS: readonly Required<RuntimeMount>[] = [
     destination: "/dev/pts",
     type: "devpts",
     source: "devpts",
-    options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"],
+    options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
   },
   {
     destination: "/dev/shm",

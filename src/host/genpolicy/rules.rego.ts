@@ -408,7 +408,9 @@ allow_exec_user(u, pu) if is_null(u)
 allow_exec_user(u, pu) if {
     u.UID == pu.UID
     u.GID == pu.GID
-    count(u.AdditionalGids) == 0
+    every g in u.AdditionalGids {
+        g in pu.AdditionalGids
+    }
 }
 
 allow_exec_command(args) if args in policy_data.request_defaults.ExecProcessRequest.allowed_commands

@@ -98,6 +98,33 @@ export class AgentClient {
       if (data.length === 0) break;
     }
   }
+  async writeStdin(containerId: string, execId: string, data: Uint8Array): Promise<number> {
+    let off = 0;
+    while (off < data.length) {
+      const r = await this.call("WriteStdin", { containerId, execId, data: data.subarray(off) });
+      const n = (r.len as number) ?? 0;
+      if (n <= 0) throw new HostError("ERR_AGENT_CALL", "WriteStdin: the agent took no bytes");
+      off += n;
+    }
+    return off;
+  }
+  async closeStdin(containerId: string, execId: string): Promise<void> {
+    await this.call("CloseStdin", { containerId, execId });
+  }
+  async ttyWinResize(
+    containerId: string,
+    execId: string,
+    row: number,
+    column: number,
+  ): Promise<void> {
+    await this.call("TtyWinResize", { containerId, execId, row, column });
+  }
+  async updateContainer(containerId: string, resources: object | undefined): Promise<void> {
+    await this.call("UpdateContainer", { containerId, ...(resources ? { resources } : {}) });
+  }
+  async statsContainer(containerId: string): Promise<Record<string, unknown>> {
+    return this.call("StatsContainer", { containerId });
+  }
   async setPolicy(policy: string): Promise<void> {
     await this.call("SetPolicy", { policy });
   }

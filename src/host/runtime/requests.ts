@@ -190,7 +190,9 @@ export function containerPlan(
     }
   }
   const cfg = image.config;
-  const user = { UID: c.runAsUser ?? 0, GID: c.runAsGroup ?? 0, AdditionalGids: [], Username: "" };
+  // containerd (oci.WithAdditionalGIDs) lists the primary group among the additional ones.
+  const gid = c.runAsGroup ?? 0;
+  const user = { UID: c.runAsUser ?? 0, GID: gid, AdditionalGids: [gid], Username: "" };
   const caps = containerCaps(c);
   const resources = toLinuxResources(c.resources);
   const request: CreateContainerRequest = {
