@@ -207,7 +207,7 @@ test("collateral fetch fills a directory from a KDS that snp verify then uses of
   assert.equal(existsSync(join(tmp, "dcap")), false);
 });
 
-test("createHardwareVerifiers wires all five hardware TEEs for the Attestation Service", {
+test("createHardwareVerifiers wires the hardware TEEs and the NVIDIA GPU for the Attestation Service", {
   skip,
 }, async () => {
   const vs = createHardwareVerifiers({
@@ -217,9 +217,11 @@ test("createHardwareVerifiers wires all five hardware TEEs for the Attestation S
   assert.deepEqual(vs.map((v) => v.tee).sort(), [
     "az-snp-vtpm",
     "az-tdx-vtpm",
+    "nvidia",
     "sgx",
     "snp",
     "tdx",
+    "tpm",
   ]);
   const tdx = vs.find((v) => v.tee === "tdx");
   assert.ok(tdx);
@@ -249,7 +251,7 @@ test("createHardwareVerifiers wires all five hardware TEEs for the Attestation S
     createHardwareVerifiers()
       .map((v) => v.tee)
       .sort(),
-    ["az-tdx-vtpm", "sgx", "tdx"],
+    ["az-tdx-vtpm", "nvidia", "sgx", "tdx", "tpm"],
   );
 });
 
@@ -290,4 +292,37 @@ test("coco attest verify --tee cca verifies the real token (raw CBOR and upstrea
   assert.deepEqual(JSON.parse(viaJson.stdout), claims);
   const noStore = verify("cca", json);
   assert.match(noStore.stderr, /ERR_COLLATERAL_MISSING/);
+});
+
+test("coco attest verify --tee nvidia and --tee tpm verify the real captures", {
+  skip:
+    sharedSkip("fixtures/evidence/nvidia/hopperAttestationReport.txt") ||
+    sharedSkip("fixtures/evidence/tpm/tpm_evidence.json"),
+}, () => {
+  const gpu = join(tmp, "gpu.json");
+  writeFileSync(
+    gpu,
+    JSON.stringify({
+      device_evidence_list: [
+        {
+          arch: "HOPPER",
+          uuid: "1111-2222-33333-444444-555555",
+          evidence: readFileSync(ev("nvidia/hopperAttestationReport.txt"), "utf8"),
+          certificate: readFileSync(ev("nvidia/hopper_cert_chain_case1.txt")).toString("base64"),
+        },
+      ],
+    }),
+  );
+  const nonce = "931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb";
+  const r = verify("nvidia", gpu, "--report-data", nonce);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(
+    JSON.parse(r.stdout).devices[0],
+    JSON.parse(readFileSync(ev("nvidia/hopperAttestationReport-claims.txt"), "utf8")),
+  );
+  const wrong = verify("nvidia", gpu, "--report-data", `${nonce.slice(0, -2)}00`);
+  assert.match(wrong.stderr, /ERR_REPORT_DATA_MISMATCH/);
+  const t = verify("tpm", ev("tpm/tpm_evidence.json"));
+  assert.equal(t.status, 0, t.stderr);
+  assert.equal(JSON.parse(t.stdout).pcr23.length, 64);
 });

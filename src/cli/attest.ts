@@ -7,8 +7,10 @@ import type { Clock } from "../tee/common/certs.js";
 import { EvidenceError } from "../tee/common/errors.js";
 import { EVENTLOG_MAX_SIZE, parseCcel } from "../tee/eventlog/ccel.js";
 import { replayRegister } from "../tee/eventlog/replay.js";
+import { parseNvidiaEvidence } from "../tee/nvidia/index.js";
 import { parseSnpEvidence } from "../tee/snp/evidence.js";
 import { parseSnpReport } from "../tee/snp/report.js";
+import { parseTpmEvidence } from "../tee/tpm/index.js";
 import {
   parseAzSnpEvidence,
   verifyAzSnpEvidence,
@@ -18,6 +20,10 @@ import {
   verifyAzTdxEvidence,
 } from "../trustee/as/verifier/az-tdx-vtpm/index.js";
 import { ccaStoresFromDir, verifyCcaToken } from "../trustee/as/verifier/cca/index.js";
+import {
+  parseNvidiaReferenceMeasurements,
+  verifyNvidiaDevice,
+} from "../trustee/as/verifier/nvidia/index.js";
 import { parseSgxEvidence, verifySgxQuote } from "../trustee/as/verifier/sgx/index.js";
 import {
   createOfflineVcekSource,
@@ -25,6 +31,7 @@ import {
   verifySnpEvidence,
 } from "../trustee/as/verifier/snp/index.js";
 import { parseTdxEvidence, verifyTdxEvidence } from "../trustee/as/verifier/tdx/index.js";
+import { verifyTpmEvidence } from "../trustee/as/verifier/tpm/index.js";
 import {
   collateralFetchDcap,
   collateralFetchSnp,
@@ -41,7 +48,16 @@ import {
 } from "./attest-common.js";
 
 /** TEEs `coco attest verify` understands. */
-export const ATTEST_TEES = ["tdx", "sgx", "snp", "az-snp-vtpm", "az-tdx-vtpm", "cca"] as const;
+export const ATTEST_TEES = [
+  "tdx",
+  "sgx",
+  "snp",
+  "az-snp-vtpm",
+  "az-tdx-vtpm",
+  "cca",
+  "nvidia",
+  "tpm",
+] as const;
 /** One of {@link ATTEST_TEES}. */
 export type AttestTee = (typeof ATTEST_TEES)[number];
 
@@ -139,6 +155,30 @@ export function attestVerify(o: AttestVerifyOptions): Record<string, unknown> {
         expectedInitDataHash: o.initDataDigest,
       });
     }
+    case "nvidia": {
+      // Upstream's device evidence JSON; one claim set per device. Reference measurements are
+      // read from DIR/nvidia-reference-measurements.json when --collateral is given.
+      const rvBytes = o.collateralDir
+        ? readIf(`${o.collateralDir}/nvidia-reference-measurements.json`)
+        : undefined;
+      const referenceMeasurements = rvBytes
+        ? parseNvidiaReferenceMeasurements(
+            Buffer.from(rvBytes).toString("utf8"),
+            "nvidia-reference-measurements.json",
+          )
+        : undefined;
+      const devices = parseNvidiaEvidence(json).map((d) =>
+        verifyNvidiaDevice(d, { expectedReportData: o.reportData, referenceMeasurements, clock }),
+      );
+      return { devices };
+    }
+    case "tpm":
+      // The AK comes with the evidence; trusting it is the attestation policy's job
+      // (upstream: `input.tpm.ak_public in query_reference_value("trusted_aks")`).
+      return verifyTpmEvidence(parseTpmEvidence(json), {
+        expectedReportData: o.reportData,
+        expectedInitDataHash: o.initDataDigest,
+      });
     case "az-tdx-vtpm":
       if (!o.reportData)
         throw new EvidenceError(
@@ -166,7 +206,9 @@ function hexOpt(v: string | undefined, what: string): Uint8Array | undefined {
 export function registerAttest(program: Command): void {
   const attest = program
     .command("attest")
-    .description("Verify hardware TEE evidence offline (TDX, SGX, SNP, Azure vTPM, CCA)");
+    .description(
+      "Verify hardware TEE evidence offline (TDX, SGX, SNP, Azure vTPM, CCA, NVIDIA GPUs)",
+    );
   attest
     .command("verify")
     .description(

@@ -74,7 +74,15 @@ test("no verifier_config: sample and the Intel TEEs, with a warning that TCB is 
 }, () => {
   const logs: string[] = [];
   const vs = createVerifiersFromConfig({}, { log: (l) => logs.push(l) });
-  assert.deepEqual(tees(vs), ["az-tdx-vtpm", "sample", "sampledevice", "sgx", "tdx"]);
+  assert.deepEqual(tees(vs), [
+    "az-tdx-vtpm",
+    "nvidia",
+    "sample",
+    "sampledevice",
+    "sgx",
+    "tdx",
+    "tpm",
+  ]);
   assert.equal(logs.length, 1);
   assert.match(logs[0] ?? "", /tdx, az-tdx-vtpm, sgx .*TCB status is not appraised/);
 });
@@ -99,11 +107,13 @@ test("snp_verifier: OfflineStore sources are tried in order; [] fetches nothing"
   assert.deepEqual(tees(vs), [
     "az-snp-vtpm",
     "az-tdx-vtpm",
+    "nvidia",
     "sample",
     "sampledevice",
     "sgx",
     "snp",
     "tdx",
+    "tpm",
   ]);
   const [r] = await snpEvaluate(snpOf(vs));
   assert.equal(r?.claims.chip_id, Buffer.from(report.chipId).toString("hex"));
@@ -197,8 +207,12 @@ test("verifier_config refusals name the key", { skip }, () => {
   const emptyDir = join(tmp, "no-bundles");
   mkdirSync(emptyDir, { recursive: true });
   const cases: [Record<string, unknown>, RegExp][] = [
-    [{ nvidia_verifier: {} }, /verifier_config\.nvidia_verifier is not implemented/],
-    [{ tpm_verifier: {} }, /verifier_config\.tpm_verifier is not implemented/],
+    [{ nvidia_verifier: { type: "Remote" } }, /"Remote" \(NVIDIA NRAS\) is not implemented/],
+    [{ nvidia_verifier: { reference_measurements: join(tmp, "none.json") } }, /does not exist/],
+    [
+      { tpm_verifier: { trusted_ak_keys_dir: "x" } },
+      /unknown key .*tpm_verifier\.trusted_ak_keys_dir/,
+    ],
     [{ snp_verifier: 3 }, /snp_verifier must be a table/],
     [{ snp_verifier: {} }, /snp_verifier\.vendor_certs_dir is required/],
     [{ snp_verifier: { vendor_certs_dir: 7 } }, /vendor_certs_dir must be a string/],
@@ -294,7 +308,7 @@ test("every hardware verifier refuses malformed evidence with a coded VerifierEr
   skip,
 }, async () => {
   const verifiers = createHardwareVerifiers({ collateralDir: amd });
-  assert.equal(verifiers.length, 5);
+  assert.equal(verifiers.length, 7);
   for (const v of verifiers) {
     for (const evidence of GARBAGE) {
       await assert.rejects(

@@ -14,6 +14,11 @@ import {
   ccaStoresFromFiles,
   createCcaVerifier,
 } from "./as/verifier/cca/index.js";
+import {
+  createNvidiaVerifier,
+  type NvidiaReferenceMeasurements,
+  parseNvidiaReferenceMeasurements,
+} from "./as/verifier/nvidia/index.js";
 import { createSampleVerifier } from "./as/verifier/sample/verifier.js";
 import { createSgxVerifier } from "./as/verifier/sgx/index.js";
 import {
@@ -29,6 +34,7 @@ import {
 import type { DcapCollateral } from "./as/verifier/tdx/collateral.js";
 import { hasDcapCollateral, readDcapCollateralDir } from "./as/verifier/tdx/collateral-dir.js";
 import { createTdxVerifier } from "./as/verifier/tdx/index.js";
+import { createTpmVerifier } from "./as/verifier/tpm/index.js";
 import type { Verifier } from "./as/verifier/types.js";
 import { TrusteeConfigError } from "./config.js";
 
@@ -53,6 +59,8 @@ export interface HardwareVerifierOptions {
   dcapCollateralDir?: string;
   /** CCA trust anchors (CPAKs) and platform reference values; without them no `cca` verifier. */
   cca?: { trustAnchors: CcaTrustAnchor[]; referenceValues?: CcaReferenceValues };
+  /** Reference measurements every NVIDIA GPU measurement block must match (optional). */
+  nvidiaReferenceMeasurements?: NvidiaReferenceMeasurements;
   clock?: Clock;
   /** Receives warnings (TCB status not appraised). */
   log?: (line: string) => void;
@@ -83,6 +91,11 @@ export function createHardwareVerifiers(o: HardwareVerifierOptions = {}): Verifi
     createSgxVerifier({ clock, collateral: sgx }),
     createAzTdxVtpmVerifier({ clock, collateral: tdx }),
   ];
+  // NVIDIA's device root is pinned, so local GPU verification needs no configuration (upstream's
+  // default `nvidia_verifier` type is Local too).
+  out.push(createNvidiaVerifier({ referenceMeasurements: o.nvidiaReferenceMeasurements, clock }));
+  // TPM evidence carries its AK; the attestation policy decides whether it is trusted.
+  out.push(createTpmVerifier());
   if (o.cca) out.push(createCcaVerifier(o.cca));
   const vendorDir = o.vendorCertsDir ?? o.collateralDir;
   if (vendorDir === undefined) return out;
@@ -202,6 +215,38 @@ function ccaOptions(
   }
 }
 
+/**
+ * `nvidia_verifier` → upstream's `type = "Local"` (default; "local" accepted) plus our
+ * `reference_measurements = FILE` (JSON `{"<index>": ["<hex>", ...]}`). `Remote` (NVIDIA's NRAS
+ * service, which needs a licence agreement and the network) is not implemented.
+ */
+function nvidiaOptions(
+  t: Record<string, unknown>,
+  where: string,
+): Pick<HardwareVerifierOptions, "nvidiaReferenceMeasurements"> {
+  onlyKeys(t, where, ["type", "verifier_url", "reference_measurements"]);
+  const type = t.type ?? "Local";
+  if (type === "Remote" || type === "remote") {
+    fail(`${where}.type = "Remote" (NVIDIA NRAS) is not implemented; use "Local"`);
+  }
+  if (type !== "Local" && type !== "local") fail(`${where}.type must be "Local" or "Remote"`);
+  if (t.verifier_url !== undefined) fail(`${where}.verifier_url applies to type "Remote" only`);
+  const file = optionalString(t, "reference_measurements", where);
+  if (file === undefined) return {};
+  const bytes = readIfExists(file);
+  if (bytes === undefined) fail(`${where}.reference_measurements: ${file} does not exist`);
+  try {
+    return {
+      nvidiaReferenceMeasurements: parseNvidiaReferenceMeasurements(
+        Buffer.from(bytes).toString("utf8"),
+        file,
+      ),
+    };
+  } catch (err) {
+    fail(`${where}.reference_measurements: ${(err as Error).message}`, err);
+  }
+}
+
 /** `dcap_verifier` → the DCAP part of {@link HardwareVerifierOptions}. */
 function dcapOptions(
   t: Record<string, unknown>,
@@ -252,7 +297,13 @@ export function createVerifiersFromConfig(
     if (name === "snp_verifier") opts = { ...opts, ...snpOptions(t, where, deps) };
     else if (name === "dcap_verifier") opts = { ...opts, ...dcapOptions(t, where) };
     else if (name === "cca_verifier") opts = { ...opts, ...ccaOptions(t, where) };
-    else fail(`${where} is not implemented (snp_verifier, dcap_verifier and cca_verifier are)`);
+    else if (name === "nvidia_verifier") opts = { ...opts, ...nvidiaOptions(t, where) };
+    // Upstream's TpmVerifierConfig is an empty struct (its documented keys are ignored there).
+    else if (name === "tpm_verifier") onlyKeys(t, where, []);
+    else
+      fail(
+        `${where} is not implemented (snp_verifier, dcap_verifier, cca_verifier, nvidia_verifier and tpm_verifier are)`,
+      );
   }
   let hardware: Verifier[];
   try {
