@@ -27,7 +27,7 @@ import {
 import { parseSgxEvidence, verifySgxQuote } from "../trustee/as/verifier/sgx/index.js";
 import {
   createOfflineVcekSource,
-  snpVendorFromDir,
+  snpVendorOrShipped,
   verifySnpEvidence,
 } from "../trustee/as/verifier/snp/index.js";
 import { parseTdxEvidence, verifyTdxEvidence } from "../trustee/as/verifier/tdx/index.js";
@@ -39,13 +39,7 @@ import {
   httpGetWithHeaders,
   INTEL_ROOT_CA_CRL_URL,
 } from "./attest-collateral.js";
-import {
-  dcapCollateral,
-  evidenceJson,
-  MAX_EVIDENCE,
-  needCollateral,
-  readIf,
-} from "./attest-common.js";
+import { dcapCollateral, evidenceJson, MAX_EVIDENCE, readIf } from "./attest-common.js";
 
 /** TEEs `coco attest verify` understands. */
 export const ATTEST_TEES = [
@@ -110,8 +104,9 @@ export function attestVerify(o: AttestVerifyOptions): Record<string, unknown> {
         },
       );
     case "snp": {
-      const dir = needCollateral(o.collateralDir, "snp");
-      const vendor = snpVendorFromDir(dir, readIf, clock ?? (() => new Date()));
+      // AMD's roots ship with the product; --collateral adds a VCEK store (and may hold bundles).
+      const dir = o.collateralDir;
+      const vendor = snpVendorOrShipped(dir, readIf, clock ?? (() => new Date()));
       // A raw report is verified as is (no JSON round trip, so every signed byte is checked).
       const evidence = json
         ? parseSnpEvidence(json)
@@ -119,7 +114,7 @@ export function attestVerify(o: AttestVerifyOptions): Record<string, unknown> {
       return {
         ...verifySnpEvidence(evidence, {
           vendor,
-          vcekSource: createOfflineVcekSource(dir, readIf),
+          vcekSource: dir ? createOfflineVcekSource(dir, readIf) : undefined,
           expectedReportData: o.reportData,
           expectedInitDataHash: o.initDataDigest,
           clock,
@@ -127,14 +122,13 @@ export function attestVerify(o: AttestVerifyOptions): Record<string, unknown> {
       };
     }
     case "az-snp-vtpm": {
-      const dir = needCollateral(o.collateralDir, "az-snp-vtpm");
       if (!o.reportData)
         throw new EvidenceError(
           "ERR_REPORT_DATA_MISMATCH",
           "az-snp-vtpm needs --report-data (the TPM quote nonce)",
         );
       return verifyAzSnpEvidence(parseAzSnpEvidence(json), {
-        vendor: snpVendorFromDir(dir, readIf, clock ?? (() => new Date())),
+        vendor: snpVendorOrShipped(o.collateralDir, readIf, clock ?? (() => new Date())),
         expectedReportData: o.reportData,
         expectedInitDataHash: o.initDataDigest,
         clock,

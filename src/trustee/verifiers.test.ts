@@ -69,17 +69,19 @@ function vcekStore(name: string): string {
   return dir;
 }
 
-test("no verifier_config: sample and the Intel TEEs, with a warning that TCB is not appraised", {
+test("no verifier_config: sample, the Intel and AMD TEEs (shipped roots), NVIDIA and TPM; a warning that TCB is not appraised", {
   skip,
 }, () => {
   const logs: string[] = [];
   const vs = createVerifiersFromConfig({}, { log: (l) => logs.push(l) });
   assert.deepEqual(tees(vs), [
+    "az-snp-vtpm",
     "az-tdx-vtpm",
     "nvidia",
     "sample",
     "sampledevice",
     "sgx",
+    "snp",
     "tdx",
     "tpm",
   ]);
@@ -214,7 +216,6 @@ test("verifier_config refusals name the key", { skip }, () => {
       /unknown key .*tpm_verifier\.trusted_ak_keys_dir/,
     ],
     [{ snp_verifier: 3 }, /snp_verifier must be a table/],
-    [{ snp_verifier: {} }, /snp_verifier\.vendor_certs_dir is required/],
     [{ snp_verifier: { vendor_certs_dir: 7 } }, /vendor_certs_dir must be a string/],
     [{ snp_verifier: { vendor_certs_dir: emptyDir } }, /no AMD certificate bundle found/],
     [{ snp_verifier: { vendor_certs_dir: amd, extra: 1 } }, /unknown key .*snp_verifier\.extra/],

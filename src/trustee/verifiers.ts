@@ -29,6 +29,7 @@ import {
   type HttpGet,
   type ReadFile,
   snpVendorFromDir,
+  snpVendorOrShipped,
   type VcekSource,
 } from "./as/verifier/snp/index.js";
 import type { DcapCollateral } from "./as/verifier/tdx/collateral.js";
@@ -97,9 +98,11 @@ export function createHardwareVerifiers(o: HardwareVerifierOptions = {}): Verifi
   // TPM evidence carries its AK; the attestation policy decides whether it is trusted.
   out.push(createTpmVerifier());
   if (o.cca) out.push(createCcaVerifier(o.cca));
-  const vendorDir = o.vendorCertsDir ?? o.collateralDir;
-  if (vendorDir === undefined) return out;
-  const vendor = snpVendorFromDir(vendorDir, readIfExists, clock ?? (() => new Date()));
+  // AMD's ARK/ASK/ASVK ship with the product; an explicit vendor_certs_dir must hold bundles,
+  // a collateral directory may (else the shipped ones are used).
+  const vendor = o.vendorCertsDir
+    ? snpVendorFromDir(o.vendorCertsDir, readIfExists, clock ?? (() => new Date()))
+    : snpVendorOrShipped(o.collateralDir, readIfExists, clock ?? (() => new Date()));
   const stores = (o.vcekStores ?? (o.collateralDir ? [o.collateralDir] : [])).map((d) =>
     createOfflineVcekSource(d, readIfExists),
   );
@@ -157,10 +160,8 @@ function snpOptions(
   deps: VerifierConfigDeps,
 ): Pick<HardwareVerifierOptions, "vendorCertsDir" | "vcekStores" | "kds"> {
   onlyKeys(t, where, ["vendor_certs_dir", "vcek_sources"]);
+  // Optional: AMD's ASK/ARK/ASVK ship with the product (as upstream embeds them).
   const vendorCertsDir = optionalString(t, "vendor_certs_dir", where);
-  if (vendorCertsDir === undefined) {
-    fail(`${where}.vendor_certs_dir is required: AMD's ASK/ARK/ASVK bundles are not built in`);
-  }
   // Upstream's default is [{ type = "KDS" }]; ours is [] so that Trustee never reaches the
   // network unless the operator lists a KDS source (issue: offline by default). Documented.
   const sources = t.vcek_sources ?? [];
@@ -188,7 +189,7 @@ function snpOptions(
       fail(`${at}.type must be "OfflineStore" or "KDS"`);
     }
   }
-  return { vendorCertsDir, vcekStores, ...(kds ? { kds } : {}) };
+  return { ...(vendorCertsDir ? { vendorCertsDir } : {}), vcekStores, ...(kds ? { kds } : {}) };
 }
 
 /**

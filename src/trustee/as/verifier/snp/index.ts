@@ -10,8 +10,15 @@ import {
 } from "./vendor.js";
 import { type VcekSource, verifySnpEvidence } from "./verify.js";
 
+export { SHIPPED_SIGNER_SHA256, shippedAmdBundle, shippedAmdVendor } from "./amd-roots.js";
 export { AMD_KDS_URL, createKdsVcekFetcher, type HttpGet, kdsVcekUrl } from "./kds.js";
-export { createOfflineVcekSource, type ReadFile, snpVendorFromDir, tcbPrefix } from "./store.js";
+export {
+  createOfflineVcekSource,
+  type ReadFile,
+  snpVendorFromDir,
+  snpVendorOrShipped,
+  tcbPrefix,
+} from "./store.js";
 export {
   loadVendorCertificates,
   PINNED_ARK_SHA256,

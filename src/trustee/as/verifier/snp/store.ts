@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { Clock } from "../../../../tee/common/certs.js";
 import { EvidenceError } from "../../../../tee/common/errors.js";
 import type { SnpReport } from "../../../../tee/snp/report.js";
+import { shippedAmdVendor } from "./amd-roots.js";
 import {
   loadVendorCertificates,
   type ProcessorGeneration,
@@ -44,6 +45,25 @@ export function snpVendorFromDir(
     throw new EvidenceError("ERR_COLLATERAL_MISSING", `no AMD certificate bundle found in ${dir}`);
   }
   return out;
+}
+
+/**
+ * AMD's chains from `dir` when it holds bundles, else the certificates shipped in the product
+ * (`amd-roots.ts`). Either way every ARK must be the pinned one.
+ */
+export function snpVendorOrShipped(
+  dir: string | undefined,
+  read: ReadFile,
+  clock: Clock,
+): Map<ProcessorGeneration, VendorCertificates> {
+  if (dir !== undefined) {
+    try {
+      return snpVendorFromDir(dir, read, clock);
+    } catch (e) {
+      if (!(e instanceof EvidenceError) || e.code !== "ERR_COLLATERAL_MISSING") throw e;
+    }
+  }
+  return shippedAmdVendor(clock);
 }
 
 /** `bl02_tee00_snp06_ucode21[_fmc05]`, upstream's offline-store TCB file prefix. */
