@@ -199,14 +199,21 @@ vendor_certs_dir = "${sharedPath("fixtures/roots/amd")}"
 test("verifier_config refuses what is not implemented, by name", () => {
   for (const [extra, re] of [
     [
-      "[attestation_service.verifier_config.nvidia_verifier]\n",
-      /nvidia_verifier is not implemented/,
+      '[attestation_service.verifier_config.nvidia_verifier]\ntype = "Remote"\n',
+      /"Remote" \(NVIDIA NRAS\) is not implemented/,
+    ],
+    [
+      "[attestation_service.verifier_config.hygon_dcu_verifier]\n",
+      /hygon_dcu_verifier is not implemented/,
     ],
     [
       '[attestation_service.verifier_config.dcap_verifier]\ncollateral_service = "https://pccs"\n',
       /collateral_service/,
     ],
-    ["[attestation_service.verifier_config.snp_verifier]\n", /vendor_certs_dir is required/],
+    [
+      '[attestation_service.verifier_config.cca_verifier]\ntype = "remote"\n',
+      /"remote" .*not implemented/,
+    ],
   ] as const) {
     const cfg = parseTrusteeConfig(`${base("insecure_http = true")}\n${extra}`);
     assert.throws(() => createVerifiersFromConfig(cfg.attestationService.verifierConfig), re);

@@ -232,7 +232,14 @@ container_uids_id := {"container_uids": container_uids} if {
 } else := {}
 `;
 
-/** Attestation policy `default_gpu` (the sampledevice part; NVIDIA claims need their verifier). */
+/**
+ * Attestation policy `default_gpu`: upstream's rules for GPUs verified by NVIDIA's NRAS claims
+ * and for `sampledevice`, plus rules for the claims of the local NVIDIA verifier (which only
+ * returns claims after the chain to NVIDIA's root, the FWID binding, the signature and the nonce
+ * checked): hardware 2; executables 3 when every measurement is among the reference values
+ * `nvidia_gpu_measurements` (an object index → list of hex values); configuration 2 when the
+ * VBIOS and driver versions are in `allowed_vbios_versions` / `allowed_driver_versions`.
+ */
 export const DEFAULT_GPU_POLICY = `package policy
 
 import rego.v1
@@ -255,6 +262,64 @@ trust_claims := {
 hardware := 2 if {
 	input.sampledevice
 	input.sampledevice.svn in query_reference_value("device_svn")
+}
+
+# GPUs verified by NRAS (upstream's claims).
+hardware := 2 if {
+	input.nvidia
+	input.nvidia["x-nvidia-gpu-attestation-report-cert-chain"]["x-nvidia-cert-ocsp-status"] == "good"
+	input.nvidia["x-nvidia-gpu-attestation-report-cert-chain"]["x-nvidia-cert-status"] == "valid"
+	input.nvidia["x-nvidia-gpu-attestation-report-cert-chain-fwid-match"]
+	input.nvidia["x-nvidia-gpu-attestation-report-parsed"]
+	input.nvidia["x-nvidia-gpu-attestation-report-signature-verified"]
+	input.nvidia["x-nvidia-gpu-arch-check"]
+}
+
+configuration := 2 if {
+	input.nvidia.secboot
+	input.nvidia.dbgstat == "disabled"
+	input.nvidia["x-nvidia-gpu-vbios-version"] in query_reference_value("allowed_vbios_versions")
+	input.nvidia["x-nvidia-gpu-driver-version"] in query_reference_value("allowed_driver_versions")
+} else := 3 if {
+	input.nvidia.secboot
+	input.nvidia.dbgstat == "disabled"
+}
+
+executables := 3 if {
+	input.nvidia["x-nvidia-gpu-vbios-rim-cert-chain"]["x-nvidia-cert-ocsp-status"] == "good"
+	input.nvidia["x-nvidia-gpu-vbios-rim-cert-chain"]["x-nvidia-cert-status"] == "valid"
+	input.nvidia["x-nvidia-gpu-driver-rim-fetched"]
+	input.nvidia["x-nvidia-gpu-driver-rim-measurements-available"]
+	input.nvidia["x-nvidia-gpu-driver-rim-schema-validated"]
+	input.nvidia["x-nvidia-gpu-driver-rim-signature-verified"]
+	input.nvidia["x-nvidia-gpu-driver-rim-version-match"]
+	input.nvidia["x-nvidia-gpu-vbios-rim-fetched"]
+	input.nvidia["x-nvidia-gpu-vbios-rim-measurements-available"]
+	input.nvidia["x-nvidia-gpu-vbios-rim-schema-validated"]
+	input.nvidia["x-nvidia-gpu-vbios-rim-signature-verified"]
+	input.nvidia["x-nvidia-gpu-vbios-rim-version-match"]
+	input.nvidia.measres == "success"
+}
+
+# GPUs verified locally (claims: arch, uuid, measurements, config).
+hardware := 2 if {
+	input.nvidia.arch == "Hopper"
+	input.nvidia.config.fwid
+}
+
+executables := 3 if {
+	input.nvidia.config.fwid
+	rv := query_reference_value("nvidia_gpu_measurements")
+	count(input.nvidia.measurements) > 0
+	every i, m in input.nvidia.measurements {
+		m in rv[i]
+	}
+}
+
+configuration := 2 if {
+	input.nvidia.config.fwid
+	input.nvidia.config.vbios_version in query_reference_value("allowed_vbios_versions")
+	input.nvidia.config.driver_version in query_reference_value("allowed_driver_versions")
 }
 `;
 
@@ -302,6 +367,27 @@ allow if {
 	count(input.submods) > 0
 	every _, sub in input.submods {
 		sub["ear.status"] == "affirming"
+	}
+}
+`;
+
+/**
+ * Resource policy `affirming_gpu`: the CPU and at least one GPU attested, every one of them
+ * affirming (composite evidence: a confidential VM with its GPUs).
+ */
+export const RESOURCE_POLICY_AFFIRMING_GPU = `package policy
+
+import rego.v1
+
+default allow := false
+
+allow if {
+	data.plugin == "resource"
+	input.submods.cpu0["ear.status"] == "affirming"
+	gpus := [s | some name, s in input.submods; startswith(name, "gpu")]
+	count(gpus) > 0
+	every g in gpus {
+		g["ear.status"] == "affirming"
 	}
 }
 `;

@@ -66,7 +66,45 @@ export function verifyNvidiaChain(
   pem: string,
   expectedFwid: string | undefined,
   clock: Clock,
+  rootSha256: string = NVIDIA_DEVICE_ROOT_SHA256,
 ): X509Certificate {
+  // A device presents the same chain on every attestation: once its signatures are checked,
+  // only the FWID and the validity window are checked again.
+  const key = `${rootSha256}\n${pem}`;
+  const hit = verified.get(key);
+  if (hit) {
+    if (expectedFwid !== undefined && hit.fwid !== expectedFwid.toLowerCase()) {
+      throw new EvidenceError(
+        "ERR_KEY_BINDING",
+        "the signing certificate's FWID is not the FWID the report states",
+      );
+    }
+    const now = clock().getTime();
+    if (now >= hit.from && now <= hit.to) return hit.leaf;
+  }
+  const { leaf, certs } = checkChain(pem, expectedFwid, clock, rootSha256);
+  if (verified.size >= VERIFIED_MAX) verified.clear();
+  verified.set(key, {
+    leaf,
+    fwid: fwidOf(leaf),
+    from: Math.max(...certs.map((c) => new Date(c.validFrom).getTime())),
+    to: Math.min(...certs.map((c) => new Date(c.validTo).getTime())),
+  });
+  return leaf;
+}
+
+const VERIFIED_MAX = 256;
+const verified = new Map<
+  string,
+  { leaf: X509Certificate; fwid: string; from: number; to: number }
+>();
+
+function checkChain(
+  pem: string,
+  expectedFwid: string | undefined,
+  clock: Clock,
+  rootSha256: string,
+): { leaf: X509Certificate; certs: X509Certificate[] } {
   const certs = parsePemBundle(pem, "NVIDIA certificate chain");
   if (certs.length < 2) {
     throw new EvidenceError(
@@ -75,7 +113,7 @@ export function verifyNvidiaChain(
     );
   }
   const root = certs[certs.length - 1] as X509Certificate;
-  if (createHash("sha256").update(root.raw).digest("hex") !== NVIDIA_DEVICE_ROOT_SHA256) {
+  if (createHash("sha256").update(root.raw).digest("hex") !== rootSha256) {
     throw new EvidenceError(
       "ERR_CERT_ROOT",
       `Root CA in the certificate chain (${commonName(root)}) is not NVIDIA's pinned device root`,
@@ -99,5 +137,5 @@ export function verifyNvidiaChain(
     );
   }
   assertIssuedBy(root, root, now, "NVIDIA device root");
-  return leaf;
+  return { leaf, certs };
 }

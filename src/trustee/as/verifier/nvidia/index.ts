@@ -22,6 +22,8 @@ export {
 export interface NvidiaVerifierOptions {
   referenceMeasurements?: NvidiaReferenceMeasurements;
   clock?: Clock;
+  /** Trust another device root (SHA-256 of its DER): tests only, no config key. */
+  rootSha256?: string;
 }
 
 /**
@@ -46,6 +48,7 @@ export function createNvidiaVerifier(opts: NvidiaVerifierOptions = {}): Verifier
             expectedReportData: input.expectedReportData,
             referenceMeasurements: opts.referenceMeasurements,
             clock: input.now ? () => input.now as Date : opts.clock,
+            rootSha256: opts.rootSha256,
           }),
         })),
       );

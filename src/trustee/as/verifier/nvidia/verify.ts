@@ -28,6 +28,11 @@ export interface NvidiaVerifyOptions {
   /** When given, every measurement block must hold one of the listed values for its index. */
   referenceMeasurements?: NvidiaReferenceMeasurements;
   clock?: Clock;
+  /**
+   * SHA-256 of a device root to trust instead of NVIDIA's (pre-production parts, tests that
+   * sign their own reports). No CLI flag or config key sets it.
+   */
+  rootSha256?: string;
 }
 
 /** Checks the report signature (ECDSA P-384 over SHA-384 of request + response, raw r‖s). */
@@ -84,7 +89,7 @@ export function verifyNvidiaDevice(
       "ERR_EVIDENCE_MALFORMED",
       "NVIDIA report has no fwid in its opaque data",
     );
-  const leaf = verifyNvidiaChain(dev.certificateChain, fwid, o.clock ?? systemClock);
+  const leaf = verifyNvidiaChain(dev.certificateChain, fwid, o.clock ?? systemClock, o.rootSha256);
   verifyNvidiaReportSignature(report, leaf);
   if (o.expectedReportData !== undefined) {
     if (
