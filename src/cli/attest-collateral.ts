@@ -15,6 +15,7 @@ import {
 } from "../trustee/as/verifier/snp/index.js";
 import { tcbClaims } from "../trustee/as/verifier/tdx/collateral.js";
 import { verifyDcapSignatures } from "../trustee/as/verifier/tdx/dcap.js";
+import { fetchDcapCollateral, type HttpGetWithHeaders } from "../trustee/as/verifier/tdx/pcs.js";
 import { evidenceJson } from "./attest-common.js";
 
 /** Writes `data` to `path` atomically (temp file + rename). Certificates are public: mode 0644. */
@@ -74,14 +75,8 @@ export async function collateralFetchSnp(
   return written;
 }
 
-/** An HTTP GET returning the body and the response headers (lowercase names). */
-export type HttpGetWithHeaders = (
-  url: string,
-) => Promise<{ body: Uint8Array; headers: Record<string, string> }>;
-
-/** Intel's Root CA CRL, the CRL distribution point of the pinned root. */
-export const INTEL_ROOT_CA_CRL_URL =
-  "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der";
+export type { HttpGetWithHeaders } from "../trustee/as/verifier/tdx/pcs.js";
+export { INTEL_ROOT_CA_CRL_URL } from "../trustee/as/verifier/tdx/pcs.js";
 
 /**
  * Fills a DCAP collateral directory for this quote from Intel PCS v4 or a PCCS at `pcsUrl`:
@@ -105,48 +100,23 @@ export async function collateralFetchDcap(
     : Buffer.from(evidence).toString("base64");
   const quote = parseDcapQuote(fromBase64(quoteB64, "quote"));
   const clock = opts.clock ?? (() => new Date());
-  const { pck } = verifyDcapSignatures(quote, clock, opts.root);
-  const base = pcsUrl.replace(/\/+$/, "");
-  const fmspc = Buffer.from(pck.platform.fmspc).toString("hex").toUpperCase();
-  const chain = (h: Record<string, string>, name: string): string => {
-    // PCS v4 names the TCB header TCB-Info-Issuer-Chain; v3 and some PCCS SGX-TCB-Info-Issuer-Chain.
-    const v = h[name] ?? h[`sgx-${name}`];
-    if (!v)
-      throw new EvidenceError("ERR_COLLATERAL_INVALID", `PCS response lacks the ${name} header`);
-    return decodeURIComponent(v);
-  };
-  const tcb = await get(`${base}/${tee}/certification/v4/tcb?fmspc=${fmspc}`);
-  const qe = await get(`${base}/${tee}/certification/v4/qe/identity`);
-  const ca = pck.isPlatformCa ? "platform" : "processor";
-  const crl = await get(`${base}/sgx/certification/v4/pckcrl?ca=${ca}&encoding=der`);
-  const rootCrl = await get(rootCrlUrl);
-  const files: [string, Uint8Array][] = [
-    [`tcb-info-${tee}.json`, tcb.body],
-    ["tcb-info-issuer-chain.pem", Buffer.from(chain(tcb.headers, "tcb-info-issuer-chain"))],
-    [`qe-identity-${tee}.json`, qe.body],
-    [
-      "qe-identity-issuer-chain.pem",
-      Buffer.from(chain(qe.headers, "sgx-enclave-identity-issuer-chain")),
-    ],
-    [`pck-crl-${ca}.der`, crl.body],
-    ["root-ca-crl.der", rootCrl.body],
-  ];
-  const text = (b: Uint8Array): string => Buffer.from(b).toString("utf8");
+  const c = await fetchDcapCollateral(quote, tee, get, {
+    pcsUrl,
+    rootCrlUrl,
+    clock,
+    root: opts.root,
+  });
   // Appraise before writing: nothing unverifiable lands in the cache directory.
-  tcbClaims(
-    quote,
-    pck,
-    {
-      tcbInfoJson: text(tcb.body),
-      tcbInfoIssuerChainPem: text(files[1]?.[1] ?? new Uint8Array()),
-      qeIdentityJson: text(qe.body),
-      qeIdentityIssuerChainPem: text(files[3]?.[1] ?? new Uint8Array()),
-      pckCrlDer: crl.body,
-      rootCaCrlDer: rootCrl.body,
-      root: opts.root,
-    },
-    clock(),
-  );
+  const { pck } = verifyDcapSignatures(quote, clock, opts.root);
+  tcbClaims(quote, pck, c, clock());
+  const files: [string, Uint8Array][] = [
+    [`tcb-info-${tee}.json`, Buffer.from(c.tcbInfoJson)],
+    ["tcb-info-issuer-chain.pem", Buffer.from(c.tcbInfoIssuerChainPem)],
+    [`qe-identity-${tee}.json`, Buffer.from(c.qeIdentityJson)],
+    ["qe-identity-issuer-chain.pem", Buffer.from(c.qeIdentityIssuerChainPem)],
+    [`pck-crl-${c.ca}.der`, c.pckCrlDer as Uint8Array],
+    ["root-ca-crl.der", c.rootCaCrlDer as Uint8Array],
+  ];
   const written: string[] = [];
   for (const [name, data] of files) {
     const p = join(outDir, name);

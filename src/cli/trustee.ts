@@ -17,6 +17,7 @@ import {
   parsePrivateKeyPem,
 } from "../trustee/kbs/admin-token.js";
 import { startTrustee } from "../trustee/trustee.js";
+import { registerTrusteeCollateral } from "./trustee-collateral.js";
 
 /** Writes `data` to `path` with mode 0600 unless it exists; returns whether it was created. */
 function writeSecretOnce(path: string, data: string | Uint8Array): boolean {
@@ -117,6 +118,8 @@ export function registerTrustee(program: Command): void {
       }
       await serveTrustee(config, adminHint);
     });
+
+  registerTrusteeCollateral(trustee);
 
   trustee
     .command("admin-token")

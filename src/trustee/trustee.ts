@@ -20,6 +20,12 @@ import { type AttestationService, createAttestationService } from "./as/service.
 import { createEarBroker } from "./as/token/ear-broker.js";
 import type { HttpGet } from "./as/verifier/snp/index.js";
 import type { Verifier } from "./as/verifier/types.js";
+import {
+  COLLATERAL_MAX_BYTES,
+  type CollateralCache,
+  type CollateralFetch,
+  createCollateralCache,
+} from "./collateral/index.js";
 import { type TrusteeConfig, TrusteeConfigError } from "./config.js";
 import {
   type AdminConfig,
@@ -53,8 +59,10 @@ export interface TrusteeDeps {
   policyEngine: PolicyEngine;
   /** Verifiers to enable (default: from `verifier_config`, see `verifiers.ts`). */
   verifiers?: Verifier[];
-  /** HTTP GET for a configured AMD KDS VCEK source (default: {@link kdsGet}). */
+  /** HTTP GET for a configured AMD KDS VCEK source (default: {@link collateralGet}). */
   httpGet?: HttpGet;
+  /** The network behind the collateral cache (default: {@link collateralGet}). */
+  collateralFetch?: CollateralFetch;
   log?: (line: string) => void;
   /** A store to use instead of the configured one (tests, benchmarks). */
   store?: KeyValueStore;
@@ -69,6 +77,8 @@ export interface Trustee {
   handler: (req: IncomingMessage, res: ServerResponse) => void;
   attestationService: AttestationService;
   store: KeyValueStore;
+  /** Fetched collateral (VCEKs, AMD chains, Intel TCB Info/QE Identity/CRLs), persisted in `store`. */
+  collateral: CollateralCache;
   close(): Promise<void>;
 }
 
@@ -84,6 +94,25 @@ const CACHED_NAMESPACES = ["repository", "kbs", "attestation_service_policy"];
 function fail(msg: string, cause?: unknown): never {
   throw new TrusteeConfigError("ERR_TRUSTEE_CONFIG", msg, { cause });
 }
+
+/** GET for collateral (KDS, PCS, CRLs): 30 s deadline, at most 1 MiB read; body and headers. */
+export const collateralGet: CollateralFetch = async (url) => {
+  const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+  if (res.status !== 200 || res.body === null) throw new Error(`GET ${url}: HTTP ${res.status}`);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    size += chunk.length;
+    if (size > COLLATERAL_MAX_BYTES)
+      throw new Error(`GET ${url}: more than ${COLLATERAL_MAX_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  const headers: Record<string, string> = {};
+  res.headers.forEach((v, k) => {
+    headers[k.toLowerCase()] = v;
+  });
+  return { body: new Uint8Array(Buffer.concat(chunks)), headers };
+};
 
 /** GET for AMD KDS: 30 s deadline, at most 64 KiB read (a VCEK is under 2 KiB). */
 export async function kdsGet(url: string): Promise<Uint8Array> {
@@ -215,20 +244,7 @@ export async function createTrustee(deps: TrusteeDeps): Promise<Trustee> {
   for (const uri of config.attestationToken.trustedJwkSets)
     trustedJwkSets.push(await readJwks(uri, "attestation_token.trusted_jwk_sets"));
 
-  const store =
-    deps.store ??
-    (config.storage.type === "Memory"
-      ? createMemoryStore()
-      : // Shared backends: cache the reads every request makes (writes from other replicas
-        // are seen within 1 s; see docs/trustee.md).
-        createCachedStore(
-          config.storage.type === "LocalFs"
-            ? await createFileStore(config.storage.dirPath, { log })
-            : config.storage.type === "LocalJson"
-              ? await createLocalJsonStore(config.storage.dirPath, { log })
-              : await createPostgresStore(config.storage),
-          { namespaces: CACHED_NAMESPACES },
-        ));
+  const store = deps.store ?? (await openTrusteeStore(config, log));
 
   const broker = createEarBroker(
     deps.shared !== undefined
@@ -245,12 +261,22 @@ export async function createTrustee(deps: TrusteeDeps): Promise<Trustee> {
     );
   }
   const rvps = createRvps(store, { provenanceKeys });
+  // Every collateral fetch goes through one persisted, coalescing, rate-limited cache.
+  const httpGet = deps.httpGet;
+  const collateral = createCollateralCache({
+    store,
+    fetch:
+      deps.collateralFetch ??
+      (httpGet ? async (url) => ({ body: await httpGet(url), headers: {} }) : collateralGet),
+    log,
+  });
   const attestationService = createAttestationService({
     verifiers:
       deps.verifiers ??
       createVerifiersFromConfig(config.attestationService.verifierConfig, {
         log,
-        httpGet: deps.httpGet ?? kdsGet,
+        httpGet: collateral.getBody,
+        httpGetWithHeaders: collateral.get,
       }),
     policies: createAttestationPolicyStore(store, deps.policyEngine),
     broker,
@@ -290,8 +316,27 @@ export async function createTrustee(deps: TrusteeDeps): Promise<Trustee> {
     handler,
     attestationService,
     store,
+    collateral,
     close: () => store.close(),
   };
+}
+
+/** Opens the store a config names (as Trustee does), e.g. for `coco trustee collateral`. */
+export async function openTrusteeStore(
+  config: TrusteeConfig,
+  log?: (line: string) => void,
+): Promise<KeyValueStore> {
+  if (config.storage.type === "Memory") return createMemoryStore();
+  // Shared backends: cache the reads every request makes (writes from other replicas are seen
+  // within 1 s; see docs/trustee.md).
+  return createCachedStore(
+    config.storage.type === "LocalFs"
+      ? await createFileStore(config.storage.dirPath, { log })
+      : config.storage.type === "LocalJson"
+        ? await createLocalJsonStore(config.storage.dirPath, { log })
+        : await createPostgresStore(config.storage),
+    { namespaces: CACHED_NAMESPACES },
+  );
 }
 
 /** Builds Trustee and listens on every configured socket (port 0 picks a free port). */

@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import type { Clock } from "../tee/common/certs.js";
+import type { DcapQuote } from "../tee/tdx/quote.js";
 import { createAzSnpVtpmVerifier } from "./as/verifier/az-snp-vtpm/index.js";
 import { createAzTdxVtpmVerifier } from "./as/verifier/az-tdx-vtpm/index.js";
 import {
@@ -35,6 +36,7 @@ import {
 import type { DcapCollateral } from "./as/verifier/tdx/collateral.js";
 import { hasDcapCollateral, readDcapCollateralDir } from "./as/verifier/tdx/collateral-dir.js";
 import { createTdxVerifier } from "./as/verifier/tdx/index.js";
+import { fetchDcapCollateral, type HttpGetWithHeaders } from "./as/verifier/tdx/pcs.js";
 import { createTpmVerifier } from "./as/verifier/tpm/index.js";
 import type { Verifier } from "./as/verifier/types.js";
 import { TrusteeConfigError } from "./config.js";
@@ -58,6 +60,11 @@ export interface HardwareVerifierOptions {
   kds?: { baseUrl: string; get: HttpGet };
   /** DCAP collateral for tdx/sgx (TCB status); a TEE whose files are absent is not appraised. */
   dcapCollateralDir?: string;
+  /**
+   * Fetch DCAP collateral per quote from Intel PCS or a PCCS (through Trustee's collateral
+   * cache) for a TEE with no files in `dcapCollateralDir` (config: `collateral_service`).
+   */
+  dcapFetch?: { pcsUrl: string; get: HttpGetWithHeaders };
   /** CCA trust anchors (CPAKs) and platform reference values; without them no `cca` verifier. */
   cca?: { trustAnchors: CcaTrustAnchor[]; referenceValues?: CcaReferenceValues };
   /** Reference measurements every NVIDIA GPU measurement block must match (optional). */
@@ -81,15 +88,28 @@ export function createHardwareVerifiers(o: HardwareVerifierOptions = {}): Verifi
   const clock = o.clock;
   const tdx = dcapFor(o, "tdx");
   const sgx = dcapFor(o, "sgx");
-  const unappraised = [...(tdx ? [] : ["tdx", "az-tdx-vtpm"]), ...(sgx ? [] : ["sgx"])];
+  const fetched = o.dcapFetch;
+  const collateralFor = (tee: "tdx" | "sgx") =>
+    fetched
+      ? (q: DcapQuote) =>
+          fetchDcapCollateral(q, tee, fetched.get, {
+            pcsUrl: fetched.pcsUrl,
+            clock: clock ?? (() => new Date()),
+          })
+      : undefined;
+  const unappraised = [
+    ...(tdx || fetched ? [] : ["tdx"]),
+    ...(tdx ? [] : ["az-tdx-vtpm"]),
+    ...(sgx || fetched ? [] : ["sgx"]),
+  ];
   if (unappraised.length > 0) {
     o.log?.(
       `trustee: WARNING: ${unappraised.join(", ")} check quote signatures and the PCK chain only; TCB status is not appraised (give dcap_verifier.collateral_dir)`,
     );
   }
   const out: Verifier[] = [
-    createTdxVerifier({ clock, collateral: tdx }),
-    createSgxVerifier({ clock, collateral: sgx }),
+    createTdxVerifier({ clock, collateral: tdx, collateralFor: collateralFor("tdx") }),
+    createSgxVerifier({ clock, collateral: sgx, collateralFor: collateralFor("sgx") }),
     createAzTdxVtpmVerifier({ clock, collateral: tdx }),
   ];
   // NVIDIA's device root is pinned, so local GPU verification needs no configuration (upstream's
@@ -127,6 +147,8 @@ export interface VerifierConfigDeps {
   log?: (line: string) => void;
   /** HTTP GET for a `KDS` vcek source (I/O passed in); without it such a source is refused. */
   httpGet?: HttpGet;
+  /** HTTP GET with headers for `dcap_verifier.collateral_service` (Trustee's collateral cache). */
+  httpGetWithHeaders?: HttpGetWithHeaders;
   clock?: Clock;
 }
 
@@ -252,31 +274,43 @@ function nvidiaOptions(
 function dcapOptions(
   t: Record<string, unknown>,
   where: string,
-): Pick<HardwareVerifierOptions, "dcapCollateralDir"> {
+  deps: VerifierConfigDeps,
+): Pick<HardwareVerifierOptions, "dcapCollateralDir" | "dcapFetch"> {
   onlyKeys(t, where, [
     "tcb_update_type",
     "collateral_service",
     "use_secure_cert",
     "collateral_dir",
   ]);
-  if (t.collateral_service !== undefined || t.use_secure_cert !== undefined) {
-    fail(
-      `${where}.collateral_service: fetching DCAP collateral is not implemented; fetch it with 'coco attest collateral fetch' and set ${where}.collateral_dir`,
-    );
+  if (t.use_secure_cert !== undefined && t.use_secure_cert !== true) {
+    fail(`${where}.use_secure_cert: TLS certificates of the collateral service are always checked`);
+  }
+  let dcapFetch: HardwareVerifierOptions["dcapFetch"];
+  const service = optionalString(t, "collateral_service", where);
+  if (service !== undefined) {
+    // Upstream also takes file:// JSON from Intel's PcsClientTool; not implemented here.
+    if (!/^https?:\/\//.test(service))
+      fail(`${where}.collateral_service must be an http(s) URL (PCS or PCCS)`);
+    if (deps.httpGetWithHeaders === undefined)
+      fail(`${where}: no HTTP client was given to fetch collateral`);
+    dcapFetch = {
+      pcsUrl: service.replace(/\/sgx\/certification\/v4\/?$/, ""),
+      get: deps.httpGetWithHeaders,
+    };
   }
   const update = t.tcb_update_type;
   if (update !== undefined && update !== "early" && update !== "standard") {
     fail(`${where}.tcb_update_type must be "early" or "standard"`);
   }
   const dir = optionalString(t, "collateral_dir", where);
-  if (dir === undefined) return {};
+  if (dir === undefined) return dcapFetch ? { dcapFetch } : {};
   if (
     !hasDcapCollateral(dir, "tdx", readIfExists) &&
     !hasDcapCollateral(dir, "sgx", readIfExists)
   ) {
     fail(`${where}.collateral_dir: no tcb-info-tdx.json or tcb-info-sgx.json in ${dir}`);
   }
-  return { dcapCollateralDir: dir };
+  return { dcapCollateralDir: dir, ...(dcapFetch ? { dcapFetch } : {}) };
 }
 
 /**
@@ -296,7 +330,7 @@ export function createVerifiersFromConfig(
     const where = `attestation_service.verifier_config.${name}`;
     const t = table(value, where);
     if (name === "snp_verifier") opts = { ...opts, ...snpOptions(t, where, deps) };
-    else if (name === "dcap_verifier") opts = { ...opts, ...dcapOptions(t, where) };
+    else if (name === "dcap_verifier") opts = { ...opts, ...dcapOptions(t, where, deps) };
     else if (name === "cca_verifier") opts = { ...opts, ...ccaOptions(t, where) };
     else if (name === "nvidia_verifier") opts = { ...opts, ...nvidiaOptions(t, where) };
     // Upstream's TpmVerifierConfig is an empty struct (its documented keys are ignored there).

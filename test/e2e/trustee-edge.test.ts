@@ -207,8 +207,8 @@ test("verifier_config refuses what is not implemented, by name", () => {
       /hygon_dcu_verifier is not implemented/,
     ],
     [
-      '[attestation_service.verifier_config.dcap_verifier]\ncollateral_service = "https://pccs"\n',
-      /collateral_service/,
+      '[attestation_service.verifier_config.dcap_verifier]\ncollateral_service = "file:///pcs.json"\n',
+      /collateral_service must be an http\(s\) URL/,
     ],
     [
       '[attestation_service.verifier_config.cca_verifier]\ntype = "remote"\n',

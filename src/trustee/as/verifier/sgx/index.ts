@@ -6,5 +6,5 @@ export { parseSgxEvidence, sgxClaims, verifySgxQuote } from "./verify.js";
 
 /** Creates the `sgx` verifier for the Attestation Service (offline: no collateral fetch). */
 export function createSgxVerifier(opts: DcapVerifierOptions = {}): Verifier {
-  return createDcapVerifier("sgx", parseSgxEvidence, verifySgxQuote, opts);
+  return createDcapVerifier("sgx", parseSgxEvidence, (q) => q, verifySgxQuote, opts);
 }

@@ -13,5 +13,5 @@ export type TdxVerifierOptions = DcapVerifierOptions;
 
 /** Creates the `tdx` verifier for the Attestation Service (offline: no collateral fetch). */
 export function createTdxVerifier(opts: TdxVerifierOptions = {}): Verifier {
-  return createDcapVerifier("tdx", parseTdxEvidence, verifyTdxEvidence, opts);
+  return createDcapVerifier("tdx", parseTdxEvidence, (e) => e.quote, verifyTdxEvidence, opts);
 }
