@@ -81,7 +81,14 @@ export async function makePod(
   name: string,
   script: string,
   o: GenerateOptions = {},
+  more: { env?: { name: string; value: string }[]; image?: string } = {},
 ): Promise<TestPod> {
+  const img = more.image ?? image;
+  const env = more.env ?? [];
+  const envYaml =
+    env.length === 0
+      ? ""
+      : `    env:\n${env.map((e) => `    - name: ${e.name}\n      value: ${JSON.stringify(e.value)}\n`).join("")}`;
   const yaml = `apiVersion: v1
 kind: Pod
 metadata:
@@ -91,11 +98,11 @@ spec:
   runtimeClassName: coco-dev
   containers:
   - name: app
-    image: ${image}
+    image: ${img}
     command: ["/bin/sh", "-c", ${JSON.stringify(script)}]
-`;
+${envYaml}`;
   const pod = parsePod(yaml);
-  const gen = generatePolicy(yaml, pod, new Map([[image, await fetchImageInfo(image)]]), o);
+  const gen = generatePolicy(yaml, pod, new Map([[img, await fetchImageInfo(img)]]), o);
   const doc = parseDocument(gen.yaml).toJS() as {
     metadata: { annotations: Record<string, string> };
     spec: { containers: { image: string }[] };
@@ -122,6 +129,7 @@ spec:
         metadata: { name: "app" },
         image: { image: pinned },
         command: ["/bin/sh", "-c", script],
+        ...(env.length > 0 ? { envs: env.map((e) => ({ key: e.name, value: e.value })) } : {}),
         log_path: "app.log",
         linux: {
           security_context: { masked_paths: KUBELET_MASKED, readonly_paths: KUBELET_READONLY },

@@ -14,7 +14,6 @@ import { DeleteResponseSchema } from "../../protocol/proto/containerd/runtime/ta
 import { RuntimeInfoSchema } from "../../protocol/proto/containerd/types/introspection_pb.js";
 import { socketPathOf } from "../../protocol/ttrpc/index.js";
 import { HostError } from "../errors.js";
-import { stopProcessSandbox } from "../sandbox/process.js";
 import { readStartParams, type ShimFlags, shimSocketAddress, startReply } from "./bootstrap.js";
 import { podKeyOf, podStateDir, readBundleSpec, shimStateRoot } from "./paths.js";
 import { KILLED_EXIT } from "./pod-shim.js";
@@ -177,23 +176,29 @@ export async function del(flags: ShimFlags): Promise<number> {
   const dir = podStateDir(shimStateRoot(), flags.namespace, key);
   let pid = 0;
   if (key === flags.id && existsSync(dir)) {
+    // containerd gives `delete` 5 s (io.containerd.timeout.shim.cleanup): record what to kill,
+    // remove the pod's files first, then kill without waiting for a graceful stop.
     pid = readPid(join(dir, "sandbox.pid"));
     const shimPid = readPid(join(dir, "shim.pid"));
-    if (shimPid && shimPid !== process.pid && alive(shimPid)) {
-      try {
-        process.kill(shimPid, "SIGKILL");
-      } catch {
-        // gone
-      }
-    }
-    if (pid && alive(pid)) await stopProcessSandbox(pid, 5000);
+    let socket = "";
     try {
-      const socket = readFileSync(join(dir, "socket"), "utf8").trim();
-      if (socket) rmSync(socket, { force: true });
+      socket = readFileSync(join(dir, "socket"), "utf8").trim();
     } catch {
       // no socket recorded
     }
+    if (socket) rmSync(socket, { force: true });
     rmSync(dir, { recursive: true, force: true });
+    for (const target of [shimPid, pid]) {
+      if (!target || target === process.pid || !alive(target)) continue;
+      // The sandbox was started detached, in its own process group: end all of it.
+      for (const p of [-target, target]) {
+        try {
+          process.kill(p, "SIGKILL");
+        } catch {
+          // gone, or not a group
+        }
+      }
+    }
   }
   process.stdout.write(
     toBinary(

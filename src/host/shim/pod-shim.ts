@@ -20,6 +20,7 @@ import { backendFor } from "../sandbox/index.js";
 import type { Sandbox, SandboxBackend } from "../sandbox/sandbox.js";
 import type { EventSink } from "./events.js";
 import { Proc, type ProcKind } from "./process-state.js";
+import { runtimeConfigOf, type ShimRuntimeConfig } from "./runtime-config.js";
 import {
   type BundleSpec,
   CRI,
@@ -122,6 +123,7 @@ export function toStatus(err: unknown): StatusError {
       return new StatusError(GrpcCode.PERMISSION_DENIED, msg);
     case "ERR_POD_INITDATA":
     case "ERR_SHIM_SPEC":
+    case "ERR_INSTALL_RUNTIME_CONFIG":
       return new StatusError(GrpcCode.INVALID_ARGUMENT, msg);
     case "ERR_SHIM_UNSUPPORTED":
       return new StatusError(GrpcCode.UNIMPLEMENTED, msg);
@@ -185,6 +187,7 @@ export class PodShim {
     stderr: string;
     rootfs: unknown[];
     checkpoint: string;
+    options?: { typeUrl: string; value: Uint8Array } | undefined;
   }): Promise<number> {
     if (!ID_RE.test(req.id))
       throw new StatusError(GrpcCode.INVALID_ARGUMENT, `invalid task id ${JSON.stringify(req.id)}`);
@@ -222,7 +225,7 @@ export class PodShim {
             GrpcCode.FAILED_PRECONDITION,
             `this shim already runs sandbox ${this.sandboxId}`,
           );
-        await this.startSandbox(spec, req.id);
+        await this.startSandbox(spec, req.id, runtimeConfigOf(req.options));
       } else {
         const sid = spec.annotations?.[CRI.sandboxId];
         if (!this.sandbox || sid !== this.sandboxId)
@@ -261,10 +264,16 @@ export class PodShim {
     return proc.pid;
   }
 
-  private async startSandbox(spec: BundleSpec, id: string): Promise<void> {
+  private async startSandbox(
+    spec: BundleSpec,
+    id: string,
+    config: ShimRuntimeConfig | undefined,
+  ): Promise<void> {
     const initData = sandboxInitData(spec);
-    const handler = spec.annotations?.[CRI.runtimeHandler] ?? "coco-dev";
-    const runtimeClass = HANDLER_CLASSES[handler] ?? handler;
+    // The handler's own configuration names its sandbox; else the CRI handler name does.
+    const handler = config?.handler ?? spec.annotations?.[CRI.runtimeHandler] ?? "coco-dev";
+    const runtimeClass = config?.runtimeClass ?? HANDLER_CLASSES[handler] ?? handler;
+    this.opts.log(`runtime handler ${handler} → runtime class ${runtimeClass}`);
     const backend = (this.opts.backendFor ?? backendFor)(runtimeClass);
     const why = await backend.unavailable();
     if (why) throw new HostError("ERR_SANDBOX_START", `runtime handler ${handler}: ${why}`);

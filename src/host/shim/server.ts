@@ -50,10 +50,11 @@ export async function serve(flags: ShimFlags): Promise<number> {
     closing = true;
     log("shutting down");
     await pod.stopSandbox().catch((err: Error) => log(`stopping the sandbox: ${err.message}`));
-    await Promise.race([events.flush(), new Promise((r) => setTimeout(r, 3000))]);
-    events.close();
+    // The socket and the state go first: containerd may kill this process once it answered.
     await server.close();
     rmSync(dir, { recursive: true, force: true });
+    await Promise.race([events.flush(), new Promise((r) => setTimeout(r, 3000))]);
+    events.close();
     process.exit(0);
   };
   registerTaskService(server, {

@@ -75,6 +75,7 @@ export function taskHandlers(o: TaskServiceOptions): Handlers {
         stderr: r.stderr,
         rootfs: r.rootfs,
         checkpoint: r.checkpoint,
+        options: r.options,
       }),
     }),
     start: async (r) => ({ pid: await pod.start(r.id, r.execId) }),
