@@ -12,11 +12,13 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { AnySchema, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { DeleteResponseSchema } from "../../protocol/proto/containerd/runtime/task/v2/shim_pb.js";
 import { RuntimeInfoSchema } from "../../protocol/proto/containerd/types/introspection_pb.js";
-import { socketPathOf } from "../../protocol/ttrpc/index.js";
+// Straight to the module (not the ttrpc index, which loads every service codec): start and
+// delete run once per pod and container, and their start-up is on kubelet's path.
+import { socketPathOf } from "../../protocol/ttrpc/address.js";
 import { HostError } from "../errors.js";
 import { readStartParams, type ShimFlags, shimSocketAddress, startReply } from "./bootstrap.js";
 import { podKeyOf, podStateDir, readBundleSpec, shimStateRoot } from "./paths.js";
-import { KILLED_EXIT } from "./pod-shim.js";
+import { KILLED_EXIT } from "./process-state.js";
 import { RUNTIME_NAME, SHIM_VERSION } from "./version.js";
 
 const SELF = fileURLToPath(new URL("./main.js", import.meta.url));

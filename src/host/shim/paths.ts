@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type BundleSpec, CRI, parseBundleSpec } from "./spec.js";
+import { type BundleSpec, CRI, parseBundleSpec } from "./bundle.js";
 
 /** Where pod shims keep their state (sandbox files, pids); short, for unix socket paths. */
 export function shimStateRoot(env: NodeJS.ProcessEnv = process.env): string {

@@ -19,7 +19,7 @@ import { SHM_STORAGE } from "../runtime/requests.js";
 import { backendFor } from "../sandbox/index.js";
 import type { Sandbox, SandboxBackend } from "../sandbox/sandbox.js";
 import type { EventSink } from "./events.js";
-import { Proc, type ProcKind } from "./process-state.js";
+import { KILLED_EXIT, LOST_EXIT, Proc, type ProcKind } from "./process-state.js";
 import { runtimeConfigOf, type ShimRuntimeConfig } from "./runtime-config.js";
 import {
   type BundleSpec,
@@ -36,10 +36,7 @@ export const HANDLER_CLASSES: Readonly<Record<string, string>> = {
   "coco-qemu": "qemu",
 };
 
-/** Exit status reported for a task whose sandbox or agent went away (as containerd's 255). */
-export const LOST_EXIT = 255;
-/** Exit status of the sandbox task after SIGKILL (128 + 9, what a killed pause reports). */
-export const KILLED_EXIT = 137;
+export { KILLED_EXIT, LOST_EXIT } from "./process-state.js";
 
 /** What a pod shim needs from its process. */
 export interface PodShimOptions {

@@ -1,6 +1,11 @@
 import type { OciProcess } from "../../protocol/agent/index.js";
 import type { StdioPaths } from "./stdio.js";
 
+/** Exit status reported for a task whose sandbox or agent went away (as containerd's 255). */
+export const LOST_EXIT = 255;
+/** Exit status of the sandbox task after SIGKILL (128 + 9, what a killed pause reports). */
+export const KILLED_EXIT = 137;
+
 /** A task process as containerd sees it. */
 export type ProcStatus = "created" | "running" | "stopped";
 
