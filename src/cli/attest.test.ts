@@ -350,3 +350,11 @@ test("coco attest verify --tee snp needs no flag when the evidence carries its V
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).chip_id, Buffer.from(report.chipId).toString("hex"));
 });
+
+test("--tee se and --tee csv are refused with ERR_NOT_IMPLEMENTED saying why", () => {
+  for (const tee of ["se", "csv"]) {
+    const r = verify(tee, join(tmp, "absent.json"));
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /ERR_NOT_IMPLEMENTED: .* is not built/);
+  }
+});

@@ -52,6 +52,13 @@ export const ATTEST_TEES = [
   "nvidia",
   "tpm",
 ] as const;
+/** TEEs upstream verifies that we do not, and why (each a coded ERR_NOT_IMPLEMENTED). */
+export const NOT_BUILT: Readonly<Record<string, string>> = {
+  se: "IBM Secure Execution is not built: its attestation needs IBM's host-key documents and a live SE guest, and no SE capture is in ../shared to verify against",
+  csv: "Hygon CSV is not built: the capture in ../shared lacks its chip's HSK/CEK (fetched from Hygon's KDS by upstream), so its chain to the Hygon root cannot be verified here, and the csv-rs report and certificate layouts are not ported",
+  hygondcu: "Hygon DCU is not built (no capture in ../shared)",
+};
+
 /** One of {@link ATTEST_TEES}. */
 export type AttestTee = (typeof ATTEST_TEES)[number];
 
@@ -226,6 +233,8 @@ export function registerAttest(program: Command): void {
     )
     .action((opts: Record<string, string | undefined>) => {
       const tee = opts.tee as AttestTee;
+      const notBuilt = NOT_BUILT[tee as string];
+      if (notBuilt !== undefined) throw new EvidenceError("ERR_NOT_IMPLEMENTED", notBuilt);
       if (!(ATTEST_TEES as readonly string[]).includes(tee)) {
         throw new EvidenceError(
           "ERR_EVIDENCE_UNSUPPORTED",
