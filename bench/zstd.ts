@@ -25,7 +25,7 @@ export async function run(args: string[]): Promise<void> {
   const dir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "coco-bench-zstd-"));
   try {
     const tar = Buffer.concat(await makeLayers(mib));
-    const z = spawnSync("zstd", ["-q", "-c", "-3"], { input: tar, maxBuffer: 2 << 30 });
+    const z = spawnSync("zstd", ["-q", "-c", "-3"], { input: tar, maxBuffer: 2 ** 31 });
     if (z.status !== 0) throw new Error(`zstd failed: ${z.stderr}`);
     const comp = z.stdout;
     const file = join(dir, "layer.tar.zst");
