@@ -80,9 +80,10 @@ export class Container {
 
   /**
    * Waits until runc reports the container running (or it already ended), so that an exec right
-   * after StartContainer finds it: `runc run` itself says nothing when the container is up.
+   * after StartContainer finds it: `runc run` itself says nothing when the container is up. (30 s:
+   * under TCG emulation on a busy host, runc alone has taken 8-10 s.)
    */
-  async started(timeoutMs = 10_000): Promise<void> {
+  async started(timeoutMs = 30_000): Promise<void> {
     const init = this.init;
     if (!init) throw new AgentError("ERR_AGENT_BAD_STATE", `container ${this.id} was not started`);
     const deadline = Date.now() + timeoutMs;
