@@ -1,9 +1,10 @@
 /**
- * A confidential pod through containerd's CRI and our shim, against our Trustee (a real
- * process): the image is cosign-signed and its signature policy comes from Trustee, the env
- * secret is sealed, and the container prints only the secret's digest. The same pod with
- * init-data the host altered attests with another digest and gets no key. crictl drives the CRI
- * as kubelet does; the policy is what `coco policy generate` writes.
+ * A confidential pod through containerd's CRI, the coco snapshotter and our shim, against our
+ * Trustee (a real process): the image is encrypted with a Trustee-held key and cosign-signed (its
+ * signature policy comes from Trustee), the env secret is sealed, and the container prints only
+ * the secret's digest; containerd's content store never holds a layer of the image. The same pod
+ * with init-data the host altered attests with another digest and gets nothing. crictl drives
+ * the CRI as kubelet does; the policy is what `coco policy generate` writes.
  */
 import assert from "node:assert/strict";
 import { createHash, generateKeyPairSync } from "node:crypto";
@@ -28,16 +29,32 @@ const skip = cocoCriSkip();
 let c: CocoCri | undefined;
 let trustee: TrusteeProcess | undefined;
 let sealed = "";
+let encrypted = "";
 const SECRET = `cri-secret-${process.pid}`;
 
 before(async () => {
   if (skip) return;
-  c = await startCocoCri();
+  c = await startCocoCri({ snapshotter: true });
   trustee = await startTrusteeProcess(c.work);
+  encrypted = `${c.registry.host}/coco/busybox-enc:v1`;
+  await trustee.coco([
+    "image",
+    "encrypt",
+    "--kbs-key",
+    "kbs:///default/image-key/app",
+    "--kbs-url",
+    trustee.url,
+    "--kbs-admin-token-file",
+    trustee.adminTokenFile,
+    "--src-tls-verify=false",
+    "--dest-tls-verify=false",
+    `docker://${c.image}`,
+    `docker://${encrypted}`,
+  ]);
   const pem = join(c.work, "cosign.pem");
   const cosign = generateKeyPairSync("ec", { namedCurve: "P-256" });
   writeFileSync(pem, cosign.privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
-  await trustee.coco(["image", "sign", "--key", pem, "--tls-verify=false", c.image]);
+  await trustee.coco(["image", "sign", "--key", pem, "--tls-verify=false", encrypted]);
   await trustee.putResource(
     "default/cosign-key/app",
     cosign.publicKey.export({ type: "spki", format: "pem" }) as string,
@@ -74,25 +91,39 @@ async function pod(name: string, allowExec?: string[][]) {
     name,
     SCRIPT,
     { allowLogs: true, initDataFiles: files, ...(allowExec ? { allowExec } : {}) },
-    {
-      env: [{ name: "SECRET", value: sealed }],
-    },
+    { env: [{ name: "SECRET", value: sealed }], image: encrypted },
   );
   const digest = createHash("sha256").update(decodeInitDataAnnotation(p.initData)).digest("base64");
   return { p, digest };
 }
 
 describe("a confidential pod through the CRI against Trustee", { timeout: 1_200_000 }, () => {
-  test("signed image, sealed env secret: only the secret's digest reaches crictl logs; altered init-data gets no key", async (t) => {
+  test("encrypted signed image, sealed env secret: only the secret's digest reaches crictl logs, no layer reaches containerd; altered init-data gets nothing", async (t) => {
     if (skip) return t.skip(skip);
     const good = await pod("cri-sealed");
     await trustee!.pinInitData(good.digest);
+    // The image is pulled for the coco-dev handler: through the coco snapshotter (guest pull).
+    await c!.h.crictlOk(["pull", "--pod-config", good.p.podJson, good.p.pinned], {
+      timeoutMs: 240_000,
+    });
     const { sid, cid } = await runPod(good.p);
     const expected = createHash("sha256").update(SECRET).digest("hex");
     const logs = await waitLogs(cid, "sha256(SECRET)");
     assert.equal(logs.trim(), `sha256(SECRET) = ${expected}`);
     assert.equal((await waitState(cid, "CONTAINER_EXITED")).exitCode, 0);
     assert.ok(!c!.h.output().includes(SECRET), "the secret never reached containerd");
+    const manifest = (await (
+      await fetch(`${c!.registry.url}/v2/coco/busybox-enc/manifests/v1`, {
+        headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+      })
+    ).json()) as { layers: { digest: string }[] };
+    const content = await c!.h.ctrOk(["content", "ls", "-q"]);
+    for (const l of manifest.layers)
+      assert.doesNotMatch(
+        content,
+        new RegExp(l.digest),
+        "no layer blob of the image is on the node",
+      );
     await c!.h.crictlOk(["rmp", "-f", sid], { timeoutMs: 120_000 });
     await assertPodGone(sid);
 

@@ -26,14 +26,20 @@ import { fetchImageInfo } from "../../src/host/runtime/image-config.js";
 import { parsePod } from "../../src/host/runtime/pod.js";
 import { shimSocketAddress } from "../../src/host/shim/bootstrap.js";
 import { podStateDir } from "../../src/host/shim/paths.js";
-import { pushBusyboxImage } from "../helpers/busybox-image.js";
+import {
+  type SnapshotterServer,
+  startSnapshotterServer,
+} from "../../src/host/snapshotter/grpc-server.js";
+import { createSnapshotter } from "../../src/host/snapshotter/service.js";
+import { SnapshotStore } from "../../src/host/snapshotter/store.js";
+import { pushBusyboxImage } from "./busybox-image.js";
 import {
   CONTAINERD_BINS,
   type ContainerdHarness,
   containerdSkip,
   startContainerd,
-} from "../helpers/containerd.js";
-import { startRegistry, type TestRegistry } from "../helpers/registry.js";
+} from "./containerd.js";
+import { startRegistry, type TestRegistry } from "./registry.js";
 
 const SHIM_MAIN = fileURLToPath(new URL("../../src/host/shim/main.js", import.meta.url));
 /** The init-data pod annotation. */
@@ -117,7 +123,9 @@ ${envYaml}`;
       metadata: { name, namespace: "default", uid: randomUUID(), attempt: 0 },
       hostname: name,
       log_directory: join(c.podLogDir, name),
-      annotations: { [INITDATA]: initData },
+      // The handler annotation is how crictl tells CRI which handler (so which snapshotter) an
+      // image pull is for (`crictl pull --pod-config`).
+      annotations: { [INITDATA]: initData, "io.containerd.cri.runtime-handler": "coco-dev" },
       linux: { cgroup_parent: c.cgroupParent },
     }),
   );
@@ -274,12 +282,24 @@ export function cocoCriSkip(): string | false {
  * Starts a registry with busybox and a containerd whose `coco-dev` handler runs our shim; the
  * shim keeps its state under the returned `shimState`.
  */
-export async function startCocoCri(): Promise<CocoCri> {
+export async function startCocoCri(o: { snapshotter?: boolean } = {}): Promise<CocoCri> {
   work = mkdtempSync(join(tmpdir(), "coco-shim-cri-"));
   const shimState = join(work, "shim-state");
   const savedEnv = { ...process.env };
   const registry = await startRegistry("plain");
+  let snap: SnapshotterServer | undefined;
   try {
+    if (o.snapshotter) {
+      // coco-snapshotter (guest pull: containerd keeps no layer), in this process.
+      mkdirSync(join(work, "snap", "empty"), { recursive: true });
+      snap = await startSnapshotterServer(
+        createSnapshotter(
+          new SnapshotStore(join(work, "snap", "snapshots.json")),
+          join(work, "snap", "empty"),
+        ),
+        join(work, "snap", "snap.sock"),
+      );
+    }
     image = (await pushBusyboxImage(registry.host)).tagged;
     const bin = join(work, "bin");
     mkdirSync(bin);
@@ -299,15 +319,24 @@ export async function startCocoCri(): Promise<CocoCri> {
           name: "coco-dev",
           runtimeType: "io.containerd.coco.v2",
           podAnnotations: ["io.katacontainers.*"],
+          ...(snap ? { snapshotter: "coco" } : {}),
         },
       ],
       pathPrefix: [bin],
+      ...(snap
+        ? {
+            snapshotAnnotations: true,
+            proxyPlugins: { coco: { type: "snapshot", address: snap.socket } },
+          }
+        : {}),
     });
-    // Under guest pull the node never needs the layers; without the coco snapshotter CRI still
-    // wants the image in its store before `create`.
-    await h.crictlOk(["pull", (await makePod("warmup", "true")).pinned], { timeoutMs: 120_000 });
+    if (!snap) {
+      // Without the coco snapshotter CRI unpacks the (plain) image on the node before `create`.
+      await h.crictlOk(["pull", (await makePod("warmup", "true")).pinned], { timeoutMs: 120_000 });
+    }
   } catch (err) {
     await h?.stop();
+    await snap?.close();
     await registry.stop();
     process.env = savedEnv;
     rmSync(work, { recursive: true, force: true });
@@ -322,6 +351,7 @@ export async function startCocoCri(): Promise<CocoCri> {
     shimState,
     async stop() {
       await harness.stop();
+      await snap?.close();
       await registry.stop();
       process.env = savedEnv;
       rmSync(work, { recursive: true, force: true });
