@@ -4,7 +4,7 @@
  * or RSA-OAEP-256. Decryption (untrusted input) is done by `jose`; encryption, our own output,
  * by synchronous node:crypto in `jose-sync.ts` (a measured exception, see docs/trustee.md).
  */
-import { createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { createPublicKey, ECDH, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { CryptoError } from "./errors.js";
 import { flattenedDecrypt } from "./jose.js";
 import { encryptJweSync } from "./jose-sync.js";
@@ -79,6 +79,45 @@ function checkTeeJwkShape(jwk: TeePublicJwk): void {
   } else {
     bad("kty must be EC or RSA");
   }
+}
+
+/** EC points already found on their curve (a guest reuses its TEE key); bounded. */
+const validPoints = new Set<string>();
+const VALID_POINTS_MAX = 4096;
+const CURVE_NAME = { "P-256": "prime256v1", "P-521": "secp521r1" } as const;
+
+/**
+ * Checks that KBS can encrypt to `jwk` (ERR_CRYPTO_TEE_KEY naming what is wrong if not): the
+ * shape of {@link importTeePublicKey}, and for EC a point on its curve (checked with
+ * `ECDH.convertKey`, about five times cheaper than importing the key), for RSA an importable key.
+ */
+export function checkTeePublicKey(jwk: TeePublicJwk): void {
+  checkTeeJwkShape(jwk);
+  if (jwk.kty === "RSA") {
+    importTeePublicKey(jwk);
+    return;
+  }
+  const id = `${jwk.crv}.${jwk.x}.${jwk.y}`;
+  if (validPoints.has(id)) return;
+  try {
+    ECDH.convertKey(
+      Buffer.concat([
+        Buffer.from([4]),
+        Buffer.from(jwk.x, "base64url"),
+        Buffer.from(jwk.y, "base64url"),
+      ]),
+      CURVE_NAME[jwk.crv],
+      undefined,
+      undefined,
+      "compressed",
+    );
+  } catch (err) {
+    throw new CryptoError("ERR_CRYPTO_TEE_KEY", "tee-pubkey: the EC point is not on the curve", {
+      cause: err,
+    });
+  }
+  if (validPoints.size >= VALID_POINTS_MAX) validPoints.clear();
+  validPoints.add(id);
 }
 
 /**

@@ -47,57 +47,54 @@ function fail(code: ConstructorParameters<typeof ParseLimitError>[0], why: strin
   throw new ParseLimitError(code, `JSON ${why}`);
 }
 
+/** Keys of one open object: a short list while small, a set once larger. */
+type Keys = string[] | Set<string>;
+const LIST_MAX = 16;
+
 /** Creates a scanner enforcing `limits` (missing fields take {@link DEFAULT_JSON_LIMITS}). */
 export function createJsonScanner(limits: Partial<JsonLimits> = {}): JsonScanner {
   const L = { ...DEFAULT_JSON_LIMITS, ...limits };
-  // One entry per open container: object (true) or array (false), with the object's keys.
-  const isObject: boolean[] = [];
-  const keyCount: number[] = [];
-  const firstKey: Array<string | undefined> = [];
-  const keySets: Array<Set<string> | undefined> = [];
+  // One entry per open container: its keys (objects) or null (arrays).
+  const stack: Array<Keys | null> = [];
   let expectKey = false;
   let inString = false;
   let escaped = false;
   let stringIsKey = false;
+  let keyHasEscape = false;
   let stringBytes = 0;
+  // A key split across chunks: its earlier parts.
   let keyParts: Buffer[] = [];
   let values = 0;
   let total = 0;
 
-  const addKey = (raw: Buffer) => {
-    const top = isObject.length - 1;
-    const n = (keyCount[top] ?? 0) + 1;
-    keyCount[top] = n;
-    if (n > L.maxKeysPerObject) {
-      fail("ERR_LIMIT_KEYS", `object has more than ${L.maxKeysPerObject} keys`);
-    }
-    let key = raw.toString("utf8");
-    if (raw.includes(BACKSLASH)) {
+  const addKey = (raw: string) => {
+    let key = raw;
+    if (keyHasEscape) {
       try {
-        key = JSON.parse(`"${key}"`) as string;
+        key = JSON.parse(`"${raw}"`) as string;
       } catch {
         // A bad escape: JSON.parse of the whole document will refuse it.
       }
     }
-    if (n === 1) {
-      firstKey[top] = key;
+    const top = stack.length - 1;
+    const keys = stack[top] as Keys;
+    const count = Array.isArray(keys) ? keys.length : keys.size;
+    if (count >= L.maxKeysPerObject) {
+      fail("ERR_LIMIT_KEYS", `object has more than ${L.maxKeysPerObject} keys`);
+    }
+    if (Array.isArray(keys)) {
+      if (keys.includes(key)) fail("ERR_LIMIT_DUPLICATE_KEY", "object names a key twice");
+      keys.push(key);
+      if (keys.length > LIST_MAX) stack[top] = new Set(keys);
       return;
     }
-    let set = keySets[top];
-    if (set === undefined) {
-      set = new Set([firstKey[top] as string]);
-      keySets[top] = set;
-    }
-    if (set.has(key)) fail("ERR_LIMIT_DUPLICATE_KEY", "object names a key twice");
-    set.add(key);
+    if (keys.has(key)) fail("ERR_LIMIT_DUPLICATE_KEY", "object names a key twice");
+    keys.add(key);
   };
 
   const open = (object: boolean) => {
-    if (isObject.length >= L.maxDepth) fail("ERR_LIMIT_DEPTH", `nests deeper than ${L.maxDepth}`);
-    isObject.push(object);
-    keyCount.push(0);
-    firstKey.push(undefined);
-    keySets.push(undefined);
+    if (stack.length >= L.maxDepth) fail("ERR_LIMIT_DEPTH", `nests deeper than ${L.maxDepth}`);
+    stack.push(object ? [] : null);
     expectKey = object;
     if (++values > L.maxValues) fail("ERR_LIMIT_VALUES", `has more than ${L.maxValues} values`);
   };
@@ -112,41 +109,61 @@ export function createJsonScanner(limits: Partial<JsonLimits> = {}): JsonScanner
       const buf = Buffer.isBuffer(chunk)
         ? chunk
         : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      let i = 0;
       const n = buf.length;
+      let i = 0;
+      // Where the current key's bytes start in this chunk.
+      let keyStart = 0;
+      // The next quote in this chunk once searched for natively (n: none), so that a long
+      // string with many escapes is searched once, not once per escape.
+      let nextQuote = -1;
       while (i < n) {
         if (inString) {
           if (escaped) {
+            // The escaped byte (for \uXXXX the u; the hex digits are ordinary bytes).
             escaped = false;
-            if (stringIsKey) keyParts.push(buf.subarray(i, i + 1));
             i++;
             stringBytes++;
             continue;
           }
-          // Jump to the next quote or backslash (native search: long strings cost little).
-          let q = buf.indexOf(QUOTE, i);
-          const b = buf.indexOf(BACKSLASH, i);
-          if (q < 0) q = n;
-          const stop = b >= 0 && b < q ? b : q;
-          stringBytes += stop - i;
+          // Find the next quote or backslash: a short loop in JS, then native searches for
+          // long strings. Every byte is looked at a bounded number of times (linear).
+          let j = i;
+          const lim = Math.min(n, i + 64);
+          while (j < lim) {
+            const c = buf[j] as number;
+            if (c === QUOTE || c === BACKSLASH) break;
+            j++;
+          }
+          if (j === lim && lim < n) {
+            if (nextQuote < j) {
+              nextQuote = buf.indexOf(QUOTE, j);
+              if (nextQuote < 0) nextQuote = n;
+            }
+            const at = nextQuote > j ? buf.subarray(j, nextQuote).indexOf(BACKSLASH) : -1;
+            j = at >= 0 ? j + at : nextQuote;
+          }
+          stringBytes += j - i;
           if (stringBytes > L.maxStringBytes) {
             fail("ERR_LIMIT_STRING", `has a string longer than ${L.maxStringBytes} bytes`);
           }
-          if (stringIsKey && stop > i) keyParts.push(buf.subarray(i, stop));
-          if (stop === n) return;
-          if (stop === b) {
-            if (stringIsKey) keyParts.push(buf.subarray(b, b + 1));
+          if (j === n) break;
+          if (buf[j] === BACKSLASH) {
             escaped = true;
+            if (stringIsKey) keyHasEscape = true;
             stringBytes++;
-            i = b + 1;
+            i = j + 1;
             continue;
           }
           inString = false;
           if (stringIsKey) {
-            addKey(keyParts.length === 1 ? (keyParts[0] as Buffer) : Buffer.concat(keyParts));
-            keyParts = [];
+            if (keyParts.length === 0) addKey(buf.toString("utf8", keyStart, j));
+            else {
+              keyParts.push(buf.subarray(keyStart, j));
+              addKey(Buffer.concat(keyParts).toString("utf8"));
+              keyParts = [];
+            }
           }
-          i = q + 1;
+          i = j + 1;
           continue;
         }
         const c = buf[i] as number;
@@ -155,7 +172,11 @@ export function createJsonScanner(limits: Partial<JsonLimits> = {}): JsonScanner
           case QUOTE:
             inString = true;
             stringBytes = 0;
-            stringIsKey = expectKey && isObject[isObject.length - 1] === true;
+            stringIsKey = expectKey && stack[stack.length - 1] != null;
+            if (stringIsKey) {
+              keyStart = i;
+              keyHasEscape = false;
+            }
             expectKey = false;
             break;
           case 0x7b: // {
@@ -166,14 +187,11 @@ export function createJsonScanner(limits: Partial<JsonLimits> = {}): JsonScanner
             break;
           case 0x7d: // }
           case 0x5d: // ]
-            isObject.pop();
-            keyCount.pop();
-            firstKey.pop();
-            keySets.pop();
+            stack.pop();
             expectKey = false;
             break;
           case 0x2c: // ,
-            expectKey = isObject[isObject.length - 1] === true;
+            expectKey = stack[stack.length - 1] != null;
             if (++values > L.maxValues) {
               fail("ERR_LIMIT_VALUES", `has more than ${L.maxValues} values`);
             }
@@ -184,6 +202,10 @@ export function createJsonScanner(limits: Partial<JsonLimits> = {}): JsonScanner
           default:
             break;
         }
+      }
+      // A key that goes on in the next chunk: keep (a copy of) its bytes so far.
+      if (inString && stringIsKey && keyStart < n) {
+        keyParts.push(Buffer.from(buf.subarray(keyStart, n)));
       }
     },
   };

@@ -173,3 +173,15 @@ test("YAML: depth, keys, aliases and line length are refused before parsing", ()
     "docker:\n  registry.example/ns:\n    lookaside: https://x/y\n    use-sigstore-attachments: true\n# [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\nk: '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[['\n",
   );
 });
+
+test("JSON and TOML scans stay linear on adversarial inputs (many short strings, many escapes)", () => {
+  // Quadratic scans (a search to the end of the buffer per string or per escape) would take
+  // minutes on these and hit the runner's hang bound; linear ones take milliseconds.
+  const big = { maxBytes: 64 << 20, maxStringBytes: 64 << 20, maxValues: 1 << 24 };
+  const strings = Buffer.from(`[${'"",'.repeat(2_500_000)}""]`);
+  createJsonScanner(big).push(strings);
+  const escapes = Buffer.from(`["${"\\\\".repeat(3_000_000)}\\""]`);
+  createJsonScanner(big).push(escapes);
+  const line = `a = [${'"x",'.repeat(1_000_000)}"x"]`;
+  checkTomlLimits(line, { maxBytes: 64 << 20, maxKeys: 10 });
+});

@@ -65,8 +65,10 @@ export function checkTomlLimits(text: string, limits: Partial<TomlLimits> = {}):
       let j = i + open;
       for (;;) {
         const k = text.indexOf(triple ? q.repeat(3) : q, j);
-        const nl = triple ? -1 : text.indexOf("\n", j);
-        if (k < 0 || (nl >= 0 && nl < k)) {
+        // A single-line string may not cross a newline: look for one only up to the quote
+        // (searching to the end for every string would be quadratic on a long line).
+        const crossesLine = !triple && text.slice(j, k < 0 ? n : k).includes("\n");
+        if (k < 0 || crossesLine) {
           // Unterminated: the parser will say so; the rest is one string for the limit.
           string(i + open, n);
           i = n;

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { constantTimeEqualString } from "../../crypto/compare.js";
-import { importTeePublicKey } from "../../crypto/jwe.js";
+import { checkTeePublicKey } from "../../crypto/jwe.js";
 import { isTee, parseKbsAttestation, parseKbsRequest } from "../../protocol/kbs/parse.js";
 import {
   deviceRuntimeData,
@@ -160,7 +160,7 @@ export function createRcarHandlers(ctx: KbsContext): RcarHandlers {
     }
     try {
       // A key the resource plugin could never encrypt to gets no token (and no state).
-      importTeePublicKey(rd["tee-pubkey"]);
+      checkTeePublicKey(rd["tee-pubkey"]);
     } catch (e) {
       throw err(
         "ERR_KBS_ATTESTATION",
