@@ -65,6 +65,15 @@ const chapters: Chapter[] = [
     run: async (log) => (await import("./pod-limits.js")).demoPodLimits(log),
   },
   {
+    name: "kubernetes",
+    title:
+      "Kubernetes node: containerd + crictl run the confidential pod through containerd-shim-coco-v2",
+    unavailable: async () => (await import("./kubernetes.js")).kubernetesUnavailable(),
+    run: async (log) => {
+      await (await import("./kubernetes.js")).demoKubernetes(log);
+    },
+  },
+  {
     name: "qemu",
     title:
       "The qemu sandbox: the same kind of pod in a real VM (KVM where it works, TCG otherwise)",
