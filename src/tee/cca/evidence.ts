@@ -37,8 +37,22 @@ const CURVES: Record<number, { crv: string; size: number }> = {
   3: { crv: "P-521", size: 66 },
 };
 
-/** The realm attestation key: a raw uncompressed P-384 point, or a COSE_Key (EC2). */
+const realmKeys = new Map<string, KeyObject>();
+const REALM_KEYS_MAX = 256;
+
+/** The realm attestation key: a raw uncompressed P-384 point, or a COSE_Key (EC2). Cached. */
 export function realmKeyOf(raw: Uint8Array, isCoseKey: boolean): KeyObject {
+  // A realm presents the same RAK on every attestation; importing a key costs a P-384 point check.
+  const id = `${isCoseKey ? "c" : "r"}${Buffer.from(raw).toString("base64")}`;
+  const hit = realmKeys.get(id);
+  if (hit) return hit;
+  const key = importRealmKey(raw, isCoseKey);
+  if (realmKeys.size >= REALM_KEYS_MAX) realmKeys.clear();
+  realmKeys.set(id, key);
+  return key;
+}
+
+function importRealmKey(raw: Uint8Array, isCoseKey: boolean): KeyObject {
   let crv = "P-384";
   let x: Uint8Array;
   let y: Uint8Array;
