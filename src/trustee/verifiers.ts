@@ -99,7 +99,7 @@ export function createHardwareVerifiers(o: HardwareVerifierOptions = {}): Verifi
       : undefined;
   const unappraised = [
     ...(tdx || fetched ? [] : ["tdx"]),
-    ...(tdx ? [] : ["az-tdx-vtpm"]),
+    ...(tdx || fetched ? [] : ["az-tdx-vtpm"]),
     ...(sgx || fetched ? [] : ["sgx"]),
   ];
   if (unappraised.length > 0) {
@@ -110,7 +110,7 @@ export function createHardwareVerifiers(o: HardwareVerifierOptions = {}): Verifi
   const out: Verifier[] = [
     createTdxVerifier({ clock, collateral: tdx, collateralFor: collateralFor("tdx") }),
     createSgxVerifier({ clock, collateral: sgx, collateralFor: collateralFor("sgx") }),
-    createAzTdxVtpmVerifier({ clock, collateral: tdx }),
+    createAzTdxVtpmVerifier({ clock, collateral: tdx, collateralFor: collateralFor("tdx") }),
   ];
   // NVIDIA's device root is pinned, so local GPU verification needs no configuration (upstream's
   // default `nvidia_verifier` type is Local too).
