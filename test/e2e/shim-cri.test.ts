@@ -48,6 +48,16 @@ describe("containerd-shim-coco-v2 under containerd's CRI (crictl as kubelet)", {
       const all = await c!.h.crictl(["logs", cid]);
       assert.match(all.stderr, /to-stderr/, "stderr reaches crictl logs apart from stdout");
       assert.equal((await inspect(cid)).state, "CONTAINER_RUNNING");
+      // Stats come from the guest's cgroup (StatsContainer → cgroup v1 metrics → CRI).
+      const stats = JSON.parse(await c!.h.crictlOk(["stats", "-o", "json", "--id", cid])) as {
+        stats: {
+          memory?: { workingSetBytes?: { value?: string } };
+          cpu?: { usageCoreNanoSeconds?: { value?: string } };
+        }[];
+      };
+      const st0 = stats.stats[0];
+      assert.ok(Number(st0?.memory?.workingSetBytes?.value ?? 0) > 0, JSON.stringify(stats));
+      assert.ok(Number(st0?.cpu?.usageCoreNanoSeconds?.value ?? 0) > 0, JSON.stringify(stats));
       const ex = await c!.h.crictl(["exec", cid, "cat", "/etc/shadow"], { timeoutMs: 60_000 });
       assert.notEqual(ex.status, 0);
       assert.match(ex.stderr, /ExecProcessRequest is blocked by policy/);

@@ -28,6 +28,7 @@ import {
   toAgentProcess,
   toCreateContainerRequest,
 } from "./spec.js";
+import { METRICS_TYPE_URL, statsToMetrics } from "./stats.js";
 import { pumpInput, pumpOutput, type StdioPaths } from "./stdio.js";
 
 /** Runtime handlers and the runtime class each means (`coco install containerd` names). */
@@ -532,6 +533,24 @@ export class PodShim {
     await sandbox.stop();
     await sandbox.exited;
     this.onSandboxGone();
+  }
+
+  /** Stats: the guest's cgroup stats (StatsContainer) as containerd's cgroup v1 metrics. */
+  async stats(id: string): Promise<{ typeUrl: string; value: Uint8Array }> {
+    const p = this.proc(id, "");
+    if (p.kind === "sandbox")
+      throw new StatusError(
+        GrpcCode.UNIMPLEMENTED,
+        "the pod sandbox task has no cgroup of its own in the guest",
+      );
+    try {
+      return {
+        typeUrl: METRICS_TYPE_URL,
+        value: statsToMetrics(await this.liveAgent().statsContainer(id)),
+      };
+    } catch (err) {
+      throw toStatus(err);
+    }
   }
 
   /** Update: the new limits go to the guest's policy (UpdateContainer; denied by default). */

@@ -138,7 +138,7 @@ export function taskHandlers(o: TaskServiceOptions): Handlers {
       const w = await pod.wait(r.id, r.execId);
       return { exitStatus: w.status, exitedAt: timestampFromDate(w.at) };
     },
-    stats: unimplemented("Stats (container metrics)"),
+    stats: async (r) => ({ stats: await pod.stats(r.id) }),
     connect: async (r) => {
       pod.state(r.id, "");
       return { shimPid: process.pid, taskPid: pod.pid, version: SHIM_VERSION };
