@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * The qemu guest's agent transport: a virtio-serial port (`/dev/virtio-ports/agent.0`) is one byte
  * stream to the host, where qemu exposes it as a unix socket. Each host connection is bridged to
@@ -8,12 +7,11 @@
  * while no host peer is connected and blocks while one is; qemu drops what the guest writes while
  * no peer is connected. A 0-byte read therefore ends the current host session.
  *
- *   node serial-listener.js <port-device> <unix://agent.sock> [--forward PORT,PORT]
+ * The program that runs it in the guest is serial-main.ts.
  */
 import { type FileHandle, open } from "node:fs/promises";
 import { connect, type Socket } from "node:net";
 import { socketPathOf } from "../../protocol/ttrpc/index.js";
-import { forwardHostLoopback } from "./host-loopback.js";
 
 /** A byte port with virtio_console's semantics: `read` resolves 0 while no host peer is connected. */
 export interface SerialPort {
@@ -145,34 +143,4 @@ export async function startSerialBridge(opts: SerialBridgeOptions): Promise<Seri
       await endSession();
     },
   };
-}
-
-async function main(): Promise<void> {
-  const log = (line: string) => process.stderr.write(`coco-serial: ${line}\n`);
-  const [device, address, ...rest] = process.argv.slice(2);
-  if (!device || !address) {
-    throw new Error("usage: serial-listener.js <device> <unix://agent.sock> [--forward P,P]");
-  }
-  const fwdAt = rest.indexOf("--forward");
-  const ports = fwdAt >= 0 ? (rest[fwdAt + 1] ?? "").split(",").filter((p) => p) : [];
-  if (ports.length > 0) {
-    await forwardHostLoopback(
-      ports.map((p) => Number(p)),
-      { log },
-    );
-    log(`host loopback ports bridged: ${ports.join(",")}`);
-  }
-  const bridge = await startSerialBridge({ device, agentAddress: address, log });
-  log(`serial bridge ready on ${device}`);
-  process.on("SIGTERM", () => {
-    void bridge.close().then(() => process.exit(0));
-  });
-  await bridge.done;
-}
-
-if (process.argv[1]?.endsWith("serial-listener.js")) {
-  main().catch((err: Error) => {
-    process.stderr.write(`coco-serial: fatal: ${err.message}\n`);
-    process.exit(1);
-  });
 }

@@ -9,6 +9,7 @@ const base: QemuLaunch = {
   cpu: "max",
   kernel: "/g/vmlinuz",
   initrd: "/g/initrd.cpio",
+  guestDisk: "/g/guest.img",
   stateDir: "/s",
   memoryMiB: 2048,
   cpus: 2,
@@ -32,6 +33,13 @@ describe("qemu command line", () => {
     const line = kernelCommandLine(base);
     assert.match(line, /^console=ttyS0 earlyprintk=serial,ttyS0 /);
     assert.doesNotMatch(line, /\bquiet\b|loglevel=/);
+  });
+
+  test("attaches the programs disk read-only, before any init-data disk", () => {
+    const a = qemuArgs({ ...base, initdataDisk: "/s/initdata.img" });
+    const guest = a.indexOf("file=/g/guest.img,if=none,id=guest,format=raw,readonly=on");
+    assert.ok(guest > 0);
+    assert.ok(guest < a.indexOf("file=/s/initdata.img,if=none,id=initdata,format=raw,readonly=on"));
   });
 
   test("attaches init-data read-only as a virtio-blk disk and tells the guest to expect it", () => {

@@ -12,6 +12,8 @@ export interface QemuLaunch {
   cpu: string;
   kernel: string;
   initrd: string;
+  /** The read-only programs disk (node, runc, the guest bundles), attached before any other. */
+  guestDisk: string;
   stateDir: string;
   memoryMiB: number;
   cpus: number;
@@ -123,6 +125,10 @@ export function qemuArgs(l: QemuLaunch): string[] {
     "virtio-net-pci,netdev=net0",
     "-device",
     "virtio-rng-pci",
+    "-drive",
+    `file=${l.guestDisk},if=none,id=guest,format=raw,readonly=on`,
+    "-device",
+    "virtio-blk-pci,drive=guest",
   ];
   if (l.initdataDisk) {
     args.push(

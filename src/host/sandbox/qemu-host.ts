@@ -47,16 +47,16 @@ export function hasGuestKernel(): boolean {
  */
 export function guestImageMissing(): string | false {
   const dir = guestImageDir();
-  if (existsSync(join(dir, "vmlinuz")) && existsSync(join(dir, "initrd.cpio"))) {
+  if (["vmlinuz", "initrd.cpio", "guest.img"].every((f) => existsSync(join(dir, f)))) {
     if (process.env.COCO_GUEST_DIR || !existsSync(BUILD_SCRIPT)) return false;
   } else if (process.env.COCO_GUEST_DIR) {
-    return `COCO_GUEST_DIR=${dir} holds no vmlinuz + initrd.cpio (build with scripts/build-guest-image ${dir})`;
+    return `COCO_GUEST_DIR=${dir} holds no vmlinuz + initrd.cpio + guest.img (build with scripts/build-guest-image ${dir})`;
   }
   if (!existsSync(BUILD_SCRIPT))
     return `no guest image in ${dir} and no ${BUILD_SCRIPT} to build one`;
   if (!existsSync("/bin/busybox")) return "busybox-static is not installed (the guest's init)";
   if (!findOnPath("runc")) return "runc is not installed (the guest's container runtime)";
-  if (!existsSync(join(REPO, "dist", "src", "guest", "agent", "serial-listener.js"))) {
+  if (!existsSync(join(REPO, "dist", "bundle", "guest-agent.cjs"))) {
     return "the guest code is not built: run npm run build";
   }
   return false;
@@ -170,15 +170,16 @@ export function hostTeeSupport(): { tdx: boolean; snp: boolean } {
 }
 
 /**
- * Builds (or confirms up to date) the guest kernel + initramfs with scripts/build-guest-image,
- * which skips an unchanged rebuild by a stamp of its inputs. Returns the two paths.
+ * Builds (or confirms up to date) the guest kernel, initramfs and programs disk with
+ * scripts/build-guest-image, which skips an unchanged rebuild by a stamp of its inputs. Returns
+ * their paths (the kernel: the decompressed `vmlinux` when present, else `vmlinuz`).
  */
 export async function ensureGuestImage(
   log?: (line: string) => void,
-): Promise<{ kernel: string; initrd: string }> {
+): Promise<{ kernel: string; initrd: string; disk: string }> {
   const dir = guestImageDir();
-  const kernel = join(dir, "vmlinuz");
   const initrd = join(dir, "initrd.cpio");
+  const disk = join(dir, "guest.img");
   if (existsSync(BUILD_SCRIPT) && !process.env.COCO_GUEST_DIR) {
     await new Promise<void>((resolve, reject) => {
       execFile(
@@ -200,13 +201,15 @@ export async function ensureGuestImage(
       );
     });
   }
-  for (const f of [kernel, initrd]) {
+  // The decompressed kernel (PVH boot) where the build could extract it, else the bzImage.
+  const kernel = existsSync(join(dir, "vmlinux")) ? join(dir, "vmlinux") : join(dir, "vmlinuz");
+  for (const f of [kernel, initrd, disk]) {
     if (!existsSync(f)) {
       throw new HostError(
         "ERR_SANDBOX_NOT_BUILT",
-        `${f} is missing: run scripts/build-guest-image (needs linux-image-amd64, busybox-static, runc, npm run build)`,
+        `${f} is missing: run scripts/build-guest-image (needs linux-image-amd64, busybox-static, runc, e2fsprogs, npm run build)`,
       );
     }
   }
-  return { kernel, initrd };
+  return { kernel, initrd, disk };
 }

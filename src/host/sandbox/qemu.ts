@@ -102,6 +102,7 @@ async function startQemuSandbox(
     cpu: choice.cpu,
     kernel: image.kernel,
     initrd: image.initrd,
+    guestDisk: image.disk,
     stateDir: o.stateDir,
     memoryMiB: opts.memoryMiB ?? 2048,
     cpus: opts.cpus ?? 2,

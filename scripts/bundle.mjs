@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// Bundles programs into one self-contained file each with esbuild (run by `npm run build` and so
+// by `npm ci`, after tsc). A bundled program loads one file: no module resolution, no
+// node_modules, one parse. Bundled from tsc's output in dist/, so a bundle runs exactly the code
+// the tests ran.
+//
+// To bundle another program (the CLI, the containerd shim), add a line to BUNDLES:
+//   { out: "<name>.mjs", entry: "dist/src/<path>/<main>.js", about: "<what it is>" }
+// `.mjs` is ESM; `.cjs` is CommonJS, which the qemu guest runs through cached-run.js with a V8
+// code cache (vm.Script takes a cache; ES modules cannot, on Node 20).
+// Output: dist/bundle/<out> (+ .map). `node scripts/bundle.mjs NAME...` builds only those outs.
+import { readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { build } from "esbuild";
+
+const root = new URL("..", import.meta.url).pathname;
+
+/** The programs bundled, each into dist/bundle/<out>. */
+export const BUNDLES = [
+  {
+    out: "guest-agent.cjs",
+    entry: "dist/src/guest/agent/main.js",
+    about: "the pod agent with AA, CDH and the image pipeline (qemu guest)",
+  },
+  {
+    out: "guest-serial.cjs",
+    entry: "dist/src/guest/agent/serial-main.js",
+    about: "the virtio-serial bridge to the agent (qemu guest)",
+  },
+  {
+    out: "guest-run.mjs",
+    entry: "dist/src/guest/agent/cached-run.js",
+    about: "runs a .cjs guest program with its V8 code cache (qemu guest)",
+  },
+];
+
+// ESM: CommonJS dependencies bundled into it still call require() for node's builtins.
+const ESM = {
+  format: "esm",
+  banner: {
+    js:
+      'import { createRequire as __cocoCreateRequire } from "node:module";\n' +
+      "const require = __cocoCreateRequire(import.meta.url);",
+  },
+};
+// CommonJS: our ES modules' import.meta.url becomes the bundle's own file URL.
+const CJS = {
+  format: "cjs",
+  define: { "import.meta.url": "__cocoImportMetaUrl" },
+  banner: { js: 'var __cocoImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+};
+
+const engines = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).engines?.node ?? "";
+const target = `node${/(\d+)/.exec(engines)?.[1] ?? "20"}`;
+
+const only = process.argv.slice(2);
+// A full build starts clean, so no bundle of a program since removed lingers.
+if (only.length === 0) rmSync(join(root, "dist", "bundle"), { recursive: true, force: true });
+for (const b of BUNDLES) {
+  if (only.length > 0 && !only.some((o) => b.out.startsWith(o))) continue;
+  const outfile = join(root, "dist", "bundle", b.out);
+  await build({
+    entryPoints: [join(root, b.entry)],
+    outfile,
+    bundle: true,
+    platform: "node",
+    ...(b.out.endsWith(".cjs") ? CJS : ESM),
+    target,
+    minify: true,
+    sourcemap: "external",
+    legalComments: "eof",
+    logLevel: "warning",
+  });
+  const kib = Math.round(statSync(outfile).size / 1024);
+  if (process.env.COCO_BUNDLE_VERBOSE) console.error(`bundle: ${b.out} ${kib} KiB (${b.about})`);
+}
