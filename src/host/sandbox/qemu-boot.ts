@@ -129,16 +129,31 @@ export async function bootQemu(l: QemuLaunch, c: BootContext): Promise<BootedVm>
   };
   let mux: ChildProcess | undefined;
   let muxGone = false;
-  const killMux = () => {
+  // Stops the mux and waits for it to have exited (SIGKILL after 5 s), so nothing of this VM
+  // outlives stop().
+  const killMux = async () => {
+    const m = mux;
+    if (!m || muxGone || m.pid === undefined) return;
+    const pid = m.pid;
+    const exited = new Promise<void>((r) => m.once("exit", () => r()));
     try {
-      if (mux?.pid !== undefined && !muxGone) process.kill(mux.pid, "SIGTERM");
+      process.kill(pid, "SIGTERM");
     } catch {
-      // gone
+      return;
     }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }, 5000);
+    await exited;
+    clearTimeout(timer);
   };
   const stop = async () => {
     if (gone() || child.pid === undefined) {
-      killMux();
+      await killMux();
       return;
     }
     try {
@@ -156,7 +171,7 @@ export async function bootQemu(l: QemuLaunch, c: BootContext): Promise<BootedVm>
     await exited;
     clearTimeout(timer);
     // The mux exits by itself when qemu's end closes; this covers a mux still starting.
-    killMux();
+    await killMux();
   };
   const fail = async (what: string, cause?: unknown): Promise<never> => {
     await stop();
