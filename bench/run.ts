@@ -69,14 +69,19 @@ function compare(name: string, rest: string[], nodes: string[]): number {
       results.push(lines);
     }
     const versions = results.map((lines, i) => lines[0]?.node ?? `(failed) ${runtimes[i]}`);
-    console.log(`\n# ${name}: our median per runtime, ms (peer median in brackets)`);
-    console.log(["case".padEnd(40), ...versions.map((v) => v.padStart(24))].join(" "));
+    console.log(
+      `\n# ${name}: our median per runtime in ms, [the peer's median in the same run], ratio peer/ours`,
+    );
+    console.log(["case".padEnd(40), ...versions.map((v) => v.padStart(30))].join(" "));
+    const ms = (x: number) => x.toPrecision(3);
     for (const first of results[0] ?? []) {
       const cells = results.map((lines) => {
         const l = lines.find((x) => x.ours.name === first.ours.name);
         return l
-          ? `${l.ours.medianMs.toFixed(1)} [${l.peer.medianMs.toFixed(1)}]`.padStart(24)
-          : "—".padStart(24);
+          ? `${ms(l.ours.medianMs)} [${ms(l.peer.medianMs)}] ${(l.peer.medianMs / l.ours.medianMs).toFixed(2)}x`.padStart(
+              30,
+            )
+          : "—".padStart(30);
       });
       console.log([first.ours.name.padEnd(40), ...cells].join(" "));
     }
