@@ -73,7 +73,7 @@ function compare(name: string, rest: string[], nodes: string[]): number {
       `\n# ${name}: our median per runtime in ms, [the peer's median in the same run], ratio peer/ours`,
     );
     console.log(["case".padEnd(40), ...versions.map((v) => v.padStart(30))].join(" "));
-    const ms = (x: number) => x.toPrecision(3);
+    const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x.toPrecision(3));
     for (const first of results[0] ?? []) {
       const cells = results.map((lines) => {
         const l = lines.find((x) => x.ours.name === first.ours.name);
