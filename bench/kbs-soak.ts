@@ -421,7 +421,13 @@ export async function run(args: string[]): Promise<void> {
       ready: { kind: "http", url: `http://127.0.0.1:${port}/healthz` },
       timeoutMs: 60_000,
     });
-  let server: RunningProcess = await start();
+  let server: RunningProcess;
+  try {
+    server = await start();
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const samples: Array<{ label: string; rss: number; store: number }> = [];
   const sample = (label: string) => {
     const s = { label, rss: rssMiB(server.pid), store: duMiB(store) };
