@@ -127,6 +127,43 @@ describe("guest image pull service", () => {
     );
   });
 
+  test("configuration fetched from Trustee is held to parse limits before it is parsed", async () => {
+    const hostile: Record<string, string> = {
+      "kbs:///default/security-policy/deep": `${"[".repeat(100)}${"]".repeat(100)}`,
+      "kbs:///default/sigstore-config/deep": Array.from(
+        { length: 60 },
+        (_, i) => `${"  ".repeat(i)}k${i}:`,
+      ).join("\n"),
+      "kbs:///default/credential/dup": '{"auths":{},"auths":{}}',
+    };
+    const trustee = {
+      ...noTrustee,
+      getResource: async (uri: string) => new TextEncoder().encode(hostile[uri] ?? ""),
+    };
+    for (const [key, uri, what] of [
+      [
+        "image_security_policy_uri",
+        "kbs:///default/security-policy/deep",
+        /signature policy: JSON nests/,
+      ],
+      ["sigstore_config_uri", "kbs:///default/sigstore-config/deep", /sigstore config: YAML nests/],
+      [
+        "authenticated_registry_credentials_uri",
+        "kbs:///default/credential/dup",
+        /registry credentials: JSON object names a key twice/,
+      ],
+    ] as const) {
+      const service = createImagePullService({
+        config: parseImagePullConfig({ work_dir: join(dir, `w-${key}`), [key]: uri }),
+        ...trustee,
+      });
+      await assert.rejects(
+        service.pullImage(`${reg.host}/app/img:v1`, join(dir, `b-${key}`)),
+        (e) => hasCode(e, "ERR_OCI_RESOURCE") && what.test((e as Error).message),
+      );
+    }
+  });
+
   test("config keys are checked: unknown keys and proxies fail loudly", () => {
     assert.throws(
       () => parseImagePullConfig({ image_security_polciy_uri: "x" }),

@@ -24,6 +24,12 @@ import {
   pullWithTasks,
   type RegistriesD,
 } from "../../../oci/index.js";
+import {
+  checkTomlLimits,
+  checkYamlLimits,
+  createJsonScanner,
+  ParseLimitError,
+} from "../../../protocol/limits/index.js";
 import { isResourceUri } from "../../../protocol/resource-uri/index.js";
 import type { ImagePullConfig } from "./config.js";
 
@@ -72,12 +78,30 @@ export function createImagePullService(deps: ImagePullDeps): ImagePullService {
     }
   };
 
+  // Configuration fetched from Trustee or files is held to parse limits before it is parsed.
+  const limited = (bytes: Uint8Array, kind: "json" | "toml" | "yaml", what: string) => {
+    const max = 1 << 20;
+    try {
+      if (kind === "json") createJsonScanner({ maxBytes: max, maxStringBytes: max }).push(bytes);
+      else if (kind === "toml") {
+        checkTomlLimits(Buffer.from(bytes).toString("utf8"), {
+          maxBytes: max,
+          maxStringLength: max,
+        });
+      } else checkYamlLimits(Buffer.from(bytes).toString("utf8"), { maxBytes: max });
+    } catch (err) {
+      if (!(err instanceof ParseLimitError)) throw err;
+      throw new OciError("ERR_OCI_RESOURCE", `${what}: ${err.message}`, { cause: err });
+    }
+    return bytes;
+  };
+
   const pull = async (imageUrl: string, bundlePath: string): Promise<PullResult> => {
     const ref = parseReference(imageUrl);
     // Fresh on every pull: no on-disk cache of policies or keys, and no cached-image shortcut.
     const policyText =
       c.policyUri !== undefined
-        ? await read(c.policyUri)
+        ? limited(await read(c.policyUri), "json", "signature policy")
         : c.policy !== undefined
           ? Buffer.from(c.policy)
           : undefined;
@@ -85,17 +109,25 @@ export function createImagePullService(deps: ImagePullDeps): ImagePullService {
     if (c.sigstoreConfigUri !== undefined || c.sigstoreConfig !== undefined) {
       const y =
         c.sigstoreConfigUri !== undefined
-          ? Buffer.from(await read(c.sigstoreConfigUri)).toString("utf8")
+          ? Buffer.from(
+              limited(await read(c.sigstoreConfigUri), "yaml", "sigstore config"),
+            ).toString("utf8")
           : c.sigstoreConfig!;
       registriesD = mergeRegistriesD({ docker: new Map() }, y, "sigstore config");
     }
     const auth =
-      c.credentialsUri !== undefined ? parseAuthFile(await read(c.credentialsUri)) : undefined;
+      c.credentialsUri !== undefined
+        ? parseAuthFile(limited(await read(c.credentialsUri), "json", "registry credentials"))
+        : undefined;
     const regConf =
       c.registryConfig !== undefined
         ? parseRegistriesConf(c.registryConfig)
         : c.registryConfigUri !== undefined
-          ? parseRegistriesConf(Buffer.from(await read(c.registryConfigUri)).toString("utf8"))
+          ? parseRegistriesConf(
+              Buffer.from(
+                limited(await read(c.registryConfigUri), "toml", "registries.conf"),
+              ).toString("utf8"),
+            )
           : undefined;
     const policy = policyText !== undefined ? parsePolicy(policyText) : undefined;
     if (policy === undefined)
