@@ -221,6 +221,7 @@ test("createHardwareVerifiers wires the hardware TEEs and the NVIDIA GPU for the
   assert.deepEqual(vs.map((v) => v.tee).sort(), [
     "az-snp-vtpm",
     "az-tdx-vtpm",
+    "csv",
     "nvidia",
     "sgx",
     "snp",
@@ -351,10 +352,29 @@ test("coco attest verify --tee snp needs no flag when the evidence carries its V
   assert.equal(JSON.parse(r.stdout).chip_id, Buffer.from(report.chipId).toString("hex"));
 });
 
-test("--tee se and --tee csv are refused with ERR_NOT_IMPLEMENTED saying why", () => {
-  for (const tee of ["se", "csv"]) {
-    const r = verify(tee, join(tmp, "absent.json"));
-    assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /ERR_NOT_IMPLEMENTED: .* is not built/);
-  }
+test("--tee se is refused with ERR_NOT_IMPLEMENTED saying why", () => {
+  const r = verify("se", join(tmp, "absent.json"));
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /ERR_NOT_IMPLEMENTED: .* is not built/);
+});
+
+test("--tee csv: the capture is refused as chain unverifiable, and verifies with --allow-pek-only", {
+  skip: sharedSkip("fixtures/evidence/csv/csv_evidence.json"),
+}, () => {
+  const file = ev("csv/csv_evidence.json");
+  const refused = verify("csv", file);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /ERR_CERT_MISSING: chain unverifiable/);
+  const ok = verify("csv", file, "--allow-pek-only", "--report-data", "00".repeat(64));
+  assert.equal(ok.status, 0, ok.stderr);
+  const claims = JSON.parse(ok.stdout);
+  assert.equal(claims.pek_only, true);
+  assert.equal(claims.measure, "ae2a2cf1f41a485fa37bf9ae92f678783c59fbc79de7b5d237743d58f5538034");
+  const wrong = verify("csv", file, "--allow-pek-only", "--report-data", "01");
+  assert.match(wrong.stderr, /ERR_REPORT_DATA_MISMATCH/);
+  const init = verify("csv", file, "--allow-pek-only", "--init-data-digest", "00".repeat(32));
+  assert.match(
+    init.stderr,
+    /ERR_EVIDENCE_UNSUPPORTED: a CSV report has no field that binds init-data/,
+  );
 });

@@ -5,6 +5,7 @@ import { parseCcaEvidence, parseCcaToken } from "../tee/cca/index.js";
 import { fromHex } from "../tee/common/bytes.js";
 import type { Clock } from "../tee/common/certs.js";
 import { EvidenceError } from "../tee/common/errors.js";
+import { parseCsvEvidence } from "../tee/csv/index.js";
 import { EVENTLOG_MAX_SIZE, parseCcel } from "../tee/eventlog/ccel.js";
 import { replayRegister } from "../tee/eventlog/replay.js";
 import { parseNvidiaEvidence } from "../tee/nvidia/index.js";
@@ -20,6 +21,7 @@ import {
   verifyAzTdxEvidence,
 } from "../trustee/as/verifier/az-tdx-vtpm/index.js";
 import { ccaStoresFromDir, verifyCcaToken } from "../trustee/as/verifier/cca/index.js";
+import { readHskCek, verifyCsvEvidence } from "../trustee/as/verifier/csv/index.js";
 import {
   parseNvidiaReferenceMeasurements,
   verifyNvidiaDevice,
@@ -51,11 +53,11 @@ export const ATTEST_TEES = [
   "cca",
   "nvidia",
   "tpm",
+  "csv",
 ] as const;
 /** TEEs upstream verifies that we do not, and why (each a coded ERR_NOT_IMPLEMENTED). */
 export const NOT_BUILT: Readonly<Record<string, string>> = {
   se: "IBM Secure Execution is not built: its attestation needs IBM's host-key documents and a live SE guest, and no SE capture is in ../shared to verify against",
-  csv: "Hygon CSV is not built: the capture in ../shared lacks its chip's HSK/CEK (fetched from Hygon's KDS by upstream), so its chain to the Hygon root cannot be verified here, and the csv-rs report and certificate layouts are not ported",
   hygondcu: "Hygon DCU is not built (no capture in ../shared)",
 };
 
@@ -76,6 +78,8 @@ export interface AttestVerifyOptions {
   clock?: Clock;
   /** Trust anchor for DCAP instead of the pinned Intel root (pre-production; tests). No flag. */
   root?: X509Certificate;
+  /** csv: accept evidence whose HSK/CEK are nowhere to be had, trusting its PEK (claims say so). */
+  allowPekOnly?: boolean;
 }
 
 /** Verifies evidence offline and returns upstream's claims, or throws an EvidenceError. */
@@ -180,6 +184,24 @@ export function attestVerify(o: AttestVerifyOptions): Record<string, unknown> {
         expectedReportData: o.reportData,
         expectedInitDataHash: o.initDataDigest,
       });
+    case "csv": {
+      // Upstream's evidence JSON; HSK/CEK from the evidence or DIR/hsk_cek/<chip>/hsk_cek.cert.
+      if (o.initDataDigest) {
+        throw new EvidenceError(
+          "ERR_EVIDENCE_UNSUPPORTED",
+          "a CSV report has no field that binds init-data (upstream skips it too); --init-data-digest cannot be checked",
+        );
+      }
+      const ev = parseCsvEvidence(json);
+      return verifyCsvEvidence(ev, {
+        expectedReportData: o.reportData,
+        hskCek:
+          ev.hskCek || !o.collateralDir
+            ? undefined
+            : readHskCek([o.collateralDir], ev.serialNumber, readIf),
+        allowPekOnly: o.allowPekOnly,
+      });
+    }
     case "az-tdx-vtpm":
       if (!o.reportData)
         throw new EvidenceError(
@@ -208,7 +230,7 @@ export function registerAttest(program: Command): void {
   const attest = program
     .command("attest")
     .description(
-      "Verify hardware TEE evidence offline (TDX, SGX, SNP, Azure vTPM, CCA, NVIDIA GPUs)",
+      "Verify hardware TEE evidence offline (TDX, SGX, SNP, Azure vTPM, CCA, NVIDIA GPUs, TPM, Hygon CSV)",
     );
   attest
     .command("verify")
@@ -224,7 +246,11 @@ export function registerAttest(program: Command): void {
     .option("--init-data-digest <hex>", "expected init-data digest")
     .option(
       "--collateral <dir>",
-      "offline collateral: AMD roots + VCEK store (snp, az-snp-vtpm); DCAP collateral (tdx, sgx); tastore.json + rvstore.json (cca)",
+      "offline collateral: AMD roots + VCEK store (snp, az-snp-vtpm); DCAP collateral (tdx, sgx); tastore.json + rvstore.json (cca); hsk_cek/<chip>/hsk_cek.cert (csv)",
+    )
+    .option(
+      "--allow-pek-only",
+      "csv: accept evidence whose HSK/CEK are not available, trusting the PEK it carries (the chain to Hygon's root is then NOT checked; the claims say pek_only)",
     )
     .option("--eventlog <file>", "a CCEL (with AAEL records) to replay against the TDX RTMRs")
     .option(
@@ -252,6 +278,7 @@ export function registerAttest(program: Command): void {
         collateralDir: opts.collateral,
         eventlog: opts.eventlog ? new Uint8Array(readFileSync(opts.eventlog)) : undefined,
         clock: at ? () => at : undefined,
+        allowPekOnly: Boolean(opts.allowPekOnly),
       });
       process.stdout.write(`${JSON.stringify(claims, null, 2)}\n`);
     });

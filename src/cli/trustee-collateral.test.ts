@@ -4,11 +4,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { createCsvTestPki, opensslSm2Skip } from "../../test/helpers/csv-test-pki.js";
 import { type KdsStandIn, startKdsStandIn } from "../../test/helpers/kds.js";
 import { repoRoot, sharedPath, sharedSkip } from "../../test/helpers/paths.js";
 import { parseHclReport } from "../tee/az-snp-vtpm/hcl.js";
+import { parseCsvCaCert } from "../tee/csv/index.js";
 import { snpReportToJson } from "../tee/snp/evidence.js";
 import { parseSnpReport } from "../tee/snp/report.js";
+import { fetchHskCek, verifyCek, verifyHsk } from "../trustee/as/verifier/csv/index.js";
 import { createCollateralCache } from "../trustee/collateral/index.js";
 import { createFileStore } from "../trustee/storage/file.js";
 
@@ -107,4 +110,58 @@ test("collateral fetch (connected) → export → import (air-gapped) serves the
   );
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /ERR_COLLATERAL_INVALID/);
+});
+
+test("csv: collateral fetch caches the chip's HSK ‖ CEK from Hygon's KDS; the bundle carries it to an air-gapped Trustee", {
+  skip: sharedSkip("fixtures/evidence/csv/csv_evidence.json") || opensslSm2Skip(),
+}, async () => {
+  // A TEST PKI (not Hygon's keys): the point is the fetch/export/import path, and that the
+  // bytes that come out the other side still chain to the root they were made under.
+  const pki = createCsvTestPki();
+  const standIn = await startKdsStandIn(new Uint8Array(0), {
+    "/hsk_cek?snumber=KPA64911240507": Buffer.concat([pki.hsk, pki.cek]),
+  });
+  try {
+    const connected = join(tmp, "csv-connected");
+    const gapped = join(tmp, "csv-gapped");
+    const bundle = join(tmp, "csv-bundle.json");
+    const evidence = sharedPath("fixtures/evidence/csv/csv_evidence.json");
+    const f = await coco(
+      "trustee",
+      "--dir",
+      connected,
+      "collateral",
+      "fetch",
+      "--tee",
+      "csv",
+      "--evidence",
+      evidence,
+      "--hygon-kds-url",
+      standIn.url,
+    );
+    assert.equal(f.status, 0, f.stderr);
+    assert.match(f.stdout, /\/hsk_cek\?snumber=KPA64911240507 \(fresh until /);
+    assert.equal(
+      (await coco("trustee", "--dir", connected, "collateral", "export", "--out", bundle)).status,
+      0,
+    );
+    assert.equal(
+      (await coco("trustee", "--dir", gapped, "collateral", "import", "--bundle", bundle)).status,
+      0,
+    );
+    const store = await createFileStore(join(gapped, "storage"));
+    try {
+      const cache = createCollateralCache({ store });
+      const got = await fetchHskCek(standIn.url, "KPA64911240507", cache.getBody);
+      assert.equal(cache.fetches, 0);
+      const root = parseCsvCaCert(pki.hrk);
+      verifyHsk(root, got.hsk);
+      verifyCek(got.hsk, got.cek);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await standIn.close();
+    pki.close();
+  }
 });

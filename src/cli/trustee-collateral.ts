@@ -8,9 +8,11 @@ import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { fromBase64 } from "../tee/common/bytes.js";
 import { EvidenceError } from "../tee/common/errors.js";
+import { parseCsvEvidence } from "../tee/csv/index.js";
 import { parseSnpEvidence } from "../tee/snp/evidence.js";
 import { parseSnpReport } from "../tee/snp/report.js";
 import { parseDcapQuote } from "../tee/tdx/quote.js";
+import { HYGON_KDS_URL, hygonKdsHskCekUrl } from "../trustee/as/verifier/csv/index.js";
 import { AMD_KDS_URL, kdsVcekUrl, processorGeneration } from "../trustee/as/verifier/snp/index.js";
 import { INTEL_PCS_URL, INTEL_ROOT_CA_CRL_URL, pcsUrls } from "../trustee/as/verifier/tdx/pcs.js";
 import {
@@ -41,7 +43,7 @@ async function storeOf(o: { config?: string; dir: string }): Promise<KeyValueSto
 function urlsFor(
   tee: string,
   evidence: Uint8Array,
-  o: { kdsUrl: string; pcsUrl: string; rootCrlUrl: string },
+  o: { kdsUrl: string; pcsUrl: string; rootCrlUrl: string; hygonKdsUrl: string },
 ): string[] {
   if (evidence.length > MAX_EVIDENCE)
     throw new EvidenceError("ERR_EVIDENCE_OVERSIZE", "evidence file too large");
@@ -67,9 +69,13 @@ function urlsFor(
     );
     return [u.tcb, u.qe, u.pckCrl, u.rootCrl];
   }
+  if (tee === "csv") {
+    // The chip's HSK ‖ CEK from Hygon's KDS (what csv_verifier.kds_url fetches on demand).
+    return [hygonKdsHskCekUrl(o.hygonKdsUrl, parseCsvEvidence(json).serialNumber)];
+  }
   throw new EvidenceError(
     "ERR_EVIDENCE_UNSUPPORTED",
-    `collateral fetch supports snp, tdx and sgx, not ${tee}`,
+    `collateral fetch supports snp, tdx, sgx and csv, not ${tee}`,
   );
 }
 
@@ -82,11 +88,12 @@ export function registerTrusteeCollateral(trustee: Command): void {
   const where = (cmd: Command) => cmd.optsWithGlobals() as { config?: string; dir: string };
   c.command("fetch")
     .description("fetch (through the cache) the collateral this evidence needs; needs network")
-    .requiredOption("--tee <tee>", "snp, tdx or sgx")
+    .requiredOption("--tee <tee>", "snp, tdx, sgx or csv")
     .requiredOption("--evidence <file>", "evidence JSON or raw report/quote")
     .option("--kds-url <url>", "AMD KDS or a mirror", AMD_KDS_URL)
     .option("--pcs-url <url>", "Intel PCS or a PCCS", INTEL_PCS_URL)
     .option("--root-crl-url <url>", "Intel SGX Root CA CRL", INTEL_ROOT_CA_CRL_URL)
+    .option("--hygon-kds-url <url>", "Hygon's KDS or a mirror (csv HSK/CEK)", HYGON_KDS_URL)
     .action(async (o: Record<string, string>, cmd: Command) => {
       const store = await storeOf(where(cmd));
       try {
@@ -99,6 +106,7 @@ export function registerTrusteeCollateral(trustee: Command): void {
           kdsUrl: o.kdsUrl as string,
           pcsUrl: o.pcsUrl as string,
           rootCrlUrl: o.rootCrlUrl as string,
+          hygonKdsUrl: o.hygonKdsUrl as string,
         });
         for (const u of urls) {
           try {

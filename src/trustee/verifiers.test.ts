@@ -69,7 +69,7 @@ function vcekStore(name: string): string {
   return dir;
 }
 
-test("no verifier_config: sample, the Intel and AMD TEEs (shipped roots), NVIDIA and TPM; a warning that TCB is not appraised", {
+test("no verifier_config: sample, the Intel and AMD TEEs (shipped roots), NVIDIA, TPM and Hygon CSV; a warning that TCB is not appraised", {
   skip,
 }, () => {
   const logs: string[] = [];
@@ -77,6 +77,7 @@ test("no verifier_config: sample, the Intel and AMD TEEs (shipped roots), NVIDIA
   assert.deepEqual(tees(vs), [
     "az-snp-vtpm",
     "az-tdx-vtpm",
+    "csv",
     "nvidia",
     "sample",
     "sampledevice",
@@ -109,6 +110,7 @@ test("snp_verifier: OfflineStore sources are tried in order; [] fetches nothing"
   assert.deepEqual(tees(vs), [
     "az-snp-vtpm",
     "az-tdx-vtpm",
+    "csv",
     "nvidia",
     "sample",
     "sampledevice",
@@ -309,7 +311,7 @@ test("every hardware verifier refuses malformed evidence with a coded VerifierEr
   skip,
 }, async () => {
   const verifiers = createHardwareVerifiers({ collateralDir: amd });
-  assert.equal(verifiers.length, 7);
+  assert.equal(verifiers.length, 8);
   for (const v of verifiers) {
     for (const evidence of GARBAGE) {
       await assert.rejects(
@@ -341,6 +343,48 @@ test("cca_verifier: local stores enable cca; a missing store or the remote type 
     [{ cca_verifier: {} }, /ta_store is required/],
     [{ cca_verifier: { ta_store: join(tmp, "absent.json") } }, /does not exist/],
     [{ cca_verifier: { ta_store: `${d}/tastore.json`, rv_store: 1 } }, /rv_store must be a string/],
+  ] as const) {
+    assert.throws(() => createVerifiersFromConfig(cfg as Record<string, unknown>), re);
+  }
+});
+
+test("csv_verifier: HSK/CEK store, Hygon KDS through the given client, PEK-only off unless set", {
+  skip: sharedSkip("fixtures/evidence/csv/csv_evidence.json"),
+}, async () => {
+  const evidence = JSON.parse(
+    readFileSync(sharedPath("fixtures/evidence/csv/csv_evidence.json"), "utf8"),
+  );
+  const csvOf = (vs: Verifier[]) => vs.find((v) => v.tee === "csv") as Verifier;
+  const input = { tee: "csv" as const, evidence, expectedReportData: new Uint8Array(0) };
+  // Default: no HSK/CEK anywhere for the capture's chip: refused, nothing fetched.
+  await assert.rejects(csvOf(createVerifiersFromConfig({})).evaluate(input), /chain unverifiable/);
+  // A KDS is asked for the chip's HSK/CEK; its 404 is the answer.
+  const urls: string[] = [];
+  const withKds = createVerifiersFromConfig(
+    { csv_verifier: { kds_url: "https://kds.example", hsk_cek_dir: join(tmp, "none") } },
+    {
+      httpGet: async (u) => {
+        urls.push(u);
+        throw new Error("HTTP 404");
+      },
+    },
+  );
+  await assert.rejects(csvOf(withKds).evaluate(input), { code: "ERR_VERIFIER_COLLATERAL" });
+  assert.deepEqual(urls, ["https://kds.example/hsk_cek?snumber=KPA64911240507"]);
+  // PEK-only trust: a warning at start, and the claims say so.
+  const logs: string[] = [];
+  const pekOnly = createVerifiersFromConfig(
+    { csv_verifier: { allow_pek_only: true } },
+    { log: (l) => logs.push(l) },
+  );
+  const [r] = await csvOf(pekOnly).evaluate(input);
+  assert.equal(r?.claims.pek_only, true);
+  assert.ok(logs.some((l) => /allow_pek_only = true/.test(l)));
+  for (const [cfg, re] of [
+    [{ csv_verifier: { allow_pek_only: "yes" } }, /allow_pek_only must be a boolean/],
+    [{ csv_verifier: { kds_url: "ftp://x" } }, /kds_url must be an http\(s\) URL/],
+    [{ csv_verifier: { kds_url: "https://cert.hygon.cn" } }, /no HTTP client/],
+    [{ csv_verifier: { hrk: "x" } }, /unknown key/],
   ] as const) {
     assert.throws(() => createVerifiersFromConfig(cfg as Record<string, unknown>), re);
   }

@@ -16,6 +16,12 @@ import {
   createCcaVerifier,
 } from "./as/verifier/cca/index.js";
 import {
+  type HttpGet as CsvHttpGet,
+  createCsvVerifier,
+  HYGON_CERT_DIR,
+  HYGON_KDS_URL,
+} from "./as/verifier/csv/index.js";
+import {
   createNvidiaVerifier,
   type NvidiaReferenceMeasurements,
   parseNvidiaReferenceMeasurements,
@@ -69,6 +75,15 @@ export interface HardwareVerifierOptions {
   cca?: { trustAnchors: CcaTrustAnchor[]; referenceValues?: CcaReferenceValues };
   /** Reference measurements every NVIDIA GPU measurement block must match (optional). */
   nvidiaReferenceMeasurements?: NvidiaReferenceMeasurements;
+  /**
+   * Hygon CSV: HSK/CEK stores (default upstream's `/opt/hygon/csv`), Hygon's KDS (only when
+   * given), PEK-only trust (default refused).
+   */
+  csv?: {
+    hskCekDirs?: string[];
+    kds?: { baseUrl: string; get: CsvHttpGet };
+    allowPekOnly?: boolean;
+  };
   clock?: Clock;
   /** Receives warnings (TCB status not appraised). */
   log?: (line: string) => void;
@@ -118,6 +133,16 @@ export function createHardwareVerifiers(o: HardwareVerifierOptions = {}): Verifi
   // TPM evidence carries its AK; the attestation policy decides whether it is trusted.
   out.push(createTpmVerifier());
   if (o.cca) out.push(createCcaVerifier(o.cca));
+  // Hygon's root (HRK) ships with the product; HSK/CEK come from the evidence, the stores, or
+  // Hygon's KDS when configured. Evidence with none of them is refused unless PEK-only is allowed.
+  out.push(
+    createCsvVerifier({
+      hskCekDirs: o.csv?.hskCekDirs ?? [HYGON_CERT_DIR],
+      kds: o.csv?.kds,
+      allowPekOnly: o.csv?.allowPekOnly ?? false,
+      readFile: readIfExists,
+    }),
+  );
   // AMD's ARK/ASK/ASVK ship with the product; an explicit vendor_certs_dir must hold bundles,
   // a collateral directory may (else the shipped ones are used).
   const vendor = o.vendorCertsDir
@@ -270,6 +295,40 @@ function nvidiaOptions(
   }
 }
 
+/**
+ * `csv_verifier` (ours; upstream's CSV verifier takes no configuration and always reads
+ * `/opt/hygon/csv/hsk_cek/<chip>/hsk_cek.cert`, then fetches from Hygon's KDS):
+ * `hsk_cek_dir` (default `/opt/hygon/csv`), `kds_url` (Hygon's KDS or a mirror, fetched through
+ * the collateral cache; unset = offline, as `snp_verifier`), `allow_pek_only` (default false).
+ */
+function csvOptions(
+  t: Record<string, unknown>,
+  where: string,
+  deps: VerifierConfigDeps,
+): Pick<HardwareVerifierOptions, "csv"> {
+  onlyKeys(t, where, ["hsk_cek_dir", "kds_url", "allow_pek_only"]);
+  const dir = optionalString(t, "hsk_cek_dir", where);
+  const kdsUrl = optionalString(t, "kds_url", where);
+  if (kdsUrl !== undefined && !/^https?:\/\//.test(kdsUrl))
+    fail(`${where}.kds_url must be an http(s) URL (${HYGON_KDS_URL})`);
+  if (kdsUrl !== undefined && deps.httpGet === undefined)
+    fail(`${where}: no HTTP client was given to fetch HSK/CEK certificates`);
+  const allow = t.allow_pek_only ?? false;
+  if (typeof allow !== "boolean") fail(`${where}.allow_pek_only must be a boolean`);
+  if (allow) {
+    deps.log?.(
+      "trustee: WARNING: csv_verifier.allow_pek_only = true: CSV evidence whose HSK/CEK are unavailable is accepted on its PEK alone (not traced to Hygon's root); its claims carry pek_only = true",
+    );
+  }
+  return {
+    csv: {
+      hskCekDirs: [dir ?? HYGON_CERT_DIR],
+      ...(kdsUrl && deps.httpGet ? { kds: { baseUrl: kdsUrl, get: deps.httpGet } } : {}),
+      allowPekOnly: allow,
+    },
+  };
+}
+
 /** `dcap_verifier` → the DCAP part of {@link HardwareVerifierOptions}. */
 function dcapOptions(
   t: Record<string, unknown>,
@@ -333,11 +392,12 @@ export function createVerifiersFromConfig(
     else if (name === "dcap_verifier") opts = { ...opts, ...dcapOptions(t, where, deps) };
     else if (name === "cca_verifier") opts = { ...opts, ...ccaOptions(t, where) };
     else if (name === "nvidia_verifier") opts = { ...opts, ...nvidiaOptions(t, where) };
+    else if (name === "csv_verifier") opts = { ...opts, ...csvOptions(t, where, deps) };
     // Upstream's TpmVerifierConfig is an empty struct (its documented keys are ignored there).
     else if (name === "tpm_verifier") onlyKeys(t, where, []);
     else
       fail(
-        `${where} is not implemented (snp_verifier, dcap_verifier, cca_verifier, nvidia_verifier and tpm_verifier are)`,
+        `${where} is not implemented (snp_verifier, dcap_verifier, cca_verifier, nvidia_verifier, tpm_verifier and csv_verifier are)`,
       );
   }
   let hardware: Verifier[];
