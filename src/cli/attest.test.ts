@@ -256,7 +256,7 @@ test("createHardwareVerifiers wires the hardware TEEs and the NVIDIA GPU for the
     createHardwareVerifiers()
       .map((v) => v.tee)
       .sort(),
-    ["az-snp-vtpm", "az-tdx-vtpm", "nvidia", "sgx", "snp", "tdx", "tpm"],
+    ["az-snp-vtpm", "az-tdx-vtpm", "csv", "nvidia", "sgx", "snp", "tdx", "tpm"],
   );
 });
 
