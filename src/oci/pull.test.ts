@@ -70,42 +70,70 @@ describe("pull from an OCI layout", () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test("unpacks a 3-layer image with whiteouts and opaque dirs exactly as umoci does", {
-    skip: umociMissing,
-  }, async () => {
-    const layout = join(dir, "layout");
-    writeTestImage(layout, "v1", [
-      { tar: await buildTar(layer1) },
-      { tar: await buildTar(layer2), compression: "none" },
-      { tar: await buildTar(layer3) },
-    ]);
-    const ours = join(dir, "ours");
-    const res = await pullImage({
-      source: createLayoutSource(layout),
-      selector: "v1",
-      bundleDir: ours,
-      verify: acceptAnything,
-      rules: { devices: "create" },
+  for (const unpackWorker of [false, true]) {
+    test(`unpacks a 3-layer image with whiteouts and opaque dirs exactly as umoci does (${unpackWorker ? "worker thread" : "in process"})`, {
+      skip: umociMissing,
+    }, async () => {
+      const layout = join(dir, `layout-${unpackWorker}`);
+      writeTestImage(layout, "v1", [
+        { tar: await buildTar(layer1) },
+        { tar: await buildTar(layer2), compression: "none" },
+        { tar: await buildTar(layer3) },
+      ]);
+      const ours = join(dir, `ours-${unpackWorker}`);
+      const res = await pullImage({
+        source: createLayoutSource(layout),
+        selector: "v1",
+        bundleDir: ours,
+        verify: acceptAnything,
+        rules: { devices: "create" },
+        unpackWorker,
+      });
+      assert.equal(res.layers.length, 3);
+      const theirs = join(dir, `umoci-${unpackWorker}`);
+      const r = spawnSync("umoci", ["unpack", "--image", `${layout}:v1`, theirs], {
+        encoding: "utf8",
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const a = snapshotTree(join(ours, "rootfs"));
+      const b = snapshotTree(join(theirs, "rootfs"));
+      assert.deepEqual([...a.keys()], [...b.keys()]);
+      for (const [k, v] of a) assert.deepEqual(v, b.get(k), k);
+      assert.equal(readFileSync(join(ours, "rootfs/bin/tool"), "utf8"), "#!/bin/sh\necho v2\n");
+      assert.ok(!existsSync(join(ours, "rootfs/gone.txt")));
+      assert.deepEqual(readdirSync(join(ours, "rootfs/opq")).sort(), ["new", "new2"]);
+      assert.equal(lstatSync(join(ours, "rootfs/data/sub")).isSymbolicLink(), true);
+      assert.equal(statSync(join(ours, "rootfs/etc/hosts")).isDirectory(), true);
+      const spec = JSON.parse(readFileSync(join(ours, "config.json"), "utf8"));
+      assert.deepEqual(spec.process.args, ["/bin/sh"]);
+      assert.equal(spec.root.path, "rootfs");
+      assert.deepEqual(readdirSync(ours).sort(), ["config.json", "rootfs"]);
     });
-    assert.equal(res.layers.length, 3);
-    const theirs = join(dir, "umoci");
-    const r = spawnSync("umoci", ["unpack", "--image", `${layout}:v1`, theirs], {
-      encoding: "utf8",
-    });
-    assert.equal(r.status, 0, r.stderr);
-    const a = snapshotTree(join(ours, "rootfs"));
-    const b = snapshotTree(join(theirs, "rootfs"));
-    assert.deepEqual([...a.keys()], [...b.keys()]);
-    for (const [k, v] of a) assert.deepEqual(v, b.get(k), k);
-    assert.equal(readFileSync(join(ours, "rootfs/bin/tool"), "utf8"), "#!/bin/sh\necho v2\n");
-    assert.ok(!existsSync(join(ours, "rootfs/gone.txt")));
-    assert.deepEqual(readdirSync(join(ours, "rootfs/opq")).sort(), ["new", "new2"]);
-    assert.equal(lstatSync(join(ours, "rootfs/data/sub")).isSymbolicLink(), true);
-    assert.equal(statSync(join(ours, "rootfs/etc/hosts")).isDirectory(), true);
-    const spec = JSON.parse(readFileSync(join(ours, "config.json"), "utf8"));
-    assert.deepEqual(spec.process.args, ["/bin/sh"]);
-    assert.equal(spec.root.path, "rootfs");
-    assert.deepEqual(readdirSync(ours).sort(), ["config.json", "rootfs"]);
+  }
+
+  test("streams layers that do not fit the prefetch budget instead of spooling them", async () => {
+    const layout = join(dir, "budget");
+    const layers = await Promise.all(
+      [1, 2, 3].map((n) => buildTar([{ name: `f${n}`, content: String(n).repeat(5000) }])),
+    );
+    writeTestImage(
+      layout,
+      "b",
+      layers.map((tar) => ({ tar })),
+    );
+    for (const prefetchMaxBytes of [0, 1 << 20]) {
+      const out = join(dir, `budget-${prefetchMaxBytes}`);
+      await pullImage({
+        source: createLayoutSource(layout),
+        selector: "b",
+        bundleDir: out,
+        verify: acceptAnything,
+        prefetchMaxBytes,
+      });
+      assert.deepEqual(readdirSync(join(out, "rootfs")).sort(), ["f1", "f2", "f3"]);
+      assert.equal(readFileSync(join(out, "rootfs/f3"), "utf8"), "3".repeat(5000));
+      assert.deepEqual(readdirSync(out).sort(), ["config.json", "rootfs"]);
+    }
   });
 
   test("unpacks a zstd layer and checks its diff_id", async () => {

@@ -7,7 +7,6 @@
 import { randomBytes } from "node:crypto";
 import {
   createReadStream,
-  createWriteStream,
   existsSync,
   mkdirSync,
   renameSync,
@@ -15,8 +14,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { type Readable, Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import type { Readable } from "node:stream";
 import { runtimeSpec } from "./bundle.js";
 import { OciError } from "./errors.js";
 import type { DecryptionKeys } from "./layer/keys.js";
@@ -32,8 +30,16 @@ import {
   selectPlatform,
 } from "./manifest.js";
 import type { ImageSource } from "./source.js";
+import { spoolToFile } from "./spool.js";
 import type { BlobStore } from "./store.js";
 import { defaultUnpackRules, type UnpackRules } from "./unpack/rules.js";
+import { startUnpackWorker, type UnpackWorker } from "./unpack/worker.js";
+
+/** Default bound of the bytes spooled ahead (see {@link PullOptions.prefetchMaxBytes}). */
+const DEFAULT_PREFETCH_BYTES = 512 << 20;
+
+/** Layers at least this large (as stored) are unpacked on a worker thread. */
+const WORKER_MIN_LAYER_BYTES = 4 << 20;
 
 /** The image identity the signature policy judges. */
 export interface ResolvedImage {
@@ -65,11 +71,21 @@ export interface PullOptions {
   platform?: Platform;
   /** Layers fetched ahead concurrently (default 3). */
   concurrency?: number;
+  /**
+   * Most bytes of layers spooled ahead at once (default 512 MiB): spool files live in the
+   * bundle's filesystem, which in a guest is memory, so a 10 GB layer is never fetched ahead.
+   */
+  prefetchMaxBytes?: number;
   onProgress?: (p: PullProgress) => void;
   /** Shares verified layer blobs between pulls (download once). */
   store?: BlobStore;
   /** Write config.json (default true). */
   writeRuntimeConfig?: boolean;
+  /**
+   * Unpack on a worker thread: `true` for every layer, `false` never, default for layers of
+   * at least 4 MiB (a worker costs a thread start, which small images do not repay).
+   */
+  unpackWorker?: boolean;
 }
 
 /** What a pull produced. */
@@ -136,8 +152,20 @@ export async function pullImage(o: PullOptions): Promise<PullResult> {
   const spools = new Map<number, Promise<string>>();
   const result: PullResult["layers"] = [];
   const warnings: string[] = [];
+  let worker: UnpackWorker | undefined;
+  let workerTried = false;
+  const workerFor = (d: Descriptor): UnpackWorker | undefined => {
+    const wanted = o.unpackWorker ?? d.size >= WORKER_MIN_LAYER_BYTES;
+    if (!wanted) return undefined;
+    if (!workerTried) {
+      workerTried = true;
+      worker = startUnpackWorker();
+    }
+    return worker;
+  };
   try {
     const ahead = Math.max(0, (o.concurrency ?? 3) - 1);
+    let prefetchLeft = o.prefetchMaxBytes ?? DEFAULT_PREFETCH_BYTES;
     const inStore = (d: Descriptor) => {
       const s = o.store?.open(d.digest, d.size);
       s?.destroy();
@@ -146,13 +174,13 @@ export async function pullImage(o: PullOptions): Promise<PullResult> {
     const spool = (i: number) => {
       const d = m.layers[i];
       if (d === undefined || spools.has(i) || inStore(d)) return;
+      // Spooled layers occupy the bundle's filesystem (guest memory on tmpfs) until their
+      // turn: only as many bytes ahead as the budget allows; a bigger layer streams in turn.
+      if (d.size > prefetchLeft) return;
+      prefetchLeft -= d.size;
       const p = (async () => {
         const file = join(work, `blob-${i}`);
-        await pipeline(
-          await o.source.openBlob(d),
-          limitBytes(d.size),
-          createWriteStream(file, { mode: 0o600 }),
-        );
+        await spoolToFile(await o.source.openBlob(d), file, d.size);
         return file;
       })();
       p.catch(() => {});
@@ -180,6 +208,7 @@ export async function pullImage(o: PullOptions): Promise<PullResult> {
         }
       }
       let r: Awaited<ReturnType<typeof applyLayer>>;
+      const onWorker = workerFor(d);
       try {
         r = await applyLayer({
           blob,
@@ -188,6 +217,7 @@ export async function pullImage(o: PullOptions): Promise<PullResult> {
           root: staging,
           rules,
           ...(o.keys ? { keys: o.keys } : {}),
+          ...(onWorker ? { worker: onWorker } : {}),
           ...(o.onProgress
             ? {
                 onBytes: (done: number) =>
@@ -205,6 +235,7 @@ export async function pullImage(o: PullOptions): Promise<PullResult> {
       if (spooled !== undefined) {
         if (o.store !== undefined) o.store.adopt(await spooled, d.digest);
         else rmSync(await spooled, { force: true });
+        prefetchLeft += d.size;
       }
       result.push({
         digest: d.digest,
@@ -225,9 +256,11 @@ export async function pullImage(o: PullOptions): Promise<PullResult> {
     renameSync(staging, rootfs);
   } catch (err) {
     await Promise.allSettled(spools.values());
+    await worker?.close();
     rmSync(work, { recursive: true, force: true });
     throw err;
   }
+  await worker?.close();
   rmSync(work, { recursive: true, force: true });
   if (o.writeRuntimeConfig !== false) {
     const spec = runtimeSpec(config, rootfs);
@@ -245,18 +278,6 @@ export async function pullImage(o: PullOptions): Promise<PullResult> {
   };
   if (image.listDigest !== undefined) out.listDigest = image.listDigest;
   return out;
-}
-
-function limitBytes(max: number): Transform {
-  let n = 0;
-  return new Transform({
-    transform(chunk: Buffer, _e, cb) {
-      n += chunk.length;
-      if (n > max)
-        cb(new OciError("ERR_OCI_TOO_LARGE", `blob is larger than its descriptor size ${max}`));
-      else cb(null, chunk);
-    },
-  });
 }
 
 /** A verifier that accepts every image (an explicit choice, e.g. no policy configured). */

@@ -3,16 +3,15 @@
  * (HMAC checked at EOF) → decompression → diff_id check → unpack into a root directory.
  * The root is a staging directory: nothing is committed until every check of every layer passed.
  */
-import { createHash } from "node:crypto";
 import { type Readable, Transform, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createDigestVerifier, parseDigest } from "../digest.js";
 import { OciError } from "../errors.js";
 import type { Descriptor } from "../manifest.js";
 import { layerKind } from "../media-types.js";
-import { LayerApplier } from "../unpack/apply.js";
 import type { UnpackRules } from "../unpack/rules.js";
-import { TarReader } from "../unpack/tar-reader.js";
+import { createInProcessSink, type LayerSink, type UnpackSummary } from "../unpack/sink.js";
+import type { UnpackWorker } from "../unpack/worker.js";
 import { createDecompressStages, isZlibErrorCode } from "./decompress.js";
 import { type DecryptionKeys, unwrapLayerKey } from "./keys.js";
 import { ANNOTATION_PUBOPTS, LayerDecryptor, parsePublicOptions } from "./ocicrypt.js";
@@ -29,6 +28,8 @@ export interface ApplyLayerOptions {
   keys?: DecryptionKeys;
   /** Called with the blob bytes processed so far, about every 4 MiB. */
   onBytes?: (bytes: number) => void;
+  /** Unpack on this worker's thread instead of this one (see unpack/worker.ts). */
+  worker?: UnpackWorker;
 }
 
 /** What applying one layer did. */
@@ -71,7 +72,6 @@ export async function applyLayer(o: ApplyLayerOptions): Promise<ApplyLayerResult
   }
   const blobDigest = createDigestVerifier(o.descriptor.digest);
   const diff = parseDigest(o.diffId);
-  const diffHash = createHash(diff.algorithm);
   const expectedSize = o.descriptor.size;
   let blobBytes = 0;
   let tarBytes = 0;
@@ -82,7 +82,11 @@ export async function applyLayer(o: ApplyLayerOptions): Promise<ApplyLayerResult
     transform(chunk: Buffer, _e, cb) {
       const before = blobBytes;
       blobBytes += chunk.length;
-      if (o.onBytes !== undefined && blobBytes >> 22 !== before >> 22) o.onBytes(blobBytes);
+      if (
+        o.onBytes !== undefined &&
+        Math.floor(blobBytes / 2 ** 22) !== Math.floor(before / 2 ** 22)
+      )
+        o.onBytes(blobBytes);
       if (blobBytes > expectedSize) {
         cb(
           new OciError(
@@ -111,73 +115,64 @@ export async function applyLayer(o: ApplyLayerOptions): Promise<ApplyLayerResult
       }
     },
   });
-  const diffCheck = new Transform({
+  // The sink hashes the tar bytes as it unpacks them (on the worker's thread when there is
+  // one); the diff_id is compared once the whole layer went through.
+  const sink: LayerSink = o.worker
+    ? o.worker.sink(o.root, o.rules, diff.algorithm)
+    : createInProcessSink(o.root, o.rules, diff.algorithm);
+  let unpacked: UnpackSummary | undefined;
+  let aborted: Promise<void> | undefined;
+  const tar = new Writable({
     highWaterMark: 1 << 20,
-    transform(chunk: Buffer, _e, cb) {
+    write(chunk: Buffer, _e, cb) {
       tarBytes += chunk.length;
       if (tarBytes > maxTar) {
         cb(new OciError("ERR_OCI_UNPACK_LIMIT", `layer expands beyond ${maxTar} bytes`));
         return;
       }
-      diffHash.update(chunk);
-      cb(null, chunk);
-    },
-    flush(cb) {
-      const got = `${diff.algorithm}:${diffHash.digest("hex")}`;
-      if (got !== o.diffId) {
-        cb(
-          new OciError(
-            "ERR_OCI_DIGEST_MISMATCH",
-            `uncompressed layer ${o.descriptor.digest} has diff_id ${got}, config says ${o.diffId}`,
-          ),
-        );
-        return;
-      }
-      cb();
-    },
-  });
-  const applier = new LayerApplier(o.root, o.rules);
-  // A synchronous tar reader feeding the synchronous unpacker (see tar-reader.ts for why).
-  const reader = new TarReader((h) => applier.begin(h));
-  const tar = new Writable({
-    highWaterMark: 1 << 20,
-    write(chunk: Buffer, _e, cb) {
       try {
-        reader.push(chunk);
-        cb();
+        const p = sink.write(chunk);
+        if (p === undefined) cb();
+        else p.then(() => cb(), cb);
       } catch (err) {
         cb(err as Error);
       }
     },
     final(cb) {
-      try {
-        reader.end();
+      sink.end().then((r) => {
+        const got = `${diff.algorithm}:${r.digest}`;
+        if (got !== o.diffId) {
+          cb(
+            new OciError(
+              "ERR_OCI_DIGEST_MISMATCH",
+              `uncompressed layer ${o.descriptor.digest} has diff_id ${got}, config says ${o.diffId}`,
+            ),
+          );
+          return;
+        }
+        unpacked = r;
         cb();
-      } catch (err) {
-        cb(err as Error);
-      }
+      }, cb);
     },
     destroy(err, cb) {
-      reader.abort();
+      if (unpacked === undefined) aborted ??= sink.abort();
       cb(err);
     },
   });
-  const stages: NodeJS.ReadWriteStream[] = [
-    verify,
-    ...createDecompressStages(kind.compression),
-    diffCheck,
-  ];
+  const stages: NodeJS.ReadWriteStream[] = [verify, ...createDecompressStages(kind.compression)];
   try {
     await pipeline([o.blob, ...stages, tar] as unknown as [Readable, ...NodeJS.WritableStream[]]);
   } catch (err) {
+    // Nothing may still be writing under the root when the caller removes it.
+    await (aborted ?? sink.abort());
     throw classify(err, o.descriptor.digest);
   }
-  applier.finish();
+  if (unpacked === undefined) throw new OciError("ERR_OCI_UNPACK", "layer stream ended early");
   return {
-    entries: applier.entries,
+    entries: unpacked.entries,
     tarBytes,
     encrypted: kind.encrypted,
-    warnings: applier.warnings,
+    warnings: unpacked.warnings,
   };
 }
 

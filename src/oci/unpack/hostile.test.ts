@@ -98,28 +98,32 @@ describe("hostile layers are refused and nothing outside the bundle changes", ()
   ): Promise<void> {
     const id = n++;
     const layout = join(base, `layout-${id}`);
-    // The bundle sits deep so that '../' climbs toward `outside` if confinement failed.
-    const bundle = join(base, `b${id}`, "x", "y");
     await build(layout);
-    const before = snapshotTree(outside);
-    await assert.rejects(
-      pullImage({
-        source: createLayoutSource(layout),
-        selector: "t",
-        bundleDir: bundle,
-        verify: acceptAnything,
-        rules,
-        ...(keys ? { keys } : {}),
-      }),
-      (e) => hasCode(e, code),
-    );
-    assert.deepEqual(snapshotTree(outside), before);
-    assert.equal(readFileSync(join(outside, "sentinel"), "utf8"), "untouched");
-    assert.deepEqual(
-      existsSync(bundle) ? readdirSync(bundle) : [],
-      [],
-      "nothing half-written in the bundle",
-    );
+    // Each layer is refused the same way whether it is unpacked here or on the worker thread.
+    for (const unpackWorker of [false, true]) {
+      // The bundle sits deep so that '../' climbs toward `outside` if confinement failed.
+      const bundle = join(base, `b${id}-${unpackWorker}`, "x", "y");
+      const before = snapshotTree(outside);
+      await assert.rejects(
+        pullImage({
+          source: createLayoutSource(layout),
+          selector: "t",
+          bundleDir: bundle,
+          verify: acceptAnything,
+          rules,
+          unpackWorker,
+          ...(keys ? { keys } : {}),
+        }),
+        (e) => hasCode(e, code),
+      );
+      assert.deepEqual(snapshotTree(outside), before);
+      assert.equal(readFileSync(join(outside, "sentinel"), "utf8"), "untouched");
+      assert.deepEqual(
+        existsSync(bundle) ? readdirSync(bundle) : [],
+        [],
+        "nothing half-written in the bundle",
+      );
+    }
   }
 
   const tarImage = (entries: TestEntry[]) => async (layout: string) => {
