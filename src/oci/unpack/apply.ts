@@ -70,6 +70,14 @@ export class LayerApplier {
   // Reading the umask without changing it (documentation-only deprecation, no warning).
   readonly #umask = process.umask();
   readonly #made = new Set<string>();
+  /**
+   * Directories whose owner this layer set from a directory entry to our own group and
+   * without a setgid bit: a file created in one gets our ids whatever the mount's group rule.
+   */
+  readonly #plainDirs = new Set<string>();
+  // Who owns a file we create (Linux: the fs ids, equal to the effective ids here).
+  readonly #euid = process.geteuid?.() ?? -1;
+  readonly #egid = process.getegid?.() ?? -1;
 
   constructor(root: string, rules: UnpackRules) {
     this.#root = root;
@@ -123,6 +131,7 @@ export class LayerApplier {
     if (parts.length === 0) {
       // The layer root entry: its metadata applies to the root itself.
       this.#setOwnerMode(this.#root, h, false);
+      this.#notePlain("", h);
       if (h.mtime) this.#dirTimes.push([this.#root, h.mtime]);
       return null;
     }
@@ -140,6 +149,7 @@ export class LayerApplier {
         rmSync(`${parentAbs}/${victim}`, { recursive: true, force: true });
         this.#known.clear();
         this.#freshDirs.clear();
+        this.#plainDirs.clear();
       }
       return null;
     }
@@ -158,6 +168,7 @@ export class LayerApplier {
       }
       this.#known.add(rel);
       this.#setOwnerMode(abs, h, false);
+      this.#notePlain(rel, h);
       if (h.mtime) this.#dirTimes.push([abs, h.mtime]);
       return null;
     }
@@ -166,12 +177,13 @@ export class LayerApplier {
         rmSync(abs, { recursive: true, force: true });
         this.#known.clear();
         this.#freshDirs.clear();
+        this.#plainDirs.clear();
       } else unlinkSync(abs);
     }
     switch (type) {
       case "file":
       case "contiguous-file":
-        return this.#openFile(abs, h);
+        return this.#openFile(abs, h, this.#ownedAlready(parentRel, h));
       case "symlink": {
         const target = h.linkname ?? "";
         if (target === "" || target.includes("\0"))
@@ -297,7 +309,28 @@ export class LayerApplier {
     chmodSync(abs, this.#mode(h));
   }
 
-  #openFile(abs: string, h: TarEntryHeader): BodySink {
+  /**
+   * Whether a file created now in `parentRel` already has the entry's owner, so the fchown
+   * can be skipped (one syscall of five per file): the entry's ids are ours and the parent is
+   * a plain directory of our group (see `#plainDirs`).
+   */
+  #ownedAlready(parentRel: string, h: TarEntryHeader): boolean {
+    return (
+      (h.uid ?? 0) === this.#euid && (h.gid ?? 0) === this.#egid && this.#plainDirs.has(parentRel)
+    );
+  }
+
+  #notePlain(rel: string, h: TarEntryHeader): void {
+    if (
+      this.#rules.preserveOwnership &&
+      (h.gid ?? 0) === this.#egid &&
+      (this.#mode(h) & 0o2000) === 0
+    )
+      this.#plainDirs.add(rel);
+    else this.#plainDirs.delete(rel);
+  }
+
+  #openFile(abs: string, h: TarEntryHeader, owned: boolean): BodySink {
     const mode = this.#mode(h);
     // Created with its final permission bits; fchmod only when the umask or chown would spoil
     // them (chown clears setuid/setgid), which saves a syscall for almost every file.
@@ -325,7 +358,7 @@ export class LayerApplier {
       },
       end: () => {
         try {
-          if (this.#rules.preserveOwnership) fchownSync(fd, h.uid ?? 0, h.gid ?? 0);
+          if (this.#rules.preserveOwnership && !owned) fchownSync(fd, h.uid ?? 0, h.gid ?? 0);
           if ((mode & 0o7000) !== 0 || (mode & this.#umask) !== 0) fchmodSync(fd, mode);
           if (h.mtime) futimesSync(fd, h.mtime, h.mtime);
         } finally {
@@ -393,5 +426,6 @@ export class LayerApplier {
     walk(dirRel);
     this.#known.clear();
     this.#freshDirs.clear();
+    this.#plainDirs.clear();
   }
 }
