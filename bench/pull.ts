@@ -11,10 +11,11 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -98,6 +99,27 @@ export async function makeLayers(totalMiB: number): Promise<Buffer[]> {
   return Promise.all([buildTar(l1), buildTar(l2), buildTar(l3)]);
 }
 
+/** CPU time (user + system) of a process, in ms (100 Hz ticks of /proc/<pid>/stat). */
+function procCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+/** CPU time of this process's reaped children (cutime + cstime), in ms. */
+function childrenCpuMs(): number {
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[13]) + Number(f[14])) * 10;
+}
+
+/** The scheduling policy this process runs under (the bench may be run under `chrt`). */
+function schedPolicy(): string {
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  const policy = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[38]);
+  return ["SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH", "", "SCHED_IDLE"][policy] ?? "?";
+}
+
 /** Runs the benchmark. */
 export async function run(args: string[]): Promise<void> {
   const runs = Number(args[args.indexOf("--runs") + 1] ?? 3) || 3;
@@ -115,7 +137,11 @@ export async function run(args: string[]): Promise<void> {
       ? "/dev/shm"
       : tmpdir();
   const dir = mkdtempSync(join(at, "coco-bench-pull-"));
-  console.log(`# work dir: ${dir}; layers fetched ahead: ${concurrency - 1}`);
+  console.log(
+    `# work dir: ${dir}; layers fetched ahead: ${concurrency - 1}; ${schedPolicy()}; load ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
+  );
   const reg = await startRegistry("plain");
   try {
     const layers = await makeLayers(mib);
@@ -154,10 +180,24 @@ export async function run(args: string[]): Promise<void> {
     const man = JSON.parse((await ls.getManifest("plain")).bytes.toString()) as {
       layers: { digest: string }[];
     };
+    // CPU time beside wall time: on this shared machine wall time mostly measures the
+    // neighbours. `cpu` collects, per timed call, this process's CPU (all its threads), the
+    // registry's, and that of children reaped meanwhile (skopeo, umoci).
+    let cpu = { self: 0, registry: 0, children: 0 };
     const timed = async (fn: () => Promise<void>): Promise<number> => {
+      const c0 = process.cpuUsage();
+      const r0 = procCpuMs(reg.process.pid);
+      const k0 = childrenCpuMs();
       const t0 = process.hrtime.bigint();
       await fn();
-      return Number(process.hrtime.bigint() - t0) / 1e6;
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      const c = process.cpuUsage(c0);
+      cpu = {
+        self: (c.user + c.system) / 1000,
+        registry: procCpuMs(reg.process.pid) - r0,
+        children: childrenCpuMs() - k0,
+      };
+      return ms;
     };
     const limitOnce = () =>
       timed(async () => {
@@ -191,7 +231,7 @@ export async function run(args: string[]): Promise<void> {
         { tlsVerify: false },
       );
       const sampler = setInterval(() => {
-        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+        peakRss = Math.max(peakRss, process.memoryUsage.rss());
       }, 20);
       try {
         return await timed(async () => {
@@ -247,24 +287,39 @@ export async function run(args: string[]): Promise<void> {
       const lt: number[] = [];
       const ot: number[] = [];
       const pt: number[] = [];
+      const lc: number[] = [];
+      const oc: number[] = [];
+      const rc: number[] = [];
+      const pc: number[] = [];
       peakRss = 0;
       for (let i = 0; i <= runs; i++) {
         const l = await limitOnce();
+        const lCpu = cpu.self;
         const o = await oursOnce(tag, encrypted);
+        const oCpu = cpu;
         const p = await peerOnce(tag, encrypted);
+        const pCpu = cpu;
         if (i > 0) {
           lt.push(l);
           ot.push(o);
           pt.push(p);
+          lc.push(lCpu);
+          oc.push(oCpu.self);
+          rc.push(oCpu.registry);
+          pc.push(pCpu.children + pCpu.registry);
         }
       }
+      const med = (xs: number[]) => summarize("", xs).medianMs;
       const limit = summarize("limit gunzip+sha256", lt);
       const ours = summarize(`ours pull ${tag}`, ot);
       const peer = summarize(`skopeo+umoci ${tag}`, pt);
       ours.extra = {
         MiBps: (tarBytes / 1048576 / (ours.medianMs / 1000)).toFixed(0),
+        cpuMs: med(oc).toFixed(0),
+        registryCpuMs: med(rc).toFixed(0),
         peakRssMiB: (peakRss / 1048576).toFixed(0),
       };
+      peer.extra = { cpuMs: med(pc).toFixed(0) };
       // Peak memory of a pull alone, in a fresh process (this one holds the generated image).
       // Sampled RSS, because ru_maxrss survives fork+exec and would report this parent's peak.
       const child = join(dir, `child-${tag}`);
@@ -274,7 +329,7 @@ const { openImageSource, parseImageLocation } = await import(${JSON.stringify(ne
 const { loadPrivateKey } = await import(${JSON.stringify(new URL("../src/oci/layer/keys.js", import.meta.url).href)});
 const { readFileSync } = await import("node:fs");
 let peak = 0;
-const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 10);
+const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 10);
 const { source, selector } = openImageSource(parseImageLocation(${JSON.stringify(`${reg.host}/bench/img:${tag}`)}), { tlsVerify: false });
 await pullImage({ source, selector, bundleDir: ${JSON.stringify(child)}, verify: acceptAnything, concurrency: ${concurrency}, ${encrypted ? `keys: { privateKeys: [loadPrivateKey(readFileSync(${JSON.stringify(join(dir, "priv.pem"))}))] },` : ""} });
 source.close();
@@ -286,11 +341,12 @@ console.log(JSON.stringify({ peakRss: peak }));`;
       const maxRss = (JSON.parse(cr.stdout.trim()) as { peakRss: number }).peakRss / 1048576;
       ours.extra.childPeakRssMiB = maxRss.toFixed(0);
       ours.extra.largestLayerMiB = (Math.max(...layers.map((l) => l.length)) / 1048576).toFixed(0);
+      const perRound = ot.map((o, k) => o / lt[k]!);
       report(
         "pull",
         ours,
         peer,
-        `limit median ${limit.medianMs.toFixed(0)} ms (same rounds); ours/limit = ${(ours.medianMs / limit.medianMs).toFixed(2)}x`,
+        `limit median ${limit.medianMs.toFixed(0)} ms, CPU ${med(lc).toFixed(0)} ms (same rounds); ours/limit = ${(ours.medianMs / limit.medianMs).toFixed(2)}x wall (per round ${perRound.map((x) => x.toFixed(2)).join(", ")}), ${(med(oc) / med(lc)).toFixed(2)}x CPU (+ registry ${med(rc).toFixed(0)} ms); load ${loadavg()[0]!.toFixed(2)}`,
       );
     }
     mkdirSync(join(dir, "done"), { recursive: true });
