@@ -136,6 +136,23 @@ describe("pull from an OCI layout", () => {
     }
   });
 
+  test("unpacks on the worker thread in a process started with node --input-type=module -e", async () => {
+    const layout = join(dir, "eval");
+    writeTestImage(layout, "e", [{ tar: await buildTar([{ name: "hello", content: "hi" }]) }]);
+    const out = join(dir, "eval-bundle");
+    const pull = new URL("./pull.js", import.meta.url).href;
+    const source = new URL("./source.js", import.meta.url).href;
+    const script = `
+const { pullImage, acceptAnything } = await import(${JSON.stringify(pull)});
+const { createLayoutSource } = await import(${JSON.stringify(source)});
+await pullImage({ source: createLayoutSource(${JSON.stringify(layout)}), selector: "e", bundleDir: ${JSON.stringify(out)}, verify: acceptAnything, unpackWorker: true });`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+      encoding: "utf8",
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(readFileSync(join(out, "rootfs/hello"), "utf8"), "hi");
+  });
+
   test("unpacks a zstd layer and checks its diff_id", async () => {
     const layout = join(dir, "zstd");
     writeTestImage(

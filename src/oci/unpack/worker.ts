@@ -40,7 +40,10 @@ export function startUnpackWorker(ringBytes = 1 << 20): UnpackWorker | undefined
   if (!existsSync(fileURLToPath(ENTRY))) return undefined;
   const ring = createRingBuffers(ringBytes);
   const writer = new RingWriter(ring);
-  const worker = new Worker(ENTRY, { workerData: ring });
+  // A worker inherits the process's node flags; `--input-type` (a host run with `node -e`) is
+  // refused in a worker and would stop it before it loads.
+  const execArgv = process.execArgv.filter((a) => !a.startsWith("--input-type"));
+  const worker = new Worker(ENTRY, { workerData: ring, execArgv });
   worker.unref();
   let pending: { resolve: (o: LayerOutcome) => void; reject: (e: Error) => void } | undefined;
   let dead: Error | undefined;
