@@ -6,11 +6,27 @@
  * (RFC 3394), AES-256-GCM with the received protected header as AAD. Anything else returns
  * undefined and the caller falls back to `jose`. Cross-checked against `jose` in tests.
  */
-import { createDecipheriv, createPublicKey, diffieHellman, type KeyObject } from "node:crypto";
+import { createDecipheriv, createECDH, type ECDH, type KeyObject } from "node:crypto";
 import { AES_KW_IV, concatKdfA256kw } from "../../../crypto/jose-sync.js";
 import type { FlattenedJwe } from "../../../crypto/jwe.js";
 
 const ALG = "ECDH-ES+A256KW";
+const CURVE_NAME: Record<string, string> = { "P-256": "prime256v1", "P-521": "secp521r1" };
+
+/** An ECDH context per TEE private key, made once (the key is held for the token's life). */
+const contexts = new WeakMap<KeyObject, ECDH>();
+
+function ecdhFor(privateKey: KeyObject, crv: string): ECDH {
+  let e = contexts.get(privateKey);
+  if (e === undefined) {
+    const d = privateKey.export({ format: "jwk" }).d;
+    if (typeof d !== "string") throw new Error("the TEE key has no private scalar");
+    e = createECDH(CURVE_NAME[crv]!);
+    e.setPrivateKey(Buffer.from(d, "base64url"));
+    contexts.set(privateKey, e);
+  }
+  return e;
+}
 const COORD: Record<string, number> = { "P-256": 32, "P-521": 66 };
 
 /**
@@ -45,11 +61,14 @@ export function decryptEcJweFast(privateKey: KeyObject, jwe: FlattenedJwe): Uint
   ) {
     throw new Error("epk coordinates have the wrong length");
   }
-  const publicKey = createPublicKey({
-    key: { kty: "EC", crv: epk.crv, x: epk.x, y: epk.y },
-    format: "jwk",
-  });
-  const z = diffieHellman({ privateKey, publicKey });
+  // ECDH with the raw point: importing the epk as a KeyObject cost as much as the ECDH itself.
+  // computeSecret refuses a point that is not on the curve.
+  const point = Buffer.concat([
+    Buffer.from([4]),
+    Buffer.from(epk.x, "base64url"),
+    Buffer.from(epk.y, "base64url"),
+  ]);
+  const z = ecdhFor(privateKey, epk.crv).computeSecret(point);
   const kek = concatKdfA256kw(z);
   const kw = createDecipheriv("id-aes256-wrap", kek, AES_KW_IV);
   const cek = Buffer.concat([kw.update(Buffer.from(jwe.encrypted_key, "base64url")), kw.final()]);
