@@ -1,10 +1,11 @@
 /**
- * `npm run bench -- pull [--runs N] [--mib SIZE] [--dir DIR] [--concurrency N]`: pulls a ~200 MiB, 3-layer image (plain and
+ * `npm run bench -- pull [--runs N] [--mib SIZE] [--dir DIR] [--concurrency N] [--rt]`: pulls a ~200 MiB, 3-layer image (plain and
  * encrypted) from a local CNCF registry. Ours = one streaming pass per layer (download → digest
  * → decrypt → gunzip → diff_id → unpack). Peer = `skopeo copy` to an OCI layout then
  * `umoci unpack`, in the same run. Also the machine's limit: gunzip + sha256 of the same bytes
  * in one pass, and our peak RSS (sampled) to show memory independent of layer size.
  */
+import { spawn, spawnSync } from "node:child_process";
 import { createHash, generateKeyPairSync } from "node:crypto";
 import {
   createReadStream,
@@ -125,6 +126,7 @@ export async function run(args: string[]): Promise<void> {
   const runs = Number(args[args.indexOf("--runs") + 1] ?? 3) || 3;
   const mib = Number(args[args.indexOf("--mib") + 1] ?? 200) || 200;
   // Layers fetched ahead (default 3, as upstream's max_concurrent_layer_downloads_per_image).
+  const rt = args.includes("--rt");
   const concurrency = args.includes("--concurrency")
     ? Number(args[args.indexOf("--concurrency") + 1]) || 3
     : 3;
@@ -138,11 +140,36 @@ export async function run(args: string[]): Promise<void> {
       : tmpdir();
   const dir = mkdtempSync(join(at, "coco-bench-pull-"));
   console.log(
-    `# work dir: ${dir}; layers fetched ahead: ${concurrency - 1}; ${schedPolicy()}; load ${loadavg()
+    `# work dir: ${dir}; layers fetched ahead: ${concurrency - 1}; ${rt ? "timed calls SCHED_FIFO (--rt)" : schedPolicy()}; load ${loadavg()
       .map((x) => x.toFixed(2))
       .join(" ")}`,
   );
   const reg = await startRegistry("plain");
+  // --rt: each timed call (and the registry serving it) runs SCHED_FIFO, so the neighbours of
+  // this shared machine do not decide the wall times; a watchdog demotes us after 90 s should
+  // a timed call hang. Needs root; everything else (image generation) runs as usual.
+  const realtime = async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (!rt) return fn();
+    const pids = [process.pid, reg.process.pid];
+    const demote = () => {
+      for (const pid of pids) spawnSync("chrt", ["-a", "-o", "-p", "0", String(pid)]);
+    };
+    const watchdog = spawn(
+      "sh",
+      ["-c", `sleep 90; ${pids.map((p) => `chrt -a -o -p 0 ${p}`).join("; ")}`],
+      { stdio: "ignore" },
+    );
+    for (const pid of pids) {
+      const r = spawnSync("chrt", ["-a", "-f", "-p", "10", String(pid)]);
+      if (r.status !== 0) throw new Error(`--rt: chrt failed (root needed): ${r.stderr}`);
+    }
+    try {
+      return await fn();
+    } finally {
+      demote();
+      watchdog.kill();
+    }
+  };
   try {
     const layers = await makeLayers(mib);
     const tarBytes = layers.reduce((a, l) => a + l.length, 0);
@@ -293,11 +320,11 @@ export async function run(args: string[]): Promise<void> {
       const pc: number[] = [];
       peakRss = 0;
       for (let i = 0; i <= runs; i++) {
-        const l = await limitOnce();
+        const l = await realtime(() => limitOnce());
         const lCpu = cpu.self;
-        const o = await oursOnce(tag, encrypted);
+        const o = await realtime(() => oursOnce(tag, encrypted));
         const oCpu = cpu;
-        const p = await peerOnce(tag, encrypted);
+        const p = await realtime(() => peerOnce(tag, encrypted));
         const pCpu = cpu;
         if (i > 0) {
           lt.push(l);
