@@ -20,6 +20,7 @@ export {
   encryptJweSync,
 } from "./jose-sync.js";
 export {
+  createTeeKeyEncryptor,
   decryptWithTeeKey,
   encryptForTeeKey,
   encryptForTeeKeySync,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { test } from "node:test";
 import { decodeProtectedHeader, flattenedDecrypt, jwtVerify } from "./jose.js";
-import { createEs256Signer, encryptJweSync } from "./jose-sync.js";
+import { createEs256Signer, createJweEncryptor, encryptJweSync } from "./jose-sync.js";
 import { encryptForTeeKey, generateTeeKeyPair, type TeePublicJwk } from "./jwe.js";
 
 // Every output of the synchronous primitives is checked by `jose`, the reference.
@@ -65,4 +65,45 @@ test("jose verifies ES256 compact signatures made by createEs256Signer; tamperin
   }
   const p384 = generateKeyPairSync("ec", { namedCurve: "P-384" }).privateKey;
   assert.throws(() => createEs256Signer(p384, header), RangeError);
+});
+
+test("createJweEncryptor prepares one fresh agreement per response for repeat recipients; jose decrypts all", async () => {
+  const deferred: (() => void)[] = [];
+  const enc = createJweEncryptor({ defer: (fn) => deferred.push(fn), maxKeys: 2 });
+  const { publicJwk, privateKey } = generateTeeKeyPair("ec-p256");
+  const epks: string[] = [];
+  const check = async (jwe: ReturnType<typeof encryptJweSync>, plain: string) => {
+    const out = await flattenedDecrypt(jwe, privateKey, {
+      keyManagementAlgorithms: ["ECDH-ES+A256KW"],
+      contentEncryptionAlgorithms: ["A256GCM"],
+    });
+    assert.equal(Buffer.from(out.plaintext).toString(), plain);
+    epks.push(JSON.stringify((out.protectedHeader as { epk: unknown }).epk));
+  };
+  // First use: nothing prepared (a guest that fetches once costs nothing extra).
+  await check(enc.encrypt(publicJwk, Buffer.from("one")), "one");
+  assert.equal(deferred.length, 0);
+  // Second use: the next agreement is scheduled, then prepared while "idle".
+  await check(enc.encrypt(publicJwk, Buffer.from("two")), "two");
+  assert.equal(deferred.length, 1);
+  deferred.shift()?.();
+  // Third and fourth: the prepared agreement serves exactly one response.
+  await check(enc.encrypt(publicJwk, Buffer.from("three")), "three");
+  await check(enc.encrypt(publicJwk, Buffer.from("four")), "four");
+  assert.equal(new Set(epks).size, 4, "every response has its own ephemeral key");
+  // Other recipients push the first out of the bound; its pending work is dropped.
+  for (const kind of ["ec-p256", "ec-p521"] as const) {
+    const other = generateTeeKeyPair(kind);
+    enc.encrypt(other.publicJwk, Buffer.from("x"));
+  }
+  for (const fn of deferred.splice(0)) fn();
+  await check(enc.encrypt(publicJwk, Buffer.from("five")), "five");
+  assert.equal(new Set(epks).size, 5);
+  // RSA recipients go straight through.
+  const rsa = generateTeeKeyPair("rsa");
+  const out = await flattenedDecrypt(enc.encrypt(rsa.publicJwk, Buffer.from("r")), rsa.privateKey, {
+    keyManagementAlgorithms: ["RSA-OAEP-256"],
+    contentEncryptionAlgorithms: ["A256GCM"],
+  });
+  assert.equal(Buffer.from(out.plaintext).toString(), "r");
 });

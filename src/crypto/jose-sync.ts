@@ -80,26 +80,39 @@ export interface FlattenedJweParts {
   tag: string;
 }
 
-/**
- * Encrypts `plaintext` to `key`: a fresh CEK, A256GCM with the protected header as AAD, the CEK
- * wrapped with ECDH-ES+A256KW (fresh ephemeral key, `epk` in the header) or RSA-OAEP-256.
- * Throws node's error when the key is not valid (a point off the curve, a bad modulus).
- */
-export function encryptJweSync(key: JweRecipientKey, plaintext: Uint8Array): FlattenedJweParts {
+/** One ECDH-ES agreement: the ephemeral public point and the shared secret Z. */
+interface Agreement {
+  /** Uncompressed ephemeral public point (0x04 ‖ x ‖ y). */
+  pub: Buffer;
+  z: Buffer;
+}
+
+/** A fresh ephemeral key on the recipient's curve and its agreement with the recipient. */
+function agree(key: Extract<JweRecipientKey, { kty: "EC" }>): Agreement {
+  const eph = createECDH(CURVE[key.crv].name);
+  const pub = eph.generateKeys();
+  // computeSecret refuses points that are not on the curve.
+  const peer = Buffer.concat([
+    Buffer.from([4]),
+    Buffer.from(key.x, "base64url"),
+    Buffer.from(key.y, "base64url"),
+  ]);
+  return { pub, z: eph.computeSecret(peer) };
+}
+
+function encryptWith(
+  key: JweRecipientKey,
+  plaintext: Uint8Array,
+  agreement: Agreement | undefined,
+): FlattenedJweParts {
   const cek = randomBytes(32);
   let header: string;
   let encryptedKey: Buffer;
   if (key.kty === "EC") {
     const curve = CURVE[key.crv];
-    const eph = createECDH(curve.name);
-    const pub = eph.generateKeys();
-    // computeSecret refuses points that are not on the curve.
-    const peer = Buffer.concat([
-      Buffer.from([4]),
-      Buffer.from(key.x, "base64url"),
-      Buffer.from(key.y, "base64url"),
-    ]);
-    const kek = concatKdfA256kw(eph.computeSecret(peer));
+    const { pub, z } = agreement ?? agree(key);
+    const kek = concatKdfA256kw(z);
+    z.fill(0);
     encryptedKey = aes256KeyWrap(kek, cek);
     // Member order is upstream's wire bytes, not a JOSE requirement: stock guests (kbs_protocol)
     // do not use the received `protected` string as the AAD but re-serialise the header with
@@ -131,6 +144,71 @@ export function encryptJweSync(key: JweRecipientKey, plaintext: Uint8Array): Fla
     iv: iv.toString("base64url"),
     ciphertext: ciphertext.toString("base64url"),
     tag: tag.toString("base64url"),
+  };
+}
+
+/**
+ * Encrypts `plaintext` to `key`: a fresh CEK, A256GCM with the protected header as AAD, the CEK
+ * wrapped with ECDH-ES+A256KW (fresh ephemeral key, `epk` in the header) or RSA-OAEP-256.
+ * Throws node's error when the key is not valid (a point off the curve, a bad modulus).
+ */
+export function encryptJweSync(key: JweRecipientKey, plaintext: Uint8Array): FlattenedJweParts {
+  return encryptWith(key, plaintext, undefined);
+}
+
+/** {@link encryptJweSync} with ECDH work moved off the request path, see {@link createJweEncryptor}. */
+export interface JweEncryptor {
+  encrypt(key: JweRecipientKey, plaintext: Uint8Array): FlattenedJweParts;
+}
+
+/**
+ * An encryptor that prepares the next ECDH-ES agreement for EC keys it has seen at least
+ * twice (a guest that fetches resources repeatedly with one token) while the process is idle,
+ * so the response needs only the KDF, key wrap and AES-GCM. Each prepared agreement uses a
+ * fresh ephemeral key and serves exactly one response, as without it; guests that fetch once
+ * cost nothing extra. At most `maxKeys` recipients are remembered (least recently used out).
+ */
+export function createJweEncryptor(
+  opts: { maxKeys?: number; defer?: (fn: () => void) => void } = {},
+): JweEncryptor {
+  const maxKeys = opts.maxKeys ?? 1024;
+  const defer =
+    opts.defer ??
+    ((fn: () => void) => {
+      setImmediate(fn).unref();
+    });
+  const seen = new Map<string, { uses: number; ready?: Agreement; pending?: boolean }>();
+  return {
+    encrypt(key, plaintext) {
+      if (key.kty !== "EC") return encryptWith(key, plaintext, undefined);
+      const id = `${key.crv}.${key.x}.${key.y}`;
+      const entry = seen.get(id) ?? { uses: 0 };
+      seen.delete(id);
+      seen.set(id, entry);
+      if (seen.size > maxKeys) {
+        const [oldest, e] = seen.entries().next().value as [string, { ready?: Agreement }];
+        e.ready?.z.fill(0);
+        seen.delete(oldest);
+      }
+      const ready = entry.ready;
+      entry.ready = undefined;
+      entry.uses++;
+      const out = encryptWith(key, plaintext, ready);
+      if (entry.uses >= 2 && !entry.pending) {
+        entry.pending = true;
+        const recipient = { ...key };
+        defer(() => {
+          entry.pending = false;
+          if (seen.get(id) !== entry || entry.ready) return;
+          try {
+            entry.ready = agree(recipient);
+          } catch {
+            // The next response computes its agreement inline and reports the error there.
+          }
+        });
+      }
+      return out;
+    },
   };
 }
 

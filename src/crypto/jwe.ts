@@ -7,7 +7,7 @@
 import { createPublicKey, ECDH, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { CryptoError } from "./errors.js";
 import { flattenedDecrypt } from "./jose.js";
-import { encryptJweSync } from "./jose-sync.js";
+import { createJweEncryptor, encryptJweSync, type JweRecipientKey } from "./jose-sync.js";
 
 /** An EC TEE public key as guest-components exports it. */
 export interface TeeEcJwk {
@@ -146,9 +146,32 @@ export function importTeePublicKey(jwk: TeePublicJwk): KeyObject {
  * the curve) is ERR_CRYPTO_TEE_KEY.
  */
 export function encryptForTeeKeySync(jwk: TeePublicJwk, plaintext: Uint8Array): FlattenedJwe {
+  return encryptChecked(jwk, plaintext, encryptJweSync);
+}
+
+/**
+ * A TEE-key encryptor for a server answering the same guests repeatedly: as
+ * {@link encryptForTeeKeySync}, with the ECDH for guests seen before prepared while idle
+ * (`createJweEncryptor` in jose-sync.ts). Each response still gets a fresh ephemeral key.
+ */
+export function createTeeKeyEncryptor(): {
+  encrypt(jwk: TeePublicJwk, plaintext: Uint8Array): FlattenedJwe;
+} {
+  const e = createJweEncryptor();
+  return {
+    encrypt: (jwk, plaintext) =>
+      encryptChecked(jwk, plaintext, (k, p) => e.encrypt(k as JweRecipientKey, p)),
+  };
+}
+
+function encryptChecked(
+  jwk: TeePublicJwk,
+  plaintext: Uint8Array,
+  encrypt: (key: JweRecipientKey, plaintext: Uint8Array) => FlattenedJwe,
+): FlattenedJwe {
   checkTeeJwkShape(jwk);
   try {
-    return encryptJweSync(jwk, plaintext);
+    return encrypt(jwk as JweRecipientKey, plaintext);
   } catch (err) {
     const code = String((err as { code?: unknown }).code ?? "");
     if (/INVALID_PUBLIC_KEY|INVALID_JWK|ERR_OSSL|ERR_CRYPTO_INVALID/.test(code)) {

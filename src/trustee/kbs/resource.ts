@@ -4,7 +4,7 @@
  * admin calls. Order as upstream: token → verification → policy → path → storage → JWE, so a
  * denied caller never learns whether a resource exists.
  */
-import { encryptForTeeKey } from "../../crypto/jwe.js";
+import { createTeeKeyEncryptor, type FlattenedJwe } from "../../crypto/jwe.js";
 import { KBS_SESSION_COOKIE } from "../../protocol/kbs/types.js";
 import { err, type KbsContext } from "./context.js";
 import { getCookie, readBody, sendEmpty, sendJson } from "./http.js";
@@ -32,6 +32,8 @@ export function createResourceRoutes(ctx: KbsContext, rcar: RcarHandlers): Route
   const { deps, metrics, log, limit } = ctx;
   const tokenOf = rcar.tokenOf;
   const admin = { endpoint: "resource", plugin: true };
+  // Prepares the ECDH of the next response to guests that fetch repeatedly (jose-sync.ts).
+  const jweTo = createTeeKeyEncryptor();
 
   async function getResource({ req, res, rest: segments, path: { query } }: RouteContext) {
     req.resume();
@@ -74,9 +76,9 @@ export function createResourceRoutes(ctx: KbsContext, rcar: RcarHandlers): Route
     }
     if (value === undefined)
       throw err("ERR_KBS_PLUGIN_INTERNAL", "Plugin internal error: resource not found");
-    let jwe: Awaited<ReturnType<typeof encryptForTeeKey>>;
+    let jwe: FlattenedJwe;
     try {
-      jwe = await encryptForTeeKey(verified.teePubkey, value);
+      jwe = jweTo.encrypt(verified.teePubkey, value);
     } catch (e) {
       throw err("ERR_KBS_JWE", `JWE failed: ${(e as Error).message}`, e);
     }
