@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
+  checkTeePublicKey,
   decryptWithTeeKey,
   encryptForTeeKey,
   generateTeeKeyPair,
@@ -68,5 +69,17 @@ test("refuses TEE keys KBS cannot encrypt to", () => {
   ];
   for (const c of cases) {
     assert.throws(() => importTeePublicKey(c as TeePublicJwk), { code: "ERR_CRYPTO_TEE_KEY" });
+    // The cheaper check used per handshake refuses exactly the same keys.
+    assert.throws(() => checkTeePublicKey(c as TeePublicJwk), { code: "ERR_CRYPTO_TEE_KEY" });
   }
+  for (const kind of ["ec-p256", "ec-p521", "rsa"] as const) {
+    assert.doesNotThrow(() => checkTeePublicKey(generateTeeKeyPair(kind).publicJwk));
+  }
+  // A P-521 point off the curve (right sizes, wrong y).
+  const p521 = generateTeeKeyPair("ec-p521").publicJwk as Extract<TeePublicJwk, { kty: "EC" }>;
+  const y = Buffer.from(p521.y, "base64url");
+  y[65] = (y[65] ?? 0) ^ 1;
+  const off = { ...p521, y: y.toString("base64url") };
+  assert.throws(() => checkTeePublicKey(off), { code: "ERR_CRYPTO_TEE_KEY" });
+  assert.throws(() => importTeePublicKey(off), { code: "ERR_CRYPTO_TEE_KEY" });
 });
