@@ -41,9 +41,10 @@ export function startUnpackWorker(ringBytes = 1 << 20): UnpackWorker | undefined
   const ring = createRingBuffers(ringBytes);
   const writer = new RingWriter(ring);
   // A worker inherits the process's node flags; `--input-type` (a host run with `node -e`) is
-  // refused in a worker and would stop it before it loads.
-  const execArgv = process.execArgv.filter((a) => !a.startsWith("--input-type"));
-  const worker = new Worker(ENTRY, { workerData: ring, execArgv });
+  // refused in a worker and would stop it before it loads, so such a host's worker gets none
+  // (an explicit list is validated, and test runners pass flags a worker may not take).
+  const evalHost = process.execArgv.some((a) => a.startsWith("--input-type"));
+  const worker = new Worker(ENTRY, { workerData: ring, ...(evalHost ? { execArgv: [] } : {}) });
   worker.unref();
   let pending: { resolve: (o: LayerOutcome) => void; reject: (e: Error) => void } | undefined;
   let dead: Error | undefined;
