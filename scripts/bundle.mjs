@@ -28,6 +28,11 @@ export const BUNDLES = [
     about: "the virtio-serial bridge to the agent (qemu guest)",
   },
   {
+    out: "oci-unpack-worker.cjs",
+    entry: "dist/src/oci/unpack/worker-main.js",
+    about: "the image pull's unpack worker thread (started by the bundled agent)",
+  },
+  {
     out: "guest-run.mjs",
     entry: "dist/src/guest/agent/cached-run.js",
     about: "runs a .cjs guest program with its V8 code cache (qemu guest)",

@@ -26,7 +26,12 @@ export type LayerOutcome =
   | { op: "error"; oci: boolean; code: string | undefined; message: string };
 
 const port = parentPort;
-if (port !== null) {
+if (port === null) {
+  // Run directly (the guest image build loads every bundled program once to check it).
+  process.stderr.write(
+    "usage: started by the image pull as a worker thread (src/oci/unpack/worker.ts)\n",
+  );
+} else {
   const ring = workerData as RingBuffers;
   port.on("message", (m: BeginMessage) => {
     let outcome: LayerOutcome;

@@ -15,7 +15,12 @@ import type { UnpackRules } from "./rules.js";
 import type { LayerSink } from "./sink.js";
 import type { BeginMessage, LayerOutcome } from "./worker-main.js";
 
-const ENTRY = new URL("./worker-main.js", import.meta.url);
+// The worker's program: beside this module in tsc's output, or, inside a bundled program
+// (dist/bundle, the qemu guest's /opt/coco), the bundle scripts/bundle.mjs makes of it.
+const ENTRIES = [
+  new URL("./worker-main.js", import.meta.url),
+  new URL("./oci-unpack-worker.cjs", import.meta.url),
+];
 
 /** A started worker: one sink at a time, then {@link UnpackWorker.close}. */
 export interface UnpackWorker {
@@ -37,14 +42,15 @@ function toError(o: LayerOutcome): Error {
  * that bundled this module without the worker), in which case callers unpack in process.
  */
 export function startUnpackWorker(ringBytes = 1 << 20): UnpackWorker | undefined {
-  if (!existsSync(fileURLToPath(ENTRY))) return undefined;
+  const entry = ENTRIES.find((u) => existsSync(fileURLToPath(u)));
+  if (entry === undefined) return undefined;
   const ring = createRingBuffers(ringBytes);
   const writer = new RingWriter(ring);
   // A worker inherits the process's node flags; `--input-type` (a host run with `node -e`) is
   // refused in a worker and would stop it before it loads, so such a host's worker gets none
   // (an explicit list is validated, and test runners pass flags a worker may not take).
   const evalHost = process.execArgv.some((a) => a.startsWith("--input-type"));
-  const worker = new Worker(ENTRY, { workerData: ring, ...(evalHost ? { execArgv: [] } : {}) });
+  const worker = new Worker(entry, { workerData: ring, ...(evalHost ? { execArgv: [] } : {}) });
   worker.unref();
   let pending: { resolve: (o: LayerOutcome) => void; reject: (e: Error) => void } | undefined;
   let dead: Error | undefined;
