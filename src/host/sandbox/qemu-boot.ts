@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { DIST_ROOT } from "../../dist-root.js";
 import { TtrpcClient } from "../../protocol/ttrpc/index.js";
 import { HostError } from "../errors.js";
 import {
@@ -22,7 +22,7 @@ import { spawnSandboxProcess } from "./spawn.js";
 
 // The multiplexer in front of qemu's agent socket, run as its own small host process so it
 // outlives a detached `coco run` (host code: it routes ttrpc frames, it never sees a secret).
-const MUX_MAIN = fileURLToPath(new URL("./qemu-mux.js", import.meta.url));
+const MUX_MAIN = join(DIST_ROOT, "src", "host", "sandbox", "qemu-mux.js");
 
 /** How one boot runs: its accelerator's story, its deadline, and who may cancel it. */
 export interface BootContext {

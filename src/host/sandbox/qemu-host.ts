@@ -9,13 +9,13 @@ import {
   readFileSync,
 } from "node:fs";
 import { delimiter, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { DIST_ROOT } from "../../dist-root.js";
 import { HostError } from "../errors.js";
 import type { QemuAccel } from "./qemu-args.js";
 import { probeKvm } from "./qemu-probe.js";
 
-// dist/src/host/sandbox/ → the checkout (where scripts/build-guest-image lives).
-const REPO = fileURLToPath(new URL("../../../../", import.meta.url));
+// dist/ → the checkout (where scripts/build-guest-image lives), bundled or not.
+const REPO = join(DIST_ROOT, "..");
 
 /** Where the guest kernel + initramfs live: COCO_GUEST_DIR or the git-ignored `.tools/guest`. */
 export function guestImageDir(): string {

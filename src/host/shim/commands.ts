@@ -7,9 +7,9 @@ import { spawn } from "node:child_process";
 import { closeSync, constants, existsSync, openSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { AnySchema, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { DIST_ROOT } from "../../dist-root.js";
 import { DeleteResponseSchema } from "../../protocol/proto/containerd/runtime/task/v2/shim_pb.js";
 import { RuntimeInfoSchema } from "../../protocol/proto/containerd/types/introspection_pb.js";
 // Straight to the module (not the ttrpc index, which loads every service codec): start and
@@ -21,7 +21,7 @@ import { podKeyOf, podStateDir, readBundleSpec, shimStateRoot } from "./paths.js
 import { KILLED_EXIT } from "./process-state.js";
 import { RUNTIME_NAME, SHIM_VERSION } from "./version.js";
 
-const SELF = fileURLToPath(new URL("./main.js", import.meta.url));
+const SELF = join(DIST_ROOT, "src", "host", "shim", "main.js");
 /** Largest stdin a start accepts (containerd's own limit). */
 const MAX_STDIN = 10 << 20;
 
