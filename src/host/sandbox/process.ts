@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { DIST_ROOT } from "../../dist-root.js";
 import { buildInitDataDisk } from "../../protocol/agent/index.js";
 import { parseInitData } from "../../protocol/initdata/index.js";
 import { TtrpcClient } from "../../protocol/ttrpc/index.js";
@@ -9,8 +9,12 @@ import { HostError } from "../errors.js";
 import type { Sandbox, SandboxBackend, SandboxStartOptions } from "./sandbox.js";
 import { spawnSandboxProcess } from "./spawn.js";
 
-// The guest entry point, launched as a separate program (the host never imports guest code).
-const AGENT_MAIN = fileURLToPath(new URL("../../guest/agent/main.js", import.meta.url));
+// The guest entry point, launched as a separate program (the host never imports guest code):
+// its bundle when the build made one (one file through node's compile cache: a pod's agent
+// starts several times faster than from the ~400 modules of tsc's output), else tsc's output.
+const AGENT_BUNDLE = join(DIST_ROOT, "bundle", "guest-agent.cjs");
+const AGENT_MAIN = join(DIST_ROOT, "src", "guest", "agent", "main.js");
+const agentProgram = () => (existsSync(AGENT_BUNDLE) ? AGENT_BUNDLE : AGENT_MAIN);
 
 /** Options for {@link createProcessSandboxBackend}. */
 export interface ProcessSandboxOptions {
@@ -56,7 +60,8 @@ export function createProcessSandboxBackend(opts: ProcessSandboxOptions = {}): S
     kind: "process",
     async unavailable() {
       if (process.getuid?.() !== 0) return "the process sandbox needs root (unshare, mount, runc)";
-      if (!existsSync(AGENT_MAIN)) return `agent entry ${AGENT_MAIN} is missing: run npm run build`;
+      if (!existsSync(agentProgram()))
+        return `agent entry ${AGENT_MAIN} is missing: run npm run build`;
       return false;
     },
     start: (o) => startProcessSandbox(o, opts),
@@ -106,7 +111,7 @@ async function startProcessSandbox(
   const logPath = join(o.stateDir, "agent.log");
   const { child, exited, gone } = spawnSandboxProcess(
     "unshare",
-    [...args, opts.node ?? process.execPath, AGENT_MAIN, cfgPath],
+    [...args, opts.node ?? process.execPath, agentProgram(), cfgPath],
     logPath,
     "a",
     env,
