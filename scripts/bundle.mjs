@@ -28,6 +28,11 @@ export const BUNDLES = [
     about: "the virtio-serial bridge to the agent (qemu guest)",
   },
   {
+    out: "coco.mjs",
+    entry: "dist/src/cli/program.js",
+    about: "the coco command tree, loaded by the coco entry (dist/src/cli/main.js)",
+  },
+  {
     out: "oci-unpack-worker.cjs",
     entry: "dist/src/oci/unpack/worker-main.js",
     about: "the image pull's unpack worker thread (started by the bundled agent)",
