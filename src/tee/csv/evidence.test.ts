@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { csvCertJson } from "../../../test/helpers/csv-test-pki.js";
+import { evidenceCodeOf as codeOf } from "../../../test/helpers/evidence-code.js";
 import { sharedPath, sharedSkip } from "../../../test/helpers/paths.js";
 import { EvidenceError } from "../common/errors.js";
 import {
@@ -23,16 +24,6 @@ type EvJson = Record<string, unknown> & {
   cert_chain: Record<string, unknown> & { pek: { sigs: unknown[] } };
 };
 const capture = (): EvJson => JSON.parse(readFileSync(sharedPath(P), "utf8"));
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (e) {
-    if (e instanceof EvidenceError) return e.code;
-    throw e;
-  }
-}
 
 describe("CSV evidence parsing", { skip: sharedSkip(P) }, () => {
   test("parses the real capture: a version 1 report, its PEK, the chip serial number", () => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createHash, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
+import { evidenceCodeOf as codeOf } from "../../../../../test/helpers/evidence-code.js";
 import { sharedPath, sharedSkip } from "../../../../../test/helpers/paths.js";
 import { decodeCbor, encodeCbor } from "../../../../crypto/cbor.js";
 import { COSE_ALGS, parseCoseSign1, signCoseSign1 } from "../../../../crypto/cose.js";
@@ -24,16 +25,6 @@ function stores() {
     trustAnchors: parseCcaTrustAnchors(text("tastore.json")),
     referenceValues: parseCcaReferenceValues(text("rvstore.json")),
   };
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (e) {
-    assert.ok(e instanceof EvidenceError, `not an EvidenceError: ${(e as Error).stack}`);
-    return e.code;
-  }
 }
 
 test("the real CCA token verifies against its CPAK and platform reference values", { skip }, () => {

@@ -13,9 +13,10 @@ import {
   opensslSm2Skip,
   replaySm3,
 } from "../../../../../test/helpers/csv-test-pki.js";
+import { evidenceCodeOf as codeOf } from "../../../../../test/helpers/evidence-code.js";
 import { startKdsStandIn } from "../../../../../test/helpers/kds.js";
 import { sharedPath, sharedSkip } from "../../../../../test/helpers/paths.js";
-import { EvidenceError } from "../../../../tee/common/errors.js";
+import type { EvidenceError } from "../../../../tee/common/errors.js";
 import {
   ATTESTATION_EXT_MAGIC,
   parseCsvCaCert,
@@ -47,16 +48,6 @@ type Json = Record<string, unknown> & {
   cert_chain: Record<string, unknown>;
 };
 const capture = (): Json => JSON.parse(readFileSync(sharedPath(P), "utf8"));
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (e) {
-    if (e instanceof EvidenceError) return e.code;
-    throw e;
-  }
-}
 
 /** The capture with byte `i` of its report page XORed with `x`. */
 function flipped(ev: Json, i: number, x = 0x01): Json {

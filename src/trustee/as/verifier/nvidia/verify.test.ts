@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
+import { evidenceCodeOf as codeOf } from "../../../../../test/helpers/evidence-code.js";
 import { sharedPath, sharedSkip } from "../../../../../test/helpers/paths.js";
 import { parseCertificate } from "../../../../tee/common/certs.js";
 import { EvidenceError } from "../../../../tee/common/errors.js";
@@ -48,16 +49,6 @@ function evidence(
 }
 const device = (report?: string, chain?: string): NvidiaDeviceEvidence =>
   parseNvidiaEvidence(evidence(report, chain))[0] as NvidiaDeviceEvidence;
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (e) {
-    assert.ok(e instanceof EvidenceError, `not an EvidenceError: ${(e as Error).stack}`);
-    return e.code;
-  }
-}
 
 test("the Hopper sample report verifies and gives exactly upstream's claims", { skip }, () => {
   const claims = verifyNvidiaDevice(device(), { expectedReportData: NONCE });

@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { evidenceCodeOf as codeOf } from "../../../../../test/helpers/evidence-code.js";
 import type { RunningProcess } from "../../../../../test/helpers/process.js";
 import { startSwtpm, swtpmSkip } from "../../../../../test/helpers/swtpm.js";
 import { EvidenceError } from "../../../../tee/common/errors.js";
@@ -140,16 +141,6 @@ after(async () => {
   await swtpm?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (e) {
-    assert.ok(e instanceof EvidenceError, (e as Error).stack);
-    return e.code;
-  }
-}
 
 describe("TPM evidence from swtpm (a real software TPM)", { skip }, () => {
   test("the quote verifies with its nonce and the event log replays to PCR 9 and 14", () => {

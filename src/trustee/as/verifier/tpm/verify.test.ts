@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
+import { evidenceCodeOf as codeOf } from "../../../../../test/helpers/evidence-code.js";
 import { sharedPath, sharedSkip } from "../../../../../test/helpers/paths.js";
 import { EvidenceError } from "../../../../tee/common/errors.js";
 import { parseTpmEvidence } from "../../../../tee/tpm/index.js";
@@ -10,16 +11,6 @@ import { createTpmVerifier, verifyTpmEvidence } from "./index.js";
 const P = "fixtures/evidence/tpm/tpm_evidence.json";
 const skip = sharedSkip(P);
 const json = () => JSON.parse(readFileSync(sharedPath(P), "utf8"));
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (e) {
-    assert.ok(e instanceof EvidenceError, `not an EvidenceError: ${(e as Error).stack}`);
-    return e.code;
-  }
-}
 
 test("upstream's TPM evidence verifies: 24 PCR claims, a 64-byte nonce, ak_public as sent", {
   skip,
