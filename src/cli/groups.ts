@@ -25,4 +25,5 @@ export const commandGroups: Readonly<Record<string, () => Promise<RegisterGroup>
   policy: async () => (await import("./policy.js")).registerPolicy,
   install: async () => (await import("./install.js")).registerInstall,
   uninstall: async () => (await import("./install.js")).registerUninstall,
+  "peerpod-adaptor": async () => (await import("./peerpod-adaptor.js")).registerPeerpodAdaptor,
 };

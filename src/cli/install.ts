@@ -65,7 +65,7 @@ export function registerInstall(program: Command): void {
     install
       .command("containerd")
       .description(
-        "write a containerd drop-in (runtime handlers coco-dev and coco-qemu, the coco snapshotter) and install the shim and snapshotter",
+        "write a containerd drop-in (runtime handlers coco-dev, coco-qemu and coco-remote, the coco snapshotter) and install the shim and snapshotter",
       ),
   ).action((f: PathFlags) => {
     const { record, dropIn } = installContainerd(toOptions(f));

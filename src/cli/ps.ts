@@ -1,6 +1,7 @@
 /** `coco ps`: list the pods this host runs. */
 import type { Command } from "commander";
-import { DEFAULT_STATE_ROOT, isAlive, listPods } from "../host/runtime/state.js";
+import { DEFAULT_STATE_ROOT, listPods } from "../host/runtime/state.js";
+import { recordedSandboxAlive } from "../host/sandbox/index.js";
 
 /** Registers `coco ps`. */
 export function registerPs(program: Command): void {
@@ -11,7 +12,7 @@ export function registerPs(program: Command): void {
     .action((o: { json?: boolean }) => {
       const pods = listPods(DEFAULT_STATE_ROOT).map((p) => ({
         ...p,
-        status: isAlive(p.pid) ? p.status : "gone",
+        status: recordedSandboxAlive(p) ? p.status : "gone",
       }));
       if (o.json) {
         process.stdout.write(`${JSON.stringify(pods, null, 2)}\n`);

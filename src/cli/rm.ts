@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { AgentClient } from "../host/runtime/agent-client.js";
 import { DEFAULT_STATE_ROOT, forgetPod, isAlive, loadPod } from "../host/runtime/state.js";
-import { stopProcessSandbox } from "../host/sandbox/process.js";
+import { recordedSandboxAlive, stopRecordedSandbox } from "../host/sandbox/index.js";
 
 /** Registers `coco rm`. */
 export function registerRm(program: Command): void {
@@ -23,7 +23,7 @@ export function registerRm(program: Command): void {
           for (let i = 0; i < 100 && isAlive(rec.supervisorPid); i++)
             await new Promise((r) => setTimeout(r, 100));
         }
-        if (isAlive(rec.pid)) {
+        if (recordedSandboxAlive(rec)) {
           const agent = new AgentClient(rec.agentAddress);
           try {
             await agent.destroySandbox();
@@ -32,7 +32,17 @@ export function registerRm(program: Command): void {
           } finally {
             agent.close();
           }
-          await stopProcessSandbox(rec.pid);
+        }
+        if (rec.kind === "remote") {
+          // The adaptor may be down: the owner file goes whatever it answers, so its garbage
+          // collection deletes the VM when it runs again.
+          await stopRecordedSandbox(rec).catch((err: Error) =>
+            process.stderr.write(
+              `coco: the peer-pods adaptor did not answer (${err.message}); it deletes the VM of ${name} when it runs again\n`,
+            ),
+          );
+        } else if (recordedSandboxAlive(rec)) {
+          await stopRecordedSandbox(rec);
         }
         forgetPod(DEFAULT_STATE_ROOT, name);
         process.stdout.write(`${name}\n`);

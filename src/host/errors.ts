@@ -18,7 +18,12 @@ export type HostErrorCode =
   | "ERR_SHIM_SPEC"
   | "ERR_SHIM_UNSUPPORTED"
   | "ERR_SHIM_NOT_FOUND"
-  | "ERR_SHIM_STATE";
+  | "ERR_SHIM_STATE"
+  | "ERR_PEERPOD_PROVIDER"
+  | "ERR_PEERPOD_REQUEST"
+  | "ERR_PEERPOD_INSTANCE_TYPE"
+  | "ERR_PEERPOD_START"
+  | "ERR_PEERPOD_ADAPTOR";
 
 /** A host-side failure. */
 export class HostError extends CocoError<HostErrorCode> {}

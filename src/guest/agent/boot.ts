@@ -27,6 +27,11 @@ export interface AgentBootConfig {
   privateDirs?: string[];
   /** The init-data block image (magic `initdata`), as the shim attaches it. */
   initdataDisk?: string;
+  /**
+   * The init-data TOML as a plain file (a peer-pod VM, where it arrives through user-data, not a
+   * disk). Used when `initdataDisk` is absent.
+   */
+  initdataToml?: string;
   /** Where aa.toml / cdh.toml from init-data are written (`/run/confidential-containers/initdata`). */
   initdataDir?: string;
   /** The CDH socket; without it images are pulled in-process and sealed values cannot be unsealed. */
@@ -74,8 +79,10 @@ export async function bootAgent(
     }
   }
   let initData: InitData | undefined;
-  if (cfg.initdataDisk) {
-    const toml = parseInitDataDisk(readFileSync(cfg.initdataDisk));
+  if (cfg.initdataDisk || cfg.initdataToml) {
+    const toml = cfg.initdataDisk
+      ? parseInitDataDisk(readFileSync(cfg.initdataDisk))
+      : new Uint8Array(readFileSync(cfg.initdataToml as string));
     if (toml === undefined) {
       throw new AgentError("ERR_AGENT_INITDATA", `${cfg.initdataDisk} is not an init-data image`);
     }

@@ -30,10 +30,11 @@ export interface HandlerSpec {
   runtimeClass: string;
 }
 
-/** The handlers installed by default: the process sandbox and the QEMU VM. */
+/** The handlers installed by default: the process sandbox, the QEMU VM and peer pods. */
 export const DEFAULT_HANDLERS: readonly HandlerSpec[] = [
   { name: "coco-dev", runtimeClass: "coco-dev" },
   { name: "coco-qemu", runtimeClass: "qemu" },
+  { name: "coco-remote", runtimeClass: "coco-remote" },
 ];
 
 const HANDLER_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

@@ -62,13 +62,14 @@ describe("coco install containerd (files)", () => {
     return opts;
   };
 
-  test("writes the drop-in, runtime configs and launchers; the drop-in names both handlers", () => {
+  test("writes the drop-in, runtime configs and launchers; the drop-in names every handler", () => {
     const o = fresh("basic");
     const { record } = installContainerd(o);
     const root = o.root as string;
     assert.deepEqual(record.files.sort(), [
       "/etc/coco/runtime-coco-dev.toml",
       "/etc/coco/runtime-coco-qemu.toml",
+      "/etc/coco/runtime-coco-remote.toml",
       "/etc/containerd/conf.d/coco.toml",
       "/usr/local/bin/coco-snapshotter",
       "/usr/local/bin/containerd-shim-coco-v2",
@@ -93,7 +94,7 @@ describe("coco install containerd (files)", () => {
       },
     );
     const runtimes = dropIn.plugins["io.containerd.cri.v1.runtime"]?.containerd?.runtimes ?? {};
-    assert.deepEqual(Object.keys(runtimes).sort(), ["coco-dev", "coco-qemu"]);
+    assert.deepEqual(Object.keys(runtimes).sort(), ["coco-dev", "coco-qemu", "coco-remote"]);
     assert.equal(runtimes["coco-dev"]?.runtime_type, RUNTIME_TYPE);
     assert.equal(runtimes["coco-dev"]?.runtime_path, "/usr/local/bin/containerd-shim-coco-v2");
     assert.deepEqual(runtimes["coco-dev"]?.pod_annotations, ["io.katacontainers.*"]);
@@ -138,7 +139,7 @@ describe("coco install containerd (files)", () => {
   test("uninstall removes everything it recorded and the coco folder", () => {
     const root = opts.root as string;
     const { removed, kept } = uninstallContainerd(opts);
-    assert.equal(removed.length, 5);
+    assert.equal(removed.length, 6);
     assert.deepEqual(kept, []);
     for (const p of [
       "etc/containerd/conf.d/coco.toml",
@@ -338,7 +339,7 @@ describe("coco install containerd (a real containerd loads the drop-in)", {
           "io.containerd.runc.v2",
           "the main config's runc handler is kept",
         );
-        for (const h of ["coco-dev", "coco-qemu"]) {
+        for (const h of ["coco-dev", "coco-qemu", "coco-remote"]) {
           assert.equal(rt[h]?.runtimeType, RUNTIME_TYPE, h);
           assert.equal(rt[h]?.snapshotter, "coco", h);
           assert.deepEqual(rt[h]?.PodAnnotations, ["io.katacontainers.*"], h);

@@ -156,6 +156,12 @@ export async function runPod(pod: PodSpec, opts: RunOptions = {}): Promise<RunRe
     stateDir,
     initData,
     insecureRegistries: [...new Set(registries)],
+    // As CRI hands them to a runtime: the pod's annotations plus its sandbox name and namespace.
+    annotations: {
+      ...pod.annotations,
+      "io.kubernetes.cri.sandbox-name": pod.name,
+      "io.kubernetes.cri.sandbox-namespace": pod.namespace,
+    },
     onLog: (l) => ev(`guest: ${l}`),
     ...(opts.signal ? { signal: opts.signal } : {}),
   });

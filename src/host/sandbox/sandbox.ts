@@ -1,4 +1,7 @@
-/** Sandbox kinds; runtime classes map onto them (`coco-dev` → process, `qemu` → qemu). */
+/**
+ * Sandbox kinds; runtime classes map onto them (`coco-dev` → process, `qemu` → qemu,
+ * `coco-remote` → remote: a peer-pod VM made by the node's `coco peerpod-adaptor`).
+ */
 export type SandboxKind = "process" | "qemu" | "remote";
 
 /** What a sandbox needs to start. Nothing here is secret: the host holds no secret. */
@@ -11,6 +14,12 @@ export interface SandboxStartOptions {
   initData?: Uint8Array;
   /** Registries the guest reaches over plain HTTP (loopback test registries). */
   insecureRegistries?: string[];
+  /**
+   * The pod's annotations (with CRI's sandbox name and namespace where known). Only the remote
+   * sandbox reads them: it passes them to the peer-pods adaptor, as Kata's remote hypervisor
+   * does, which chooses the VM's instance type and image from them.
+   */
+  annotations?: Record<string, string>;
   /** Called with the guest's diagnostic lines (never secrets). */
   onLog?: (line: string) => void;
   /** Aborting cancels a start in progress: what was started is stopped, the start rejects. */

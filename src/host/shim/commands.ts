@@ -16,6 +16,7 @@ import { RuntimeInfoSchema } from "../../protocol/proto/containerd/types/introsp
 // delete run once per pod and container, and their start-up is on kubelet's path.
 import { socketPathOf } from "../../protocol/ttrpc/address.js";
 import { HostError } from "../errors.js";
+import { stopRemoteSandbox } from "../sandbox/remote.js";
 import { readStartParams, type ShimFlags, shimSocketAddress, startReply } from "./bootstrap.js";
 import { podKeyOf, podStateDir, readBundleSpec, shimStateRoot } from "./paths.js";
 import { KILLED_EXIT } from "./process-state.js";
@@ -189,6 +190,13 @@ export async function del(flags: ShimFlags): Promise<number> {
       // no socket recorded
     }
     if (socket) rmSync(socket, { force: true });
+    // A peer pod has no host process: ask its adaptor for StopVM, within the cleanup budget.
+    // Whatever it answers, the owner file goes with the folder, so the adaptor's garbage
+    // collection deletes the VM if StopVM did not.
+    await Promise.race([
+      stopRemoteSandbox(join(dir, "sandbox")).catch(() => {}),
+      new Promise((r) => setTimeout(r, 3000).unref()),
+    ]);
     rmSync(dir, { recursive: true, force: true });
     for (const target of [shimPid, pid]) {
       if (!target || target === process.pid || !alive(target)) continue;

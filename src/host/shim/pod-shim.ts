@@ -35,6 +35,7 @@ import { pumpInput, pumpOutput, type StdioPaths } from "./stdio.js";
 export const HANDLER_CLASSES: Readonly<Record<string, string>> = {
   "coco-dev": "coco-dev",
   "coco-qemu": "qemu",
+  "coco-remote": "coco-remote",
 };
 
 export { KILLED_EXIT, LOST_EXIT } from "./process-state.js";
@@ -283,6 +284,7 @@ export class PodShim {
       insecureRegistries: [
         ...new Set([...insecureRegistriesOf(initData), ...(this.opts.insecureRegistries ?? [])]),
       ],
+      annotations: { ...(spec.annotations ?? {}) },
       onLog: (l) => this.opts.log(`guest: ${l}`),
     });
     this.sandbox = sandbox;
