@@ -21,12 +21,14 @@ import {
 } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { DIST_ROOT } from "../../dist-root.js";
 import { SAMPLE_LAUNCH_FIELD_ENV } from "../../tee/sample/index.js";
 import { HostError } from "../errors.js";
 import type { Instance, InstanceInfo, InstanceSpec, Provider } from "./provider.js";
 
-const PODVM_MAIN = fileURLToPath(new URL("../../guest/peerpod/main.js", import.meta.url));
+// The pod "VM" program from tsc's output, found from dist/ so that a bundled adaptor (the coco
+// command tree in dist/bundle/coco.mjs) finds it as well as an unbundled one.
+const PODVM_MAIN = join(DIST_ROOT, "src", "guest", "peerpod", "main.js");
 
 /** Options of {@link createProcessProvider}. */
 export interface ProcessProviderOptions {
