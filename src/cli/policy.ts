@@ -5,7 +5,7 @@ import { HostError } from "../host/errors.js";
 import { generatePolicy } from "../host/genpolicy/generate.js";
 import { guestConfigs } from "../host/genpolicy/guest-config.js";
 import { fetchImageInfo, type ImageInfo } from "../host/runtime/image-config.js";
-import { parseWorkload } from "../host/runtime/pod.js";
+import { INITDATA_ANNOTATION, parseWorkload } from "../host/runtime/pod.js";
 import { podInitData } from "../host/runtime/run.js";
 import { parseInitData } from "../protocol/initdata/index.js";
 
@@ -73,6 +73,14 @@ export function registerPolicy(program: Command): void {
       "keep the [data] files (aa.toml, cdh.toml) of this init-data; policy.rego is replaced",
     )
     .option("--algorithm <alg>", "init-data digest algorithm: sha256, sha384, sha512", "sha256")
+    .option(
+      "--ctr",
+      "the policy is for `ctr run --runtime io.containerd.coco.v2` (one container, no CRI pod; see docs/kubernetes.md)",
+    )
+    .option(
+      "--print-annotation",
+      "print only KEY=VALUE of the init-data annotation (for `ctr run --annotation`)",
+    )
     .option("-r, --raw-out", "print the policy text instead of the manifest")
     .action(
       async (
@@ -89,6 +97,8 @@ export function registerPolicy(program: Command): void {
           initdataPath?: string;
           algorithm: string;
           rawOut?: boolean;
+          ctr?: boolean;
+          printAnnotation?: boolean;
         },
       ) => {
         const manifest = readFileSync(file, "utf8");
@@ -138,8 +148,13 @@ export function registerPolicy(program: Command): void {
           initDataFiles: files,
           algorithm: o.algorithm as "sha256",
           ...(owner !== undefined ? { owner } : {}),
+          ...(o.ctr ? { ctr: true } : {}),
         });
-        const text = o.rawOut ? gen.policy : gen.yaml;
+        const text = o.printAnnotation
+          ? `${INITDATA_ANNOTATION}=${gen.annotation}\n`
+          : o.rawOut
+            ? gen.policy
+            : gen.yaml;
         if (o.output) writeFileSync(o.output, text);
         else process.stdout.write(text);
       },

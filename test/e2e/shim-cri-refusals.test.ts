@@ -103,10 +103,16 @@ describe("containerd-shim-coco-v2 refusals and crashes under containerd's CRI (c
       process.kill(pid, "SIGKILL");
       const st = await waitState(cid, "CONTAINER_EXITED", 60_000);
       assert.notEqual(st.exitCode, 0, victim);
-      const pods = JSON.parse(await c!.h.crictlOk(["inspectp", sid])) as {
-        status: { state: string };
-      };
-      assert.equal(pods.status.state, "SANDBOX_NOTREADY", victim);
+      // containerd handles the sandbox task's exit event on its own, after the container's.
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const pods = JSON.parse(await c!.h.crictlOk(["inspectp", sid])) as {
+          status: { state: string };
+        };
+        if (pods.status.state === "SANDBOX_NOTREADY") break;
+        if (Date.now() > deadline) assert.equal(pods.status.state, "SANDBOX_NOTREADY", victim);
+        await new Promise((r) => setTimeout(r, 200));
+      }
       await c!.h.crictlOk(["rmp", "-f", sid], { timeoutMs: 120_000 });
       await assertPodGone(sid);
     }

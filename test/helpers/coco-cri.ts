@@ -282,7 +282,9 @@ export function cocoCriSkip(): string | false {
  * Starts a registry with busybox and a containerd whose `coco-dev` handler runs our shim; the
  * shim keeps its state under the returned `shimState`.
  */
-export async function startCocoCri(o: { snapshotter?: boolean } = {}): Promise<CocoCri> {
+export async function startCocoCri(
+  o: { snapshotter?: boolean; imports?: (work: string) => string[] } = {},
+): Promise<CocoCri> {
   work = mkdtempSync(join(tmpdir(), "coco-shim-cri-"));
   const shimState = join(work, "shim-state");
   const savedEnv = { ...process.env };
@@ -323,6 +325,7 @@ export async function startCocoCri(o: { snapshotter?: boolean } = {}): Promise<C
         },
       ],
       pathPrefix: [bin],
+      ...(o.imports ? { imports: o.imports(work) } : {}),
       ...(snap
         ? {
             snapshotAnnotations: true,

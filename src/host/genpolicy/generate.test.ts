@@ -16,6 +16,7 @@ import { createEngine } from "../../rego/index.js";
 import type { ImageInfo } from "../runtime/image-config.js";
 import { parsePod } from "../runtime/pod.js";
 import { containerPlan, newId, sandboxRequest } from "../runtime/requests.js";
+import { parseBundleSpec, toCreateContainerRequest } from "../shim/spec.js";
 import { generatePolicy } from "./generate.js";
 
 const DIGEST = `sha256:${"ab".repeat(32)}`;
@@ -357,4 +358,200 @@ test("the generated policy passes `opa check` (real OPA accepts every rule we em
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+describe("generated policy for `ctr run` (--ctr)", () => {
+  const ctrManifest = `apiVersion: v1
+kind: Pod
+metadata:
+  name: solo
+spec:
+  containers:
+  - name: app
+    image: 127.0.0.1:5000/coco/busybox:v1
+    command: ["/bin/sh", "-c", "echo hi"]
+    env:
+    - name: GREETING
+      value: hello
+`;
+  /** The config.json containerd v2.4.2's `ctr run --env GREETING=hello IMAGE ID /bin/sh -c 'echo hi'` wrote (recorded; fields the shim does not read trimmed). */
+  const recorded = () => ({
+    ociVersion: "1.3.0",
+    process: {
+      user: { uid: 0, gid: 0, additionalGids: [0] },
+      args: ["/bin/sh", "-c", "echo hi"],
+      env: ["PATH=/bin", "GREETING=hello"],
+      cwd: "/",
+      capabilities: Object.fromEntries(
+        ["bounding", "effective", "permitted"].map((k) => [
+          k,
+          [
+            "CAP_CHOWN",
+            "CAP_DAC_OVERRIDE",
+            "CAP_FSETID",
+            "CAP_FOWNER",
+            "CAP_MKNOD",
+            "CAP_NET_RAW",
+            "CAP_SETGID",
+            "CAP_SETUID",
+            "CAP_SETFCAP",
+            "CAP_SETPCAP",
+            "CAP_NET_BIND_SERVICE",
+            "CAP_SYS_CHROOT",
+            "CAP_KILL",
+            "CAP_AUDIT_WRITE",
+          ],
+        ]),
+      ),
+      rlimits: [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }],
+      noNewPrivileges: true,
+    },
+    root: { path: "rootfs" },
+    mounts: [
+      {
+        destination: "/proc",
+        type: "proc",
+        source: "proc",
+        options: ["nosuid", "noexec", "nodev"],
+      },
+      {
+        destination: "/dev",
+        type: "tmpfs",
+        source: "tmpfs",
+        options: ["nosuid", "strictatime", "mode=755", "size=65536k"],
+      },
+      {
+        destination: "/dev/pts",
+        type: "devpts",
+        source: "devpts",
+        options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+      },
+      {
+        destination: "/dev/shm",
+        type: "tmpfs",
+        source: "shm",
+        options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+      },
+      {
+        destination: "/dev/mqueue",
+        type: "mqueue",
+        source: "mqueue",
+        options: ["nosuid", "noexec", "nodev"],
+      },
+      {
+        destination: "/sys",
+        type: "sysfs",
+        source: "sysfs",
+        options: ["nosuid", "noexec", "nodev", "ro"],
+      },
+      {
+        destination: "/run",
+        type: "tmpfs",
+        source: "tmpfs",
+        options: ["nosuid", "strictatime", "mode=755", "size=65536k"],
+      },
+    ],
+    annotations: { "io.katacontainers.config.hypervisor.cc_init_data": "H4sI..." },
+    linux: {
+      resources: { devices: [{ allow: false, access: "rwm" }], cpu: { shares: 1024 } },
+      cgroupsPath: "/default/solo",
+      namespaces: [
+        { type: "pid" },
+        { type: "ipc" },
+        { type: "uts" },
+        { type: "mount" },
+        { type: "network" },
+      ],
+      maskedPaths: [
+        "/proc/acpi",
+        "/proc/asound",
+        "/proc/interrupts",
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/latency_stats",
+        "/proc/timer_list",
+        "/proc/timer_stats",
+        "/proc/sched_debug",
+        "/sys/firmware",
+        "/sys/devices/virtual/powercap",
+        "/proc/scsi",
+      ],
+      readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+    },
+  });
+  const shimRequest = (spec: object, img = image.pinned) =>
+    toCreateContainerRequest(parseBundleSpec(JSON.stringify(spec)), {
+      containerId: newId(),
+      sandboxId: "solo",
+      standaloneImage: img,
+    });
+
+  test("admits the request the shim makes from ctr's bundle, once", () => {
+    const { ask } = setup({ ctr: true }, ctrManifest);
+    assert.equal(ask("CreateSandboxRequest", sandboxRequest(parsePod(ctrManifest), "solo")), true);
+    assert.equal(ask("CreateContainerRequest", shimRequest(recorded())), true);
+    assert.equal(ask("CreateContainerRequest", shimRequest(recorded())), false, "a second one");
+  });
+
+  test("refuses another command, env, image, a CRI-shaped request, and CRI annotations", () => {
+    const cases: [string, () => object][] = [
+      [
+        "command",
+        () => {
+          const s = recorded();
+          s.process.args = ["/bin/sh", "-c", "cat /etc/shadow"];
+          return shimRequest(s);
+        },
+      ],
+      [
+        "env",
+        () => {
+          const s = recorded();
+          s.process.env.push("LD_PRELOAD=/tmp/evil.so");
+          return shimRequest(s);
+        },
+      ],
+      ["image", () => shimRequest(recorded(), `127.0.0.1:5000/evil@${DIGEST}`)],
+      [
+        "CRI annotations",
+        () => {
+          const r = shimRequest(recorded());
+          r.OCI!.Annotations = {
+            "io.kubernetes.cri.container-type": "container",
+            "io.kubernetes.cri.sandbox-name": "solo",
+          };
+          return r;
+        },
+      ],
+      [
+        "CRI-shaped request",
+        () => {
+          const pod = parsePod(ctrManifest);
+          const c = { ...pod.containers[0]!, image: image.pinned };
+          return containerPlan(pod, c, image, { cid: newId(), sandboxId: newId() }).request;
+        },
+      ],
+    ];
+    for (const [what, make] of cases) {
+      const { ask } = setup({ ctr: true }, ctrManifest);
+      assert.equal(ask("CreateContainerRequest", make()), false, what);
+    }
+  });
+
+  test("a pod's (CRI) policy refuses ctr's request", () => {
+    const { ask } = setup({}, ctrManifest);
+    assert.equal(ask("CreateContainerRequest", shimRequest(recorded())), false);
+  });
+
+  test("a manifest ctr cannot run is refused with a coded error", () => {
+    const two = ctrManifest.replace(
+      "  - name: app\n",
+      "  - name: other\n    image: 127.0.0.1:5000/coco/busybox:v1\n  - name: app\n",
+    );
+    assert.throws(() => setup({ ctr: true }, two), { code: "ERR_POLICY_GENERATE" });
+    assert.throws(() => setup({ ctr: true }, manifest), {
+      code: "ERR_POLICY_GENERATE",
+      message: /volumes/,
+    });
+  });
 });

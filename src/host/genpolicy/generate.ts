@@ -24,6 +24,8 @@ import {
   GUEST_SHARED,
   SHM_STORAGE,
 } from "../runtime/requests.js";
+import { toCreateContainerRequest } from "../shim/spec.js";
+import { ctrBundleSpec, ctrContainer } from "./ctr-spec.js";
 import { RULES_REGO } from "./rules.rego.js";
 
 /** Choices the pod owner makes beyond the manifest. */
@@ -48,6 +50,12 @@ export interface GenerateOptions {
    * replica (as genpolicy does for Deployments), so every replica carries the same init-data.
    */
   owner?: WorkloadOwner;
+  /**
+   * The policy is for `ctr run` (a container with no CRI pod around it, see ctr-spec.ts): one
+   * container, its request shaped as the shim makes it from ctr's bundle, no CRI annotations
+   * and no sandbox name.
+   */
+  ctr?: boolean;
 }
 
 const BUNDLE = "$(bundle-id)";
@@ -80,6 +88,7 @@ export function policyData(
   images: ReadonlyMap<string, ImageInfo>,
   o: GenerateOptions = {},
 ): Json {
+  if (o.ctr === true) return ctrPolicyData(pod, images, o);
   const containers: Json[] = [];
   for (const c of [...pod.initContainers, ...pod.containers]) {
     const image = images.get(c.image);
@@ -96,12 +105,53 @@ export function policyData(
       exec_commands: c.execCommands,
     });
   }
+  return commonPolicyData(
+    containers,
+    o.owner !== undefined
+      ? sandboxNamePattern(o.owner)
+      : { owner: "Pod", prefix: pod.name, shape: "exact" },
+    o,
+  );
+}
+
+/**
+ * A `ctr run` container's policy: the request the shim makes from the bundle ctr writes
+ * (ctr-spec.ts) through the shim's own mapping, with containerd's image reference; the sandbox
+ * has no name (shape `none`: the request must carry no CRI annotation at all).
+ */
+function ctrPolicyData(
+  pod: PodSpec,
+  images: ReadonlyMap<string, ImageInfo>,
+  o: GenerateOptions,
+): Json {
+  const c = ctrContainer(pod);
+  const image = images.get(c.image);
+  if (!image) throw new HostError("ERR_POLICY_GENERATE", `no image information for ${c.image}`);
+  const request = toCreateContainerRequest(ctrBundleSpec(c, image), {
+    containerId: BUNDLE,
+    sandboxId: SANDBOX,
+    standaloneImage: image.pinned,
+  });
+  const req = placeholders(kataJson("CreateContainerRequest", request)) as { [k: string]: Json };
+  return commonPolicyData(
+    [
+      {
+        OCI: req.OCI as Json,
+        storages: req.storages as Json,
+        image: image.pinned,
+        sandbox_pidns: false,
+        exec_commands: c.execCommands,
+      },
+    ],
+    { owner: "ctr", prefix: "", shape: "none" },
+    o,
+  );
+}
+
+function commonPolicyData(containers: Json[], sandboxName: Json, o: GenerateOptions): Json {
   return {
     containers,
-    sandbox_name:
-      o.owner !== undefined
-        ? sandboxNamePattern(o.owner)
-        : { owner: "Pod", prefix: pod.name, shape: "exact" },
+    sandbox_name: sandboxName,
     common: {
       cpath: GUEST_ROOT,
       sfprefix: SFPREFIX,

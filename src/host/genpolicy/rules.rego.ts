@@ -90,7 +90,7 @@ CreateContainerRequest := {"ops": ops, "allowed": true} if {
     print("CreateContainerRequest: no policy container matches container", input.OCI.Annotations["io.kubernetes.cri.container-name"])
     allow_create_container_input
     not data.pstate[input.container_id]
-    i_name := input.OCI.Annotations["io.kubernetes.cri.sandbox-name"]
+    i_name := request_sandbox_name(input)
     allow_sandbox_name_state(i_name)
     some idx, p_container in policy_data.containers
     not container_used(idx)
@@ -99,6 +99,14 @@ CreateContainerRequest := {"ops": ops, "allowed": true} if {
         sandbox_name_ops(i_name),
         [{"op": "add", "path": concat("/", ["/pstate", input.container_id]), "value": idx}],
     )
+}
+
+# A CRI container names its sandbox; a container with no pod around it (\`ctr run\`, a policy
+# whose sandbox_name has shape "none") names none, and must carry no CRI annotation at all.
+request_sandbox_name(i) := n if n := i.OCI.Annotations["io.kubernetes.cri.sandbox-name"]
+request_sandbox_name(i) := "" if {
+    policy_data.sandbox_name.shape == "none"
+    not i.OCI.Annotations["io.kubernetes.cri.sandbox-name"]
 }
 
 # Every container of a sandbox carries the sandbox's name; the first one records it (genpolicy's

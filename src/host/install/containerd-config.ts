@@ -62,6 +62,28 @@ export interface DropInOptions {
   snapshotterSocket: string;
   /** Absolute path of a handler's runtime config (the shim's ConfigPath). */
   runtimeConfigPath: (handler: string) => string;
+  /** The node's platform for the transfer service's unpack table (default: this machine's). */
+  platform?: string;
+}
+
+/** This machine's OCI platform as containerd names it (`linux/amd64`). */
+export function nodePlatform(): string {
+  const arch: Record<string, string> = { x64: "amd64", ia32: "386", ppc64: "ppc64le" };
+  return `linux/${arch[process.arch] ?? process.arch}`;
+}
+
+/**
+ * containerd's transfer service (what `ctr images pull` uses) unpacks only for the snapshotters
+ * its `unpack_config` lists: containerd's default `overlayfs` is kept and `coco` added, so
+ * `ctr images pull --snapshotter coco` works and, as for CRI pulls, fetches no layer.
+ */
+export function transferUnpackConfig(platform: string): Record<string, unknown> {
+  return {
+    unpack_config: [
+      { platform, snapshotter: "overlayfs" },
+      { platform, snapshotter: SNAPSHOTTER_NAME },
+    ],
+  };
 }
 
 /** The containerd drop-in text (TOML, config version 3). */
@@ -91,6 +113,7 @@ export function containerdDropIn(o: DropInOptions): string {
         disable_snapshot_annotations: false,
       },
       "io.containerd.cri.v1.runtime": { containerd: { runtimes } },
+      "io.containerd.transfer.v1.local": transferUnpackConfig(o.platform ?? nodePlatform()),
     },
   };
   return `${MARKER}\n${toToml(config)}\n`;

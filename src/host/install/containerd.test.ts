@@ -357,6 +357,16 @@ describe("coco install containerd (a real containerd loads the drop-in)", {
           parseToml(dump) as { plugins: Record<string, { disable_snapshot_annotations?: boolean }> }
         ).plugins["io.containerd.cri.v1.images"];
         assert.equal(images?.disable_snapshot_annotations, false);
+        const transfer = (
+          parseToml(dump) as {
+            plugins: Record<string, { unpack_config?: { snapshotter: string }[] }>;
+          }
+        ).plugins["io.containerd.transfer.v1.local"];
+        assert.deepEqual(
+          transfer?.unpack_config?.map((u) => u.snapshotter),
+          ["overlayfs", "coco"],
+          "ctr images pull --snapshotter coco unpacks for coco; overlayfs is kept",
+        );
         const plugins = await c.ctrOk(["plugins", "ls"]);
         assert.match(plugins, /io\.containerd\.snapshotter\.v1\s+coco\s/);
       } finally {

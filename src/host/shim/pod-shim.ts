@@ -56,6 +56,11 @@ export interface PodShimOptions {
   insecureRegistries?: string[];
   /** Log the requests sent to the agent (containerd's `-debug`; requests carry no secret). */
   debug?: boolean;
+  /**
+   * The image reference containerd recorded for a container (`ctr run IMAGE ID`), asked for a
+   * container without CRI annotations (default: none known, such a container is refused).
+   */
+  containerImage?: (id: string) => Promise<string>;
   /** Called with the sandbox's host pid once it started (recorded for `shim delete`). */
   onSandboxStarted?: (pid: number) => void;
 }
@@ -217,6 +222,19 @@ export class PodShim {
         ),
       );
     const proc = new Proc(req.id, "", kind, req.bundle, stdio);
+    let standaloneImage: string | undefined;
+    try {
+      if (kind === "standalone") {
+        if (!this.opts.containerImage)
+          throw new HostError(
+            "ERR_SHIM_SPEC",
+            `container ${req.id} has no CRI annotations and this shim cannot ask containerd for its image`,
+          );
+        standaloneImage = await this.opts.containerImage(req.id);
+      }
+    } catch (err) {
+      throw toStatus(err);
+    }
     try {
       if (kind === "sandbox" || kind === "standalone") {
         if (this.sandbox)
@@ -237,6 +255,7 @@ export class PodShim {
         const request = toCreateContainerRequest(spec, {
           containerId: req.id,
           sandboxId: this.sandboxId,
+          ...(standaloneImage !== undefined ? { standaloneImage } : {}),
         });
         this.opts.log(`CreateContainer ${req.id} (image ${request.storages[0]?.source})`);
         if (this.opts.debug)

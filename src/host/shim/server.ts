@@ -11,6 +11,7 @@ import type { ShimFlags } from "./bootstrap.js";
 import { createEventPublisher } from "./events.js";
 import { podStateDir, shimStateRoot } from "./paths.js";
 import { PodShim } from "./pod-shim.js";
+import { releasePendingOpens } from "./stdio.js";
 import { registerTaskService } from "./task-service.js";
 
 /** Runs the shim server; resolves -1 (the process lives on until Shutdown). */
@@ -41,6 +42,8 @@ export async function serve(flags: ShimFlags): Promise<number> {
       .split(",")
       .map((x) => x.trim())
       .filter((x) => x !== ""),
+    containerImage: async (cid) =>
+      (await import("./containers-client.js")).containerImage(flags.address, ns, cid),
     onSandboxStarted: (pid) => writeFileSync(join(dir, "sandbox.pid"), `${pid}`),
   });
   const server = new TtrpcServer({ onConnectionError: (err) => log(`connection: ${err.message}`) });
@@ -55,6 +58,8 @@ export async function serve(flags: ShimFlags): Promise<number> {
     rmSync(dir, { recursive: true, force: true });
     await Promise.race([events.flush(), new Promise((r) => setTimeout(r, 3000))]);
     events.close();
+    // A FIFO open still waiting for a peer holds a thread-pool thread, which exit would join.
+    releasePendingOpens();
     process.exit(0);
   };
   registerTaskService(server, {

@@ -211,6 +211,11 @@ function sysctls(v: unknown): Record<string, string> {
 export interface ContainerIds {
   containerId: string;
   sandboxId: string;
+  /**
+   * A container without CRI annotations (`ctr run`): its image reference, from containerd's
+   * record of it, and no annotation is forwarded (it has no pod: see docs/kubernetes.md).
+   */
+  standaloneImage?: string;
 }
 
 /** The image reference the guest pulls: CRI's image-name annotation. */
@@ -234,7 +239,8 @@ export function toCreateContainerRequest(
   ids: ContainerIds,
 ): CreateContainerRequest {
   const rootfs = `${GUEST_ROOT}/${ids.containerId}/rootfs`;
-  const image = imageOf(spec);
+  const standalone = ids.standaloneImage !== undefined;
+  const image = ids.standaloneImage ?? imageOf(spec);
   const storages: Storage[] = [
     {
       driver: "image_guest_pull",
@@ -247,7 +253,7 @@ export function toCreateContainerRequest(
     },
   ];
   const annotations: Record<string, string> = {};
-  for (const k of FORWARDED_ANNOTATIONS) {
+  for (const k of standalone ? [] : FORWARDED_ANNOTATIONS) {
     const v = spec.annotations?.[k];
     if (typeof v === "string") annotations[k] = v;
   }

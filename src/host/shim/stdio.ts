@@ -6,7 +6,14 @@
  * Input is read from the stdin FIFO and sent with WriteStdin (refused unless the policy allows).
  */
 import { once } from "node:events";
-import { constants, createReadStream, createWriteStream, type WriteStream } from "node:fs";
+import {
+  closeSync,
+  constants,
+  createReadStream,
+  createWriteStream,
+  openSync,
+  type WriteStream,
+} from "node:fs";
 import { open } from "node:fs/promises";
 import type { AgentClient } from "../runtime/agent-client.js";
 
@@ -33,11 +40,41 @@ export function stdioPath(uri: string): string {
   throw new Error(`stdio scheme ${m[1]}:// is not supported (fifo and file are)`);
 }
 
+/**
+ * FIFO opens still waiting for their other end. Opening a FIFO blocks (in libuv's thread pool)
+ * until the peer opens it; a peer that never does (`ctr run` leaves the stdin FIFO unopened when
+ * it has nothing to send) would hold a pool thread, and with it the process's exit, forever.
+ */
+const pending = new Map<symbol, { path: string; reader: boolean }>();
+
+/** Wakes a blocked open of `path` by opening the other end without blocking, then closing it. */
+function wake(path: string, reader: boolean): void {
+  try {
+    closeSync(
+      openSync(path, (reader ? constants.O_WRONLY : constants.O_RDONLY) | constants.O_NONBLOCK),
+    );
+  } catch {
+    // gone, or the open already completed
+  }
+}
+
+/** Ends every FIFO open still waiting for its peer (at task delete and shim shutdown). */
+export function releasePendingOpens(): void {
+  for (const p of pending.values()) wake(p.path, p.reader);
+  pending.clear();
+}
+
 async function openWriter(path: string): Promise<WriteStream> {
   // O_WRONLY waits (in libuv's thread pool) until the reader — containerd's or CRI's copier,
   // which opened its end before Create — is there; a regular file (file://) is appended to.
-  const fh = await open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
-  return createWriteStream("", { fd: fh.fd, autoClose: true });
+  const key = Symbol(path);
+  pending.set(key, { path, reader: false });
+  try {
+    const fh = await open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
+    return createWriteStream("", { fd: fh.fd, autoClose: true });
+  } finally {
+    pending.delete(key);
+  }
 }
 
 /**
@@ -95,7 +132,12 @@ export function pumpInput(
   log: (line: string) => void,
 ): { close(): void } {
   if (path === "") return { close() {} };
-  const input = createReadStream(stdioPath(path));
+  const file = stdioPath(path);
+  const key = Symbol(file);
+  pending.set(key, { path: file, reader: true });
+  const input = createReadStream(file);
+  input.once("open", () => pending.delete(key));
+  input.once("close", () => pending.delete(key));
   let stopped = false;
   void (async () => {
     try {
@@ -113,6 +155,7 @@ export function pumpInput(
   return {
     close() {
       stopped = true;
+      if (pending.delete(key)) wake(file, true);
       input.destroy();
     },
   };
