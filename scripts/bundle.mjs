@@ -38,6 +38,11 @@ export const BUNDLES = [
     about: "the image pull's unpack worker thread (started by the bundled agent)",
   },
   {
+    out: "guest-podvm.cjs",
+    entry: "dist/src/guest/peerpod/main.js",
+    about: "the peer-pod VM's services: process-user-data, agent start, forwarder (podvm image)",
+  },
+  {
     out: "guest-run.mjs",
     entry: "dist/src/guest/agent/cached-run.js",
     about: "runs a .cjs guest program with its V8 code cache (qemu guest)",

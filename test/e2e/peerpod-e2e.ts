@@ -48,6 +48,11 @@ export interface PeerPodE2e {
   makeProvider: (dir: string) => Provider;
   /** Extra check that nothing of a deleted VM remains (domains, volumes). */
   assertNothingLeft?: (dir: string) => Promise<void>;
+  /**
+   * Checks, once the pod runs, that its VM exposes nothing but the forwarder (a real VM has its
+   * own network; the process provider's "VM" shares the host's).
+   */
+  assertVmListeners?: () => Promise<void>;
   /** How long one pod may take (a TCG VM boot is slow). */
   podTimeoutMs: number;
   /** Stops whatever adaptorArgs started (libvirtd). */
@@ -171,6 +176,7 @@ spec:
         });
       const out = await logs(/tick/);
       assert.match(out, new RegExp(`the secret is ${SECRET}`));
+      await o.assertVmListeners?.();
       const refused = async () =>
         assert.rejects(
           coco(["exec", "pp-app", "--", "/bin/cat", "/proc/self/environ"]),

@@ -26,14 +26,25 @@ export interface ProviderUnderTest {
   assertGone?: (provider: Provider, instanceId: string) => Promise<void>;
   /** VM memory (MiB) for the test's one instance type. */
   memoryMiB?: number;
+  /** Why the provider's environment cannot be made here (checked before `prepare`), or false. */
+  skip?: () => string | false;
+  /** Makes the provider's environment under `work` (e.g. a private libvirtd) before `make`. */
+  prepare?: (work: string) => Promise<void>;
+  /** Stops what `prepare` started (before `work` is removed). */
+  teardown?: () => Promise<void>;
 }
 
 export function providerConformance(name: string, put: ProviderUnderTest): void {
   describe(`peer-pods provider conformance: ${name}`, async () => {
     const work = mkdtempSync(join(tmpdir(), `coco-pp-${name}-`));
-    after(cleanUpOnExit(work));
-    const probe = put.make(work);
-    const skip = await probe.unavailable();
+    const reap = cleanUpOnExit(work);
+    after(async () => {
+      await put.teardown?.();
+      reap();
+    });
+    let skip = put.skip?.() ?? false;
+    if (!skip) await put.prepare?.(work);
+    if (!skip) skip = await put.make(work).unavailable();
     const adaptorId = `test-${Date.now().toString(36)}`;
     const owners = join(work, "owners");
     mkdirSync(owners, { recursive: true });

@@ -1,15 +1,15 @@
-import { HostError } from "../../errors.js";
-import type { Provider } from "../provider.js";
-
-/** Options of the libvirt provider. */
-export interface LibvirtProviderOptions {
-  uri?: string;
-  pool?: string;
-  poolDir?: string;
-  imageDir?: string;
-}
-
-/** The libvirt provider: not built yet. */
-export function createLibvirtProvider(_o: LibvirtProviderOptions): Provider {
-  throw new HostError("ERR_SANDBOX_NOT_BUILT", "the libvirt provider is not built yet");
-}
+export { writeCidataIso } from "./cidata.js";
+export {
+  type DomainLayout,
+  decodeTags,
+  domainXml,
+  encodeTags,
+  METADATA_URI,
+} from "./domain-xml.js";
+export {
+  createLibvirtProvider,
+  DEFAULT_PODVM_DIR,
+  type LibvirtProviderOptions,
+  PODVM_BUILD_SCRIPT,
+} from "./provider.js";
+export { createVirsh, type Virsh } from "./virsh.js";
