@@ -107,7 +107,18 @@ export function createLibvirtProvider(o: LibvirtProviderOptions = {}): Provider 
     return poolPath;
   }
 
-  async function ensureImage(): Promise<{ kernel: string; initrd: string; disk: string }> {
+  type Image = { kernel: string; initrd: string; disk: string };
+  // Built (or found up to date) once per provider, i.e. once per adaptor run: not on every pod.
+  let image: Promise<Image> | undefined;
+  const ensureImage = (): Promise<Image> => {
+    image ??= buildImage().catch((err: unknown) => {
+      image = undefined;
+      throw err;
+    });
+    return image;
+  };
+
+  async function buildImage(): Promise<Image> {
     if (!o.imageDir && existsSync(PODVM_BUILD_SCRIPT)) {
       await new Promise<void>((resolve, reject) => {
         execFile(
