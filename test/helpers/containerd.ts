@@ -71,6 +71,8 @@ export interface ContainerdOptions {
   timeoutMs?: number;
   /** containerd's log level (default "info"). */
   logLevel?: string;
+  /** Environment added to containerd's (it hands its environment to the shims it starts). */
+  env?: Record<string, string>;
 }
 
 /** A running containerd. */
@@ -271,6 +273,7 @@ export async function startContainerd(opts: ContainerdOptions = {}): Promise<Con
   writeFileSync(configPath, containerdConfig(dir, opts));
   const env = {
     ...process.env,
+    ...opts.env,
     PATH: [
       ...(opts.pathPrefix ?? []),
       join(toolPath("containerd"), ".."),

@@ -74,6 +74,13 @@ export interface KubeCluster {
   ): Promise<string>;
   /** The last output of each component. */
   output(): Record<string, string>;
+  /** Milliseconds from the start of {@link startCluster} to each milestone (start-up profile). */
+  timings: Record<string, number>;
+  /**
+   * Throws ERR_PROCESS_EXITED naming the first component that has exited, with the tail of its
+   * log; kubectl()/kubectlOk() call it, so a test sees a dead component instead of a timeout.
+   */
+  check(): void;
   stop(): Promise<void>;
 }
 
@@ -142,7 +149,28 @@ export async function startCluster(opts: ClusterOptions): Promise<KubeCluster> {
   };
   const advertise = advertiseAddress();
   let stopped = false;
-  const cluster: Partial<KubeCluster> = { dir, nodeName: NODE_NAME, processes };
+  const t0 = Date.now();
+  const timings: Record<string, number> = {};
+  const mark = (what: string) => {
+    timings[what] = Date.now() - t0;
+  };
+  const check = () => {
+    if (stopped) return;
+    for (const p of processes) {
+      const st = p.exitStatus();
+      if (st === undefined) continue;
+      const how = st.error ?? (st.signal ? `signal ${st.signal}` : `exit code ${st.code}`);
+      throw new ProcessError(
+        "ERR_PROCESS_EXITED",
+        `cluster component ${p.name} (pid ${p.pid}) exited with ${how}; its last output:\n${p
+          .output()
+          .split("\n")
+          .slice(-40)
+          .join("\n")}`,
+      );
+    }
+  };
+  const cluster: Partial<KubeCluster> = { dir, nodeName: NODE_NAME, processes, timings, check };
   const stop = async () => {
     if (stopped) return;
     stopped = true;
@@ -208,6 +236,7 @@ export async function startCluster(opts: ClusterOptions): Promise<KubeCluster> {
         timeoutMs,
       }),
     );
+    mark("etcd");
 
     // kube-apiserver
     const apiPort = await freePort();
@@ -242,17 +271,26 @@ export async function startCluster(opts: ClusterOptions): Promise<KubeCluster> {
           `--cert-dir=${join(dir, "apiserver-certs")}`,
           "--v=1",
         ],
+        // Any answer means it listens (a 500 while post-start hooks run, a 403 before RBAC).
         ready: { kind: "http", url: `${server}/readyz`, ca: pki.caPem },
         timeoutMs,
       }),
     );
+    mark("kube-apiserver answers");
     const kubeconfig = w(
       "admin.kubeconfig",
       kubeconfigYaml(server, ca, admin.cert, admin.key, "admin"),
     );
     cluster.kubeconfig = kubeconfig;
-    const kubectl = (args: readonly string[], o: { input?: string; timeoutMs?: number } = {}) =>
-      runCommand(KUBE_BINS.kubectl, ["--kubeconfig", kubeconfig, ...args], o);
+    const kubectl = async (
+      args: readonly string[],
+      o: { input?: string; timeoutMs?: number } = {},
+    ) => {
+      check();
+      const r = await runCommand(KUBE_BINS.kubectl, ["--kubeconfig", kubeconfig, ...args], o);
+      if (r.status !== 0) check();
+      return r;
+    };
     cluster.kubectl = kubectl;
     cluster.kubectlOk = async (args, o) => {
       const r = await kubectl(args, o);
@@ -262,12 +300,22 @@ export async function startCluster(opts: ClusterOptions): Promise<KubeCluster> {
         );
       return r.stdout;
     };
-    // /readyz answers before RBAC's bootstrap roles are in: wait until the admin can list nodes.
+    // The port answers long before the server is ready: its post-start hooks still create RBAC's
+    // bootstrap roles and bindings and kube-system's extension-apiserver-authentication
+    // ConfigMap. A controller manager started before then exits at once ("configmaps
+    // extension-apiserver-authentication is forbidden"), which is how one run lost it. /readyz
+    // answers "ok" (HTTP 200) only when every hook is done; the admin (system:masters) may read it
+    // before RBAC is in.
     await waitFor(
-      async () => (await kubectl(["get", "nodes"])).status === 0,
+      async () => {
+        const r = await kubectl(["get", "--raw", "/readyz"]);
+        return r.status === 0 && r.stdout.trim() === "ok";
+      },
       timeoutMs,
-      "the API server to serve the admin",
+      "the API server's /readyz",
+      check,
     );
+    mark("kube-apiserver ready");
 
     if (opts.controllerManager !== false) {
       const cmConfig = w(
@@ -375,13 +423,17 @@ serializeImagePulls: false
       },
       timeoutMs,
       "the node to be Ready",
+      check,
     );
+    mark("node Ready");
     if (opts.controllerManager !== false) {
       await waitFor(
         async () => (await kubectl(["get", "serviceaccount", "default"])).status === 0,
         timeoutMs,
         "the default ServiceAccount",
+        check,
       );
+      mark("default ServiceAccount");
     }
   } catch (err) {
     const out = Object.fromEntries(
@@ -402,17 +454,20 @@ serializeImagePulls: false
   return cluster as KubeCluster;
 }
 
+/** Polls `ready` every 250 ms; `alive` throws when a component died meanwhile. */
 async function waitFor(
-  check: () => Promise<boolean>,
+  ready: () => Promise<boolean>,
   timeoutMs: number,
   what: string,
+  alive: () => void,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (await check()) return;
+    alive();
+    if (await ready()) return;
     if (Date.now() > deadline)
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
 

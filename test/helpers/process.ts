@@ -39,6 +39,13 @@ export interface RunningProcess {
   readonly name: string;
   /** The last 64 KiB of combined stdout and stderr. */
   output(): string;
+  /**
+   * How the process ended, or undefined while it runs (a watchdog's question). A process that
+   * failed to spawn reports code null and the spawn error's message as `error`.
+   */
+  exitStatus(): { code: number | null; signal: NodeJS.Signals | null; error?: string } | undefined;
+  /** Resolves when the process has exited (or failed to spawn). */
+  readonly exited: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -109,6 +116,13 @@ export async function startProcess(opts: StartOptions): Promise<RunningProcess> 
     },
     name,
     output: () => buffer,
+    exitStatus: () =>
+      exited !== undefined
+        ? exited
+        : spawnError !== undefined
+          ? { code: null, signal: null, error: spawnError.message }
+          : undefined,
+    exited: exitPromise,
     async stop() {
       if (exited !== undefined || spawnError !== undefined || child.pid === undefined) return;
       try {

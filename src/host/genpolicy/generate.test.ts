@@ -210,6 +210,83 @@ describe("generated agent policy", () => {
     }
   });
 
+  test("admits the Service env kubelet adds, by shape only, never over the owner's own env", () => {
+    // What kubelet adds for the `kubernetes` Service (its envvars.FromServices), as seen in a
+    // real kubelet's container spec.
+    const kubelet = [
+      "KUBERNETES_SERVICE_PORT_HTTPS=443",
+      "KUBERNETES_PORT=tcp://10.0.0.1:443",
+      "KUBERNETES_PORT_443_TCP=tcp://10.0.0.1:443",
+      "KUBERNETES_PORT_443_TCP_PROTO=tcp",
+      "KUBERNETES_PORT_443_TCP_PORT=443",
+      "KUBERNETES_PORT_443_TCP_ADDR=10.0.0.1",
+      "KUBERNETES_SERVICE_HOST=10.0.0.1",
+      "KUBERNETES_SERVICE_PORT=443",
+      "MY_DB_PORT_5432_UDP=udp://10.96.3.4:5432",
+    ];
+    const withEnv = (extra: string[], o: Parameters<typeof generatePolicy>[3] = {}) => {
+      const s = setup(o);
+      const p = s.plan();
+      p.request.OCI!.Process!.Env.push(...extra);
+      return s.ask("CreateContainerRequest", p.request);
+    };
+    assert.equal(withEnv(kubelet), true);
+    assert.equal(withEnv(kubelet, { serviceEnv: false }), false, "the owner turned it off");
+    for (const bad of [
+      "LD_PRELOAD=/tmp/x.so",
+      "KUBERNETES_SERVICE_HOST=10.0.0.1;rm -rf /",
+      "KUBERNETES_SERVICE_HOST=evil.example",
+      "KUBERNETES_PORT=tcp://10.0.0.1:443\nLD_PRELOAD=/x",
+      "kubernetes_SERVICE_HOST=10.0.0.1",
+      "_SERVICE_HOST=10.0.0.1",
+      "KUBERNETES_PORT_443_TCP_PROTO=http",
+      "KUBERNETES_PORT_443_TCP_ADDR=10.0.0.256",
+    ])
+      assert.equal(withEnv([bad]), false, bad);
+    const owned = `${manifest.replace(
+      "    - name: SECRET\n",
+      "    - name: DB_SERVICE_HOST\n      value: 10.1.1.1\n    - name: SECRET\n",
+    )}`;
+    const s = setup({}, owned);
+    const p = s.plan();
+    p.request.OCI!.Process!.Env = p.request.OCI!.Process!.Env.map((e) =>
+      e.startsWith("DB_SERVICE_HOST=") ? "DB_SERVICE_HOST=10.6.6.6" : e,
+    );
+    assert.equal(s.ask("CreateContainerRequest", p.request), false, "owner's value overridden");
+  });
+
+  test("an allowed exec may carry the container's own process spec (as CRI sends it), no more", () => {
+    const s = setup({ allowExec: [["/bin/id"]] });
+    const p = s.plan();
+    p.request.OCI!.Process!.Env.push("KUBERNETES_SERVICE_HOST=10.0.0.1");
+    assert.equal(s.ask("CreateContainerRequest", p.request), true);
+    const proc = p.request.OCI!.Process!;
+    const exec = (process: object, id: string) =>
+      s.ask("ExecProcessRequest", {
+        containerId: p.request.containerId,
+        execId: id,
+        process: { ...proc, Args: ["/bin/id"], ...process },
+      });
+    assert.equal(exec({}, "e1"), true, "the container's user, env and capabilities");
+    const caps = proc.Capabilities!;
+    assert.equal(
+      exec({ Capabilities: { ...caps, Bounding: caps.Bounding.slice(1) } }, "e2"),
+      true,
+      "fewer capabilities",
+    );
+    assert.equal(
+      exec({ Capabilities: { ...caps, Effective: [...caps.Effective, "CAP_SYS_ADMIN"] } }, "e3"),
+      false,
+      "a capability the container does not have",
+    );
+    assert.equal(
+      exec({ Capabilities: { ...caps, Ambient: ["CAP_CHOWN"] } }, "e4"),
+      false,
+      "an ambient capability the container does not have",
+    );
+    assert.equal(exec({ Env: [...proc.Env, "LD_PRELOAD=/x.so"] }, "e5"), false);
+  });
+
   test("lets each policy container be created once", () => {
     const { ask, plan } = setup();
     assert.equal(ask("CreateContainerRequest", plan().request), true);

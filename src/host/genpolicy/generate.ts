@@ -43,6 +43,13 @@ export interface GenerateOptions {
    * genpolicy: the host sizes the VM anyway, so limits are an availability matter it controls.
    */
   pinResources?: boolean;
+  /**
+   * Admit the variables kubelet adds for Services (`KUBERNETES_SERVICE_HOST=10.0.0.1`,
+   * `<SVC>_PORT_<n>_TCP=tcp://…`), by their shapes ({@link SERVICE_ENV_REGEX}), as genpolicy's
+   * default settings do. Default true: kubelet always adds the `kubernetes` Service's, so a pod
+   * under kubelet cannot start without them. Their values are the host's (an address, a port).
+   */
+  serviceEnv?: boolean;
   /** Init-data digest algorithm (default sha256, which SNP HOST_DATA holds whole). */
   algorithm?: "sha256" | "sha384" | "sha512";
   /**
@@ -57,6 +64,27 @@ export interface GenerateOptions {
    */
   ctr?: boolean;
 }
+
+// Kubernetes service env (kubelet's envvars.FromServices): the Service name upper-cased with
+// `-` → `_` (an RFC 1035 label: a letter first), IPv4 cluster addresses, ports, protocols.
+const SVC = "[A-Z](?:[A-Z0-9_]{0,61}[A-Z0-9])?";
+const OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
+const IP = `${OCTET}(?:\\.${OCTET}){3}`;
+const PORT = "[0-9]{1,5}";
+const PROTO = "(?:tcp|udp|sctp)";
+const UPROTO = "(?:TCP|UDP|SCTP)";
+
+/** Whole-line patterns of the env kubelet adds for each Service (genpolicy's allow_env_regex). */
+export const SERVICE_ENV_REGEX: string[] = [
+  `^${SVC}_SERVICE_HOST=${IP}$`,
+  `^${SVC}_SERVICE_PORT=${PORT}$`,
+  `^${SVC}_SERVICE_PORT_[A-Z0-9_]{1,63}=${PORT}$`,
+  `^${SVC}_PORT=${PROTO}://${IP}:${PORT}$`,
+  `^${SVC}_PORT_${PORT}_${UPROTO}=${PROTO}://${IP}:${PORT}$`,
+  `^${SVC}_PORT_${PORT}_${UPROTO}_PROTO=${PROTO}$`,
+  `^${SVC}_PORT_${PORT}_${UPROTO}_PORT=${PORT}$`,
+  `^${SVC}_PORT_${PORT}_${UPROTO}_ADDR=${IP}$`,
+];
 
 const BUNDLE = "$(bundle-id)";
 const SANDBOX = "$(sandbox-id)";
@@ -160,7 +188,10 @@ function commonPolicyData(containers: Json[], sandboxName: Json, o: GenerateOpti
     },
     sandbox: { storages: [kataJson("Storage", SHM_STORAGE)] },
     request_defaults: {
-      CreateContainerRequest: { allow_env_prefix: [] },
+      CreateContainerRequest: {
+        allow_env_prefix: [],
+        allow_env_regex: o.serviceEnv === false ? [] : SERVICE_ENV_REGEX,
+      },
       CopyFileRequest: ["$(sfprefix)"],
       ExecProcessRequest: { allowed_commands: o.allowExec ?? [], regex: [], commands: [] },
       CloseStdinRequest: o.allowStdin === true,

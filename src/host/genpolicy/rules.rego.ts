@@ -11,7 +11,8 @@
  *  - annotations present in the policy must also be present in the request;
  *  - with `common.pin_resources` the CPU and memory limits must be the manifest's (upstream
  *    always lets the host choose them).
- * It uses no regex builtin: placeholders are resolved with string functions.
+ * Placeholders are resolved with string functions; the one regex use is the Kubernetes service
+ * env (policy_data's allow_env_regex, RE2 as genpolicy's), which no placeholder can express.
  */
 export const RULES_REGO = `package agent_policy
 
@@ -278,6 +279,22 @@ allow_env(p_env, e) if {
     some r in policy_data.request_defaults.CreateContainerRequest.allow_env_prefix
     startswith(e, r)
 }
+allow_env(p_env, e) if host_service_env(p_env, e)
+
+# A variable kubelet adds for a Service (KUBERNETES_SERVICE_HOST=10.0.0.1, ..._PORT_443_TCP=...):
+# its whole line matches one of policy_data's allow_env_regex (RE2, anchored), and the owner's
+# own env does not name it (a service variable never overrides one the owner set).
+host_service_env(p_env, e) if {
+    name := split(e, "=")[0]
+    not env_named(p_env, name)
+    some r in policy_data.request_defaults.CreateContainerRequest.allow_env_regex
+    regex.match(r, e)
+}
+
+env_named(p_env, name) if {
+    some pe in p_env
+    startswith(pe, concat("", [name, "="]))
+}
 
 allow_caps(p, i) if {
     every k in ["Ambient", "Bounding", "Effective", "Inheritable", "Permitted"] {
@@ -390,12 +407,13 @@ ExecProcessRequest if {
 }
 
 # The exec'd process may not bring its own user, capabilities or environment: it runs as the
-# container's user, with env entries only from the container's policy (no LD_PRELOAD & co).
+# container's user with at most its capabilities, with env entries only from the container's
+# policy or Kubernetes' service variables (no LD_PRELOAD & co).
 allow_exec_process(p) if {
     idx := data.pstate[input.container_id]
     pc := policy_data.containers[idx].OCI.Process
     allow_exec_user(p.User, pc.User)
-    is_null(p.Capabilities)
+    allow_exec_caps(p.Capabilities, pc.Capabilities)
     p.Terminal == false
     every e in p.Env {
         allow_exec_env(pc.Env, e)
@@ -404,6 +422,18 @@ allow_exec_process(p) if {
 
 allow_exec_env(p_env, e) if e in p_env
 allow_exec_env(p_env, e) if env_with_name(p_env, e, data.pstate.sandbox_name)
+allow_exec_env(p_env, e) if host_service_env(p_env, e)
+
+# None (the agent's default), or within the container's own sets: CRI execs with the container's
+# process spec (kubectl exec), never with more than the container has.
+allow_exec_caps(c, pc) if is_null(c)
+allow_exec_caps(c, pc) if {
+    every k in ["Ambient", "Bounding", "Effective", "Inheritable", "Permitted"] {
+        every x in c[k] {
+            x in pc[k]
+        }
+    }
+}
 
 # An env entry naming the sandbox (HOSTNAME=$(sandbox-name) in a workload's template).
 env_with_name(p_env, e, name) if {
