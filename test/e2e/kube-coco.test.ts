@@ -101,12 +101,20 @@ describe("kubectl: a confidential pod on a one-node cluster (coco-dev)", { skip 
         src,
       ]);
     const good = await generate([]);
+    // Its init-data digest (`coco policy digest`), pinned in Trustee's resource policy.
+    writeFileSync(join(n.work, "pod.coco.yaml"), good);
+    const digest = (
+      JSON.parse(await n.coco(["policy", "digest", join(n.work, "pod.coco.yaml")])) as {
+        base64: string;
+      }
+    ).base64;
     const annotation = (
       parseDocument(good).toJS() as { metadata: { annotations: Record<string, string> } }
     ).metadata.annotations[INITDATA]!;
-    const digest = createHash("sha256")
-      .update(decodeInitDataAnnotation(annotation))
-      .digest("base64");
+    assert.equal(
+      digest,
+      createHash("sha256").update(decodeInitDataAnnotation(annotation)).digest("base64"),
+    );
     await tr.pinInitData(digest);
 
     await k.kubectlOk(["apply", "-f", "-"], { input: good });

@@ -6,7 +6,7 @@
  * registry holds busybox. Used by the Kubernetes tests, the demo and `bench kube`.
  */
 import { generateKeyPairSync } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pushBusyboxImage } from "./busybox-image.js";
@@ -220,7 +220,28 @@ export async function prepareOwnerImage(
       },
     }),
   );
-  const sealed = await trustee.sealSecret("default/app/secret", secret, "default/sealing-key/app");
+  // The sealed secret, with the CLI: a signing key pair, its public half and the value in
+  // Trustee, then `coco secret seal … vault` naming where the value lives.
+  const keys = join(node.work, "sealing-keys");
+  await node.coco(["secret", "keygen", "--kid", "app", "--output-dir", keys]);
+  await trustee.putResource(
+    "default/sealing-key/app",
+    readFileSync(join(keys, "app-public.json"), "utf8"),
+  );
+  await trustee.putResource("default/app/secret", secret);
+  const sealed = (
+    await node.coco([
+      "secret",
+      "seal",
+      "--signing-kid",
+      "kbs:///default/sealing-key/app",
+      "--signing-jwk-path",
+      join(keys, "app-private.json"),
+      "vault",
+      "--resource-uri",
+      "kbs:///default/app/secret",
+    ])
+  ).trim();
   return { encrypted, sealed, policyUri };
 }
 
