@@ -6,10 +6,11 @@
 //
 // To bundle another program (the CLI, the containerd shim), add a line to BUNDLES:
 //   { out: "<name>.mjs", entry: "dist/src/<path>/<main>.js", about: "<what it is>" }
+// `split: true` (ESM only) puts each dynamically imported part in a chunk `<stem>-<hash>.mjs`.
 // `.mjs` is ESM; `.cjs` is CommonJS, which the qemu guest runs through cached-run.js with a V8
 // code cache (vm.Script takes a cache; ES modules cannot, on Node 20).
 // Output: dist/bundle/<out> (+ .map). `node scripts/bundle.mjs NAME...` builds only those outs.
-import { readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 
@@ -31,6 +32,10 @@ export const BUNDLES = [
     out: "coco.mjs",
     entry: "dist/src/cli/program.js",
     about: "the coco command tree, loaded by the coco entry (dist/src/cli/main.js)",
+    // Each command group (a dynamic import) and what only it uses go to their own chunk
+    // (coco-<hash>.mjs beside it, so import.meta.url keeps its depth): `coco rego eval` loads
+    // the tree and the rego engine, not the image pipeline, Trustee and the shim.
+    split: true,
   },
   {
     out: "oci-unpack-worker.cjs",
@@ -73,10 +78,24 @@ const only = process.argv.slice(2);
 if (only.length === 0) rmSync(join(root, "dist", "bundle"), { recursive: true, force: true });
 for (const b of BUNDLES) {
   if (only.length > 0 && !only.some((o) => b.out.startsWith(o))) continue;
-  const outfile = join(root, "dist", "bundle", b.out);
+  const outdir = join(root, "dist", "bundle");
+  const outfile = join(outdir, b.out);
+  const stem = b.out.replace(/\.[cm]js$/, "");
+  if (b.split) {
+    // A partial rebuild: no chunk of the previous build lingers.
+    for (const f of existsSync(outdir) ? readdirSync(outdir) : [])
+      if (f.startsWith(`${stem}-`)) rmSync(join(outdir, f));
+  }
   await build({
-    entryPoints: [join(root, b.entry)],
-    outfile,
+    ...(b.split
+      ? {
+          entryPoints: { [stem]: join(root, b.entry) },
+          outdir,
+          splitting: true,
+          chunkNames: `${stem}-[hash]`,
+          outExtension: { ".js": ".mjs" },
+        }
+      : { entryPoints: [join(root, b.entry)], outfile }),
     bundle: true,
     platform: "node",
     ...(b.out.endsWith(".cjs") ? CJS : ESM),
