@@ -22,6 +22,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseDocument } from "yaml";
 import { type GenerateOptions, generatePolicy } from "../../src/host/genpolicy/generate.js";
+import { runtimeConfigToml } from "../../src/host/install/containerd-config.js";
 import { fetchImageInfo } from "../../src/host/runtime/image-config.js";
 import { parsePod } from "../../src/host/runtime/pod.js";
 import { shimSocketAddress } from "../../src/host/shim/bootstrap.js";
@@ -81,15 +82,18 @@ export interface TestPod {
   pinned: string;
   podJson: string;
   ctrJson: (extra?: Record<string, unknown>) => string;
+  /** The CRI runtime handler (`crictl runp --runtime`). */
+  handler: string;
 }
 
 export async function makePod(
   name: string,
   script: string,
   o: GenerateOptions = {},
-  more: { env?: { name: string; value: string }[]; image?: string } = {},
+  more: { env?: { name: string; value: string }[]; image?: string; handler?: string } = {},
 ): Promise<TestPod> {
   const img = more.image ?? image;
+  const handler = more.handler ?? "coco-dev";
   const env = more.env ?? [];
   const envYaml =
     env.length === 0
@@ -101,7 +105,7 @@ metadata:
   name: ${name}
   namespace: default
 spec:
-  runtimeClassName: coco-dev
+  runtimeClassName: ${handler}
   containers:
   - name: app
     image: ${img}
@@ -125,7 +129,7 @@ ${envYaml}`;
       log_directory: join(c.podLogDir, name),
       // The handler annotation is how crictl tells CRI which handler (so which snapshotter) an
       // image pull is for (`crictl pull --pod-config`).
-      annotations: { [INITDATA]: initData, "io.containerd.cri.runtime-handler": "coco-dev" },
+      annotations: { [INITDATA]: initData, "io.containerd.cri.runtime-handler": handler },
       linux: { cgroup_parent: c.cgroupParent },
     }),
   );
@@ -147,7 +151,7 @@ ${envYaml}`;
     );
     return path;
   };
-  return { name, initData, pinned, podJson, ctrJson };
+  return { name, initData, pinned, podJson, ctrJson, handler };
 }
 
 export async function inspect(id: string): Promise<{ state: string; exitCode: number }> {
@@ -190,7 +194,7 @@ export async function runPod(
   ctrExtra?: Record<string, unknown>,
 ): Promise<{ sid: string; cid: string }> {
   const sid = (
-    await h!.crictlOk(["runp", "--runtime", "coco-dev", p.podJson], { timeoutMs: 240_000 })
+    await h!.crictlOk(["runp", "--runtime", p.handler, p.podJson], { timeoutMs: 240_000 })
   ).trim();
   const cid = (
     await h!.crictlOk(["create", sid, p.ctrJson(ctrExtra), p.podJson], { timeoutMs: 240_000 })
@@ -283,7 +287,12 @@ export function cocoCriSkip(): string | false {
  * shim keeps its state under the returned `shimState`.
  */
 export async function startCocoCri(
-  o: { snapshotter?: boolean; imports?: (work: string) => string[] } = {},
+  o: {
+    snapshotter?: boolean;
+    imports?: (work: string) => string[];
+    /** CRI runtime handlers running our shim (default `coco-dev`; `coco-remote`: peer pods). */
+    handlers?: string[];
+  } = {},
 ): Promise<CocoCri> {
   work = mkdtempSync(join(tmpdir(), "coco-shim-cri-"));
   const shimState = join(work, "shim-state");
@@ -316,14 +325,24 @@ export async function startCocoCri(
     process.env.COCO_SHIM_STATE_DIR = shimState;
     process.env.COCO_SHIM_INSECURE_REGISTRIES = registry.host;
     h = await startContainerd({
-      runtimes: [
-        {
-          name: "coco-dev",
+      runtimes: (o.handlers ?? ["coco-dev"]).map((name) => {
+        // A handler other than the default names its sandbox as `coco install containerd` does:
+        // in its runtime config file (options.ConfigPath), since containerd's CRI does not put
+        // the handler's name in the sandbox's spec.
+        let options: Record<string, unknown> | undefined;
+        if (name !== "coco-dev") {
+          const file = join(work, `runtime-${name}.toml`);
+          writeFileSync(file, runtimeConfigToml({ name, runtimeClass: name }));
+          options = { ConfigPath: file };
+        }
+        return {
+          name,
           runtimeType: "io.containerd.coco.v2",
           podAnnotations: ["io.katacontainers.*"],
+          ...(options ? { options } : {}),
           ...(snap ? { snapshotter: "coco" } : {}),
-        },
-      ],
+        };
+      }),
       pathPrefix: [bin],
       ...(o.imports ? { imports: o.imports(work) } : {}),
       ...(snap
