@@ -1,17 +1,22 @@
 /**
  * GPG simple signing (containers/image "atomic container signature"): an OpenPGP signed
- * message whose literal data is the JSON payload. This file is the one entry to `openpgp`.
+ * message whose literal data is the JSON payload. This file is the one entry to `openpgp`,
+ * which it loads on first use: most images are not GPG-signed, and openpgp costs a pod's agent
+ * and `coco run` start-up time to evaluate (it builds its cipher tables when loaded).
  */
-import * as openpgp from "openpgp";
+import type * as OpenPgp from "openpgp";
 import { OciError } from "../errors.js";
 import { parsePayload, type SignaturePayload } from "./payload.js";
 
 /** A parsed public keyring (armored or binary, one or more keys). */
-export type Keyring = openpgp.Key[];
+export type Keyring = OpenPgp.Key[];
+
+const loadOpenpgp = (): Promise<typeof OpenPgp> => import("openpgp");
 
 /** Reads public keys from armored text or binary packets. */
 export async function readKeyring(bytes: Uint8Array): Promise<Keyring> {
   const text = Buffer.from(bytes).toString("latin1");
+  const openpgp = await loadOpenpgp();
   try {
     if (text.includes("-----BEGIN PGP"))
       return await openpgp.readKeys({ armoredKeys: Buffer.from(bytes).toString("utf8") });
@@ -29,14 +34,15 @@ export async function verifySimpleSignature(
 ): Promise<SignaturePayload & { fingerprint: string }> {
   if (blob.byteLength > 4 * 1024 * 1024)
     throw new OciError("ERR_OCI_SIGNATURE", "signature larger than 4 MiB");
-  let message: openpgp.Message<Uint8Array>;
+  const openpgp = await loadOpenpgp();
+  let message: OpenPgp.Message<Uint8Array>;
   try {
     message = await openpgp.readMessage({ binaryMessage: Uint8Array.from(blob) });
   } catch (err) {
     throw new OciError("ERR_OCI_SIGNATURE", "signature is not an OpenPGP message", { cause: err });
   }
   let data: Uint8Array;
-  let keyID: openpgp.KeyID;
+  let keyID: OpenPgp.KeyID;
   try {
     // SHA-1 signatures are refused unless explicitly allowed (upstream accepts them).
     const config = opts.allowSha1
