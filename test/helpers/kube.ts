@@ -374,7 +374,7 @@ cgroupRoot: ${cgroupRoot}
 # This machine's cgroups are v1 (a hybrid): kubelet 1.35+ refuses v1 unless told not to.
 failCgroupV1: false
 failSwapOn: false
-podLogsDirectory: ${join(dir, "pod-logs")}
+podLogsDir: ${join(dir, "pod-logs")}
 resolvConf: ""
 # Pull images for the pod's runtime handler (its snapshotter), as KEP-4216 does.
 featureGates:
