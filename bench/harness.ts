@@ -80,7 +80,7 @@ export function percentile(samples: readonly number[], p: number): number {
   return sorted[idx]!;
 }
 
-function fmt(s: Stats): string {
+export function fmt(s: Stats): string {
   const extra = s.extra
     ? `  ${Object.entries(s.extra)
         .map(([k, v]) => `${k}=${v}`)

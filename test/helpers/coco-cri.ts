@@ -46,7 +46,7 @@ const SHIM_MAIN = fileURLToPath(new URL("../../src/host/shim/main.js", import.me
 /** The init-data pod annotation. */
 export const INITDATA = "io.katacontainers.config.hypervisor.cc_init_data";
 /** The masked and read-only paths kubelet puts in every container's security context. */
-const KUBELET_MASKED = [
+export const KUBELET_MASKED = [
   "/proc/asound",
   "/proc/acpi",
   "/proc/kcore",
@@ -59,7 +59,13 @@ const KUBELET_MASKED = [
   "/sys/firmware",
   "/sys/devices/virtual/powercap",
 ];
-const KUBELET_READONLY = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+export const KUBELET_READONLY = [
+  "/proc/bus",
+  "/proc/fs",
+  "/proc/irq",
+  "/proc/sys",
+  "/proc/sysrq-trigger",
+];
 
 /** One containerd with the coco-dev handler, its registry and work folder. */
 export interface CocoCri {
