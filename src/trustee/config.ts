@@ -91,6 +91,20 @@ export interface TrusteeConfig {
     /** Byte budget of attested-session tokens too large for the cookie (MiB, default 64). */
     tokenStoreMiB?: number;
   };
+  /** Attestation events (ours, `[events]`); absent = defaults (on). */
+  events?: EventsConfig;
+}
+
+/** `[events]`: where decisions are recorded (see docs/operations.md). */
+export interface EventsConfig {
+  /** Record events (default true). */
+  enabled: boolean;
+  /** Byte budget of stored events, all replicas together (MiB, default 64). */
+  storeMiB: number;
+  /** Events older than this are swept (days, default 30). */
+  retentionDays: number;
+  /** Peers (the load balancer) whose X-Forwarded-For names the client. */
+  trustedProxies: string[];
 }
 
 type Table = Record<string, unknown>;
@@ -202,6 +216,7 @@ export function parseTrusteeConfig(
     "session_storage_type",
     "plugins",
     "stateless_session",
+    "events",
   ]);
   if (doc.http_server === undefined) fail("missing required table [http_server]");
   if (doc.admin === undefined) fail("missing required table [admin]");
@@ -496,7 +511,21 @@ export function parseTrusteeConfig(
     session.tokenStoreMiB = tsm;
   }
 
+  const ev = table(doc.events, "events");
+  only(ev, "events", ["enabled", "store_mib", "retention_days", "trusted_proxies"]);
+  const events: EventsConfig = {
+    enabled: bool(ev.enabled, "events.enabled", true),
+    storeMiB: num(ev.store_mib, "events.store_mib") ?? 64,
+    retentionDays: num(ev.retention_days, "events.retention_days") ?? 30,
+    trustedProxies: strList(ev.trusted_proxies, "events.trusted_proxies"),
+  };
+  for (const p of events.trustedProxies) {
+    if (!/^[0-9A-Fa-f:.]{2,45}$/.test(p))
+      fail(`events.trusted_proxies: ${JSON.stringify(p)} is not an IP address`);
+  }
+
   return {
+    events,
     http,
     admin,
     attestationToken,

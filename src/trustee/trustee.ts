@@ -27,6 +27,7 @@ import {
   createCollateralCache,
 } from "./collateral/index.js";
 import { type TrusteeConfig, TrusteeConfigError } from "./config.js";
+import { createEventRecorder, type EventRecorder } from "./events/index.js";
 import {
   type AdminConfig,
   createAdminAuthorizer,
@@ -79,6 +80,8 @@ export interface Trustee {
   store: KeyValueStore;
   /** Fetched collateral (VCEKs, AMD chains, Intel TCB Info/QE Identity/CRLs), persisted in `store`. */
   collateral: CollateralCache;
+  /** Attestation events (absent with `[events] enabled = false`). */
+  events?: EventRecorder;
   close(): Promise<void>;
 }
 
@@ -283,6 +286,16 @@ export async function createTrustee(deps: TrusteeDeps): Promise<Trustee> {
     rvps,
   });
   const tokenBudget = Math.round((config.session.tokenStoreMiB ?? 64) * 1024 * 1024);
+  const ev = config.events;
+  const events =
+    ev?.enabled === false
+      ? undefined
+      : createEventRecorder({
+          store,
+          storeBytes: Math.round((ev?.storeMiB ?? 64) * 1024 * 1024),
+          retentionMs: Math.round((ev?.retentionDays ?? 30) * 24 * 3600 * 1000),
+          log,
+        });
   const handler = createKbsHandler({
     attestationService,
     store,
@@ -311,13 +324,20 @@ export async function createTrustee(deps: TrusteeDeps): Promise<Trustee> {
     payloadLimitBytes: Math.round(config.http.payloadRequestSizeMiB * 1024 * 1024),
     resourcePlugin: config.resourcePlugin,
     log,
+    ...(events !== undefined
+      ? { events, eventOptions: { trustedProxies: ev?.trustedProxies ?? [] } }
+      : {}),
   });
   return {
     handler,
     attestationService,
     store,
     collateral,
-    close: () => store.close(),
+    ...(events !== undefined ? { events } : {}),
+    async close() {
+      await events?.close();
+      await store.close();
+    },
   };
 }
 

@@ -2,7 +2,8 @@
  * The admin endpoints of upstream's KBS: `POST /attestation-policy`, `POST|GET
  * /resource-policy`, `POST /reference-value`, `GET /reference-value/<id>`, as rows of the route
  * table marked `admin` (the handler's admin middleware checks them first). Policies arrive as
- * base64url without padding, as upstream requires.
+ * base64url without padding, as upstream requires. Ours: `GET /reference-value` lists every
+ * value with its expiry and provenance, `DELETE /reference-value/<id>` removes one.
  */
 import { err, type KbsContext } from "./context.js";
 import { sendEmpty, sendJson } from "./http.js";
@@ -92,19 +93,48 @@ export function createAdminRoutes(ctx: KbsContext): Route[] {
       },
     },
     {
+      // Upstream: GET /reference-value/<id> answers the value. Ours: with no id, the list of
+      // every value with its expiry and provenance.
       method: "GET",
       path: "/kbs/v0/reference-value",
-      tail: "some",
+      tail: "any",
       admin: admin("reference-value"),
       async handle({ req, res, rest }) {
         req.resume();
         let value: unknown;
         try {
-          value = await as.rvps.query(rest.join("/"));
+          value = rest.length === 0 ? await as.rvps.list() : await as.rvps.query(rest.join("/"));
         } catch (e) {
           throw err("ERR_KBS_RVPS", `RVPS configuration failed: ${(e as Error).message}`, e);
         }
         sendJson(res, 200, value);
+      },
+    },
+    {
+      // Ours: DELETE /reference-value/<id>, or ?id=<name> for names that are no path
+      // (`rvps:///ns/x:tag` has an empty segment).
+      method: "DELETE",
+      path: "/kbs/v0/reference-value",
+      tail: "any",
+      admin: admin("reference-value"),
+      query: ["id"],
+      async handle({ req, res, rest, path }) {
+        req.resume();
+        const byQuery = path.query.id;
+        if (rest.length > 0 === (byQuery !== undefined)) {
+          throw err(
+            "ERR_KBS_INVALID_PATH",
+            "Invalid request path: name the reference value either after the path or as ?id=, once",
+          );
+        }
+        const name = byQuery ?? rest.join("/");
+        try {
+          await as.rvps.delete(name);
+        } catch (e) {
+          throw err("ERR_KBS_RVPS", `RVPS configuration failed: ${(e as Error).message}`, e);
+        }
+        log(`kbs: reference value deleted: ${JSON.stringify(name.slice(0, 128))}`);
+        sendEmpty(res, 200, "application/json");
       },
     },
   ];

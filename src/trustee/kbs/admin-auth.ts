@@ -48,11 +48,21 @@ export const DEFAULT_ADMIN_TOKEN_LIFETIME_SECS = 86_400;
 /** Clock skew tolerated on `exp` and `iat` (upstream's 60 s leeway). */
 const LEEWAY_SECS = 60;
 
+/** Who passed the admin check: claims of the admin token that name it (never the token). */
+export interface AdminIdentity {
+  sub?: string;
+  iss?: string;
+  role?: string;
+}
+
 /** Decides admin requests. */
 export interface AdminAuthorizer {
   readonly mode: AdminConfig["mode"];
-  /** Resolves when allowed; throws a reason string (as Error) when not. */
-  check(authorization: string | undefined, uri: string): Promise<void>;
+  /**
+   * Resolves when allowed, with the token's identity claims (none for InsecureAllowAll);
+   * throws a reason string (as Error) when not.
+   */
+  check(authorization: string | undefined, uri: string): Promise<AdminIdentity | undefined>;
 }
 
 const ALGS_BY_KEY: Readonly<Record<string, string[]>> = {
@@ -86,7 +96,7 @@ class Denied extends Error {}
 /** Creates the authorizer; a bad ACL regex is ERR_KBS_CONFIG at startup. */
 export function createAdminAuthorizer(cfg: AdminConfig): AdminAuthorizer {
   if (cfg.mode === "InsecureAllowAll") {
-    return { mode: cfg.mode, async check() {} };
+    return { mode: cfg.mode, check: async () => undefined };
   }
   if (cfg.mode === "DenyAll") {
     return {
@@ -171,6 +181,13 @@ export function createAdminAuthorizer(cfg: AdminConfig): AdminAuthorizer {
       if (typeof role !== "string") throw new Denied("token has no string role claim");
       const allowed = acls.some((a) => a.role === role && a.re.test(uri));
       if (!allowed) throw new Denied(`role ${JSON.stringify(role)} may not call this endpoint`);
+      const name = (v: unknown) => (typeof v === "string" ? v.slice(0, 128) : undefined);
+      const id: AdminIdentity = { role: role.slice(0, 128) };
+      const sub = name(claims.sub);
+      const iss = name(claims.iss);
+      if (sub !== undefined) id.sub = sub;
+      if (iss !== undefined) id.iss = iss;
+      return id;
     },
   };
 }

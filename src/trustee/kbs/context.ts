@@ -13,8 +13,10 @@ import {
   parseScannedJson,
 } from "../../protocol/limits/index.js";
 import type { AttestationService } from "../as/service.js";
+import type { EventRecorder } from "../events/index.js";
 import type { KeyValueStore } from "../storage/types.js";
-import { type AdminAuthorizer, isAdminDenial } from "./admin-auth.js";
+import { type AdminAuthorizer, type AdminIdentity, isAdminDenial } from "./admin-auth.js";
+import type { DecisionRecorderOptions } from "./decisions.js";
 import { KbsServerError, type KbsServerErrorCode } from "./errors.js";
 import { readBody } from "./http.js";
 import { createMetrics, type Metrics } from "./metrics.js";
@@ -46,6 +48,14 @@ export interface KbsDeps {
   metrics?: Metrics;
   /** Where tokens too large for the cookie wait (default: this process's bounded memory). */
   sessionTokens?: SessionTokenStore;
+  /** Where decisions are recorded as events (none: no events, no event API). */
+  events?: EventRecorder;
+  eventOptions?: DecisionRecorderOptions;
+  /**
+   * The `Authorization` value a browser row may use instead of the header: the admin token
+   * the dashboard cookie carries sealed (`dashboard/`), or undefined.
+   */
+  browserCredential?: (req: IncomingMessage) => string | undefined;
 }
 
 /** The shared context of one KBS instance. */
@@ -60,7 +70,11 @@ export interface KbsContext {
    * Resolves when the Authorization header passes the admin check for the canonical `path`
    * (the admin middleware of the route table; handlers never call it themselves).
    */
-  adminCheck(req: IncomingMessage, path: string, admin: AdminRequirement): Promise<void>;
+  adminCheck(
+    req: IncomingMessage,
+    path: string,
+    admin: AdminRequirement,
+  ): Promise<AdminIdentity | undefined>;
   /**
    * Reads and parses a JSON body under the parse limits (at most `maxBytes`, default the
    * payload limit); failures become `code` with `prefix` in the detail.
@@ -88,10 +102,12 @@ export function createKbsContext(deps: KbsDeps): KbsContext {
   const adminCheck = async (
     req: IncomingMessage,
     path: string,
-    { endpoint, plugin }: AdminRequirement,
+    { endpoint, plugin, browser }: AdminRequirement,
   ) => {
     try {
-      await deps.admin.check(req.headers.authorization, path);
+      const authorization =
+        req.headers.authorization ?? (browser === true ? deps.browserCredential?.(req) : undefined);
+      return await deps.admin.check(authorization, path);
     } catch (e) {
       req.resume();
       const reason = isAdminDenial(e) ? e.message : "admin check failed";

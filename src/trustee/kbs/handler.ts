@@ -6,7 +6,9 @@
  *    endpoints (`admin-api.ts`), the `resource` plugin (`resource.ts`), `/healthz`, `/metrics`
  *    and the token JWKS;
  * 3. rows marked admin pass the admin check, given the same canonical path the router used;
- * 4. the row's handler runs.
+ * 4. the row's handler runs;
+ * 5. rows that decide something (attestation, resource release, admin calls) record one event
+ *    (`decisions.ts`), allowed or refused.
  * Failures map to upstream's ErrorInformation and status (404 for unknown plugin or path, 401
  * for everything else, 413 for an oversized body). Nothing here answers 5xx for bad input.
  */
@@ -19,11 +21,13 @@ import {
 import { KBS_PATH_PREFIX } from "../../protocol/kbs/types.js";
 import { createAdminRoutes } from "./admin-api.js";
 import { createKbsContext, err, type KbsContext, type KbsDeps } from "./context.js";
+import { createDecisionRecorder, type DecisionRecorder, eventKindOf } from "./decisions.js";
 import { KbsServerError } from "./errors.js";
+import { createEventRoutes } from "./events-api.js";
 import { ClientGone, sendEmpty, sendError, sendJson } from "./http.js";
 import { createRcarHandlers, createRcarRoutes } from "./rcar.js";
 import { createResourceRoutes } from "./resource.js";
-import { createRouter, type Route, type Router } from "./routes.js";
+import { createRouter, type DecisionNote, type Route, type Router } from "./routes.js";
 
 export type { KbsDeps } from "./context.js";
 
@@ -54,6 +58,7 @@ export function createKbsRouter(ctx: KbsContext): Router {
     },
     ...createRcarRoutes(ctx, rcar),
     ...createAdminRoutes(ctx),
+    ...(deps.events !== undefined ? createEventRoutes(deps.events) : []),
     ...((deps.resourcePlugin ?? true) ? createResourceRoutes(ctx, rcar) : []),
   ];
   return createRouter(routes);
@@ -71,6 +76,8 @@ export function createKbsHandler(
   const ctx = createKbsContext(deps);
   const { metrics, log } = ctx;
   const router = createKbsRouter(ctx);
+  const record: DecisionRecorder | undefined =
+    deps.events !== undefined ? createDecisionRecorder(deps.events, deps.eventOptions) : undefined;
 
   async function route(req: IncomingMessage, res: ServerResponse) {
     const method = req.method ?? "GET";
@@ -104,17 +111,37 @@ export function createKbsHandler(
       throw err("ERR_KBS_PLUGIN_NOT_FOUND", `Plugin ${plugin.slice(0, 64)} not found`);
     }
     const { route: row, rest } = m;
-    if (row.admin !== undefined) {
-      if (path.rawQuery !== undefined) {
+    if (row.admin !== undefined && path.rawQuery !== undefined) {
+      const allowed = row.query ?? [];
+      const extra = Object.keys(path.query).find((k) => !allowed.includes(k));
+      if (allowed.length === 0 || extra !== undefined) {
         req.resume();
         throw err(
           "ERR_KBS_INVALID_PATH",
-          "Invalid request path: admin endpoints take no query string",
+          allowed.length === 0
+            ? "Invalid request path: admin endpoints take no query string"
+            : `Invalid request path: query parameter ${JSON.stringify(extra?.slice(0, 32))} is not one of ${allowed.join(", ")}`,
         );
       }
-      await ctx.adminCheck(req, path.path, row.admin);
     }
-    await row.handle({ req, res, path, rest });
+    const note: DecisionNote = {};
+    if (record === undefined || eventKindOf(row) === undefined) {
+      if (row.admin !== undefined) await ctx.adminCheck(req, path.path, row.admin);
+      await row.handle({ req, res, path, rest, note });
+      return;
+    }
+    const started = performance.now();
+    try {
+      if (row.admin !== undefined) {
+        const id = await ctx.adminCheck(req, path.path, row.admin);
+        if (id !== undefined) note.admin = id;
+      }
+      await row.handle({ req, res, path, rest, note });
+    } catch (e) {
+      record(row, req, note, started, e);
+      throw e;
+    }
+    record(row, req, note, started);
   }
 
   return (req, res) => {

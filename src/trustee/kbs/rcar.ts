@@ -18,7 +18,7 @@ import { DEFAULT_JSON_LIMITS, parseJsonLimited } from "../../protocol/limits/ind
 import type { VerificationRequest } from "../as/service.js";
 import { err, type KbsContext } from "./context.js";
 import { getCookie, sendJson } from "./http.js";
-import type { Route } from "./routes.js";
+import type { DecisionNote, Route } from "./routes.js";
 import { newSessionId, type Session } from "./session.js";
 import { createMemorySessionTokens } from "./session-tokens.js";
 
@@ -53,8 +53,8 @@ function attestDetail(e: unknown): string {
 
 /** The handshake endpoints and the token lookup the resource plugin shares. */
 export interface RcarHandlers {
-  auth(req: IncomingMessage, res: ServerResponse): Promise<void>;
-  attest(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  auth(req: IncomingMessage, res: ServerResponse, note?: DecisionNote): Promise<void>;
+  attest(req: IncomingMessage, res: ServerResponse, note?: DecisionNote): Promise<void>;
   /** The token an attested session holds, or undefined (not attested, expired, swept). */
   tokenOf(s: Session): Promise<string | undefined>;
 }
@@ -81,7 +81,7 @@ export function createRcarHandlers(ctx: KbsContext): RcarHandlers {
     return tokens.get(s.id, s.exp);
   };
 
-  async function auth(req: IncomingMessage, res: ServerResponse) {
+  async function auth(req: IncomingMessage, res: ServerResponse, note: DecisionNote = {}) {
     const prefix = "Attestation error: RCAR handshake Auth failed: ";
     const body = await jsonBody(req, "ERR_KBS_ATTESTATION", prefix, MAX_AUTH_BODY);
     let request: ReturnType<typeof parseKbsRequest>;
@@ -95,6 +95,7 @@ export function createRcarHandlers(ctx: KbsContext): RcarHandlers {
     } catch (e) {
       throw err("ERR_KBS_ATTESTATION", `${prefix}${(e as Error).message}`, e);
     }
+    note.tee = request.tee;
     if (!as.tees.includes(request.tee)) {
       throw err(
         "ERR_KBS_ATTESTATION",
@@ -109,6 +110,8 @@ export function createRcarHandlers(ctx: KbsContext): RcarHandlers {
       alg: negotiated.algorithm,
       exp: Date.now() + timeoutMs,
     };
+    // Handing out a challenge decides nothing; only a refused /auth is an event.
+    note.quiet = true;
     sendJson(
       res,
       200,
@@ -117,7 +120,7 @@ export function createRcarHandlers(ctx: KbsContext): RcarHandlers {
     );
   }
 
-  async function attest(req: IncomingMessage, res: ServerResponse) {
+  async function attest(req: IncomingMessage, res: ServerResponse, note: DecisionNote = {}) {
     const prefix = "Attestation error: RCAR handshake Attest failed: ";
     const cookie = getCookie(req, KBS_SESSION_COOKIE);
     if (cookie === undefined) {
@@ -135,6 +138,8 @@ export function createRcarHandlers(ctx: KbsContext): RcarHandlers {
         `${prefix}${session === "expired" ? "session expired" : "unknown session"} (call /auth again)`,
       );
     }
+    note.session = session.id;
+    if (session.state === "authed") note.tee = session.tee;
     const body = await jsonBody(req, "ERR_KBS_ATTESTATION", prefix);
     if (session.state !== "authed") {
       // Upstream returns the token it already issued for this session.
@@ -142,6 +147,8 @@ export function createRcarHandlers(ctx: KbsContext): RcarHandlers {
       if (issued === undefined) {
         throw err("ERR_KBS_ATTESTATION", `${prefix}session expired (call /auth again)`);
       }
+      // The token this session already earned, again: no new decision.
+      note.quiet = true;
       sendJson(res, 200, { token: issued }, cookieHeader(session));
       return;
     }
@@ -216,7 +223,9 @@ export function createRcarHandlers(ctx: KbsContext): RcarHandlers {
     }
     let token: string;
     try {
-      token = (await as.evaluate(requests, ["default"])).token;
+      const result = await as.evaluate(requests, ["default"]);
+      token = result.token;
+      note.claims = result.claims;
     } catch (e) {
       metrics.inc("kbs_attestation_failures_total", { tee_type: session.tee });
       log(`kbs: attestation refused: ${(e as { code?: string }).code ?? "error"}`);
@@ -253,9 +262,10 @@ export function createRcarRoutes(ctx: KbsContext, rcar: RcarHandlers): Route[] {
     {
       method: "POST",
       path: "/kbs/v0/auth",
-      async handle({ req, res }) {
+      event: { kind: "attestation", action: "auth" },
+      async handle({ req, res, note }) {
         metrics.inc("kbs_auth_requests_total");
-        await rcar.auth(req, res).catch((e: unknown) => {
+        await rcar.auth(req, res, note).catch((e: unknown) => {
           metrics.inc("kbs_auth_errors_total");
           throw e;
         });
@@ -265,9 +275,10 @@ export function createRcarRoutes(ctx: KbsContext, rcar: RcarHandlers): Route[] {
     {
       method: "POST",
       path: "/kbs/v0/attest",
-      handle({ req, res }) {
+      event: { kind: "attestation", action: "attest" },
+      handle({ req, res, note }) {
         metrics.inc("kbs_attestation_requests_total");
-        return rcar.attest(req, res);
+        return rcar.attest(req, res, note);
       },
     },
   ];

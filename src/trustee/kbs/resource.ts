@@ -35,12 +35,14 @@ export function createResourceRoutes(ctx: KbsContext, rcar: RcarHandlers): Route
   // Prepares the ECDH of the next response to guests that fetch repeatedly (jose-sync.ts).
   const jweTo = createTeeKeyEncryptor();
 
-  async function getResource({ req, res, rest: segments, path: { query } }: RouteContext) {
+  async function getResource({ req, res, rest: segments, path: { query }, note }: RouteContext) {
     req.resume();
+    note.resource = segments.join("/");
     let token: string | undefined;
     const cookie = getCookie(req, KBS_SESSION_COOKIE);
     if (cookie !== undefined) {
       const s = deps.sessions.open(cookie);
+      if (typeof s !== "string") note.session = s.id;
       if (typeof s !== "string" && s.state !== "authed") token = await tokenOf(s);
     }
     if (token === undefined) {
@@ -49,6 +51,7 @@ export function createResourceRoutes(ctx: KbsContext, rcar: RcarHandlers): Route
     }
     if (token === undefined) throw err("ERR_KBS_TOKEN_NOT_FOUND", "Attestation Token not found");
     const verified = await deps.tokenVerifier.verify(token);
+    note.claims = verified.claims;
     const path = parseResourcePath(segments);
     metrics.inc("kbs_policy_evaluations_total");
     const decision = await deps.resourcePolicy
@@ -86,7 +89,8 @@ export function createResourceRoutes(ctx: KbsContext, rcar: RcarHandlers): Route
     sendJson(res, 200, jwe);
   }
 
-  async function putResource({ req, res, rest }: RouteContext) {
+  async function putResource({ req, res, rest, note }: RouteContext) {
+    note.resource = rest.join("/");
     const path = parseResourcePath(rest);
     const body = await readBody(req, limit);
     try {
@@ -99,8 +103,9 @@ export function createResourceRoutes(ctx: KbsContext, rcar: RcarHandlers): Route
     sendEmpty(res, 200, "text/xml");
   }
 
-  async function deleteResource({ req, res, rest }: RouteContext) {
+  async function deleteResource({ req, res, rest, note }: RouteContext) {
     req.resume();
+    note.resource = rest.join("/");
     const path = parseResourcePath(rest);
     if (!(await deps.store.delete(REPOSITORY, path.key))) {
       throw err("ERR_KBS_PLUGIN_INTERNAL", "Plugin internal error: resource not found");
@@ -112,7 +117,13 @@ export function createResourceRoutes(ctx: KbsContext, rcar: RcarHandlers): Route
 
   const at = "/kbs/v0/resource";
   return [
-    { method: "GET", path: at, tail: "any", handle: getResource },
+    {
+      method: "GET",
+      path: at,
+      tail: "any",
+      event: { kind: "resource", action: "resource" },
+      handle: getResource,
+    },
     { method: "POST", path: at, tail: "any", admin, handle: putResource },
     { method: "DELETE", path: at, tail: "any", admin, handle: deleteResource },
   ];

@@ -20,7 +20,11 @@ import { createRouter, type Route, type RouteMatch } from "./routes.js";
 
 // Only routing is exercised: no handler runs, so the deps behind them are never called.
 const router = createKbsRouter(
-  createKbsContext({ attestationService: {}, resourcePlugin: true } as unknown as KbsDeps),
+  createKbsContext({
+    attestationService: {},
+    resourcePlugin: true,
+    events: {},
+  } as unknown as KbsDeps),
 );
 const METHODS = ["GET", "POST", "DELETE", "PUT"] as const;
 
@@ -164,7 +168,9 @@ test("the route table: each endpoint by one spelling; unknown plugins and tails 
   assert.equal(at("POST", "/metrics").kind, "method");
   const admin = router.routes.filter((r) => r.admin).map((r) => `${r.method} ${r.path}`);
   assert.deepEqual(admin.sort(), [
+    "DELETE /kbs/v0/reference-value",
     "DELETE /kbs/v0/resource",
+    "GET /kbs/v0/events",
     "GET /kbs/v0/reference-value",
     "GET /kbs/v0/resource-policy",
     "POST /kbs/v0/attestation-policy",

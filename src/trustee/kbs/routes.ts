@@ -6,6 +6,25 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CanonicalRequestPath } from "../../protocol/kbs/request-path.js";
+import type { TrusteeEventKind } from "../events/event.js";
+import type { AdminIdentity } from "./admin-auth.js";
+
+/**
+ * What a handler learned about the decision it made, for the event the decision middleware
+ * records (`decisions.ts`): filled in as the handler goes, read after it answered or failed.
+ */
+export interface DecisionNote {
+  tee?: string;
+  session?: string;
+  /** Claims of the token issued or presented (read for verdicts, never stored). */
+  claims?: unknown;
+  /** Resource path `repository/type/tag`. */
+  resource?: string;
+  /** The admin who passed the admin middleware. */
+  admin?: AdminIdentity;
+  /** Set by a handler whose success is no decision (a challenge issued). */
+  quiet?: boolean;
+}
 
 /** What a route handler receives. */
 export interface RouteContext {
@@ -15,6 +34,8 @@ export interface RouteContext {
   path: CanonicalRequestPath;
   /** Decoded segments after the route's path (empty for `tail: "none"`). */
   rest: string[];
+  /** Facts for the decision event (rows with `event`, and admin rows). */
+  note: DecisionNote;
 }
 
 /** How the admin middleware treats a row. */
@@ -26,6 +47,11 @@ export interface AdminRequirement {
    * `AdminAuthInitialization` and on a built-in as `AdminAuthAccess`.
    */
   plugin?: boolean;
+  /**
+   * A browser page (the dashboard): the admin token may also come from the sealed dashboard
+   * cookie, and a refusal is an HTML page instead of ErrorInformation.
+   */
+  browser?: boolean;
 }
 
 /** One row of the table. */
@@ -40,6 +66,16 @@ export interface Route {
   tail?: "none" | "some" | "any";
   /** Present on admin rows: the admin middleware runs first. */
   admin?: AdminRequirement;
+  /**
+   * Query parameters an admin row accepts (others, and any query on an admin row without
+   * this list, are refused: the ACL sees the path only, so a query never changes what it allows).
+   */
+  query?: readonly string[];
+  /**
+   * The decision event this row records: `kind`, and `action` (default `<method> <path>`).
+   * Admin rows record their refusals and, unless they are GETs, their successes.
+   */
+  event?: { kind: TrusteeEventKind; action?: string };
   handle(c: RouteContext): Promise<void> | void;
 }
 

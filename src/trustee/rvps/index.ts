@@ -1,6 +1,8 @@
 /** Reference Value Provider Service. */
 export {
   createRvps,
+  MEASUREMENTS_TYPE,
+  type ReferenceValueInfo,
   type ReferenceValueRecord,
   type Rvps,
   RvpsError,

@@ -51,3 +51,97 @@ test("malformed messages and unsupported extractors are coded errors", async () 
   });
   await assert.rejects(rvps.register(sampleMessage({ "bad name": 1 })), { code: "ERR_RVPS_NAME" });
 });
+
+const measurementsMessage = (doc: unknown) => ({
+  version: "0.1.0",
+  type: "coco-measurements",
+  payload: Buffer.from(JSON.stringify(doc)).toString("base64"),
+});
+
+test("coco-measurements: values with provenance and expiry; list and delete", async () => {
+  const t = new Date("2026-06-01T12:00:00.250Z");
+  const rvps = createRvps(createMemoryStore(), { now: () => t, snapshotTtlMs: 0 });
+  const names = await rvps.register(
+    measurementsMessage({
+      reference_values: { snp_launch_measurement: ["ab"], mr_td: ["cd"] },
+      expiration: "2026-09-01T00:00:00Z",
+      provenance: { source: "snp-report", subject: "/tmp/r.bin", tool: "coco kbs-client 0.1.0" },
+    }),
+  );
+  assert.deepEqual(names, ["snp_launch_measurement", "mr_td"]);
+  await rvps.register(sampleMessage({ svn: ["1"] }));
+  const listed = await rvps.list();
+  assert.deepEqual(
+    listed.map((r) => [r.name, r.expiration, r.expired, r.provenance?.source, r.registered]),
+    [
+      ["mr_td", "2026-09-01T00:00:00Z", false, "snp-report", "2026-06-01T12:00:00Z"],
+      [
+        "snp_launch_measurement",
+        "2026-09-01T00:00:00Z",
+        false,
+        "snp-report",
+        "2026-06-01T12:00:00Z",
+      ],
+      ["svn", "2027-06-01T12:00:00Z", false, undefined, "2026-06-01T12:00:00Z"],
+    ],
+  );
+  await rvps.delete("mr_td");
+  await assert.rejects(rvps.query("mr_td"), { code: "ERR_RVPS_NOT_FOUND" });
+  assert.equal((await rvps.snapshot()).has("mr_td"), false);
+  await assert.rejects(rvps.delete("mr_td"), { code: "ERR_RVPS_NOT_FOUND" });
+  await assert.rejects(rvps.delete("bad name"), { code: "ERR_RVPS_NAME" });
+});
+
+test("coco-measurements: expired values are listed as expired and no longer answered", async () => {
+  let t = new Date("2026-06-01T00:00:00Z");
+  const rvps = createRvps(createMemoryStore(), { now: () => t, snapshotTtlMs: 0 });
+  await rvps.register(
+    measurementsMessage({
+      reference_values: { x: [1] },
+      expiration: "2026-06-02T00:00:00Z",
+      provenance: { source: "manual" },
+    }),
+  );
+  t = new Date("2026-06-03T00:00:00Z");
+  assert.deepEqual(
+    (await rvps.list()).map((r) => [r.name, r.expired]),
+    [["x", true]],
+  );
+  await assert.rejects(rvps.query("x"), { code: "ERR_RVPS_EXPIRED" });
+});
+
+test("coco-measurements: malformed documents are refused, naming the member", async () => {
+  const now = new Date("2026-06-01T00:00:00Z");
+  const rvps = createRvps(createMemoryStore(), { now: () => now });
+  const ok = { reference_values: { x: [1] }, provenance: { source: "manual" } };
+  const bad: [unknown, RegExp][] = [
+    [{ ...ok, reference_values: {} }, /non-empty object/],
+    [{ ...ok, reference_values: [1] }, /non-empty object/],
+    [{ provenance: ok.provenance }, /non-empty object/],
+    [{ ...ok, extra: 1 }, /unknown member/],
+    [{ ...ok, expiration: "tomorrow" }, /RFC 3339/],
+    [{ ...ok, expiration: "2026-05-01T00:00:00Z" }, /in the past/],
+    [{ ...ok, expiration: "2046-06-02T00:00:00Z" }, /ten years/],
+    [{ reference_values: ok.reference_values }, /provenance must be an object/],
+    [{ ...ok, provenance: { source: 1 } }, /provenance\.source/],
+    [{ ...ok, provenance: { Source: "x" } }, /provenance\.Source/],
+    [{ ...ok, provenance: { note: "n".repeat(513) } }, /provenance\.note/],
+    [
+      {
+        ...ok,
+        reference_values: Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`n${i}`, 1])),
+      },
+      /more than 256/,
+    ],
+  ];
+  for (const [doc, why] of bad) {
+    await assert.rejects(
+      rvps.register(measurementsMessage(doc)),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.code, "ERR_RVPS_MESSAGE");
+        assert.match(e.message, why);
+        return true;
+      },
+    );
+  }
+});

@@ -21,12 +21,21 @@ export type RvpsErrorCode =
 /** An RVPS failure. */
 export class RvpsError extends CocoError<RvpsErrorCode> {}
 
-/** The stored record (upstream `ReferenceValue`). */
+/** The stored record (upstream `ReferenceValue`, plus our `provenance` and `registered`). */
 export interface ReferenceValueRecord {
   version: "0.1.0";
   name: string;
   expiration: string;
   value: unknown;
+  /** Where the value came from (`coco-measurements` messages): flat strings. */
+  provenance?: Record<string, string>;
+  /** When it was registered (RFC 3339, seconds). */
+  registered?: string;
+}
+
+/** A listed reference value: the record and whether it has expired. */
+export interface ReferenceValueInfo extends ReferenceValueRecord {
+  expired: boolean;
 }
 
 /** The reference-value service. */
@@ -37,6 +46,10 @@ export interface Rvps {
   query(name: string): Promise<unknown>;
   /** All unexpired values, for synchronous lookups during one policy evaluation. */
   snapshot(): Promise<ReadonlyMap<string, unknown>>;
+  /** Every stored value, expired ones included, sorted by name. */
+  list(): Promise<ReferenceValueInfo[]>;
+  /** Removes `name`; ERR_RVPS_NOT_FOUND when it is not registered. */
+  delete(name: string): Promise<void>;
 }
 
 const NAMESPACE = "reference_value";
@@ -122,6 +135,105 @@ function extractInToto(payload: string, keys: readonly KeyObject[]): Record<stri
   return out;
 }
 
+/** `2027-01-01T00:00:00Z`: upstream's expiration format (seconds, UTC). */
+function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** What an extractor hands back. */
+interface Extracted {
+  values: Record<string, unknown>;
+  expiration?: Date;
+  provenance?: Record<string, string>;
+}
+
+/** The message type of a measured guest's reference values (ours; see {@link extractMeasurements}). */
+export const MEASUREMENTS_TYPE = "coco-measurements";
+/** Longest lifetime a `coco-measurements` message may give (ten years). */
+const MAX_LIFETIME_MS = 10 * 366 * 24 * 3600 * 1000;
+
+/**
+ * The `coco-measurements` extractor: payload = standard base64 of
+ * `{"reference_values": {name: value, ...}, "expiration"?: "<RFC 3339>", "provenance": {key: string}}`,
+ * written by `coco kbs-client config register-reference-values` from a measured guest (qemu
+ * image digests, an SNP report, a TDX quote). Unlike `sample`, it carries an expiry (at most ten
+ * years ahead, and not in the past) and where the values came from; nothing here is signed, so
+ * the provenance is the registering admin's statement, as the admin API's authentication is
+ * the only check (use `in-toto` for signed provenance).
+ */
+function extractMeasurements(payload: string, now: Date): Extracted {
+  const doc = extractSample(payload) as Record<string, unknown>;
+  const keys = Object.keys(doc);
+  const extra = keys.find((k) => !["reference_values", "expiration", "provenance"].includes(k));
+  if (extra !== undefined) {
+    throw new RvpsError(
+      "ERR_RVPS_MESSAGE",
+      `${MEASUREMENTS_TYPE}: unknown member ${JSON.stringify(extra.slice(0, 32))}`,
+    );
+  }
+  const rv = doc.reference_values;
+  if (typeof rv !== "object" || rv === null || Array.isArray(rv) || Object.keys(rv).length === 0) {
+    throw new RvpsError(
+      "ERR_RVPS_MESSAGE",
+      `${MEASUREMENTS_TYPE}: reference_values must be a non-empty object`,
+    );
+  }
+  if (Object.keys(rv).length > 256) {
+    throw new RvpsError("ERR_RVPS_MESSAGE", `${MEASUREMENTS_TYPE}: more than 256 reference values`);
+  }
+  const out: Extracted = { values: rv as Record<string, unknown> };
+  if (doc.expiration !== undefined) {
+    const e = doc.expiration;
+    const t =
+      typeof e === "string" && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(e)
+        ? Date.parse(e)
+        : Number.NaN;
+    if (!Number.isFinite(t)) {
+      throw new RvpsError(
+        "ERR_RVPS_MESSAGE",
+        `${MEASUREMENTS_TYPE}: expiration must be an RFC 3339 UTC time (2027-01-01T00:00:00Z)`,
+      );
+    }
+    if (t <= now.getTime())
+      throw new RvpsError(
+        "ERR_RVPS_MESSAGE",
+        `${MEASUREMENTS_TYPE}: expiration ${e} is in the past`,
+      );
+    if (t > now.getTime() + MAX_LIFETIME_MS) {
+      throw new RvpsError(
+        "ERR_RVPS_MESSAGE",
+        `${MEASUREMENTS_TYPE}: expiration ${e} is more than ten years ahead`,
+      );
+    }
+    out.expiration = new Date(t);
+  }
+  const p = doc.provenance;
+  if (typeof p !== "object" || p === null || Array.isArray(p)) {
+    throw new RvpsError(
+      "ERR_RVPS_MESSAGE",
+      `${MEASUREMENTS_TYPE}: provenance must be an object of strings`,
+    );
+  }
+  const entries = Object.entries(p as Record<string, unknown>);
+  if (entries.length > 16)
+    throw new RvpsError(
+      "ERR_RVPS_MESSAGE",
+      `${MEASUREMENTS_TYPE}: provenance has more than 16 members`,
+    );
+  const provenance: Record<string, string> = {};
+  for (const [k, v] of entries) {
+    if (!/^[a-z][a-z0-9_]{0,31}$/.test(k) || typeof v !== "string" || v.length > 512) {
+      throw new RvpsError(
+        "ERR_RVPS_MESSAGE",
+        `${MEASUREMENTS_TYPE}: provenance.${k.slice(0, 32)} must be a string of at most 512 characters under a lowercase name`,
+      );
+    }
+    provenance[k] = v;
+  }
+  out.provenance = provenance;
+  return out;
+}
+
 function storageKey(name: string): string {
   if (!NAME.test(name)) {
     throw new RvpsError(
@@ -175,27 +287,35 @@ export function createRvps(store: KeyValueStore, opts: RvpsOptions = {}): Rvps {
       if (typeof m.payload !== "string" || m.payload.length > MAX_PAYLOAD) {
         throw new RvpsError("ERR_RVPS_MESSAGE", "payload must be a string of at most 1 MiB");
       }
-      let values: Record<string, unknown>;
+      let extracted: Extracted;
       if (m.type === "sample") {
-        values = extractSample(m.payload);
+        extracted = { values: extractSample(m.payload) };
       } else if (m.type === "in-toto" || m.type === "slsa") {
-        values = extractInToto(m.payload, opts.provenanceKeys ?? []);
+        extracted = { values: extractInToto(m.payload, opts.provenanceKeys ?? []) };
+      } else if (m.type === MEASUREMENTS_TYPE) {
+        extracted = extractMeasurements(m.payload, now());
       } else {
         throw new RvpsError(
           "ERR_RVPS_EXTRACTOR",
-          `extractor ${JSON.stringify(String(m.type).slice(0, 32))} is not supported (implemented: "sample", "in-toto"/"slsa"; swid and corim are not)`,
+          `extractor ${JSON.stringify(String(m.type).slice(0, 32))} is not supported (implemented: "sample", "in-toto"/"slsa", "${MEASUREMENTS_TYPE}"; swid and corim are not)`,
         );
       }
-      const expiration = new Date(now().getTime() + lifetime);
+      const { values } = extracted;
+      const at = now();
+      const expiration = extracted.expiration ?? new Date(at.getTime() + lifetime);
       expiration.setUTCMilliseconds(0);
+      const registered = new Date(at.getTime());
+      registered.setUTCMilliseconds(0);
       const names = Object.keys(values);
       const keys = names.map(storageKey);
       for (let i = 0; i < names.length; i++) {
         const rec: ReferenceValueRecord = {
           version: "0.1.0",
           name: names[i]!,
-          expiration: expiration.toISOString().replace(".000Z", "Z"),
+          expiration: rfc3339(expiration),
           value: values[names[i]!],
+          ...(extracted.provenance !== undefined ? { provenance: extracted.provenance } : {}),
+          registered: rfc3339(registered),
         };
         await store.put(NAMESPACE, keys[i]!, new TextEncoder().encode(JSON.stringify(rec)));
       }
@@ -217,6 +337,24 @@ export function createRvps(store: KeyValueStore, opts: RvpsOptions = {}): Rvps {
         );
       }
       return rec.value;
+    },
+    async list() {
+      const out: ReferenceValueInfo[] = [];
+      const limit = now().getTime();
+      for (const key of await store.list(NAMESPACE)) {
+        const rec = await read(key);
+        if (rec !== undefined) out.push({ ...rec, expired: Date.parse(rec.expiration) <= limit });
+      }
+      return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    },
+    async delete(name) {
+      if (!(await store.delete(NAMESPACE, storageKey(name)))) {
+        throw new RvpsError(
+          "ERR_RVPS_NOT_FOUND",
+          `reference value ${JSON.stringify(name)} is not registered`,
+        );
+      }
+      cached = undefined;
     },
     async snapshot() {
       const t = Date.now();
