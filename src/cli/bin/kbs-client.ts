@@ -5,6 +5,8 @@
  * (the sample TEE outside a TEE), as upstream's client built with the sample attester.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { detectAttester } from "../../guest/aa/attester/detect.js";
@@ -22,6 +24,7 @@ import {
   RESOURCE_POLICY_ALLOW_ALL,
   RESOURCE_POLICY_DENY_ALL,
 } from "../../trustee/as/policy/default-policies.js";
+import { type AdminStream, addKbsAdminCommands } from "../kbs-admin.js";
 import { DropInError, dropInProgram, isMain, runDropIn } from "./common.js";
 
 /** Where upstream looks for an admin token when `--admin-token-file` is absent. */
@@ -53,7 +56,28 @@ interface Global {
 
 /** Builds the `kbs-client` program. */
 export function kbsClientProgram(env: NodeJS.ProcessEnv = process.env): Command {
-  const program = dropInProgram("kbs-client", "A command line client tool for KBS APIs")
+  const program = dropInProgram("kbs-client", "A command line client tool for KBS APIs");
+  return addKbsClientCommands(program, env, "upstream");
+}
+
+/**
+ * Which client: `upstream` prints upstream's lines (including the base64 of what it uploaded);
+ * `coco` (`coco kbs-client`) never echoes an uploaded resource or policy and also takes
+ * `--init-data <toml>` where upstream takes the init-data as a positional argument.
+ */
+export type KbsClientFlavor = "upstream" | "coco";
+
+/**
+ * Adds kbs-client's options and subcommands to `program`: upstream's (`attest`,
+ * `get-resource`, `config ...`) and ours under `config` (reference values with provenance and
+ * expiry, events; see `../kbs-admin.ts`). Both `kbs-client` and `coco kbs-client` are built here.
+ */
+export function addKbsClientCommands(
+  program: Command,
+  env: NodeJS.ProcessEnv,
+  flavor: KbsClientFlavor,
+): Command {
+  program
     .option("--url <url>", "The KBS server root URL", "http://127.0.0.1:8080")
     .option(
       "--cert-file <path>",
@@ -73,64 +97,72 @@ export function kbsClientProgram(env: NodeJS.ProcessEnv = process.env): Command 
       ...(initData !== undefined ? { initDataToml: initData } : {}),
     });
 
-  program
-    .command("attest")
-    .description("Attestation and get attestation results token")
-    .option("--tee-key-file <path>", "Custom TEE private key file path (PEM format)")
-    .argument("[init_data]", "InitData plaintext")
-    .action(async (initData: string | undefined, o: { teeKeyFile?: string }) => {
+  const initDataOption = (c: Command) =>
+    flavor === "coco" ? c.option("--init-data <toml>", "InitData plaintext") : c;
+  initDataOption(
+    program
+      .command("attest")
+      .description("Attestation and get attestation results token")
+      .option("--tee-key-file <path>", "Custom TEE private key file path (PEM format)")
+      .argument("[init_data]", "InitData plaintext"),
+  ).action(
+    async (positional: string | undefined, o: { teeKeyFile?: string; initData?: string }) => {
+      const initData = o.initData ?? positional;
       const client = await rcar(teeKeyOf(o.teeKeyFile), initData);
       try {
         process.stdout.write(`${(await client.attest()).content}\n`);
       } finally {
         client.close();
       }
-    });
+    },
+  );
 
-  program
-    .command("get-resource")
-    .description("Get confidential resource")
-    .requiredOption("--path <path>", "KBS Resource path, e.g my_repo/resource_type/123abc")
-    .option("--tee-key-file <path>", "Custom TEE private key file path (PEM format)")
-    .option("--attestation-token <path>", "Attestation Token file path (needs --tee-key-file)")
-    .argument("[init_data]", "InitData plaintext")
-    .action(
-      async (
-        initData: string | undefined,
-        o: { path: string; teeKeyFile?: string; attestationToken?: string },
-      ) => {
-        const uri = resourceUriFromPath(o.path);
-        let data: Uint8Array;
-        if (o.attestationToken !== undefined) {
-          if (o.teeKeyFile === undefined) {
-            throw new DropInError(
-              "ERR_DROPIN_USAGE",
-              "if `--attestation-token` is set, `--tee_key_file` argument should also be set, and the public part of TEE Key should be consistent with tee-pubkey in the token.",
-            );
-          }
-          const token = readFileSync(o.attestationToken, "utf8").trim();
-          const teeKeyPem = readFileSync(o.teeKeyFile, "utf8");
-          const client = createTokenKbsClient({
-            url: g().url,
-            certs: certs(),
-            tokenProvider: async () => ({ token, teeKeyPem }),
-          });
-          try {
-            data = await client.getResource(uri);
-          } finally {
-            client.close();
-          }
-        } else {
-          const client = await rcar(teeKeyOf(o.teeKeyFile), initData);
-          try {
-            data = await client.getResource(uri);
-          } finally {
-            client.close();
-          }
+  initDataOption(
+    program
+      .command("get-resource")
+      .description("Get confidential resource")
+      .requiredOption("--path <path>", "KBS Resource path, e.g my_repo/resource_type/123abc")
+      .option("--tee-key-file <path>", "Custom TEE private key file path (PEM format)")
+      .option("--attestation-token <path>", "Attestation Token file path (needs --tee-key-file)")
+      .argument("[init_data]", "InitData plaintext"),
+  ).action(
+    async (
+      positional: string | undefined,
+      o: { path: string; teeKeyFile?: string; attestationToken?: string; initData?: string },
+    ) => {
+      const initData = o.initData ?? positional;
+      const uri = resourceUriFromPath(o.path);
+      let data: Uint8Array;
+      if (o.attestationToken !== undefined) {
+        if (o.teeKeyFile === undefined) {
+          throw new DropInError(
+            "ERR_DROPIN_USAGE",
+            "if `--attestation-token` is set, `--tee_key_file` argument should also be set, and the public part of TEE Key should be consistent with tee-pubkey in the token.",
+          );
         }
-        process.stdout.write(`${Buffer.from(data).toString("base64")}\n`);
-      },
-    );
+        const token = readFileSync(o.attestationToken, "utf8").trim();
+        const teeKeyPem = readFileSync(o.teeKeyFile, "utf8");
+        const client = createTokenKbsClient({
+          url: g().url,
+          certs: certs(),
+          tokenProvider: async () => ({ token, teeKeyPem }),
+        });
+        try {
+          data = await client.getResource(uri);
+        } finally {
+          client.close();
+        }
+      } else {
+        const client = await rcar(teeKeyOf(o.teeKeyFile), initData);
+        try {
+          data = await client.getResource(uri);
+        } finally {
+          client.close();
+        }
+      }
+      process.stdout.write(`${Buffer.from(data).toString("base64")}\n`);
+    },
+  );
 
   const config = program
     .command("config")
@@ -159,7 +191,9 @@ export function kbsClientProgram(env: NodeJS.ProcessEnv = process.env): Command 
       http.close();
     }
   };
-  const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64");
+  // Upstream echoes what it uploaded; `coco kbs-client` never prints a secret.
+  const b64 = (b: Uint8Array) =>
+    flavor === "upstream" ? Buffer.from(b).toString("base64") : `(${b.length} bytes)`;
 
   config
     .command("set-attestation-policy")
@@ -299,7 +333,56 @@ export function kbsClientProgram(env: NodeJS.ProcessEnv = process.env): Command 
         process.stdout.write("Reference Values Updated\n");
       },
     );
+
+  // Ours: reference values from a measured guest, with provenance and expiry; events.
+  const stream: AdminStream = async (path, onChunk) => {
+    const token = resolveAdminToken(config.opts<{ adminTokenFile?: string }>().adminTokenFile, env);
+    await streamGet(g().url, path, certs(), token, onChunk);
+  };
+  addKbsAdminCommands(config, (method, path, body) => admin(method, path, body), stream);
   return program;
+}
+
+/** GET `path` with the admin token and hand each chunk of a 200 answer to `onChunk`. */
+function streamGet(
+  base: string,
+  path: string,
+  ca: string[],
+  token: string | undefined,
+  onChunk: (c: Uint8Array) => void,
+): Promise<void> {
+  const url = new URL(path, base.endsWith("/") ? base : `${base}/`);
+  const headers: Record<string, string> =
+    token !== undefined ? { authorization: `Bearer ${token}` } : {};
+  const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(
+      url,
+      { headers, ...(url.protocol === "https:" && ca.length > 0 ? { ca } : {}) },
+      (res) => {
+        if (res.statusCode !== 200) {
+          let text = "";
+          res.on("data", (c: Buffer) => {
+            text = (text + c.toString("utf8")).slice(0, 4096);
+          });
+          res.on("end", () =>
+            reject(
+              new DropInError(
+                "ERR_DROPIN_USAGE",
+                `admin GET ${url.pathname}: HTTP ${res.statusCode}: ${text}`,
+              ),
+            ),
+          );
+          return;
+        }
+        res.on("data", (c: Buffer) => onChunk(c));
+        res.on("end", () => resolve());
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 if (isMain(import.meta.url)) {
