@@ -9,7 +9,7 @@
  * - `get-events [--follow]`: the attestation events as JSON lines.
  */
 import { createHash } from "node:crypto";
-import { createReadStream, readFileSync, statSync } from "node:fs";
+import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { CocoError } from "../errors.js";
@@ -169,20 +169,28 @@ export async function buildRegistration(
   const digests: string[] = [];
   if (o.qemuImage !== undefined) {
     const dir = resolve(o.qemuImage);
-    const kernel = await sha("sha384", `${dir}/vmlinuz`);
+    // The kernel file the sandbox boots: the decompressed vmlinux when present (qemu-host.ts).
+    const kernelFile = existsSync(`${dir}/vmlinux`) ? "vmlinux" : "vmlinuz";
+    const kernel = await sha("sha384", `${dir}/${kernelFile}`);
     const initrd = await sha("sha384", `${dir}/initrd.cpio`);
+    const disk = await sha("sha384", `${dir}/guest.img`);
     merge(
       values,
       imageReferenceValues({
         kernel,
         initrd,
+        disk,
         ...(o.cmdline !== undefined ? { cmdline: cmdlineDigest(o.cmdline) } : {}),
       }),
       "--qemu-image",
     );
     sources.push("qemu-image");
     subjects.push(dir);
-    digests.push(`vmlinuz sha384:${kernel}`, `initrd.cpio sha384:${initrd}`);
+    digests.push(
+      `${kernelFile} sha384:${kernel}`,
+      `initrd.cpio sha384:${initrd}`,
+      `guest.img sha384:${disk}`,
+    );
   } else if (o.cmdline !== undefined) {
     throw new KbsAdminError("ERR_RV_USAGE", "--cmdline measures the command line of --qemu-image");
   }
@@ -324,7 +332,7 @@ export function addKbsAdminCommands(
     )
     .option(
       "--qemu-image <dir>",
-      "a qemu sandbox guest image: vmlinuz + initrd.cpio (the sandbox boots .tools/guest of the checkout, or $COCO_GUEST_DIR)",
+      "a qemu sandbox guest image: kernel (vmlinux, else vmlinuz), initrd.cpio and guest.img (the sandbox boots .tools/guest of the checkout, or $COCO_GUEST_DIR)",
     )
     .option("--cmdline <text>", "also measure this kernel command line (with --qemu-image)")
     .option("--snp-report <file>", "an SNP attestation report (binary) or SNP evidence (JSON)")

@@ -66,15 +66,23 @@ describe("reference values from measured guests", () => {
   const list = async (): Promise<Listed[]> =>
     JSON.parse(await kc(["list-reference-values", "--json"]));
 
-  function image(name: string): { dir: string; kernel: string; initrd: string } {
+  /** A guest image folder as scripts/build-guest-image lays it out (random bytes). */
+  function image(
+    name: string,
+    kernelFile: "vmlinuz" | "vmlinux" = "vmlinuz",
+  ): { dir: string; kernel: string; initrd: string; disk: string } {
     const d = join(dir, name);
     mkdirSync(d);
     const k = randomBytes(4096);
     const i = randomBytes(65536);
-    writeFileSync(join(d, "vmlinuz"), k);
+    const g = randomBytes(65536);
+    // With a decompressed vmlinux beside it, the sandbox boots that, so that is measured.
+    writeFileSync(join(d, "vmlinuz"), kernelFile === "vmlinuz" ? k : randomBytes(1024));
+    if (kernelFile === "vmlinux") writeFileSync(join(d, "vmlinux"), k);
     writeFileSync(join(d, "initrd.cpio"), i);
+    writeFileSync(join(d, "guest.img"), g);
     const h = (b: Buffer) => createHash("sha384").update(b).digest("hex");
-    return { dir: d, kernel: h(k), initrd: h(i) };
+    return { dir: d, kernel: h(k), initrd: h(i), disk: h(g) };
   }
 
   test("a qemu guest image: digests, expiry and provenance; --append keeps the old image", async () => {
@@ -94,6 +102,7 @@ describe("reference values from measured guests", () => {
     const kernel = rows.find((r) => r.name === "qemu_kernel");
     assert.deepEqual(kernel?.value, [a.kernel]);
     assert.deepEqual(rows.find((r) => r.name === "qemu_initrd")?.value, [a.initrd]);
+    assert.deepEqual(rows.find((r) => r.name === "qemu_disk")?.value, [a.disk]);
     assert.equal(kernel?.expired, false);
     const days = (Date.parse(kernel?.expiration ?? "") - before) / 86_400_000;
     assert.ok(days > 29.9 && days <= 30, `${days} days`);
@@ -101,14 +110,15 @@ describe("reference values from measured guests", () => {
     assert.equal(kernel?.provenance?.subject, a.dir);
     assert.equal(
       kernel?.provenance?.subject_digest,
-      `vmlinuz sha384:${a.kernel},initrd.cpio sha384:${a.initrd}`,
+      `vmlinuz sha384:${a.kernel},initrd.cpio sha384:${a.initrd},guest.img sha384:${a.disk}`,
     );
     assert.equal(kernel?.provenance?.note, "release 1");
     assert.match(kernel?.provenance?.tool ?? "", /^coco kbs-client /);
     assert.match(kernel?.registered ?? "", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
 
-    // A second image during a rollout: both kernels are accepted.
-    const b = image("image-b");
+    // A second image during a rollout: both kernels are accepted. It has a vmlinux, which
+    // is the kernel the sandbox boots, so that is measured.
+    const b = image("image-b", "vmlinux");
     await kc(["register-reference-values", "--qemu-image", b.dir, "--append"]);
     rows = await list();
     assert.deepEqual(rows.find((r) => r.name === "qemu_kernel")?.value, [a.kernel, b.kernel]);
@@ -208,6 +218,13 @@ describe("reference values from measured guests", () => {
     assert.match(
       await fails(["register-reference-values", "--snp-report", join(dir, "nope.bin")]),
       /ERR_RV_SOURCE: cannot read/,
+    );
+    // An image folder without the programs disk the sandbox needs is refused, naming the file.
+    const partial = image("image-partial");
+    rmSync(join(partial.dir, "guest.img"));
+    assert.match(
+      await fails(["register-reference-values", "--qemu-image", partial.dir]),
+      /ERR_RV_SOURCE: cannot read .*guest\.img/,
     );
     writeFileSync(join(dir, "garbage.bin"), randomBytes(100));
     assert.match(

@@ -96,15 +96,17 @@ test("explicit digests are checked for length and name", () => {
   assert.throws(() => tdxDigestReferenceValues({ mr_td: "zz" }), /96 hex/);
 });
 
-test("image digests name the kernel, initramfs and command line", () => {
+test("image digests name the kernel, initramfs, programs disk and command line", () => {
   const k = "a".repeat(96);
   const i = "b".repeat(96);
+  const g = "d".repeat(96);
   const c = cmdlineDigest("console=ttyS0");
   assert.equal(c.length, 96);
-  assert.deepEqual(imageReferenceValues({ kernel: k, initrd: i, cmdline: c }), {
+  assert.deepEqual(imageReferenceValues({ kernel: k, initrd: i, disk: g, cmdline: c }), {
     qemu_kernel: [k],
     qemu_initrd: [i],
+    qemu_disk: [g],
     qemu_cmdline: [c],
   });
-  assert.throws(() => imageReferenceValues({ kernel: "x", initrd: i }), /not a SHA-384/);
+  assert.throws(() => imageReferenceValues({ kernel: "x", initrd: i, disk: g }), /not a SHA-384/);
 });

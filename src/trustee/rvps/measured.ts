@@ -5,7 +5,8 @@
  * - SNP: the launch digest (`snp_launch_measurement`), the reported TCB and the policy and
  *   platform bits, from the same claims the SNP verifier derives (`snpClaims`);
  * - TDX: MRTD and RTMR 0–3 and XFAM from a quote's TD report body;
- * - an image the qemu sandbox boots: SHA-384 of the kernel, the initramfs and the command line.
+ * - an image the qemu sandbox boots: SHA-384 of the kernel, the initramfs, the programs disk
+ *   and, optionally, the command line.
  * Values the policy tests with `in` are lists, the others plain values, as upstream's policy
  * expects.
  */
@@ -78,6 +79,8 @@ export function tdxDigestReferenceValues(
 export interface GuestImageDigests {
   kernel: string;
   initrd: string;
+  /** Of the read-only programs disk (`guest.img`). */
+  disk: string;
   /** Of the kernel command line, when a fixed one is measured too. */
   cmdline?: string;
 }
@@ -87,7 +90,10 @@ export function cmdlineDigest(cmdline: string): string {
   return createHash("sha384").update(cmdline, "utf8").digest("hex");
 }
 
-/** Image reference values: `<prefix>_kernel`, `<prefix>_initrd`, `<prefix>_cmdline`. */
+/**
+ * Image reference values: `<prefix>_kernel`, `<prefix>_initrd`, `<prefix>_disk` and
+ * `<prefix>_cmdline`.
+ */
 export function imageReferenceValues(
   d: GuestImageDigests,
   prefix = "qemu",
@@ -98,6 +104,7 @@ export function imageReferenceValues(
   const out: Record<string, unknown> = {
     [`${prefix}_kernel`]: [d.kernel],
     [`${prefix}_initrd`]: [d.initrd],
+    [`${prefix}_disk`]: [d.disk],
   };
   if (d.cmdline !== undefined) out[`${prefix}_cmdline`] = [d.cmdline];
   return out;
