@@ -4,7 +4,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../helpers/ports.js";
@@ -24,6 +24,8 @@ export interface TestPostgres {
   port: number;
   password: string;
   process: RunningProcess;
+  /** Stops the server (SIGTERM, fast shutdown) and starts it again on the same port and data. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -84,27 +86,58 @@ export async function startPostgres(): Promise<TestPostgres> {
     "-c",
     "max_connections=100",
   ];
-  const proc = await startProcess({
-    name: "postgres",
-    command: cmd,
-    args,
-    ready: { kind: "tcp", port },
-    timeoutMs: 30000,
-  });
-  // TCP accept can precede readiness for queries; pg_isready waits for the real thing.
-  for (let i = 0; i < 100; i++) {
-    const r = spawnSync(join(PG_BIN, "pg_isready"), ["-h", "127.0.0.1", "-p", String(port)]);
-    if (r.status === 0) break;
-    await new Promise((r2) => setTimeout(r2, 100));
-  }
-  return {
+  const start = async () => {
+    const p = await startProcess({
+      name: "postgres",
+      command: cmd,
+      args,
+      ready: { kind: "tcp", port },
+      timeoutMs: 30000,
+    });
+    // TCP accept can precede readiness for queries; pg_isready waits for the real thing.
+    for (let i = 0; i < 100; i++) {
+      const r = spawnSync(join(PG_BIN, "pg_isready"), ["-h", "127.0.0.1", "-p", String(port)]);
+      if (r.status === 0) break;
+      await new Promise((r2) => setTimeout(r2, 100));
+    }
+    return p;
+  };
+  // SIGTERM is a smart shutdown, which waits for every client (Trustee's pool) to leave, and
+  // runuser does not wait for it: send the postmaster itself SIGINT (fast shutdown: clients
+  // are disconnected) and wait until it is gone, then stop the wrapper.
+  const shutdown = async () => {
+    let pid: number | undefined;
+    try {
+      pid = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
+    } catch {
+      pid = undefined; // not running
+    }
+    if (pid !== undefined && pid > 0) {
+      try {
+        process.kill(pid, "SIGINT");
+        for (let i = 0; i < 300; i++) {
+          process.kill(pid, 0);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      } catch {
+        // gone
+      }
+    }
+    await server.process.stop();
+  };
+  const server: TestPostgres = {
     url: `postgres://coco:${password}@127.0.0.1:${port}/postgres`,
     port,
     password,
-    process: proc,
+    process: await start(),
+    async restart() {
+      await shutdown();
+      server.process = await start();
+    },
     async stop() {
-      await proc.stop();
+      await shutdown();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return server;
 }
