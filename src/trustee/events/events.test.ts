@@ -295,6 +295,27 @@ describe("event recorder", () => {
     }
   });
 
+  test("a flood of events is swept at once, without waiting for the timer", async () => {
+    const store = createMemoryStore();
+    // The timer would sweep in an hour: only the early sweep can keep this bound.
+    const r = createEventRecorder({ store, replica: "r", storeBytes: 4000, sweepIntervalMs: 3.6e6 });
+    try {
+      for (let i = 0; i < 200; i++) {
+        r.record(input({ action: `flood-${i}` }));
+        if (i % 10 === 9) await r.flush();
+      }
+      await r.flush();
+      const keys = (await store.list(EVENT_NAMESPACE)).map((k) => parseBatchKey(k));
+      const total = keys.reduce((n, k) => n + (k?.bytes ?? 0), 0);
+      // The budget, an eighth more written before the sweep, and one flush.
+      const oneFlush = Math.max(...keys.map((k) => k?.bytes ?? 0));
+      assert.ok(total <= 4000 + 500 + oneFlush, `${total} bytes kept`);
+      assert.equal((await r.query({ limit: 1 }))[0]?.action, "flood-199");
+    } finally {
+      await r.close();
+    }
+  });
+
   test("the namespace is swept to its byte budget", async () => {
     const store = createMemoryStore();
     const r = createEventRecorder({ store, replica: "r", storeBytes: 2000, sweepIntervalMs: 10 });

@@ -107,6 +107,10 @@ export function createEventRecorder(opts: EventRecorderOptions): EventRecorder {
     }
   };
 
+  // Bytes written since the last sweep: a flood of decisions (refused handshakes cost an
+  // attacker nothing) triggers a sweep at once instead of waiting for the timer, so the
+  // namespace never holds more than the budget plus an eighth of it plus one flush.
+  let sinceSweep = 0;
   const writeOnce = async (): Promise<void> => {
     if (pending.length === 0) return;
     const taken = pending;
@@ -125,10 +129,12 @@ export function createEventRecorder(opts: EventRecorderOptions): EventRecorder {
         });
         await store.put(EVENT_NAMESPACE, key, bytes);
         done += b.count;
+        sinceSweep += bytes.length;
       }
       stats.written += done;
       if (failing) log(`trustee: events: store writable again (${stats.written} written)`);
       failing = false;
+      if (sinceSweep > storeBytes / 8) await sweep();
     } catch (err) {
       // Keep what was not written, in front of what arrived meanwhile, within the bound.
       pending = [...taken.slice(done), ...pending];
@@ -165,6 +171,7 @@ export function createEventRecorder(opts: EventRecorderOptions): EventRecorder {
   };
 
   const sweep = async (): Promise<void> => {
+    sinceSweep = 0;
     try {
       const drop = keysToSweep(await listBatches(), now(), retentionMs, storeBytes);
       for (const k of drop) await store.delete(EVENT_NAMESPACE, k);

@@ -2,7 +2,8 @@
  * Unauthenticated growth (issue #15, class 1): anyone can run a sample-TEE handshake, so
  * nothing a handshake sends may leave unbounded state behind. Oversized but valid inputs are
  * refused or kept within a byte budget; no handshake writes to disk before attestation
- * succeeds; a key that could never receive a resource gets no token.
+ * succeeds, except the event recording a refusal, which the event store keeps within its own
+ * byte budget; a key that could never receive a resource gets no token.
  */
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
@@ -15,10 +16,11 @@ import { rawRequest } from "../../../test/helpers/raw-http.js";
 import { generateTeeKeyPair } from "../../crypto/jwe.js";
 import { createRegoPolicyEngine } from "../as/policy/rego-engine.js";
 import { parseTrusteeConfig } from "../config.js";
+import { EVENT_NAMESPACE } from "../events/index.js";
 import { type RunningTrustee, startTrustee } from "../trustee.js";
 
-/** Bytes under `dir`, recursively (0 when absent). */
-function du(dir: string): number {
+/** Bytes under `dir`, recursively (0 when absent), leaving out the folders named in `except`. */
+function du(dir: string, except: readonly string[] = []): number {
   let total = 0;
   let entries: string[];
   try {
@@ -27,6 +29,7 @@ function du(dir: string): number {
     return 0;
   }
   for (const e of entries) {
+    if (except.includes(e)) continue;
     const p = join(dir, e);
     const st = statSync(p);
     total += st.isDirectory() ? du(p) : st.size;
@@ -57,6 +60,8 @@ storage_type = "LocalFs"
 dir_path = "${join(dir, "store")}"
 [stateless_session]
 replay_ledger = "storage"
+[events]
+store_mib = 0.05
 `),
       policyEngine: createRegoPolicyEngine(),
     });
@@ -67,8 +72,8 @@ replay_ledger = "storage"
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test("failed handshakes write nothing to disk", async () => {
-    const before = du(join(dir, "store"));
+  test("failed handshakes write nothing to disk but their events", async () => {
+    const before = du(join(dir, "store"), [EVENT_NAMESPACE]);
     for (let i = 0; i < 20; i++) {
       const h = await handshake(base, {
         tamper: (att) => {
@@ -78,7 +83,35 @@ replay_ledger = "storage"
       });
       assert.equal(h.attest.status, 401, h.attest.text);
     }
-    assert.equal(du(join(dir, "store")) - before, 0);
+    assert.equal(du(join(dir, "store"), [EVENT_NAMESPACE]) - before, 0);
+  });
+
+  test("refused handshakes are events, and events stay within their byte budget", async () => {
+    const events = t.events;
+    assert.ok(events !== undefined);
+    for (let i = 0; i < 150; i++) {
+      const h = await handshake(base, {
+        tamper: (att) => {
+          const ev = att["tee-evidence"] as { primary_evidence: { report_data: string } };
+          ev.primary_evidence.report_data = Buffer.alloc(48, i).toString("base64");
+        },
+      });
+      assert.equal(h.attest.status, 401, h.attest.text);
+      if (i % 25 === 24) await events.flush();
+    }
+    await events.flush();
+    const denials = await events.query({ kind: "attestation", verdict: "deny", limit: 1 });
+    assert.match(denials[0]?.failure?.detail ?? "", /report data|report_data|REPORT_DATA/i);
+    // 150 refusals are about three times the 0.05 MiB budget; what is kept is the budget, an
+    // eighth more written before a sweep, and one flush.
+    const folder = join(dir, "store", EVENT_NAMESPACE);
+    const files = readdirSync(folder).map((f) => statSync(join(folder, f)).size);
+    const budget = 0.05 * 1024 * 1024;
+    const kept = files.reduce((a, b) => a + b, 0);
+    assert.ok(kept <= budget * 1.125 + Math.max(...files), `${kept} bytes of events kept`);
+    assert.ok(events.stats().recorded >= 170, "every refusal was recorded");
+    // ... and the oldest were swept to stay within it.
+    assert.ok((await events.query({ limit: 10_000 })).length < events.stats().recorded);
   });
 
   test("successful handshakes with large init-data do not write their tokens to disk", async () => {
