@@ -298,7 +298,12 @@ describe("event recorder", () => {
   test("a flood of events is swept at once, without waiting for the timer", async () => {
     const store = createMemoryStore();
     // The timer would sweep in an hour: only the early sweep can keep this bound.
-    const r = createEventRecorder({ store, replica: "r", storeBytes: 4000, sweepIntervalMs: 3.6e6 });
+    const r = createEventRecorder({
+      store,
+      replica: "r",
+      storeBytes: 4000,
+      sweepIntervalMs: 3.6e6,
+    });
     try {
       for (let i = 0; i < 200; i++) {
         r.record(input({ action: `flood-${i}` }));
