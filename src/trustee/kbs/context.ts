@@ -18,7 +18,7 @@ import type { KeyValueStore } from "../storage/types.js";
 import { type AdminAuthorizer, type AdminIdentity, isAdminDenial } from "./admin-auth.js";
 import type { DecisionRecorderOptions } from "./decisions.js";
 import { KbsServerError, type KbsServerErrorCode } from "./errors.js";
-import { readBody } from "./http.js";
+import { dashboardCredential, readBody } from "./http.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import type { ReplayLedger } from "./replay.js";
 import type { ResourcePolicy } from "./resource-policy.js";
@@ -51,11 +51,8 @@ export interface KbsDeps {
   /** Where decisions are recorded as events (none: no events, no event API). */
   events?: EventRecorder;
   eventOptions?: DecisionRecorderOptions;
-  /**
-   * The `Authorization` value a browser row may use instead of the header: the admin token
-   * the dashboard cookie carries sealed (`dashboard/`), or undefined.
-   */
-  browserCredential?: (req: IncomingMessage) => string | undefined;
+  /** Serve the dashboard (`dashboard.ts`; default true). */
+  dashboard?: boolean;
 }
 
 /** The shared context of one KBS instance. */
@@ -106,7 +103,7 @@ export function createKbsContext(deps: KbsDeps): KbsContext {
   ) => {
     try {
       const authorization =
-        req.headers.authorization ?? (browser === true ? deps.browserCredential?.(req) : undefined);
+        req.headers.authorization ?? (browser === true ? dashboardCredential(req) : undefined);
       return await deps.admin.check(authorization, path);
     } catch (e) {
       req.resume();

@@ -21,6 +21,7 @@ import {
 import { KBS_PATH_PREFIX } from "../../protocol/kbs/types.js";
 import { createAdminRoutes } from "./admin-api.js";
 import { createKbsContext, err, type KbsContext, type KbsDeps } from "./context.js";
+import { createDashboardRoutes } from "./dashboard.js";
 import { createDecisionRecorder, type DecisionRecorder, eventKindOf } from "./decisions.js";
 import { KbsServerError } from "./errors.js";
 import { createEventRoutes } from "./events-api.js";
@@ -60,6 +61,7 @@ export function createKbsRouter(ctx: KbsContext): Router {
     ...createAdminRoutes(ctx),
     ...(deps.events !== undefined ? createEventRoutes(deps.events) : []),
     ...((deps.resourcePlugin ?? true) ? createResourceRoutes(ctx, rcar) : []),
+    ...((deps.dashboard ?? true) ? createDashboardRoutes(ctx) : []),
   ];
   return createRouter(routes);
 }
@@ -125,11 +127,12 @@ export function createKbsHandler(
       }
     }
     const note: DecisionNote = {};
-    if (record === undefined || eventKindOf(row) === undefined) {
+    if (row.refusal === undefined && (record === undefined || eventKindOf(row) === undefined)) {
       if (row.admin !== undefined) await ctx.adminCheck(req, path.path, row.admin);
       await row.handle({ req, res, path, rest, note });
       return;
     }
+    const recorded = record !== undefined && eventKindOf(row) !== undefined ? record : undefined;
     const started = performance.now();
     try {
       if (row.admin !== undefined) {
@@ -138,10 +141,14 @@ export function createKbsHandler(
       }
       await row.handle({ req, res, path, rest, note });
     } catch (e) {
-      record(row, req, note, started, e);
+      recorded?.(row, req, note, started, e);
+      if (row.refusal !== undefined && e instanceof KbsServerError && !res.headersSent) {
+        row.refusal(res, e);
+        return;
+      }
       throw e;
     }
-    record(row, req, note, started);
+    recorded?.(row, req, note, started);
   }
 
   return (req, res) => {

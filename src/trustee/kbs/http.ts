@@ -86,6 +86,15 @@ export function getCookie(req: IncomingMessage, name: string): string | undefine
   return undefined;
 }
 
+/** The cookie in which the dashboard keeps the admin token (`dashboard.ts`). */
+export const DASHBOARD_COOKIE = "kbs-dashboard";
+
+/** The `Authorization` value the dashboard cookie stands for, or undefined. */
+export function dashboardCredential(req: IncomingMessage): string | undefined {
+  const token = getCookie(req, DASHBOARD_COOKIE);
+  return token !== undefined && token !== "" ? `Bearer ${token}` : undefined;
+}
+
 /** Sends a JSON body. */
 export function sendJson(
   res: ServerResponse,

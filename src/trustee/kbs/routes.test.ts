@@ -170,6 +170,8 @@ test("the route table: each endpoint by one spelling; unknown plugins and tails 
   assert.deepEqual(admin.sort(), [
     "DELETE /kbs/v0/reference-value",
     "DELETE /kbs/v0/resource",
+    "GET /kbs/v0/dashboard",
+    "GET /kbs/v0/dashboard/stream",
     "GET /kbs/v0/events",
     "GET /kbs/v0/reference-value",
     "GET /kbs/v0/resource-policy",

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CanonicalRequestPath } from "../../protocol/kbs/request-path.js";
 import type { TrusteeEventKind } from "../events/event.js";
 import type { AdminIdentity } from "./admin-auth.js";
+import type { KbsServerError } from "./errors.js";
 
 /**
  * What a handler learned about the decision it made, for the event the decision middleware
@@ -48,8 +49,8 @@ export interface AdminRequirement {
    */
   plugin?: boolean;
   /**
-   * A browser page (the dashboard): the admin token may also come from the sealed dashboard
-   * cookie, and a refusal is an HTML page instead of ErrorInformation.
+   * A browser page (the dashboard): the admin token may also come from the dashboard cookie
+   * (`http.ts` DASHBOARD_COOKIE) when there is no Authorization header.
    */
   browser?: boolean;
 }
@@ -76,6 +77,11 @@ export interface Route {
    * Admin rows record their refusals and, unless they are GETs, their successes.
    */
   event?: { kind: TrusteeEventKind; action?: string };
+  /**
+   * Answers a refusal (a KbsServerError from the admin middleware or the handler) instead of
+   * ErrorInformation: the dashboard's browser rows show a page.
+   */
+  refusal?: (res: ServerResponse, e: KbsServerError) => void;
   handle(c: RouteContext): Promise<void> | void;
 }
 
