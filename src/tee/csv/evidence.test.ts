@@ -4,7 +4,6 @@ import { describe, test } from "node:test";
 import { csvCertJson } from "../../../test/helpers/csv-test-pki.js";
 import { evidenceCodeOf as codeOf } from "../../../test/helpers/evidence-code.js";
 import { sharedPath, sharedSkip } from "../../../test/helpers/paths.js";
-import { EvidenceError } from "../common/errors.js";
 import {
   ATTESTATION_EXT_MAGIC,
   CSV_CERT_SIZE,

@@ -7,7 +7,6 @@ import { sharedPath, sharedSkip } from "../../../../../test/helpers/paths.js";
 import { decodeCbor, encodeCbor } from "../../../../crypto/cbor.js";
 import { COSE_ALGS, parseCoseSign1, signCoseSign1 } from "../../../../crypto/cose.js";
 import { parseCcaEvidence, parseCcaToken } from "../../../../tee/cca/index.js";
-import { EvidenceError } from "../../../../tee/common/errors.js";
 import {
   createCcaVerifier,
   parseCcaReferenceValues,

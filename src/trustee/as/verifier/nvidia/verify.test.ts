@@ -4,7 +4,6 @@ import { test } from "node:test";
 import { evidenceCodeOf as codeOf } from "../../../../../test/helpers/evidence-code.js";
 import { sharedPath, sharedSkip } from "../../../../../test/helpers/paths.js";
 import { parseCertificate } from "../../../../tee/common/certs.js";
-import { EvidenceError } from "../../../../tee/common/errors.js";
 import {
   type NvidiaDeviceEvidence,
   parseNvidiaEvidence,

@@ -14,7 +14,6 @@ import { after, before, describe, test } from "node:test";
 import { evidenceCodeOf as codeOf } from "../../../../../test/helpers/evidence-code.js";
 import type { RunningProcess } from "../../../../../test/helpers/process.js";
 import { startSwtpm, swtpmSkip } from "../../../../../test/helpers/swtpm.js";
-import { EvidenceError } from "../../../../tee/common/errors.js";
 import { parseTpmEvidence } from "../../../../tee/tpm/index.js";
 import { verifyTpmEvidence } from "./verify.js";
 

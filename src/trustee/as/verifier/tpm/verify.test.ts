@@ -4,7 +4,6 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { evidenceCodeOf as codeOf } from "../../../../../test/helpers/evidence-code.js";
 import { sharedPath, sharedSkip } from "../../../../../test/helpers/paths.js";
-import { EvidenceError } from "../../../../tee/common/errors.js";
 import { parseTpmEvidence } from "../../../../tee/tpm/index.js";
 import { createTpmVerifier, verifyTpmEvidence } from "./index.js";
 
