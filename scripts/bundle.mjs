@@ -48,6 +48,14 @@ export const BUNDLES = [
     about: "the peer-pod VM's services: process-user-data, agent start, forwarder (podvm image)",
   },
   {
+    out: "containerd-shim-coco-v2.mjs",
+    entry: "dist/src/host/shim/program.js",
+    about: "the containerd shim, loaded by its entry (dist/src/host/shim/main.js)",
+    // `start` and `delete` (once per pod and container) load their chunk, not the long-running
+    // shim's sandbox and agent code.
+    split: true,
+  },
+  {
     out: "guest-run.mjs",
     entry: "dist/src/guest/agent/cached-run.js",
     about: "runs a .cjs guest program with its V8 code cache (qemu guest)",

@@ -27,7 +27,10 @@ export async function containerImage(
   namespace: string,
   id: string,
 ): Promise<string> {
-  const grpc = await import("@grpc/grpc-js");
+  // A CommonJS package: node's ESM loader gives its exports as named exports and as `default`,
+  // a split esbuild bundle only as `default`.
+  const ns = await import("@grpc/grpc-js");
+  const grpc = (ns as unknown as { default?: typeof ns }).default ?? ns;
   const target = address.startsWith("unix://") ? address : `unix://${address}`;
   const client = new grpc.Client(target, grpc.credentials.createInsecure(), {
     "grpc.max_receive_message_length": MAX_MESSAGE,

@@ -1,38 +1,21 @@
 #!/usr/bin/env node
 /**
  * `containerd-shim-coco-v2`: the containerd runtime v2 shim of coco-ts (runtime type
- * `io.containerd.coco.v2`). `start` hands containerd the address of the pod's shim (starting it
- * for a new pod), `delete` cleans up after a shim containerd lost, and without an action the
- * process is that long-running shim (started by `start` with `-socket`).
+ * `io.containerd.coco.v2`). containerd starts it for every pod and container (`start`, `delete`)
+ * and it starts itself once per pod as the long-running shim, so its start-up is on every pod's
+ * path: this entry is kept to the runtime check and the compile cache, and the program comes
+ * from its bundle (dist/bundle/containerd-shim-coco-v2.mjs, made by npm run build: one file
+ * through the compile cache instead of ~300 modules to resolve, load and link) when there is
+ * one, else from tsc's output (program.ts).
  */
-import { parseShimFlags } from "./bootstrap.js";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { startEntry } from "../../node-runtime.js";
 
-async function main(argv: string[]): Promise<number> {
-  const flags = parseShimFlags(argv);
-  if (flags.version) {
-    const { SHIM_VERSION } = await import("./version.js");
-    process.stdout.write(`${SHIM_VERSION}\n`);
-    return 0;
-  }
-  if (flags.info) return (await import("./commands.js")).info();
-  if (flags.action === "start") return (await import("./commands.js")).start(flags);
-  if (flags.action === "delete") return (await import("./commands.js")).del(flags);
-  if (flags.action === "" && flags.socket !== "") return (await import("./server.js")).serve(flags);
-  process.stderr.write(
-    `containerd-shim-coco-v2: unknown action ${JSON.stringify(flags.action)} (start, delete, -v, -info)\n`,
-  );
-  return 2;
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    // The server keeps running on its own; start, delete and -v end here.
-    if (code >= 0) process.exitCode = code;
-  },
-  (err: Error & { code?: string }) => {
-    process.stderr.write(
-      `containerd-shim-coco-v2: ${err.code ? `${err.code}: ` : ""}${err.message}\n`,
-    );
-    process.exitCode = 1;
-  },
-);
+await startEntry("containerd-shim-coco-v2", async () => {
+  const bundle = new URL("../../../bundle/containerd-shim-coco-v2.mjs", import.meta.url);
+  const program: typeof import("./program.js") = existsSync(fileURLToPath(bundle))
+    ? await import(bundle.href)
+    : await import("./program.js");
+  await program.main(process.argv.slice(2));
+});
