@@ -142,3 +142,37 @@ test("features not implemented here fail loudly", () => {
   ];
   for (const [text, re] of cases) assert.throws(() => parseTrusteeConfig(text), re);
 });
+
+test("[events]: defaults, values, and bad values named", () => {
+  assert.deepEqual(parseTrusteeConfig(upstreamDefault).events, {
+    enabled: true,
+    storeMiB: 64,
+    retentionDays: 30,
+    trustedProxies: [],
+  });
+  const set = parseTrusteeConfig(
+    `${upstreamDefault}\n[events]\nenabled = false\nstore_mib = 8\nretention_days = 7\ntrusted_proxies = ["10.0.0.2", "::1"]\n`,
+  );
+  assert.deepEqual(set.events, {
+    enabled: false,
+    storeMiB: 8,
+    retentionDays: 7,
+    trustedProxies: ["10.0.0.2", "::1"],
+  });
+  const bad: [string, RegExp][] = [
+    ["retention = 3", /unknown key events\.retention/],
+    ['trusted_proxies = ["lb.example"]', /events\.trusted_proxies: "lb\.example" is not an IP/],
+    ['enabled = "yes"', /events\.enabled/],
+    ['store_mib = "8"', /events\.store_mib/],
+  ];
+  for (const [line, re] of bad) {
+    assert.throws(
+      () => parseTrusteeConfig(`${upstreamDefault}\n[events]\n${line}\n`),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.code, "ERR_TRUSTEE_CONFIG");
+        assert.match(e.message, re);
+        return true;
+      },
+    );
+  }
+});
