@@ -333,7 +333,7 @@ export async function startCluster(opts: ClusterOptions): Promise<KubeCluster> {
             "--bind-address=127.0.0.1",
             `--secure-port=${await freePort()}`,
             "--leader-elect=false",
-            "--use-service-account-credentials=false",
+            "--use-service-account-credentials=true",
             `--service-account-private-key-file=${saKey}`,
             `--root-ca-file=${ca}`,
             // Only what the tests use: Deployments and ReplicaSets, the default ServiceAccount and
