@@ -74,6 +74,15 @@ const chapters: Chapter[] = [
     },
   },
   {
+    name: "kubectl",
+    title:
+      "Kubernetes cluster: kubectl apply runs the confidential pod on a one-node cluster (RuntimeClass coco-dev)",
+    unavailable: async () => (await import("./kubectl.js")).kubectlUnavailable(),
+    run: async (log) => {
+      await (await import("./kubectl.js")).demoKubectl(log);
+    },
+  },
+  {
     name: "qemu",
     title:
       "The qemu sandbox: the same kind of pod in a real VM (KVM where it works, TCG otherwise)",
