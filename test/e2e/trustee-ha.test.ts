@@ -382,6 +382,12 @@ ${ports.map((p, i) => `  server replica${i} 127.0.0.1:${p} check`).join("\n")}
     cycles: Object.fromEntries(cycles),
     acked: { resources: ackedResources.size, referenceValues: ackedValues.size },
     refusals: [...seen.refusals],
+    // What a replica logged for a 500 (a failure it did not map to a refusal).
+    internal: replicas
+      .flatMap((r) => (r?.output() ?? "").split("\n"))
+      .filter((l) => /internal error/.test(l))
+      .slice(0, 3)
+      .map((l) => l.slice(0, 300)),
   };
   process.stderr.write(`trustee-ha: ${JSON.stringify(report)}\n`);
 
@@ -389,6 +395,9 @@ ${ports.map((p, i) => `  server replica${i} 127.0.0.1:${p} check`).join("\n")}
   assert.deepEqual(seen.transport.slice(0, 5), [], "requests left without an answer");
   assert.deepEqual(seen.byBalancer.slice(0, 5), [], "requests no replica answered");
   assert.equal(seen.answered, seen.requests);
+  // A store outage is refused naming it (401), never an internal error.
+  assert.deepEqual(report.internal, [], "a replica answered 500");
+  assert.equal(seen.statuses.get(500), undefined);
   assert.deepEqual(wrong, [], "a guest got a wrong resource value");
   // The service was there before and came back after each fault.
   for (const p of ["steady", "replica killed", "replica back", "postgres back"]) {

@@ -240,7 +240,18 @@ export function createRcarHandlers(ctx: KbsContext): RcarHandlers {
     }
     // Single use of the challenge, claimed only once the evidence passed: failed attempts
     // leave nothing behind (with replay_ledger = "storage", no write at all).
-    if (!(await deps.replay.claim(session.id, session.exp))) {
+    let first: boolean;
+    try {
+      first = await deps.replay.claim(session.id, session.exp);
+    } catch (e) {
+      // The shared store is down (a PostgreSQL restart): a refusal naming it, not a 500.
+      throw err(
+        "ERR_KBS_ATTESTATION",
+        `${prefix}the replay ledger is unavailable (${(e as Error).message}); try again`,
+        e,
+      );
+    }
+    if (!first) {
       throw err(
         "ERR_KBS_ATTESTATION",
         `${prefix}challenge already used (replayed attestation); call /auth again`,

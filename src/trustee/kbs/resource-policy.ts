@@ -61,7 +61,17 @@ export async function createResourcePolicy(
     },
     async evaluate(claims, data) {
       // Read every time: another replica may have changed it (the compiled form is cached).
-      const raw = await kv.get(NAMESPACE, KEY);
+      let raw: Uint8Array | undefined;
+      try {
+        raw = await kv.get(NAMESPACE, KEY);
+      } catch (err) {
+        // The store is down (a PostgreSQL restart): a refusal naming it, not an internal error.
+        throw new KbsServerError(
+          "ERR_KBS_POLICY_ENGINE",
+          `Policy engine error: resource policy storage failed: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
       const text = raw === undefined ? initial : Buffer.from(raw).toString("utf8");
       let out: Record<string, unknown>;
       try {
