@@ -6,14 +6,7 @@
  * Input is read from the stdin FIFO and sent with WriteStdin (refused unless the policy allows).
  */
 import { once } from "node:events";
-import {
-  closeSync,
-  constants,
-  createReadStream,
-  createWriteStream,
-  openSync,
-  type WriteStream,
-} from "node:fs";
+import { closeSync, constants, createReadStream, openSync, type WriteStream } from "node:fs";
 import { open } from "node:fs/promises";
 import type { AgentClient } from "../runtime/agent-client.js";
 
@@ -71,7 +64,9 @@ async function openWriter(path: string): Promise<WriteStream> {
   pending.set(key, { path, reader: false });
   try {
     const fh = await open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
-    return createWriteStream("", { fd: fh.fd, autoClose: true });
+    // The stream owns the FileHandle itself: a stream on its bare fd leaves the handle to the
+    // garbage collector, which closes the fd under the stream (EBADF, the last output lost).
+    return fh.createWriteStream({ autoClose: true });
   } finally {
     pending.delete(key);
   }
