@@ -4,11 +4,13 @@
 // Each test FILE gets 180 s (node's --test-timeout bounds a whole file, not each test in it) unless
 // its first lines declare more, as files that boot VMs do:
 //   // run-tests: timeout 15 min (why that much)
-// Files are run grouped by that budget, the quick ones first, so slow boots never starve them. A
-// hang must fail, not stall CI; the process exits once its tests are done even if a leaked handle
-// would keep it alive.
+// Files run quick ones first, so slow boots never starve them, each in its own `node --test` child
+// (COCO_TEST_CONCURRENCY side by side, default one less than the cores). A hang must fail, not stall
+// CI: a file still running a minute after its budget is killed with its process group; the process
+// exits once its tests are done even if a leaked handle would keep it alive.
 import { spawn } from "node:child_process";
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -52,46 +54,81 @@ function budget(file) {
   const m = /^\/\/ run-tests: timeout (\d+) min\b/m.exec(buf.subarray(0, n).toString("utf8"));
   return m ? Number(m[1]) * 60_000 : DEFAULT_MS;
 }
-const groups = new Map();
-for (const f of files) {
-  const ms = budget(f);
-  groups.set(ms, [...(groups.get(ms) ?? []), f]);
-}
-// Runs one group, passing its report through and adding up its closing counts.
+// Quick files first, so slow boots never starve them; then by path.
+const plan = files.map((f) => ({ file: f, ms: budget(f) })).sort((a, b) => a.ms - b.ms);
+// node's --test-timeout fails a test that overruns, but a file whose top level never settles (a
+// hung import, an await on a peer that never answers) is not stopped by it: each file therefore
+// runs in its own `node --test` child, in its own process group, killed with everything it started
+// once its budget plus a grace minute is spent, and counted as a failure.
+const GRACE_MS = 60_000;
+const workers = Math.max(1, Number(process.env.COCO_TEST_CONCURRENCY) || availableParallelism() - 1);
 const totals = { passed: 0, failed: 0, skipped: 0 };
-function runGroup(ms, group) {
+function runFile({ file, ms }) {
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      ["--test", "--test-reporter=spec", `--test-timeout=${ms}`, "--test-force-exit", ...group],
-      { stdio: ["inherit", "pipe", "inherit"], cwd: root },
+      ["--test", "--test-reporter=spec", `--test-timeout=${ms}`, "--test-force-exit", file],
+      { stdio: ["ignore", "pipe", "pipe"], cwd: root, detached: true },
     );
+    // One file at a time streams its report; files run side by side print theirs when done.
+    const stream = workers === 1;
+    const out = [];
+    const emit = (chunk, to) => (stream ? to.write(chunk) : out.push([to, chunk]));
     let line = "";
+    let counted = false;
     child.stdout.on("data", (chunk) => {
-      process.stdout.write(chunk);
+      emit(chunk, process.stdout);
       const lines = (line + chunk.toString("utf8")).split("\n");
       line = lines.pop() ?? "";
       for (const l of lines) {
         const m = /^ℹ (pass|fail|cancelled|skipped) (\d+)$/.exec(l);
         if (!m) continue;
+        counted = true;
         const n = Number(m[2]);
         if (m[1] === "pass") totals.passed += n;
         else if (m[1] === "skipped") totals.skipped += n;
         else totals.failed += n;
       }
     });
-    child.on("close", (code) => resolve(code ?? 1));
+    child.stderr.on("data", (chunk) => emit(chunk, process.stderr));
+    let killed = false;
+    const watchdog = setTimeout(() => {
+      killed = true;
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {}
+    }, ms + GRACE_MS);
+    child.on("close", (code, signal) => {
+      clearTimeout(watchdog);
+      for (const [to, chunk] of out) to.write(chunk);
+      const name = relative(root, file);
+      if (killed) {
+        console.log(
+          `✖ ${name}: still running ${(ms + GRACE_MS) / 60_000} min after it started (budget ${ms / 60_000} min + 1); killed with its process group`,
+        );
+      } else if (code !== 0 && !counted) {
+        console.log(`✖ ${name}: exited ${signal ?? code} before reporting its tests`);
+      }
+      if (killed || (code !== 0 && !counted)) totals.failed += 1;
+      resolve(killed ? 1 : (code ?? 1));
+    });
   });
 }
 let status = 0;
-for (const ms of [...groups.keys()].sort((a, b) => a - b)) {
-  const group = groups.get(ms);
-  if (groups.size > 1) {
-    console.log(`# run-tests: ${group.length} file(s) with ${ms / 60_000} min each`);
+let next = 0;
+let lastMs = -1;
+async function worker() {
+  while (next < plan.length) {
+    const item = plan[next++];
+    if (item.ms !== lastMs) {
+      lastMs = item.ms;
+      console.log(`# run-tests: files with ${item.ms / 60_000} min each`);
+    }
+    const code = await runFile(item);
+    if (code !== 0) status = code;
   }
-  const code = await runGroup(ms, group);
-  if (code !== 0) status = code;
 }
-// One closing line over every group.
+await Promise.all(Array.from({ length: Math.min(workers, plan.length) }, worker));
+// One closing line over every file.
 console.log(`total: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 process.exit(status);
