@@ -61,7 +61,10 @@ const plan = files.map((f) => ({ file: f, ms: budget(f) })).sort((a, b) => a.ms 
 // runs in its own `node --test` child, in its own process group, killed with everything it started
 // once its budget plus a grace minute is spent, and counted as a failure.
 const GRACE_MS = 60_000;
-const workers = Math.max(1, Number(process.env.COCO_TEST_CONCURRENCY) || availableParallelism() - 1);
+const workers = Math.max(
+  1,
+  Number(process.env.COCO_TEST_CONCURRENCY) || availableParallelism() - 1,
+);
 const totals = { passed: 0, failed: 0, skipped: 0 };
 function runFile({ file, ms }) {
   return new Promise((resolve) => {
