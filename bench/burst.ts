@@ -9,7 +9,7 @@
  * container started, first output, exit), and the CPU time of all the processes involved.
  */
 import { execFile, spawn } from "node:child_process";
-import { createHash, generateKeyPairSync } from "node:crypto";
+import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +18,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { parsePod } from "../src/host/runtime/pod.js";
 import { podInitData } from "../src/host/runtime/run.js";
 import { BUSYBOX_BIN, pushBusyboxImage } from "../test/helpers/busybox-image.js";
+import { publishOwnerImage } from "../test/helpers/owner-image.js";
 import { startRegistry } from "../test/helpers/registry.js";
 import { cocoCli, startTrusteeProcess } from "../test/helpers/trustee-process.js";
 import { printHeader, report, type Stats, summarize } from "./harness.js";
@@ -138,51 +139,13 @@ export async function run(args: string[]): Promise<void> {
     // The owner's side, as in the pod demo: encrypted, signed image; sealed secret; policy.
     const plain = await pushBusyboxImage(reg.host, "burst/app", "v1");
     const image = `${reg.host}/burst/app:encrypted`;
-    await trustee.coco([
-      "image",
-      "encrypt",
-      "--kbs-key",
-      "kbs:///default/image-key/burst",
-      "--kbs-url",
-      trustee.url,
-      "--kbs-admin-token-file",
-      trustee.adminTokenFile,
-      "--src-tls-verify=false",
-      "--dest-tls-verify=false",
-      `docker://${plain.tagged}`,
-      `docker://${image}`,
-    ]);
-    const cosign = generateKeyPairSync("ec", { namedCurve: "P-256" });
-    writeFileSync(
-      join(dir, "cosign.pem"),
-      cosign.privateKey.export({ type: "pkcs8", format: "pem" }),
-      { mode: 0o600 },
-    );
-    await trustee.coco([
-      "image",
-      "sign",
-      "--key",
-      join(dir, "cosign.pem"),
-      "--tls-verify=false",
-      image,
-    ]);
-    await trustee.putResource(
-      "default/cosign-key/burst",
-      cosign.publicKey.export({ type: "spki", format: "pem" }) as string,
-    );
-    await trustee.putResource(
-      "default/security-policy/burst",
-      JSON.stringify({
-        default: [{ type: "reject" }],
-        transports: {
-          docker: {
-            [`${reg.host}/burst`]: [
-              { type: "sigstoreSigned", keyPath: "kbs:///default/cosign-key/burst" },
-            ],
-          },
-        },
-      }),
-    );
+    await publishOwnerImage(trustee, {
+      source: plain.tagged,
+      target: image,
+      work: dir,
+      scope: `${reg.host}/burst`,
+      name: "burst",
+    });
     const secret = `burst-secret-${Date.now()}`;
     const sealed = await trustee.sealSecret(
       "default/app/secret",

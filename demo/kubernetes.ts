@@ -7,9 +7,7 @@
  * `crictl exec` is refused by the pod's policy, and the same pod with altered init-data gets
  * nothing from Trustee. Development sandbox (process): no confidentiality from this host.
  */
-import { createHash, generateKeyPairSync } from "node:crypto";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
 import { guestConfigs } from "../src/host/genpolicy/guest-config.js";
 import { decodeInitDataAnnotation } from "../src/protocol/agent/index.js";
 import {
@@ -20,6 +18,7 @@ import {
   startCocoCri,
   waitLogs,
 } from "../test/helpers/coco-cri.js";
+import { publishOwnerImage } from "../test/helpers/owner-image.js";
 import { startTrusteeProcess } from "../test/helpers/trustee-process.js";
 
 /** What the demo showed. */
@@ -46,41 +45,12 @@ export async function demoKubernetes(log: (line: string) => void): Promise<Kuber
     );
     log(`Trustee at ${trustee.url}; registry at ${c.registry.url}`);
     const image = `${c.registry.host}/coco/busybox-enc:v1`;
-    await trustee.coco([
-      "image",
-      "encrypt",
-      "--kbs-key",
-      "kbs:///default/image-key/app",
-      "--kbs-url",
-      trustee.url,
-      "--kbs-admin-token-file",
-      trustee.adminTokenFile,
-      "--src-tls-verify=false",
-      "--dest-tls-verify=false",
-      `docker://${c.image}`,
-      `docker://${image}`,
-    ]);
-    const pem = join(c.work, "cosign.pem");
-    const cosign = generateKeyPairSync("ec", { namedCurve: "P-256" });
-    writeFileSync(pem, cosign.privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
-    await trustee.coco(["image", "sign", "--key", pem, "--tls-verify=false", image]);
-    await trustee.putResource(
-      "default/cosign-key/app",
-      cosign.publicKey.export({ type: "spki", format: "pem" }) as string,
-    );
-    await trustee.putResource(
-      "default/security-policy/app",
-      JSON.stringify({
-        default: [{ type: "reject" }],
-        transports: {
-          docker: {
-            [c.registry.host]: [
-              { type: "sigstoreSigned", keyPath: "kbs:///default/cosign-key/app" },
-            ],
-          },
-        },
-      }),
-    );
+    await publishOwnerImage(trustee, {
+      source: c.image,
+      target: image,
+      work: c.work,
+      scope: c.registry.host,
+    });
     const secret = `k8s-demo-secret-${Date.now()}`;
     const sealed = await trustee.sealSecret(
       "default/app/secret",

@@ -9,7 +9,7 @@
  */
 
 import { execFile } from "node:child_process";
-import { createHash, generateKeyPairSync } from "node:crypto";
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +17,7 @@ import { promisify } from "node:util";
 import { parsePod } from "../src/host/runtime/pod.js";
 import { podInitData } from "../src/host/runtime/run.js";
 import { pushBusyboxImage } from "../test/helpers/busybox-image.js";
+import { publishOwnerImage } from "../test/helpers/owner-image.js";
 import { startRegistry } from "../test/helpers/registry.js";
 import { cocoCli, startTrusteeProcess } from "../test/helpers/trustee-process.js";
 
@@ -54,51 +55,12 @@ export async function demoPod(log: (line: string) => void): Promise<PodDemoResul
     // The owner's image: encrypted with a key generated into Trustee, then cosign-signed.
     const plain = await pushBusyboxImage(reg.host, "demo/app", "v1");
     const image = `${reg.host}/demo/app:encrypted`;
-    await trustee.coco([
-      "image",
-      "encrypt",
-      "--kbs-key",
-      "kbs:///default/image-key/app",
-      "--kbs-url",
-      trustee.url,
-      "--kbs-admin-token-file",
-      trustee.adminTokenFile,
-      "--src-tls-verify=false",
-      "--dest-tls-verify=false",
-      `docker://${plain.tagged}`,
-      `docker://${image}`,
-    ]);
-    const cosign = generateKeyPairSync("ec", { namedCurve: "P-256" });
-    writeFileSync(
-      join(dir, "cosign.pem"),
-      cosign.privateKey.export({ type: "pkcs8", format: "pem" }),
-      { mode: 0o600 },
-    );
-    await trustee.coco([
-      "image",
-      "sign",
-      "--key",
-      join(dir, "cosign.pem"),
-      "--tls-verify=false",
-      image,
-    ]);
-    await trustee.putResource(
-      "default/cosign-key/app",
-      cosign.publicKey.export({ type: "spki", format: "pem" }) as string,
-    );
-    await trustee.putResource(
-      "default/security-policy/app",
-      JSON.stringify({
-        default: [{ type: "reject" }],
-        transports: {
-          docker: {
-            [`${reg.host}/demo`]: [
-              { type: "sigstoreSigned", keyPath: "kbs:///default/cosign-key/app" },
-            ],
-          },
-        },
-      }),
-    );
+    await publishOwnerImage(trustee, {
+      source: plain.tagged,
+      target: image,
+      work: dir,
+      scope: `${reg.host}/demo`,
+    });
     log(
       `owner: ${image} encrypted (key in Trustee at kbs:///default/image-key/app) and cosign-signed; signature policy in Trustee`,
     );

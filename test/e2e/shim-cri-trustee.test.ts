@@ -7,9 +7,7 @@
  * the CRI as kubelet does; the policy is what `coco policy generate` writes.
  */
 import assert from "node:assert/strict";
-import { createHash, generateKeyPairSync } from "node:crypto";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { guestConfigs } from "../../src/host/genpolicy/guest-config.js";
 import { decodeInitDataAnnotation } from "../../src/protocol/agent/index.js";
@@ -23,6 +21,7 @@ import {
   waitLogs,
   waitState,
 } from "../helpers/coco-cri.js";
+import { publishOwnerImage } from "../helpers/owner-image.js";
 import { startTrusteeProcess, type TrusteeProcess } from "../helpers/trustee-process.js";
 
 const skip = cocoCriSkip();
@@ -37,39 +36,12 @@ before(async () => {
   c = await startCocoCri({ snapshotter: true });
   trustee = await startTrusteeProcess(c.work);
   encrypted = `${c.registry.host}/coco/busybox-enc:v1`;
-  await trustee.coco([
-    "image",
-    "encrypt",
-    "--kbs-key",
-    "kbs:///default/image-key/app",
-    "--kbs-url",
-    trustee.url,
-    "--kbs-admin-token-file",
-    trustee.adminTokenFile,
-    "--src-tls-verify=false",
-    "--dest-tls-verify=false",
-    `docker://${c.image}`,
-    `docker://${encrypted}`,
-  ]);
-  const pem = join(c.work, "cosign.pem");
-  const cosign = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  writeFileSync(pem, cosign.privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
-  await trustee.coco(["image", "sign", "--key", pem, "--tls-verify=false", encrypted]);
-  await trustee.putResource(
-    "default/cosign-key/app",
-    cosign.publicKey.export({ type: "spki", format: "pem" }) as string,
-  );
-  await trustee.putResource(
-    "default/security-policy/app",
-    JSON.stringify({
-      default: [{ type: "reject" }],
-      transports: {
-        docker: {
-          [c.registry.host]: [{ type: "sigstoreSigned", keyPath: "kbs:///default/cosign-key/app" }],
-        },
-      },
-    }),
-  );
+  await publishOwnerImage(trustee, {
+    source: c.image,
+    target: encrypted,
+    work: c.work,
+    scope: c.registry.host,
+  });
   sealed = await trustee.sealSecret("default/app/secret", SECRET, "default/sealing-key/app");
 });
 

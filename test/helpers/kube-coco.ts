@@ -1,11 +1,3 @@
-/**
- * A node as a cluster user gets it: `coco install containerd` (the CLI) writes its drop-in and
- * launchers into a private folder, the installed `coco-snapshotter` launcher runs as its own
- * process, a real containerd imports the drop-in, and the one-node cluster's kubelet (kube.ts)
- * uses that containerd. The RuntimeClasses come from `deploy/` through `kubectl apply`. A CNCF
- * registry holds busybox. Used by the Kubernetes tests, the demo and `bench kube`.
- */
-import { generateKeyPairSync } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +5,7 @@ import { pushBusyboxImage } from "./busybox-image.js";
 import { runCommand } from "./command.js";
 import { type ContainerdHarness, containerdSkip, startContainerd } from "./containerd.js";
 import { type KubeCluster, kubeSkip, startCluster } from "./kube.js";
+import { publishOwnerImage } from "./owner-image.js";
 import { repoRoot } from "./paths.js";
 import { type RunningProcess, startProcess } from "./process.js";
 import { startRegistry, type TestRegistry } from "./registry.js";
@@ -184,42 +177,12 @@ export async function prepareOwnerImage(
   secret: string,
 ): Promise<OwnerImage> {
   const encrypted = `${node.registry.host}/coco/busybox-enc:v1`;
-  await trustee.coco([
-    "image",
-    "encrypt",
-    "--kbs-key",
-    "kbs:///default/image-key/app",
-    "--kbs-url",
-    trustee.url,
-    "--kbs-admin-token-file",
-    trustee.adminTokenFile,
-    "--src-tls-verify=false",
-    "--dest-tls-verify=false",
-    `docker://${node.image}`,
-    `docker://${encrypted}`,
-  ]);
-  const pem = join(node.work, "cosign.pem");
-  const cosign = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  writeFileSync(pem, cosign.privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
-  await trustee.coco(["image", "sign", "--key", pem, "--tls-verify=false", encrypted]);
-  await trustee.putResource(
-    "default/cosign-key/app",
-    cosign.publicKey.export({ type: "spki", format: "pem" }) as string,
-  );
-  const policyUri = "kbs:///default/security-policy/app";
-  await trustee.putResource(
-    "default/security-policy/app",
-    JSON.stringify({
-      default: [{ type: "reject" }],
-      transports: {
-        docker: {
-          [node.registry.host]: [
-            { type: "sigstoreSigned", keyPath: "kbs:///default/cosign-key/app" },
-          ],
-        },
-      },
-    }),
-  );
+  const { policyUri } = await publishOwnerImage(trustee, {
+    source: node.image,
+    target: encrypted,
+    work: node.work,
+    scope: node.registry.host,
+  });
   // The sealed secret, with the CLI: a signing key pair, its public half and the value in
   // Trustee, then `coco secret seal … vault` naming where the value lives.
   const keys = join(node.work, "sealing-keys");
