@@ -102,6 +102,17 @@ export function parseBatch(bytes: Uint8Array, key: string): TrusteeEvent[] {
 }
 
 /**
+ * Newest batch first: by last event, then first event, then replica, then the replica's batch
+ * sequence compared as a number (as text, batch 19 sorted before batch 9 and was swept first).
+ */
+export function newestFirst(a: BatchKey, b: BatchKey): number {
+  if (a.last !== b.last) return b.last - a.last;
+  if (a.first !== b.first) return b.first - a.first;
+  if (a.replica !== b.replica) return a.replica < b.replica ? 1 : -1;
+  return b.seq - a.seq;
+}
+
+/**
  * The keys to delete so that what is left is younger than `retentionMs` and at most
  * `budgetBytes` in all (the newest batches are kept).
  */
@@ -111,7 +122,7 @@ export function keysToSweep(
   retentionMs: number,
   budgetBytes: number,
 ): string[] {
-  const byNewest = [...keys].sort((a, b) => b.last - a.last || (a.key < b.key ? 1 : -1));
+  const byNewest = [...keys].sort(newestFirst);
   const drop: string[] = [];
   let total = 0;
   for (const k of byNewest) {

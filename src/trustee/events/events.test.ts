@@ -112,6 +112,15 @@ describe("event batches", () => {
     assert.deepEqual(keysToSweep(keys, 5000, 2000, 1e9).sort(), ["k1", "k2"]);
     assert.deepEqual(keysToSweep(keys, 5000, 1e9, 1e9), []);
   });
+
+  test("batches written in the same millisecond are swept oldest first by their sequence number", () => {
+    // Batch 9 and batch 19 of one replica, same first and last ms: as text "19" < "9".
+    const keys = [9, 19].map((seq) => {
+      const k = { first: 7000, last: 7000, replica: "r", seq, bytes: 100 };
+      return { ...k, key: batchKey(k) };
+    });
+    assert.deepEqual(keysToSweep(keys, 8000, 1e9, 150), [keys[0]?.key]);
+  });
 });
 
 describe("event filters", () => {

@@ -13,6 +13,7 @@ import {
   batchKey,
   EVENT_NAMESPACE,
   keysToSweep,
+  newestFirst,
   parseBatch,
   parseBatchKey,
   splitBatches,
@@ -242,7 +243,7 @@ export function createEventRecorder(opts: EventRecorderOptions): EventRecorder {
         const e = JSON.parse(p.line) as TrusteeEvent;
         if (matchesFilter(e, filter)) found.set(e.id, e);
       }
-      const batches = (await listBatches()).sort((a, b) => b.last - a.last);
+      const batches = (await listBatches()).sort(newestFirst);
       let oldestKept = Number.POSITIVE_INFINITY;
       for (const b of batches) {
         if (filter.since !== undefined && b.last < filter.since) continue;
