@@ -67,12 +67,16 @@ test("jose verifies ES256 compact signatures made by createEs256Signer; tamperin
   assert.throws(() => createEs256Signer(p384, header), RangeError);
 });
 
-test("createJweEncryptor prepares one fresh agreement per response for repeat recipients; jose decrypts all", async () => {
+test("createJweEncryptor prepares one fresh key part per response for repeat recipients; jose decrypts all", async () => {
   const deferred: (() => void)[] = [];
   const enc = createJweEncryptor({ defer: (fn) => deferred.push(fn), maxKeys: 2 });
   const { publicJwk, privateKey } = generateTeeKeyPair("ec-p256");
   const epks: string[] = [];
+  const wrapped = new Set<string>();
+  const ivs = new Set<string>();
   const check = async (jwe: ReturnType<typeof encryptJweSync>, plain: string) => {
+    wrapped.add(jwe.encrypted_key);
+    ivs.add(jwe.iv);
     const out = await flattenedDecrypt(jwe, privateKey, {
       keyManagementAlgorithms: ["ECDH-ES+A256KW"],
       contentEncryptionAlgorithms: ["A256GCM"],
@@ -99,6 +103,8 @@ test("createJweEncryptor prepares one fresh agreement per response for repeat re
   for (const fn of deferred.splice(0)) fn();
   await check(enc.encrypt(publicJwk, Buffer.from("five")), "five");
   assert.equal(new Set(epks).size, 5);
+  assert.equal(wrapped.size, 5, "every response has its own CEK");
+  assert.equal(ivs.size, 5, "every response has its own IV");
   // RSA recipients go straight through.
   const rsa = generateTeeKeyPair("rsa");
   const out = await flattenedDecrypt(enc.encrypt(rsa.publicJwk, Buffer.from("r")), rsa.privateKey, {

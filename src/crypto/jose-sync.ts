@@ -80,16 +80,23 @@ export interface FlattenedJweParts {
   tag: string;
 }
 
-/** One ECDH-ES agreement: the ephemeral public point and the shared secret Z. */
-interface Agreement {
-  /** Uncompressed ephemeral public point (0x04 ‖ x ‖ y). */
-  pub: Buffer;
-  z: Buffer;
+/**
+ * Everything of one JWE but the content encryption: the protected header (with the `epk`),
+ * the wrapped CEK and the CEK itself. Serves exactly one response.
+ */
+interface KeyPart {
+  protectedB64: string;
+  encryptedKey: string;
+  cek: Buffer;
 }
 
-/** A fresh ephemeral key on the recipient's curve and its agreement with the recipient. */
-function agree(key: Extract<JweRecipientKey, { kty: "EC" }>): Agreement {
-  const eph = createECDH(CURVE[key.crv].name);
+/**
+ * A fresh ephemeral key on the recipient's curve, its agreement with the recipient (ECDH-ES,
+ * Concat KDF) and a fresh CEK wrapped with the result (A256KW).
+ */
+function ecKeyPart(key: Extract<JweRecipientKey, { kty: "EC" }>): KeyPart {
+  const curve = CURVE[key.crv];
+  const eph = createECDH(curve.name);
   const pub = eph.generateKeys();
   // computeSecret refuses points that are not on the curve.
   const peer = Buffer.concat([
@@ -97,50 +104,65 @@ function agree(key: Extract<JweRecipientKey, { kty: "EC" }>): Agreement {
     Buffer.from(key.x, "base64url"),
     Buffer.from(key.y, "base64url"),
   ]);
-  return { pub, z: eph.computeSecret(peer) };
+  const z = eph.computeSecret(peer);
+  const kek = concatKdfA256kw(z);
+  z.fill(0);
+  const cek = randomBytes(32);
+  const encryptedKey = aes256KeyWrap(kek, cek);
+  kek.fill(0);
+  // Member order is upstream's wire bytes, not a JOSE requirement: stock guests (kbs_protocol)
+  // do not use the received `protected` string as the AAD but re-serialise the header with
+  // kbs-types `ProtectedHeader::generate_aad` (alg, enc, then the other members in a serde_json
+  // Map, which sorts by name, nested objects too). See docs/interop.md.
+  const epk = {
+    crv: key.crv,
+    kty: "EC",
+    x: pub.subarray(1, 1 + curve.len).toString("base64url"),
+    y: pub.subarray(1 + curve.len).toString("base64url"),
+  };
+  const header = JSON.stringify({ alg: KW_ALG, enc: "A256GCM", epk });
+  return {
+    protectedB64: Buffer.from(header).toString("base64url"),
+    encryptedKey: encryptedKey.toString("base64url"),
+    cek,
+  };
 }
 
+/** A fresh CEK wrapped with RSA-OAEP-256 to the recipient. */
+function rsaKeyPart(key: Extract<JweRecipientKey, { kty: "RSA" }>): KeyPart {
+  const cek = randomBytes(32);
+  const rsa = createPublicKey({ key: { kty: "RSA", n: key.n, e: key.e }, format: "jwk" });
+  const encryptedKey = publicEncrypt(
+    { key: rsa, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256" },
+    cek,
+  );
+  const header = JSON.stringify({ alg: "RSA-OAEP-256", enc: "A256GCM" });
+  return {
+    protectedB64: Buffer.from(header).toString("base64url"),
+    encryptedKey: encryptedKey.toString("base64url"),
+    cek,
+  };
+}
+
+/** Encrypts `plaintext` with a key part (made now unless one was prepared) and a fresh IV. */
 function encryptWith(
   key: JweRecipientKey,
   plaintext: Uint8Array,
-  agreement: Agreement | undefined,
+  prepared: KeyPart | undefined,
 ): FlattenedJweParts {
-  const cek = randomBytes(32);
-  let header: string;
-  let encryptedKey: Buffer;
-  if (key.kty === "EC") {
-    const curve = CURVE[key.crv];
-    const { pub, z } = agreement ?? agree(key);
-    const kek = concatKdfA256kw(z);
-    z.fill(0);
-    encryptedKey = aes256KeyWrap(kek, cek);
-    // Member order is upstream's wire bytes, not a JOSE requirement: stock guests (kbs_protocol)
-    // do not use the received `protected` string as the AAD but re-serialise the header with
-    // kbs-types `ProtectedHeader::generate_aad` (alg, enc, then the other members in a serde_json
-    // Map, which sorts by name, nested objects too). See docs/interop.md.
-    const epk = {
-      crv: key.crv,
-      kty: "EC",
-      x: pub.subarray(1, 1 + curve.len).toString("base64url"),
-      y: pub.subarray(1 + curve.len).toString("base64url"),
-    };
-    header = JSON.stringify({ alg: KW_ALG, enc: "A256GCM", epk });
-  } else {
-    const rsa = createPublicKey({ key: { kty: "RSA", n: key.n, e: key.e }, format: "jwk" });
-    encryptedKey = publicEncrypt(
-      { key: rsa, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256" },
-      cek,
-    );
-    header = JSON.stringify({ alg: "RSA-OAEP-256", enc: "A256GCM" });
-  }
-  const protectedB64 = Buffer.from(header).toString("base64url");
+  const part = prepared ?? (key.kty === "EC" ? ecKeyPart(key) : rsaKeyPart(key));
   const iv = randomBytes(12);
   // RFC 7516 §5.1 step 14: the AAD is the ASCII of the encoded protected header.
-  const { ciphertext, tag } = aes256GcmEncrypt(cek, iv, Buffer.from(protectedB64), plaintext);
-  cek.fill(0);
+  const { ciphertext, tag } = aes256GcmEncrypt(
+    part.cek,
+    iv,
+    Buffer.from(part.protectedB64),
+    plaintext,
+  );
+  part.cek.fill(0);
   return {
-    protected: protectedB64,
-    encrypted_key: encryptedKey.toString("base64url"),
+    protected: part.protectedB64,
+    encrypted_key: part.encryptedKey,
     iv: iv.toString("base64url"),
     ciphertext: ciphertext.toString("base64url"),
     tag: tag.toString("base64url"),
@@ -156,17 +178,18 @@ export function encryptJweSync(key: JweRecipientKey, plaintext: Uint8Array): Fla
   return encryptWith(key, plaintext, undefined);
 }
 
-/** {@link encryptJweSync} with ECDH work moved off the request path, see {@link createJweEncryptor}. */
+/** {@link encryptJweSync} with the key management moved off the request path, see {@link createJweEncryptor}. */
 export interface JweEncryptor {
   encrypt(key: JweRecipientKey, plaintext: Uint8Array): FlattenedJweParts;
 }
 
 /**
- * An encryptor that prepares the next ECDH-ES agreement for EC keys it has seen at least
- * twice (a guest that fetches resources repeatedly with one token) while the process is idle,
- * so the response needs only the KDF, key wrap and AES-GCM. Each prepared agreement uses a
- * fresh ephemeral key and serves exactly one response, as without it; guests that fetch once
- * cost nothing extra. At most `maxKeys` recipients are remembered (least recently used out).
+ * An encryptor that prepares the key management of the next response (ephemeral key, ECDH-ES
+ * agreement, fresh CEK and its wrap, protected header) for EC keys it has seen at least twice
+ * (a guest that fetches resources repeatedly with one token) while the process is idle, so the
+ * response needs only AES-GCM with a fresh IV. Each prepared part uses a fresh ephemeral key
+ * and CEK and serves exactly one response, as without it; guests that fetch once cost nothing
+ * extra. At most `maxKeys` recipients are remembered (least recently used out).
  */
 export function createJweEncryptor(
   opts: { maxKeys?: number; defer?: (fn: () => void) => void } = {},
@@ -177,7 +200,7 @@ export function createJweEncryptor(
     ((fn: () => void) => {
       setImmediate(fn).unref();
     });
-  const seen = new Map<string, { uses: number; ready?: Agreement; pending?: boolean }>();
+  const seen = new Map<string, { uses: number; ready?: KeyPart; pending?: boolean }>();
   return {
     encrypt(key, plaintext) {
       if (key.kty !== "EC") return encryptWith(key, plaintext, undefined);
@@ -186,8 +209,8 @@ export function createJweEncryptor(
       seen.delete(id);
       seen.set(id, entry);
       if (seen.size > maxKeys) {
-        const [oldest, e] = seen.entries().next().value as [string, { ready?: Agreement }];
-        e.ready?.z.fill(0);
+        const [oldest, e] = seen.entries().next().value as [string, { ready?: KeyPart }];
+        e.ready?.cek.fill(0);
         seen.delete(oldest);
       }
       const ready = entry.ready;
@@ -201,9 +224,9 @@ export function createJweEncryptor(
           entry.pending = false;
           if (seen.get(id) !== entry || entry.ready) return;
           try {
-            entry.ready = agree(recipient);
+            entry.ready = ecKeyPart(recipient);
           } catch {
-            // The next response computes its agreement inline and reports the error there.
+            // The next response computes its key part inline and reports the error there.
           }
         });
       }
