@@ -4,6 +4,7 @@ import { type Location, RegoError } from "./errors.js";
 import { evalBody, evalWith } from "./eval/body.js";
 import { compileModules, compileQuery, findNode } from "./eval/compile.js";
 import { DEFAULT_LIMITS, EvalContext, type HostFunction, type Limits } from "./eval/context.js";
+import { type PolicyDependencies, policyDependencies } from "./eval/dependencies.js";
 import type { CLit, CTerm, RuleNode } from "./eval/ir.js";
 import { evalTerm, type Frame, isStackOverflow } from "./eval/terms.js";
 import { parseModule, parseQuery } from "./parser/parser.js";
@@ -159,6 +160,15 @@ export class Engine {
     if (this.root) return;
     const hostArity = new Map([...this.hostFns].map(([n, h]) => [n, h.arity]));
     this.root = compileModules([...this.modules.values()], { builtins: BUILTINS, hostArity });
+  }
+
+  /**
+   * What the compiled policies' results can depend on besides `data` and host functions: the
+   * parts of `input` they read, and whether every builtin they call is deterministic.
+   */
+  dependencies(): PolicyDependencies {
+    this.prepare();
+    return policyDependencies(this.root!);
   }
 
   /** A copy sharing the compiled policies, with its own data, input and prints. */

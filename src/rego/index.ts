@@ -12,6 +12,7 @@ export {
 } from "./engine.js";
 export { type Location, type OpaErrorCode, RegoError, type RegoErrorCode } from "./errors.js";
 export type { Limits } from "./eval/context.js";
+export type { PolicyDependencies } from "./eval/dependencies.js";
 export { parseModule, parseQuery, parseTermText } from "./parser/parser.js";
 export { renderQueryResults, renderRegoError } from "./render.js";
 export { formatValue } from "./value/format.js";
