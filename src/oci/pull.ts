@@ -33,7 +33,7 @@ import type { ImageSource } from "./source.js";
 import { spoolToFile } from "./spool.js";
 import type { BlobStore } from "./store.js";
 import { defaultUnpackRules, type UnpackRules } from "./unpack/rules.js";
-import { startUnpackWorker, type UnpackWorker } from "./unpack/worker.js";
+import { acquireUnpackWorker, releaseUnpackWorker, type UnpackWorker } from "./unpack/worker.js";
 
 /** Default bound of the bytes spooled ahead (see {@link PullOptions.prefetchMaxBytes}). */
 const DEFAULT_PREFETCH_BYTES = 512 << 20;
@@ -124,8 +124,31 @@ export async function resolveImage(
 
 /** Pulls, verifies, decrypts and unpacks an image into `bundleDir/rootfs` (+ config.json). */
 export async function pullImage(o: PullOptions): Promise<PullResult> {
-  const rules = { ...defaultUnpackRules(), ...o.rules };
   const image = await resolveImage(o.source, o.selector, o.platform);
+  const wanted = (d: Descriptor) => o.unpackWorker ?? d.size >= WORKER_MIN_LAYER_BYTES;
+  // Taken now, so that a new worker's thread boots while the policy runs and the config
+  // downloads; an idle one left by an earlier pull is reused.
+  const worker = image.manifest.layers.some(wanted) ? acquireUnpackWorker() : undefined;
+  let ok = false;
+  try {
+    const r = await pullResolved(o, image, (d) => (wanted(d) ? worker : undefined));
+    ok = true;
+    return r;
+  } finally {
+    // After a failure the worker is not kept: nothing of a refused image lingers anywhere.
+    if (worker !== undefined) {
+      if (ok) releaseUnpackWorker(worker);
+      else await worker.close();
+    }
+  }
+}
+
+async function pullResolved(
+  o: PullOptions,
+  image: ResolvedImage,
+  workerFor: (d: Descriptor) => UnpackWorker | undefined,
+): Promise<PullResult> {
+  const rules = { ...defaultUnpackRules(), ...o.rules };
   // Verified on every pull: there is no cache path that skips the policy (upstream quirk fixed).
   await o.verify(image);
   const m = image.manifest;
@@ -152,17 +175,6 @@ export async function pullImage(o: PullOptions): Promise<PullResult> {
   const spools = new Map<number, Promise<string>>();
   const result: PullResult["layers"] = [];
   const warnings: string[] = [];
-  let worker: UnpackWorker | undefined;
-  let workerTried = false;
-  const workerFor = (d: Descriptor): UnpackWorker | undefined => {
-    const wanted = o.unpackWorker ?? d.size >= WORKER_MIN_LAYER_BYTES;
-    if (!wanted) return undefined;
-    if (!workerTried) {
-      workerTried = true;
-      worker = startUnpackWorker();
-    }
-    return worker;
-  };
   try {
     const ahead = Math.max(0, (o.concurrency ?? 3) - 1);
     let prefetchLeft = o.prefetchMaxBytes ?? DEFAULT_PREFETCH_BYTES;
@@ -256,11 +268,9 @@ export async function pullImage(o: PullOptions): Promise<PullResult> {
     renameSync(staging, rootfs);
   } catch (err) {
     await Promise.allSettled(spools.values());
-    await worker?.close();
     rmSync(work, { recursive: true, force: true });
     throw err;
   }
-  await worker?.close();
   rmSync(work, { recursive: true, force: true });
   if (o.writeRuntimeConfig !== false) {
     const spec = runtimeSpec(config, rootfs);

@@ -19,6 +19,16 @@ const waitAsync = (
 const WPOS = 0;
 const RPOS = 1;
 const STATE = 2;
+/**
+ * Bumped by the producer with every wake-up of the consumer (data, close, abort), and by the
+ * consumer with every wake-up of the producer (space freed, failure). Each side waits on the
+ * other's counter as it loaded it before looking at the ring, so a close or a failure between
+ * the look and the wait is never missed (waiting on a position alone could sleep forever: a
+ * close does not move it).
+ */
+const CWAKE = 3;
+const PWAKE = 4;
+const CONTROL_INTS = 5;
 
 /** Ring states (written by the side that changes them). */
 export const RING_OPEN = 0;
@@ -37,7 +47,10 @@ export function createRingBuffers(capacity = 8 << 20): RingBuffers {
   if (capacity <= 0 || (capacity & (capacity - 1)) !== 0 || capacity > 1 << 30) {
     throw new RangeError("ring capacity must be a power of two up to 1 GiB");
   }
-  return { control: new SharedArrayBuffer(16), data: new SharedArrayBuffer(capacity) };
+  return {
+    control: new SharedArrayBuffer(CONTROL_INTS * 4),
+    data: new SharedArrayBuffer(capacity),
+  };
 }
 
 /** Producer side: write bytes in order, then close or abort. */
@@ -56,9 +69,13 @@ export class RingWriter {
   /** Empties the ring for a new stream (only while the consumer is not reading). */
   reset(): void {
     this.#w = 0;
-    Atomics.store(this.#ctl, WPOS, 0);
-    Atomics.store(this.#ctl, RPOS, 0);
+    for (let i = 0; i < CONTROL_INTS; i++) Atomics.store(this.#ctl, i, 0);
     Atomics.store(this.#ctl, STATE, RING_OPEN);
+  }
+
+  #wakeConsumer(): void {
+    Atomics.add(this.#ctl, CWAKE, 1);
+    Atomics.notify(this.#ctl, CWAKE);
   }
 
   /** The consumer's state: RING_FAILED means it stopped and will not read further. */
@@ -74,12 +91,13 @@ export class RingWriter {
   async write(chunk: Uint8Array): Promise<boolean> {
     let off = 0;
     while (off < chunk.length) {
+      const seen = Atomics.load(this.#ctl, PWAKE);
       const st = Atomics.load(this.#ctl, STATE);
       if (st !== RING_OPEN) return false;
       const r = Atomics.load(this.#ctl, RPOS);
       const free = this.#cap - ((this.#w - r) >>> 0);
       if (free === 0) {
-        const waited = waitAsync(this.#ctl, RPOS, r);
+        const waited = waitAsync(this.#ctl, PWAKE, seen);
         if (waited.async) await waited.value;
         continue;
       }
@@ -91,7 +109,7 @@ export class RingWriter {
       Atomics.store(this.#ctl, WPOS, this.#w);
       // Wake a sleeping consumer only once a quarter of the ring is filled (or on close): one
       // wake-up per few MiB instead of one per chunk, which costs a context switch each.
-      if (free - n <= this.#cap - (this.#cap >>> 2)) Atomics.notify(this.#ctl, WPOS);
+      if (free - n <= this.#cap - (this.#cap >>> 2)) this.#wakeConsumer();
     }
     return true;
   }
@@ -99,21 +117,26 @@ export class RingWriter {
   /** Marks the end of the stream (after the last write). */
   close(): void {
     Atomics.compareExchange(this.#ctl, STATE, RING_OPEN, RING_CLOSED);
-    Atomics.notify(this.#ctl, WPOS);
+    this.#wakeConsumer();
   }
 
   /** Marks the consumer as gone (its thread died): wakes and stops a waiting `write`. */
   interrupt(): void {
     Atomics.store(this.#ctl, STATE, RING_FAILED);
-    Atomics.notify(this.#ctl, RPOS);
+    wakeProducer(this.#ctl);
   }
 
   /** Tells the consumer to stop and discard the stream. */
   abort(): void {
     Atomics.compareExchange(this.#ctl, STATE, RING_OPEN, RING_ABORTED);
     Atomics.compareExchange(this.#ctl, STATE, RING_CLOSED, RING_ABORTED);
-    Atomics.notify(this.#ctl, WPOS);
+    this.#wakeConsumer();
   }
+}
+
+function wakeProducer(ctl: Int32Array): void {
+  Atomics.add(ctl, PWAKE, 1);
+  Atomics.notify(ctl, PWAKE);
 }
 
 /**
@@ -129,6 +152,7 @@ export function drainRing(b: RingBuffers, push: (bytes: Uint8Array) => void): "c
   let r = Atomics.load(ctl, RPOS);
   let freed = 0;
   for (;;) {
+    const seen = Atomics.load(ctl, CWAKE);
     const w = Atomics.load(ctl, WPOS);
     if (w === r) {
       const st = Atomics.load(ctl, STATE);
@@ -138,7 +162,7 @@ export function drainRing(b: RingBuffers, push: (bytes: Uint8Array) => void): "c
         if (Atomics.load(ctl, WPOS) === r) return "closed";
         continue;
       }
-      Atomics.wait(ctl, WPOS, w);
+      Atomics.wait(ctl, CWAKE, seen);
       continue;
     }
     if (Atomics.load(ctl, STATE) === RING_ABORTED) return "aborted";
@@ -148,7 +172,7 @@ export function drainRing(b: RingBuffers, push: (bytes: Uint8Array) => void): "c
       push(data.subarray(at, at + n));
     } catch (err) {
       Atomics.store(ctl, STATE, RING_FAILED);
-      Atomics.notify(ctl, RPOS);
+      wakeProducer(ctl);
       throw err;
     }
     r = (r + n) | 0;
@@ -157,7 +181,7 @@ export function drainRing(b: RingBuffers, push: (bytes: Uint8Array) => void): "c
     freed += n;
     if (freed >= cap >>> 2) {
       freed = 0;
-      Atomics.notify(ctl, RPOS);
+      wakeProducer(ctl);
     }
   }
 }

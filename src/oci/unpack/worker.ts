@@ -25,7 +25,34 @@ const ENTRIES = [
 /** A started worker: one sink at a time, then {@link UnpackWorker.close}. */
 export interface UnpackWorker {
   sink(root: string, rules: UnpackRules, digestAlgorithm: string): LayerSink;
+  /** Whether the worker is alive and no layer is in flight (it may serve another pull). */
+  idle(): boolean;
   close(): Promise<void>;
+}
+
+/** One idle worker kept between pulls (unreferenced: it never keeps the process alive). */
+let spare: UnpackWorker | undefined;
+
+/**
+ * A worker for one pull: the idle one an earlier pull left, or a new one (undefined when the
+ * worker's entry file is missing: unpack in process then). Give it back with
+ * {@link releaseUnpackWorker}, or close it.
+ */
+export function acquireUnpackWorker(): UnpackWorker | undefined {
+  const w = spare;
+  spare = undefined;
+  if (w?.idle()) return w;
+  if (w !== undefined) void w.close();
+  return startUnpackWorker();
+}
+
+/**
+ * Keeps `w` for the next pull when it is idle and no other is kept, otherwise closes it. A
+ * pull then skips starting a thread and loading the unpacker (tens of milliseconds of CPU).
+ */
+export function releaseUnpackWorker(w: UnpackWorker): void {
+  if (spare === undefined && w.idle()) spare = w;
+  else void w.close();
 }
 
 function toError(o: LayerOutcome): Error {
@@ -72,7 +99,7 @@ export function startUnpackWorker(ringBytes = 1 << 20): UnpackWorker | undefined
   worker.on("error", gone);
   worker.on("exit", (code) => gone(new Error(`exit code ${code}`)));
   let busy = false;
-  return {
+  const self: UnpackWorker = {
     sink(root, rules, digestAlgorithm) {
       if (busy) throw new Error("unpack worker: one layer at a time");
       if (dead) throw dead;
@@ -110,8 +137,13 @@ export function startUnpackWorker(ringBytes = 1 << 20): UnpackWorker | undefined
         },
       };
     },
+    idle() {
+      return !busy && dead === undefined;
+    },
     async close() {
+      if (spare === self) spare = undefined;
       await worker.terminate();
     },
   };
+  return self;
 }
