@@ -3,10 +3,10 @@
  * session's token: protocol 0.4.0 as upstream's KBS implements it, with sealed stateless
  * sessions, single-use challenges and details that name the failed binding.
  */
-import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { constantTimeEqualString } from "../../crypto/compare.js";
 import { checkTeePublicKey } from "../../crypto/jwe.js";
+import { pooledRandomBytes } from "../../crypto/random-pool.js";
 import { isTee, parseKbsAttestation, parseKbsRequest } from "../../protocol/kbs/parse.js";
 import {
   deviceRuntimeData,
@@ -106,7 +106,7 @@ export function createRcarHandlers(ctx: KbsContext): RcarHandlers {
       state: "authed",
       id: newSessionId(),
       tee: request.tee,
-      nonce: randomBytes(32).toString("base64"),
+      nonce: pooledRandomBytes(32).toString("base64"),
       alg: negotiated.algorithm,
       exp: Date.now() + timeoutMs,
     };

@@ -5,8 +5,9 @@
  * finish on another behind a plain load balancer. The cookie is opaque to clients, as
  * upstream's is.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv } from "node:crypto";
 import type { HashAlgorithm } from "../../crypto/digest.js";
+import { pooledRandomBytes } from "../../crypto/random-pool.js";
 import type { Tee } from "../../protocol/kbs/types.js";
 
 /** A session after /auth: the challenge it must be answered with. */
@@ -61,7 +62,7 @@ export function createSessionSealer(key: Uint8Array): SessionSealer {
   const k = Buffer.from(key);
   return {
     seal(session) {
-      const iv = randomBytes(12);
+      const iv = pooledRandomBytes(12);
       const c = createCipheriv("aes-256-gcm", k, iv);
       c.setAAD(AAD);
       const body = Buffer.concat([c.update(JSON.stringify(session), "utf8"), c.final()]);
@@ -95,5 +96,5 @@ export function createSessionSealer(key: Uint8Array): SessionSealer {
 
 /** A fresh session id: 32 lowercase hex characters, like upstream's UUID simple form. */
 export function newSessionId(): string {
-  return randomBytes(16).toString("hex");
+  return pooledRandomBytes(16).toString("hex");
 }
