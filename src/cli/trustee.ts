@@ -94,6 +94,9 @@ export async function serveTrustee(config: TrusteeConfig, adminHint?: string): P
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });
+  // A worker's IPC channel to the primary would keep it alive, and the primary waits for its
+  // workers to exit: without this a cluster-mode Trustee never stopped on SIGINT/SIGTERM.
+  if (isTrusteeWorker() && process.connected) process.disconnect();
 }
 
 /** Registers `coco trustee`. */

@@ -104,7 +104,7 @@ export function createRcarHandlers(ctx: KbsContext): RcarHandlers {
     }
     const session: Session = {
       state: "authed",
-      id: newSessionId(),
+      id: deps.replay.newSessionId?.() ?? newSessionId(),
       tee: request.tee,
       nonce: pooledRandomBytes(32).toString("base64"),
       alg: negotiated.algorithm,

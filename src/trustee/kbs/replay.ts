@@ -9,6 +9,11 @@ import type { KeyValueStore } from "../storage/types.js";
 export interface ReplayLedger {
   /** True the first time `id` is claimed before `exp`; false on every later claim. */
   claim(id: string, exp: number): Promise<boolean>;
+  /**
+   * A fresh session id (32 lowercase hex characters), for ledgers that route a claim by its id
+   * (cluster workers: the worker that issued a challenge decides its claims). Absent: any id.
+   */
+  newSessionId?(): string;
 }
 
 /**
