@@ -41,6 +41,8 @@ describe("policy dependencies", () => {
       'rand.intn("a", 10)',
       'uuid.rfc4122("a")',
       `io.jwt.decode_verify("a", {"secret": "b"})`,
+      `io.jwt.encode_sign({"alg": "HS256"}, {}, {"kty": "oct", "k": "YQ"})`,
+      `crypto.x509.parse_and_verify_certificates("")`,
       `http.send({"method": "get", "url": "http://127.0.0.1:1"})`,
     ]) {
       assert.equal(deps(`x := ${call}`).deterministic, false, call);

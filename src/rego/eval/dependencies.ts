@@ -8,8 +8,9 @@ import type { CLit, CRule, CTerm, RuleNode } from "./ir.js";
  *   when `input` is read as a whole (bare `input`, a variable first key, `with input as`).
  * - `deterministic`: false when a builtin whose result depends on more than its arguments is
  *   called (the clock, randomness, the network: `time.now_ns`, token and certificate checks
- *   that read the time, `rand.*`, `uuid.*`, `http.send`, `net.lookup_ip_addr`, `opa.runtime`),
- *   or a call could not be resolved.
+ *   that read the time, token signing (ECDSA and RSA-PSS signatures are randomised), `rand.*`,
+ *   `uuid.*`, `http.send`, `net.lookup_ip_addr`, `opa.runtime`), or a call could not be
+ *   resolved.
  * Host functions are reported by name; their results are the caller's to account for.
  */
 export interface PolicyDependencies {
@@ -22,6 +23,7 @@ export interface PolicyDependencies {
 const IMPURE_PREFIXES = [
   "time.now_ns",
   "io.jwt.decode_verify",
+  "io.jwt.encode_sign",
   "crypto.x509.parse_and_verify",
   "http.",
   "net.lookup",
