@@ -4,8 +4,9 @@
  * a handshake another began; the primary hands every worker the same session key and token
  * signing key over IPC (never argv or environment). A challenge stays single-use across
  * workers because exactly one ledger decides its claims: that of the worker that issued it,
- * whose number is the first four hex digits of the session id (inside the sealed cookie, so a
- * client cannot change it). A handshake's requests usually share one keep-alive connection and
+ * whose number is the first four hex digits of the session id, followed by this primary's tag
+ * (inside the sealed cookie, so a client cannot change them); challenges issued by another
+ * Trustee sharing the session secret are claimed in the primary. A handshake's requests usually share one keep-alive connection and
  * so one worker, which claims locally; a claim arriving at another worker goes to the issuer
  * through the primary. Before, every claim was an IPC round trip to a ledger in the primary,
  * which cost about a third of a worker's CPU per handshake in `npm run bench -- kbs`.
@@ -19,14 +20,22 @@ import { createMemoryReplayLedger, type ReplayLedger } from "./kbs/replay.js";
 import { type RunningTrustee, sessionKey, startTrustee, type TrusteeDeps } from "./trustee.js";
 
 type FromPrimary =
-  | { t: "secrets"; sessionKey: string; signerKeyPem: string; ipcLedger: boolean; worker: number }
+  | {
+      t: "secrets";
+      sessionKey: string;
+      signerKeyPem: string;
+      ipcLedger: boolean;
+      worker: number;
+      /** This primary's tag (four hex digits), the second part of its workers' session ids. */
+      cluster: string;
+    }
   | { t: "claimed"; rid: number; ok: boolean }
   /** A claim for a challenge this worker issued, made at worker `from`. */
   | { t: "claim-for"; rid: number; from: number; id: string; exp: number };
 
 type FromWorker =
   | { t: "hello" }
-  /** A claim for a challenge worker `owner` issued. */
+  /** A claim for a challenge worker `owner` issued (0: not issued by this cluster). */
   | { t: "claim"; rid: number; owner: number; id: string; exp: number }
   | { t: "claimed-for"; rid: number; to: number; ok: boolean }
   | { t: "listening"; urls: string[] };
@@ -60,6 +69,12 @@ export async function startTrusteePrimary(
           .privateKey.export({ format: "pem", type: "pkcs8" })
           .toString();
   const ipcLedger = config.session.replayLedger === "memory";
+  const clusterTag = (1 + (pooledRandomBytes(2).readUInt16BE(0) % 0xffff))
+    .toString(16)
+    .padStart(4, "0");
+  // Challenges another Trustee issued (replicas sharing the session secret): claimed here, as
+  // every challenge was before workers kept their own ledgers.
+  const foreign = createMemoryReplayLedger();
   let stopping = false;
   let urls: string[] = [];
   // Workers by number (node:cluster's ids count up from 1 and are never reused).
@@ -97,10 +112,15 @@ export async function startTrusteePrimary(
             signerKeyPem,
             ipcLedger,
             worker: w.id,
+            cluster: clusterTag,
           };
           w.send(reply);
         } else if (m.t === "claim") {
-          if (workers.get(m.owner)?.isConnected() === true) {
+          if (m.owner === 0) {
+            void foreign.claim(m.id, m.exp).then((ok) => {
+              sendTo(w.id, { t: "claimed", rid: m.rid, ok });
+            });
+          } else if (workers.get(m.owner)?.isConnected() === true) {
             relayedTo(m.owner).set(`${w.id}:${m.rid}`, { from: w.id, rid: m.rid });
             sendTo(m.owner, { t: "claim-for", rid: m.rid, from: w.id, id: m.id, exp: m.exp });
           } else {
@@ -149,13 +169,13 @@ export async function startTrusteePrimary(
 }
 
 /**
- * This worker's replay ledger: ids it issues carry its number; it decides claims for those
- * (made here, or at another worker and passed on by the primary) and asks the issuer about the
- * others.
+ * This worker's replay ledger: ids it issues carry its number and the cluster's tag; it decides
+ * claims for those (made here, or at another worker and passed on by the primary) and asks the
+ * primary about the others (their issuer, or the primary's own ledger for other Trustees' ids).
  */
-function workerReplayLedger(self: number): ReplayLedger {
+function workerReplayLedger(self: number, tag: string): ReplayLedger {
   const local = createMemoryReplayLedger();
-  const prefix = self.toString(16).padStart(4, "0");
+  const prefix = self.toString(16).padStart(4, "0") + tag;
   const pending = new Map<number, (ok: boolean) => void>();
   let nextRid = 0;
   process.on("message", (m: FromPrimary) => {
@@ -171,13 +191,14 @@ function workerReplayLedger(self: number): ReplayLedger {
   });
   return {
     newSessionId() {
-      return prefix + pooledRandomBytes(14).toString("hex");
+      return prefix + pooledRandomBytes(12).toString("hex");
     },
     claim(id, exp) {
-      const owner = /^[0-9a-f]{32}$/.test(id) ? Number.parseInt(id.slice(0, 4), 16) : 0;
+      // Issued by a worker of this cluster: that worker decides (0 is no worker's number, so
+      // ids of other Trustees go to the primary's ledger).
+      const ours = /^[0-9a-f]{32}$/.test(id) && id.slice(4, 8) === tag;
+      const owner = ours ? Number.parseInt(id.slice(0, 4), 16) : 0;
       if (owner === self) return local.claim(id, exp);
-      // Not issued by a worker of this cluster (0 is no worker's number): never accepted.
-      if (owner === 0) return Promise.resolve(false);
       return new Promise((resolve) => {
         const rid = nextRid++;
         pending.set(rid, resolve);
@@ -207,7 +228,7 @@ export async function startTrusteeWorker(deps: TrusteeDeps): Promise<RunningTrus
       sessionKey: new Uint8Array(Buffer.from(secrets.sessionKey, "hex")),
       signerKeyPem: secrets.signerKeyPem,
     },
-    ...(secrets.ipcLedger ? { replay: workerReplayLedger(secrets.worker) } : {}),
+    ...(secrets.ipcLedger ? { replay: workerReplayLedger(secrets.worker, secrets.cluster) } : {}),
   });
   const m: FromWorker = { t: "listening", urls: running.urls };
   process.send?.(m);
