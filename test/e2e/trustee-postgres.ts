@@ -85,6 +85,10 @@ export async function startPostgres(): Promise<TestPostgres> {
     "fsync=off",
     "-c",
     "max_connections=100",
+    // Dynamic shared memory as files in the data folder (pg_dynshmem), not in /dev/shm: a
+    // server killed before it cleans up (a test's watchdog) leaves nothing outside the folder.
+    "-c",
+    "dynamic_shared_memory_type=mmap",
   ];
   const start = async () => {
     const p = await startProcess({
