@@ -145,3 +145,32 @@ test("coco-measurements: malformed documents are refused, naming the member", as
     );
   }
 });
+
+test("snapshots asked for at once share one load; a register during a load is not lost", async () => {
+  const inner = createMemoryStore();
+  let lists = 0;
+  const store = {
+    ...inner,
+    get: inner.get.bind(inner),
+    put: inner.put.bind(inner),
+    delete: inner.delete.bind(inner),
+    close: inner.close.bind(inner),
+    list: async (ns: string) => {
+      lists++;
+      return inner.list(ns);
+    },
+  };
+  const rvps = createRvps(store);
+  await rvps.register(sampleMessage({ svn: ["1"] }));
+  const snaps = await Promise.all(Array.from({ length: 32 }, () => rvps.snapshot()));
+  assert.equal(lists, 1);
+  for (const s of snaps) assert.deepEqual(s.get("svn"), ["1"]);
+  // Cached now; a register drops the cache, and a load racing it is neither shared nor kept.
+  const [racing] = [rvps.snapshot(), await rvps.register(sampleMessage({ svn: ["2"] }))];
+  assert.deepEqual((await racing).get("svn"), ["1"]);
+  const loading = rvps.snapshot();
+  const registering = rvps.register(sampleMessage({ svn: ["3"] }));
+  await loading;
+  await registering;
+  assert.deepEqual((await rvps.snapshot()).get("svn"), ["3"]);
+});

@@ -267,6 +267,9 @@ export function createRvps(store: KeyValueStore, opts: RvpsOptions = {}): Rvps {
   const lifetime = opts.lifetimeMs ?? 365 * 24 * 3600 * 1000;
   const ttl = opts.snapshotTtlMs ?? 1000;
   let cached: { at: number; map: ReadonlyMap<string, unknown> } | undefined;
+  // Bumped by register and delete: a snapshot load that began before one is not shared or kept.
+  let generation = 0;
+  let loading: { generation: number; map: Promise<ReadonlyMap<string, unknown>> } | undefined;
 
   const read = async (key: string): Promise<ReferenceValueRecord | undefined> => {
     const raw = await store.get(NAMESPACE, key);
@@ -320,6 +323,7 @@ export function createRvps(store: KeyValueStore, opts: RvpsOptions = {}): Rvps {
         await store.put(NAMESPACE, keys[i]!, new TextEncoder().encode(JSON.stringify(rec)));
       }
       cached = undefined;
+      generation++;
       return names;
     },
     async query(name) {
@@ -355,18 +359,31 @@ export function createRvps(store: KeyValueStore, opts: RvpsOptions = {}): Rvps {
         );
       }
       cached = undefined;
+      generation++;
     },
     async snapshot() {
       const t = Date.now();
       if (cached !== undefined && t - cached.at < ttl) return cached.map;
-      const map = new Map<string, unknown>();
-      const limit = now().getTime();
-      for (const key of await store.list(NAMESPACE)) {
-        const rec = await read(key);
-        if (rec !== undefined && Date.parse(rec.expiration) > limit) map.set(rec.name, rec.value);
+      // Every attestation asks: the ones arriving while a snapshot loads share that load.
+      if (loading !== undefined && loading.generation === generation) return loading.map;
+      const started = generation;
+      const load = async () => {
+        const map = new Map<string, unknown>();
+        const limit = now().getTime();
+        for (const key of await store.list(NAMESPACE)) {
+          const rec = await read(key);
+          if (rec !== undefined && Date.parse(rec.expiration) > limit) map.set(rec.name, rec.value);
+        }
+        if (started === generation) cached = { at: t, map };
+        return map;
+      };
+      const mine = { generation: started, map: load() };
+      loading = mine;
+      try {
+        return await mine.map;
+      } finally {
+        if (loading === mine) loading = undefined;
       }
-      cached = { at: t, map };
-      return map;
     },
   };
 }

@@ -127,3 +127,48 @@ test("the cache is bounded in bytes, not only in entries", async () => {
   await s.get("repository", "r/t/0");
   assert.equal(inner.reads, reads + 1);
 });
+
+test("concurrent misses share one read, but never one that a local write overtook", async () => {
+  const inner = createMemoryStore();
+  await inner.put("repository", "s/f/1", enc("old"));
+  let reads = 0;
+  let release: () => void = () => {};
+  let gate = new Promise<void>((r) => {
+    release = r;
+  });
+  const slow: KeyValueStore = {
+    ...inner,
+    get: async (ns, key) => {
+      reads++;
+      const v = await inner.get(ns, key);
+      await gate;
+      return v;
+    },
+    put: inner.put.bind(inner),
+    delete: inner.delete.bind(inner),
+  };
+  const s = createCachedStore(slow, { namespaces: NS });
+  const many = Array.from({ length: 64 }, () => s.get("repository", "s/f/1"));
+  release();
+  const got = await Promise.all(many);
+  assert.equal(reads, 1);
+  for (const v of got) assert.deepEqual(v, enc("old"));
+  // Each caller has its own copy.
+  got[0]?.fill(0);
+  assert.deepEqual(got[1], enc("old"));
+  assert.deepEqual(await s.get("repository", "s/f/1"), enc("old"));
+  assert.equal(reads, 1);
+
+  // A write while a read is in flight: later callers do not join the stale read.
+  gate = new Promise<void>((r) => {
+    release = r;
+  });
+  await s.put("repository", "s/f/1", enc("new"));
+  const before = s.get("repository", "s/f/1");
+  await s.put("repository", "s/f/1", enc("newest"));
+  const after = s.get("repository", "s/f/1");
+  release();
+  assert.deepEqual(await before, enc("new"));
+  assert.deepEqual(await after, enc("newest"));
+  assert.equal(reads, 3);
+});

@@ -40,6 +40,7 @@ export function createCachedStore(inner: KeyValueStore, opts: CachedStoreOptions
   // Bumped by every local write: a read that started before a write must not refill the cache
   // with what it read (it may be the old value).
   let generation = 0;
+  const inFlight = new Map<string, { generation: number; read: Promise<Uint8Array | undefined> }>();
   const id = (ns: string, key: string) => `${ns}\0${key}`;
   const copy = (v: Uint8Array | undefined) => (v === undefined ? undefined : v.slice());
   const size = (e: Entry) => e.value?.length ?? 0;
@@ -67,8 +68,22 @@ export function createCachedStore(inner: KeyValueStore, opts: CachedStoreOptions
         }
         total -= size(hit);
       }
+      // Concurrent misses of one key share one read (64 requests arriving as an entry expires
+      // made 64 reads of the same file), unless a local write came since that read began.
+      const flying = inFlight.get(k);
+      if (flying !== undefined && flying.generation === generation) {
+        return copy(await flying.read);
+      }
       const started = generation;
-      const value = await inner.get(ns, key);
+      const read = inner.get(ns, key);
+      const mine = { generation: started, read };
+      inFlight.set(k, mine);
+      let value: Uint8Array | undefined;
+      try {
+        value = await read;
+      } finally {
+        if (inFlight.get(k) === mine) inFlight.delete(k);
+      }
       if (started === generation && (value === undefined || value.length <= maxBytes)) {
         const e = { value: copy(value), expires: now() + ttl };
         drop(k);
@@ -80,7 +95,8 @@ export function createCachedStore(inner: KeyValueStore, opts: CachedStoreOptions
           total += size(e);
         }
       }
-      return value;
+      // Joiners copy the same read: hand out copies only, so no caller sees another's changes.
+      return copy(value);
     },
     async put(ns, key, value, o) {
       try {
