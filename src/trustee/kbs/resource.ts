@@ -2,13 +2,16 @@
  * The `resource` plugin (kbs/src/plugins/implementations/resource): GET releases a resource as
  * a JWE to the TEE key of a verified token the resource policy allows; POST and DELETE are
  * admin calls. Order as upstream: token → verification → policy → path → storage → JWE, so a
- * denied caller never learns whether a resource exists.
+ * denied caller never learns whether a resource exists. A GET whose If-None-Match holds the
+ * tag of the resource it would get answers 304 after all of these checks but the JWE
+ * (`resource-etag.ts`).
  */
 import { createTeeKeyEncryptor, type FlattenedJwe } from "../../crypto/jwe.js";
 import { KBS_SESSION_COOKIE } from "../../protocol/kbs/types.js";
 import { err, type KbsContext } from "./context.js";
 import { getCookie, readBody, sendEmpty, sendJson } from "./http.js";
 import type { RcarHandlers } from "./rcar.js";
+import { createResourceTagger } from "./resource-etag.js";
 import { parseResourcePath } from "./resource-path.js";
 import type { Route, RouteContext } from "./routes.js";
 
@@ -34,6 +37,8 @@ export function createResourceRoutes(ctx: KbsContext, rcar: RcarHandlers): Route
   const admin = { endpoint: "resource", plugin: true };
   // Prepares the ECDH of the next response to guests that fetch repeatedly (jose-sync.ts).
   const jweTo = createTeeKeyEncryptor();
+  // Entity tags for conditional revalidation (resource-etag.ts): a 304 after the full check.
+  const tagger = createResourceTagger();
 
   async function getResource({ req, res, rest: segments, path: { query }, note }: RouteContext) {
     req.resume();
@@ -79,6 +84,14 @@ export function createResourceRoutes(ctx: KbsContext, rcar: RcarHandlers): Route
     }
     if (value === undefined)
       throw err("ERR_KBS_PLUGIN_INTERNAL", "Plugin internal error: resource not found");
+    const etag = tagger.tagOf(path.key, value, verified.teePubkey);
+    if (tagger.matches(req.headers["if-none-match"], etag)) {
+      // Authorized, present and unchanged for this TEE key: the guest holds the plaintext.
+      metrics.inc("kbs_resource_reads_total");
+      res.writeHead(304, { etag });
+      res.end();
+      return;
+    }
     let jwe: FlattenedJwe;
     try {
       jwe = jweTo.encrypt(verified.teePubkey, value);
@@ -86,7 +99,7 @@ export function createResourceRoutes(ctx: KbsContext, rcar: RcarHandlers): Route
       throw err("ERR_KBS_JWE", `JWE failed: ${(e as Error).message}`, e);
     }
     metrics.inc("kbs_resource_reads_total");
-    sendJson(res, 200, jwe);
+    sendJson(res, 200, jwe, { etag });
   }
 
   async function putResource({ req, res, rest, note }: RouteContext) {

@@ -12,6 +12,8 @@ export interface HttpResponse {
   status: number;
   body: Uint8Array;
   contentType: string;
+  /** The ETag header, if any (conditional revalidation of resources). */
+  etag?: string;
 }
 
 /** Options for {@link createHttp}. */
@@ -27,7 +29,7 @@ export interface KbsHttp {
   request(
     method: "GET" | "POST" | "DELETE",
     path: string,
-    opts?: { json?: unknown; raw?: Uint8Array; bearer?: string },
+    opts?: { json?: unknown; raw?: Uint8Array; bearer?: string; ifNoneMatch?: string },
   ): Promise<HttpResponse>;
   /** Forget cookies (a new session). */
   clearCookies(): void;
@@ -75,6 +77,7 @@ export function createHttp(baseUrl: string, opts: HttpOptions = {}): KbsHttp {
         headers.cookie = [...cookies].map(([k, v]) => `${k}=${v}`).join("; ");
       }
       if (ro.bearer !== undefined) headers.authorization = `Bearer ${ro.bearer}`;
+      if (ro.ifNoneMatch !== undefined) headers["if-none-match"] = ro.ifNoneMatch;
       const send = https ? httpsRequest : httpRequest;
       return new Promise<HttpResponse>((resolve, reject) => {
         const req = send(
@@ -106,13 +109,16 @@ export function createHttp(baseUrl: string, opts: HttpOptions = {}): KbsHttp {
               }
               chunks.push(c);
             });
-            res.on("end", () =>
-              resolve({
+            res.on("end", () => {
+              const r: HttpResponse = {
                 status: res.statusCode ?? 0,
-                body: Buffer.concat(chunks),
+                body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks),
                 contentType: String(res.headers["content-type"] ?? ""),
-              }),
-            );
+              };
+              const etag = res.headers.etag;
+              if (etag !== undefined) r.etag = etag;
+              resolve(r);
+            });
             res.on("error", reject);
           },
         );

@@ -3,13 +3,18 @@
  * (AA `GetToken("kbs")` over ttrpc); resource GETs carry `Authorization: Bearer`. Upstream
  * builds a new client per CDH request, so every GetResource costs a full RCAR in AA. With
  * `cache: true` we keep the token until it expires or Trustee answers 401 (then fetch one
- * new token and retry, at most 3 GETs in all, as upstream).
+ * new token and retry, at most 3 GETs in all, as upstream). With the cache on, the plaintext
+ * of each resource is also kept (`resource-cache.ts`) and the next GET of it with the same
+ * token sends `If-None-Match`: a Trustee that authorizes the call and finds the resource
+ * unchanged answers 304 without a JWE. Anything but 200 or 304 forgets the kept copy; a 304
+ * to a GET that sent no tag is an error. A Trustee that ignores the header answers 200.
  */
 import { createPrivateKey, type KeyObject } from "node:crypto";
 import { kbsPathOf, type ResourceUri } from "../../../protocol/resource-uri/index.js";
 import { AaError } from "../errors.js";
 import { createHttp } from "./http.js";
 import { decryptResourceBody, GET_RESOURCE_MAX_ATTEMPTS, kbsHttpError } from "./rcar.js";
+import { opaqueTag, ResourceCache } from "./resource-cache.js";
 import { isTokenValid, parseToken, type Token } from "./token.js";
 
 /** A token plus the TEE private key it is bound to. */
@@ -40,6 +45,8 @@ export interface TokenKbsClient {
   getResource(uri: ResourceUri): Promise<Uint8Array>;
   /** Tokens fetched from the provider so far. */
   readonly tokensFetched: number;
+  /** GETs Trustee answered 304 (the kept plaintext was returned). */
+  readonly revalidated: number;
   close(): void;
 }
 
@@ -75,6 +82,8 @@ export function createTokenKbsClient(opts: TokenKbsClientOptions): TokenKbsClien
   let held: Held | undefined;
   let inflight: Promise<Held> | undefined;
   let fetched = 0;
+  let revalidated = 0;
+  const resources = new ResourceCache();
 
   async function fetchNew(): Promise<Held> {
     const t = await opts.tokenProvider();
@@ -105,12 +114,42 @@ export function createTokenKbsClient(opts: TokenKbsClientOptions): TokenKbsClien
     get tokensFetched() {
       return fetched;
     },
+    get revalidated() {
+      return revalidated;
+    },
     async getResource(uri) {
       const path = kbsPathOf(uri);
       let h = await current(false);
       for (let i = 0; i < GET_RESOURCE_MAX_ATTEMPTS; i++) {
-        const res = await http.request("GET", path, { bearer: h.token.content });
-        if (res.status === 200) return decryptResourceBody(res.body, h.key);
+        const kept = cache ? resources.lookup(path, h) : undefined;
+        const res = await http.request("GET", path, {
+          bearer: h.token.content,
+          ...(kept !== undefined ? { ifNoneMatch: kept.etag } : {}),
+        });
+        if (res.status === 304) {
+          if (kept === undefined) {
+            resources.drop(path);
+            throw new AaError(
+              "ERR_KBS_CLIENT_RESPONSE",
+              `GET ${path}: KBS answered 304 Not Modified to a request that sent no If-None-Match`,
+            );
+          }
+          if (res.etag !== undefined && opaqueTag(res.etag) !== opaqueTag(kept.etag)) {
+            resources.drop(path);
+            throw new AaError(
+              "ERR_KBS_CLIENT_RESPONSE",
+              `GET ${path}: KBS answered 304 Not Modified with an ETag other than the one sent`,
+            );
+          }
+          revalidated++;
+          return Buffer.from(kept.value);
+        }
+        resources.drop(path);
+        if (res.status === 200) {
+          const value = await decryptResourceBody(res.body, h.key);
+          if (cache) resources.store(path, h, res.etag, value);
+          return value;
+        }
         if (res.status !== 401 || i === GET_RESOURCE_MAX_ATTEMPTS - 1)
           throw kbsHttpError(`GET ${path}`, res);
         if (cache && held === h) held = undefined;
@@ -119,6 +158,7 @@ export function createTokenKbsClient(opts: TokenKbsClientOptions): TokenKbsClien
       throw new AaError("ERR_KBS_CLIENT_UNAUTHORIZED", `GET ${path}: request unauthorized`);
     },
     close() {
+      resources.clear();
       http.close();
     },
   };

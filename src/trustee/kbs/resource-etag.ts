@@ -1,0 +1,76 @@
+/**
+ * Conditional revalidation of resource GETs (an extension; upstream Trustee sends no ETag and
+ * ignores If-None-Match). A 200 carries `ETag: "<tag>"`, where the tag is an HMAC-SHA-256
+ * under a random key this process made at start-up over the resource path, the resource bytes
+ * and the requesting TEE public key. A GET that passed the full authorization (token, resource
+ * policy, resource present) and sends that tag back in `If-None-Match` is answered
+ * `304 Not Modified` with no body: the guest already holds the plaintext, so no JWE is built.
+ *
+ * The tag reveals nothing of the secret (a keyed MAC, key never leaves the process) and cannot
+ * be compared across guests or resources (the TEE key and the path are inside the MAC). Only
+ * tags this process issued match: `*`, weak tags of other shapes, anything oversized or
+ * malformed is ignored and the GET answers 200 as usual. Workers of a cluster each have their
+ * own key, so a guest served by another worker gets a 200 (correct, only slower).
+ */
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import type { TeePublicJwk } from "../../crypto/jwe.js";
+
+/** Longest If-None-Match header looked at (a few of our tags); longer ones are ignored. */
+export const MAX_IF_NONE_MATCH = 512;
+/** Entity tags looked at in one If-None-Match list. */
+const MAX_TAGS = 8;
+/** `"` + 43 base64url characters (32 bytes) + `"`. */
+const TAG_LENGTH = 45;
+
+/** Issues and checks resource entity tags. */
+export interface ResourceTagger {
+  /** The quoted entity tag of `value` at `path` released to `tee`. */
+  tagOf(path: string, value: Uint8Array, tee: TeePublicJwk): string;
+  /** True when `ifNoneMatch` (the request header) lists `tag`; compared in constant time. */
+  matches(ifNoneMatch: string | string[] | undefined, tag: string): boolean;
+}
+
+function lengthPrefixed(h: ReturnType<typeof createHmac>, b: Uint8Array | string): void {
+  const bytes = typeof b === "string" ? Buffer.from(b, "utf8") : b;
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64BE(BigInt(bytes.length));
+  h.update(len);
+  h.update(bytes);
+}
+
+/** The TEE key's identity: its public members in a fixed order. */
+function teeIdentity(tee: TeePublicJwk): string {
+  return tee.kty === "EC" ? `EC|${tee.crv}|${tee.x}|${tee.y}` : `RSA|${tee.alg}|${tee.n}|${tee.e}`;
+}
+
+/** Creates a tagger with a fresh random key (`key` only for tests). */
+export function createResourceTagger(key: Uint8Array = randomBytes(32)): ResourceTagger {
+  const k = Buffer.from(key);
+  return {
+    tagOf(path, value, tee) {
+      const h = createHmac("sha256", k);
+      h.update("coco-ts resource etag v1");
+      lengthPrefixed(h, path);
+      lengthPrefixed(h, teeIdentity(tee));
+      lengthPrefixed(h, value);
+      return `"${h.digest("base64url")}"`;
+    },
+    matches(ifNoneMatch, tag) {
+      // node:http joins repeated If-None-Match headers with ", " (one list).
+      if (typeof ifNoneMatch !== "string" || ifNoneMatch.length > MAX_IF_NONE_MATCH) return false;
+      if (tag.length !== TAG_LENGTH) return false;
+      const want = Buffer.from(tag, "latin1");
+      let found = false;
+      const parts = ifNoneMatch.split(",", MAX_TAGS);
+      for (const raw of parts) {
+        let t = raw.trim();
+        // If-None-Match uses the weak comparison (RFC 9110 §13.1.2): W/"x" matches "x".
+        if (t.startsWith("W/")) t = t.slice(2);
+        if (t.length !== TAG_LENGTH) continue;
+        // No early exit: every listed candidate is compared.
+        if (timingSafeEqual(Buffer.from(t, "latin1"), want)) found = true;
+      }
+      return found;
+    },
+  };
+}
