@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { CryptoError } from "./errors.js";
 
 /** Hash algorithms the KBS protocol names (kbs-types `HashAlgorithm`, serde lowercase). */
@@ -37,5 +37,6 @@ export function parseHashAlgorithm(s: unknown): HashAlgorithm {
 
 /** Digest of `data` with `alg` (node:crypto; sm3 comes from OpenSSL). */
 export function digest(alg: HashAlgorithm, data: Uint8Array | string): Uint8Array {
-  return new Uint8Array(createHash(alg).update(data).digest());
+  // One-shot: no Hash object (the runtime-data digest is on every attestation).
+  return new Uint8Array(hash(alg, data, "buffer"));
 }

@@ -93,8 +93,19 @@ export function err(code: KbsServerErrorCode, detail: string, cause?: unknown): 
 export function createKbsContext(deps: KbsDeps): KbsContext {
   const limit = deps.payloadLimitBytes ?? 2 * 1024 * 1024;
   const log = deps.log ?? (() => {});
+  // The Expires date has a resolution of one second: the last one formatted is reused.
+  let expSecond = Number.NaN;
+  let expText = "";
+  const expires = (exp: number) => {
+    const second = Math.floor(exp / 1000);
+    if (second !== expSecond) {
+      expText = new Date(second * 1000).toUTCString();
+      expSecond = second;
+    }
+    return expText;
+  };
   const cookieHeader = (s: Session) => ({
-    "set-cookie": `${KBS_SESSION_COOKIE}=${deps.sessions.seal(s)}; Expires=${new Date(s.exp).toUTCString()}`,
+    "set-cookie": `${KBS_SESSION_COOKIE}=${deps.sessions.seal(s)}; Expires=${expires(s.exp)}`,
   });
   const adminCheck = async (
     req: IncomingMessage,

@@ -7,7 +7,7 @@
  * - a header `jwk` whose `x5c` chain reaches a certificate of `trusted_certs_paths`.
  * `exp` is required. JWS work is done by `jose`.
  */
-import { createHash, createPublicKey, type KeyObject, webcrypto } from "node:crypto";
+import { createPublicKey, hash, type KeyObject, webcrypto } from "node:crypto";
 import {
   createLocalJWKSet,
   decodeProtectedHeader,
@@ -154,7 +154,7 @@ export function createTokenVerifier(cfg: TokenVerifierConfig): TokenVerifier {
     async verify(token) {
       // Passport clients (CDH) present the same token for many resources: remember verified
       // tokens until they expire, keyed by their SHA-256.
-      const cacheKey = createHash("sha256").update(token).digest("base64");
+      const cacheKey = hash("sha256", token, "base64");
       const hit = verified.get(cacheKey);
       if (hit !== undefined) {
         verified.delete(cacheKey);
@@ -226,7 +226,7 @@ export function createTokenVerifier(cfg: TokenVerifierConfig): TokenVerifier {
         const payload = token.split(".")[1] ?? "";
         const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as JWTPayload;
         if (typeof claims.exp !== "number") return;
-        cache(createHash("sha256").update(token).digest("base64"), claims, token.length);
+        cache(hash("sha256", token, "base64"), claims, token.length);
       } catch {
         // e.g. no usable tee-pubkey: verify() will say so when the token is presented.
       }
