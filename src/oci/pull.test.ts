@@ -111,24 +111,34 @@ describe("pull from an OCI layout", () => {
     });
   }
 
-  test("streams layers that do not fit the prefetch budget instead of spooling them", async () => {
+  test("reads ahead into memory, spools, or streams in turn, as the budgets allow", async () => {
     const layout = join(dir, "budget");
     const layers = await Promise.all(
       [1, 2, 3].map((n) => buildTar([{ name: `f${n}`, content: String(n).repeat(5000) }])),
     );
-    writeTestImage(
+    const { manifest } = writeTestImage(
       layout,
       "b",
       layers.map((tar) => ({ tar })),
     );
-    for (const prefetchMaxBytes of [0, 1 << 20]) {
-      const out = join(dir, `budget-${prefetchMaxBytes}`);
+    const sizes = (JSON.parse(manifest.toString()) as { layers: { size: number }[] }).layers.map(
+      (l) => l.size,
+    );
+    // Streamed, spooled, read into memory, and layer 2 in memory while layer 3 is spooled.
+    for (const [prefetchMemoryBytes, prefetchMaxBytes] of [
+      [0, 0],
+      [0, 1 << 20],
+      [1 << 20, 0],
+      [sizes[1]!, 1 << 20],
+    ] as const) {
+      const out = join(dir, `budget-${prefetchMemoryBytes}-${prefetchMaxBytes}`);
       await pullImage({
         source: createLayoutSource(layout),
         selector: "b",
         bundleDir: out,
         verify: acceptAnything,
         prefetchMaxBytes,
+        prefetchMemoryBytes,
       });
       assert.deepEqual(readdirSync(join(out, "rootfs")).sort(), ["f1", "f2", "f3"]);
       assert.equal(readFileSync(join(out, "rootfs/f3"), "utf8"), "3".repeat(5000));

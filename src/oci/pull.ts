@@ -30,13 +30,16 @@ import {
   selectPlatform,
 } from "./manifest.js";
 import type { ImageSource } from "./source.js";
-import { spoolToFile } from "./spool.js";
+import { readAhead, spoolToFile } from "./spool.js";
 import type { BlobStore } from "./store.js";
 import { defaultUnpackRules, type UnpackRules } from "./unpack/rules.js";
 import { acquireUnpackWorker, releaseUnpackWorker, type UnpackWorker } from "./unpack/worker.js";
 
 /** Default bound of the bytes spooled ahead (see {@link PullOptions.prefetchMaxBytes}). */
 const DEFAULT_PREFETCH_BYTES = 512 << 20;
+
+/** Default bound of the bytes read ahead into memory (see {@link PullOptions.prefetchMemoryBytes}). */
+const DEFAULT_PREFETCH_MEMORY_BYTES = 128 << 20;
 
 /** Layers at least this large (as stored) are unpacked on a worker thread. */
 const WORKER_MIN_LAYER_BYTES = 4 << 20;
@@ -76,6 +79,12 @@ export interface PullOptions {
    * bundle's filesystem, which in a guest is memory, so a 10 GB layer is never fetched ahead.
    */
   prefetchMaxBytes?: number;
+  /**
+   * Most bytes of layers read ahead into memory instead of spool files (default 128 MiB): a
+   * layer that fits is held as the chunks the connection delivered, which costs no file write
+   * and read-back; one that does not is spooled (within `prefetchMaxBytes`) or streams in turn.
+   */
+  prefetchMemoryBytes?: number;
   onProgress?: (p: PullProgress) => void;
   /** Shares verified layer blobs between pulls (download once). */
   store?: BlobStore;
@@ -173,11 +182,13 @@ async function pullResolved(
   const staging = join(work, "rootfs");
   mkdirSync(staging, { recursive: true, mode: 0o755 });
   const spools = new Map<number, Promise<string>>();
+  const inMemory = new Map<number, Promise<Readable>>();
   const result: PullResult["layers"] = [];
   const warnings: string[] = [];
   try {
     const ahead = Math.max(0, (o.concurrency ?? 3) - 1);
     let prefetchLeft = o.prefetchMaxBytes ?? DEFAULT_PREFETCH_BYTES;
+    let memoryLeft = o.prefetchMemoryBytes ?? DEFAULT_PREFETCH_MEMORY_BYTES;
     const inStore = (d: Descriptor) => {
       const s = o.store?.open(d.digest, d.size);
       s?.destroy();
@@ -185,7 +196,14 @@ async function pullResolved(
     };
     const spool = (i: number) => {
       const d = m.layers[i];
-      if (d === undefined || spools.has(i) || inStore(d)) return;
+      if (d === undefined || spools.has(i) || inMemory.has(i) || inStore(d)) return;
+      if (d.size <= memoryLeft) {
+        memoryLeft -= d.size;
+        const p = (async () => readAhead(await o.source.openBlob(d), d.size))();
+        p.catch(() => {});
+        inMemory.set(i, p);
+        return;
+      }
       // Spooled layers occupy the bundle's filesystem (guest memory on tmpfs) until their
       // turn: only as many bytes ahead as the budget allows; a bigger layer streams in turn.
       if (d.size > prefetchLeft) return;
@@ -203,14 +221,18 @@ async function pullResolved(
       const d = m.layers[i]!;
       let blob: Readable;
       const spooled = spools.get(i);
-      const cached = spooled === undefined ? o.store?.open(d.digest, d.size) : undefined;
+      const held = inMemory.get(i);
+      const cached =
+        spooled === undefined && held === undefined ? o.store?.open(d.digest, d.size) : undefined;
       let capture: ReturnType<BlobStore["capture"]> | undefined;
       if (cached !== undefined) blob = cached;
       else {
         blob =
           spooled !== undefined
             ? createReadStream(await spooled, { highWaterMark: 1 << 20 })
-            : await o.source.openBlob(d);
+            : held !== undefined
+              ? await held
+              : await o.source.openBlob(d);
         // A spooled blob is adopted into the store after the checks; a streamed one is copied.
         if (o.store !== undefined && spooled === undefined) {
           capture = o.store.capture(d.digest);
@@ -244,6 +266,10 @@ async function pullResolved(
         throw err;
       }
       capture?.commit();
+      if (held !== undefined) {
+        inMemory.delete(i);
+        memoryLeft += d.size;
+      }
       if (spooled !== undefined) {
         if (o.store !== undefined) o.store.adopt(await spooled, d.digest);
         else rmSync(await spooled, { force: true });
@@ -267,6 +293,12 @@ async function pullResolved(
     }
     renameSync(staging, rootfs);
   } catch (err) {
+    // Layers read ahead are dropped (their connections closed), spools finish, then go.
+    for (const p of inMemory.values())
+      p.then(
+        (s) => s.destroy(),
+        () => {},
+      );
     await Promise.allSettled(spools.values());
     rmSync(work, { recursive: true, force: true });
     throw err;

@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { hasCode } from "../errors.js";
-import { spoolToFile } from "./spool.js";
+import { readAhead, spoolToFile } from "./spool.js";
 
 describe("spoolToFile", () => {
   let dir: string;
@@ -48,5 +48,53 @@ describe("spoolToFile", () => {
       code: "EEXIST",
     });
     assert.equal(readFileSync(file, "utf8"), "abcd");
+  });
+});
+
+describe("readAhead", () => {
+  const readAll = async (r: Readable) => {
+    const parts: Buffer[] = [];
+    for await (const c of r) parts.push(c as Buffer);
+    return Buffer.concat(parts).toString();
+  };
+
+  it("receives the whole blob before anyone reads, then yields it in order", async () => {
+    const src = new PassThrough();
+    const ahead = readAhead(src, 6);
+    src.write("ab");
+    src.write("cd");
+    src.end("ef");
+    await new Promise((r) => setImmediate(r));
+    // Nothing waits for a reader: the source was drained into the read-ahead buffer.
+    assert.equal(src.readableLength, 0);
+    assert.equal(ahead.readableLength, 6);
+    assert.equal(await readAll(ahead), "abcdef");
+  });
+
+  it("refuses more bytes than the descriptor says and closes the download", async () => {
+    const src = new PassThrough();
+    const ahead = readAhead(src, 5);
+    src.write(Buffer.alloc(3));
+    src.write(Buffer.alloc(3));
+    await new Promise((r) => setImmediate(r));
+    assert.ok(src.destroyed);
+    await assert.rejects(readAll(ahead), (e) => hasCode(e, "ERR_OCI_TOO_LARGE"));
+  });
+
+  it("keeps a download error for the reader, without an unhandled error before", async () => {
+    const src = new PassThrough();
+    const ahead = readAhead(src, 100);
+    src.write("x");
+    src.destroy(new Error("connection reset"));
+    await new Promise((r) => setImmediate(r));
+    await assert.rejects(readAll(ahead), /connection reset/);
+  });
+
+  it("closes the download when destroyed", async () => {
+    const src = new PassThrough();
+    const ahead = readAhead(src, 100);
+    ahead.destroy();
+    await new Promise((r) => setImmediate(r));
+    assert.ok(src.destroyed);
   });
 });

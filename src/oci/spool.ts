@@ -5,7 +5,7 @@
  * more than the copies themselves.
  */
 import { closeSync, openSync, rmSync, writeSync } from "node:fs";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { OciError } from "./errors.js";
 
 /** Writes `blob` to a new file (mode 0600), refusing more than `maxBytes`. */
@@ -52,4 +52,39 @@ export function spoolToFile(blob: Readable, file: string, maxBytes: number): Pro
       resolve();
     });
   });
+}
+
+/**
+ * Reads `blob` ahead into memory: the returned stream keeps every chunk as the connection
+ * delivered it (no copy, no file write and read-back) until it is read, and refuses more than
+ * `maxBytes`. A download error is kept for whoever reads the stream (a pipeline reports it).
+ * Destroying the stream closes the download.
+ */
+export function readAhead(blob: Readable, maxBytes: number): Readable {
+  let n = 0;
+  const out = new Readable({
+    // Room for the whole blob: the download never waits for the reader.
+    highWaterMark: Math.max(1, maxBytes),
+    read() {
+      blob.resume();
+    },
+    destroy(err, cb) {
+      blob.destroy();
+      cb(err);
+    },
+  });
+  out.on("error", () => {});
+  blob.on("data", (chunk: Buffer) => {
+    n += chunk.length;
+    if (n > maxBytes) {
+      out.destroy(
+        new OciError("ERR_OCI_TOO_LARGE", `blob is larger than its descriptor size ${maxBytes}`),
+      );
+      return;
+    }
+    if (!out.push(chunk)) blob.pause();
+  });
+  blob.once("end", () => out.push(null));
+  blob.once("error", (err) => out.destroy(err));
+  return out;
 }
