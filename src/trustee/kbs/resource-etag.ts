@@ -19,6 +19,8 @@ import type { TeePublicJwk } from "../../crypto/jwe.js";
 export const MAX_IF_NONE_MATCH = 512;
 /** Entity tags looked at in one If-None-Match list. */
 const MAX_TAGS = 8;
+/** Domain separation of the MAC input. */
+const DOMAIN = Buffer.from("coco-ts resource etag v1");
 /** `"` + 43 base64url characters (32 bytes) + `"`. */
 const TAG_LENGTH = 45;
 
@@ -28,14 +30,6 @@ export interface ResourceTagger {
   tagOf(path: string, value: Uint8Array, tee: TeePublicJwk): string;
   /** True when `ifNoneMatch` (the request header) lists `tag`; compared in constant time. */
   matches(ifNoneMatch: string | string[] | undefined, tag: string): boolean;
-}
-
-function lengthPrefixed(h: ReturnType<typeof createHmac>, b: Uint8Array | string): void {
-  const bytes = typeof b === "string" ? Buffer.from(b, "utf8") : b;
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64BE(BigInt(bytes.length));
-  h.update(len);
-  h.update(bytes);
 }
 
 /** The TEE key's identity: its public members in a fixed order. */
@@ -48,12 +42,19 @@ export function createResourceTagger(key: Uint8Array = randomBytes(32)): Resourc
   const k = Buffer.from(key);
   return {
     tagOf(path, value, tee) {
-      const h = createHmac("sha256", k);
-      h.update("coco-ts resource etag v1");
-      lengthPrefixed(h, path);
-      lengthPrefixed(h, teeIdentity(tee));
-      lengthPrefixed(h, value);
-      return `"${h.digest("base64url")}"`;
+      // One buffer, one update: domain | len path | path | len tee | tee | len value | value.
+      const id = teeIdentity(tee);
+      const pathLen = Buffer.byteLength(path);
+      const idLen = Buffer.byteLength(id);
+      const m = Buffer.allocUnsafe(DOMAIN.length + 12 + pathLen + idLen + value.length);
+      let o = DOMAIN.copy(m, 0);
+      o = m.writeUInt32BE(pathLen, o);
+      o += m.write(path, o);
+      o = m.writeUInt32BE(idLen, o);
+      o += m.write(id, o);
+      o = m.writeUInt32BE(value.length, o);
+      m.set(value, o);
+      return `"${createHmac("sha256", k).update(m).digest("base64url")}"`;
     },
     matches(ifNoneMatch, tag) {
       // node:http joins repeated If-None-Match headers with ", " (one list).
