@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,6 +26,7 @@ import {
   parsePrivateKeyPem,
 } from "../../src/trustee/kbs/admin-token.js";
 import { type RunningTrustee, startTrustee } from "../../src/trustee/trustee.js";
+import { makeTestTls } from "../helpers/tls.js";
 import { call, type Handshake, handshake } from "./trustee-client.js";
 
 const ALLOW_OPEN = `package policy
@@ -40,11 +42,12 @@ const URI = parseResourceUri("kbs:///open/key/a");
 const PATH = "/kbs/v0/resource/open/key/a";
 const text = (b: Uint8Array) => Buffer.from(b).toString("utf8");
 
-function clientFor(url: string, h: Handshake, cache = true): TokenKbsClient {
+function clientFor(url: string, h: Handshake, cache = true, certs?: string[]): TokenKbsClient {
   const teeKeyPem = h.privateKey.export({ format: "pem", type: "pkcs8" }).toString();
   return createTokenKbsClient({
     url,
     cache,
+    ...(certs ? { certs } : {}),
     tokenProvider: async () => ({ token: h.token as string, teeKeyPem }),
   });
 }
@@ -208,10 +211,14 @@ name = "resource"
 async function fakeKbs(
   answer: (n: number, headers: IncomingHttpHeaders) => { status: number; etag?: string },
   guest: Handshake,
+  tls?: { keyPem: string; certPem: string },
 ): Promise<{ url: string; seen: IncomingHttpHeaders[]; server: Server }> {
   const jwe = createTeeKeyEncryptor();
   const seen: IncomingHttpHeaders[] = [];
-  const server = createServer((req, res) => {
+  const handler = (
+    req: import("node:http").IncomingMessage,
+    res: import("node:http").ServerResponse,
+  ) => {
     req.resume();
     seen.push(req.headers);
     const a = answer(seen.length, req.headers);
@@ -226,9 +233,13 @@ async function fakeKbs(
     );
     res.writeHead(200, { ...headers, "content-type": "application/json" });
     res.end(body);
-  });
+  };
+  const server: Server = tls
+    ? createHttpsServer({ key: tls.keyPem, cert: tls.certPem }, handler)
+    : createServer(handler);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, server };
+  const port = (server.address() as AddressInfo).port;
+  return { url: `${tls ? "https" : "http"}://127.0.0.1:${port}`, seen, server };
 }
 
 describe("resource revalidation against other servers", () => {
@@ -252,8 +263,11 @@ describe("resource revalidation against other servers", () => {
   after(() => {
     for (const s of servers) s.close();
   });
-  const start = async (answer: Parameters<typeof fakeKbs>[0]) => {
-    const f = await fakeKbs(answer, guest);
+  const start = async (
+    answer: Parameters<typeof fakeKbs>[0],
+    tls?: { keyPem: string; certPem: string },
+  ) => {
+    const f = await fakeKbs(answer, guest, tls);
     servers.push(f.server);
     return f;
   };
@@ -332,6 +346,48 @@ describe("resource revalidation against other servers", () => {
       assert.equal(text(await c.getResource(URI)), "v3");
       assert.equal(f.seen[1]?.["if-none-match"], '"t"');
       assert.equal(f.seen[2]?.["if-none-match"], undefined);
+    } finally {
+      c.close();
+    }
+  });
+
+  test("over https the client trusts the root it is given, and only that", async () => {
+    const tls = await makeTestTls();
+    const f = await start(() => ({ status: 200, etag: '"t"' }), tls);
+    const c = clientFor(f.url, guest, true, [tls.caPem]);
+    try {
+      assert.equal(text(await c.getResource(URI)), "v1");
+    } finally {
+      c.close();
+    }
+    const untrusting = clientFor(f.url, guest);
+    try {
+      await assert.rejects(untrusting.getResource(URI), { code: "ERR_KBS_CLIENT_UNREACHABLE" });
+    } finally {
+      untrusting.close();
+    }
+    assert.equal(f.seen.length, 1, "nothing was sent to an untrusted server");
+  });
+
+  test("a token with a line break is refused before anything is sent", async () => {
+    const f = await start(() => ({ status: 200 }));
+    const bad = { ...guest, token: `${guest.token}\r\nx-injected: 1` };
+    const c = clientFor(f.url, bad);
+    try {
+      await assert.rejects(c.getResource(URI), { code: "ERR_KBS_CLIENT_TOKEN" });
+      assert.equal(f.seen.length, 0);
+    } finally {
+      c.close();
+    }
+  });
+
+  test("an unreachable server is ERR_KBS_CLIENT_UNREACHABLE", async () => {
+    const f = await start(() => ({ status: 200 }));
+    const url = f.url;
+    await new Promise<void>((r) => f.server.close(() => r()));
+    const c = clientFor(url, guest);
+    try {
+      await assert.rejects(c.getResource(URI), { code: "ERR_KBS_CLIENT_UNREACHABLE" });
     } finally {
       c.close();
     }

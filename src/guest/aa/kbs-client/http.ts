@@ -12,7 +12,7 @@ export interface HttpResponse {
   status: number;
   body: Uint8Array;
   contentType: string;
-  /** The ETag header, if any (conditional revalidation of resources). */
+  /** The ETag header, if any (set by the resource GET client, `resource-http.ts`). */
   etag?: string;
 }
 
@@ -29,7 +29,7 @@ export interface KbsHttp {
   request(
     method: "GET" | "POST" | "DELETE",
     path: string,
-    opts?: { json?: unknown; raw?: Uint8Array; bearer?: string; ifNoneMatch?: string },
+    opts?: { json?: unknown; raw?: Uint8Array; bearer?: string },
   ): Promise<HttpResponse>;
   /** Forget cookies (a new session). */
   clearCookies(): void;
@@ -77,7 +77,6 @@ export function createHttp(baseUrl: string, opts: HttpOptions = {}): KbsHttp {
         headers.cookie = [...cookies].map(([k, v]) => `${k}=${v}`).join("; ");
       }
       if (ro.bearer !== undefined) headers.authorization = `Bearer ${ro.bearer}`;
-      if (ro.ifNoneMatch !== undefined) headers["if-none-match"] = ro.ifNoneMatch;
       const send = https ? httpsRequest : httpRequest;
       return new Promise<HttpResponse>((resolve, reject) => {
         const req = send(
@@ -109,16 +108,13 @@ export function createHttp(baseUrl: string, opts: HttpOptions = {}): KbsHttp {
               }
               chunks.push(c);
             });
-            res.on("end", () => {
-              const r: HttpResponse = {
+            res.on("end", () =>
+              resolve({
                 status: res.statusCode ?? 0,
-                body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks),
+                body: Buffer.concat(chunks),
                 contentType: String(res.headers["content-type"] ?? ""),
-              };
-              const etag = res.headers.etag;
-              if (etag !== undefined) r.etag = etag;
-              resolve(r);
-            });
+              }),
+            );
             res.on("error", reject);
           },
         );

@@ -12,9 +12,9 @@
 import { createPrivateKey, type KeyObject } from "node:crypto";
 import { kbsPathOf, type ResourceUri } from "../../../protocol/resource-uri/index.js";
 import { AaError } from "../errors.js";
-import { createHttp } from "./http.js";
 import { decryptResourceBody, GET_RESOURCE_MAX_ATTEMPTS, kbsHttpError } from "./rcar.js";
 import { opaqueTag, ResourceCache } from "./resource-cache.js";
+import { createResourceHttp } from "./resource-http.js";
 import { isTokenValid, parseToken, type Token } from "./token.js";
 
 /** A token plus the TEE private key it is bound to. */
@@ -72,7 +72,7 @@ export function parseKbsTokenAnswer(bytes: Uint8Array): TokenAndKey {
 
 /** Creates the token client. */
 export function createTokenKbsClient(opts: TokenKbsClientOptions): TokenKbsClient {
-  const http = createHttp(opts.url, {
+  const http = createResourceHttp(opts.url, {
     ...(opts.certs ? { certs: opts.certs } : {}),
     ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
   });
@@ -122,10 +122,7 @@ export function createTokenKbsClient(opts: TokenKbsClientOptions): TokenKbsClien
       let h = await current(false);
       for (let i = 0; i < GET_RESOURCE_MAX_ATTEMPTS; i++) {
         const kept = cache ? resources.lookup(path, h) : undefined;
-        const res = await http.request("GET", path, {
-          bearer: h.token.content,
-          ...(kept !== undefined ? { ifNoneMatch: kept.etag } : {}),
-        });
+        const res = await http.get(path, h.token.content, kept?.etag);
         if (res.status === 304) {
           if (kept === undefined) {
             resources.drop(path);

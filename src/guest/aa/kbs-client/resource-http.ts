@@ -1,0 +1,96 @@
+/**
+ * The HTTP client of the CDH's resource GETs (the token client): one keep-alive connection to
+ * Trustee through undici's `Client`, which costs less CPU per request than node:http's `Agent`
+ * (measured in docs/performance.md#cdh). Resource GETs carry only a bearer token, so there is
+ * no cookie jar here (the RCAR handshake keeps using `http.ts`). Same limits and errors as
+ * `http.ts`: a timeout on the answer, a response size limit, `ERR_KBS_CLIENT_UNREACHABLE`.
+ */
+import { Client, errors } from "undici";
+import { AaError } from "../errors.js";
+import { type HttpResponse, USER_AGENT } from "./http.js";
+
+/** Options for {@link createResourceHttp}. */
+export interface ResourceHttpOptions {
+  /** PEM certificates trusted for an https Trustee (its own root). */
+  certs?: string[];
+  timeoutMs?: number;
+  maxResponseBytes?: number;
+}
+
+/** GETs with a bearer token (and an optional If-None-Match) against one base URL. */
+export interface ResourceHttp {
+  get(path: string, bearer: string, ifNoneMatch?: string): Promise<HttpResponse>;
+  close(): void;
+}
+
+/** Creates the client for `baseUrl` (trailing `/` trimmed, as upstream). */
+export function createResourceHttp(baseUrl: string, opts: ResourceHttpOptions = {}): ResourceHttp {
+  let base: URL;
+  try {
+    base = new URL(baseUrl.replace(/\/+$/, ""));
+  } catch {
+    throw new AaError("ERR_AA_CONFIG", `KBS url ${JSON.stringify(baseUrl)} is not a URL`);
+  }
+  if (base.protocol !== "http:" && base.protocol !== "https:") {
+    throw new AaError("ERR_AA_CONFIG", "KBS url must be http:// or https://");
+  }
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const maxBytes = opts.maxResponseBytes ?? 32 << 20;
+  const prefix = base.pathname.replace(/\/+$/, "");
+  const client = new Client(base.origin, {
+    pipelining: 1,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    maxResponseSize: maxBytes,
+    ...(base.protocol === "https:" && opts.certs?.length ? { connect: { ca: opts.certs } } : {}),
+  });
+
+  return {
+    async get(path, bearer, ifNoneMatch) {
+      // undici validates header names and values (no CR/LF can reach the wire).
+      const headers: string[] = ["user-agent", USER_AGENT, "authorization", `Bearer ${bearer}`];
+      if (ifNoneMatch !== undefined) headers.push("if-none-match", ifNoneMatch);
+      try {
+        const res = await client.request({ method: "GET", path: `${prefix}${path}`, headers });
+        const body = Buffer.from(await res.body.arrayBuffer());
+        const out: HttpResponse = {
+          status: res.statusCode,
+          body,
+          contentType: String(res.headers["content-type"] ?? ""),
+        };
+        const etag = res.headers.etag;
+        if (typeof etag === "string") out.etag = etag;
+        return out;
+      } catch (err) {
+        if (err instanceof AaError) throw err;
+        if (err instanceof errors.ResponseExceededMaxSizeError) {
+          throw new AaError("ERR_KBS_CLIENT_RESPONSE", `KBS response exceeds ${maxBytes} bytes`, {
+            cause: err,
+          });
+        }
+        if (err instanceof errors.InvalidArgumentError) {
+          // e.g. a token with a control character: refused before anything is sent.
+          throw new AaError("ERR_KBS_CLIENT_TOKEN", `GET ${path} not sent: ${err.message}`, {
+            cause: err,
+          });
+        }
+        if (err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError) {
+          throw new AaError(
+            "ERR_KBS_CLIENT_UNREACHABLE",
+            `KBS did not answer GET ${path} within ${timeoutMs} ms`,
+            { cause: err },
+          );
+        }
+        const e = err as NodeJS.ErrnoException;
+        throw new AaError(
+          "ERR_KBS_CLIENT_UNREACHABLE",
+          `KBS at ${base.origin} unreachable: ${e.code ?? e.message}`,
+          { cause: err },
+        );
+      }
+    },
+    close() {
+      void client.destroy().catch(() => {});
+    },
+  };
+}
