@@ -216,16 +216,16 @@ export function createEventRecorder(opts: EventRecorderOptions): EventRecorder {
     replica,
     record(input) {
       if (closed) return;
-      const at = input.at ?? now();
-      const event: TrusteeEvent = Object.assign(
-        {
-          id: `${String(at).padStart(13, "0")}-${replica}-${seq++}`,
-          time: new Date(at).toISOString(),
-          replica,
-        },
-        input,
-      );
-      delete (event as { at?: number }).at;
+      const { at: given, ...fields } = input;
+      const at = given ?? now();
+      // Built without `at` rather than deleting it afterwards: a deleted member turns the object
+      // into a dictionary, which JSON.stringify walks more slowly (two events per handshake).
+      const event: TrusteeEvent = {
+        id: `${String(at).padStart(13, "0")}-${replica}-${seq++}`,
+        time: new Date(at).toISOString(),
+        replica,
+        ...fields,
+      };
       stats.recorded++;
       pending.push({ line: JSON.stringify(event), at });
       if (pending.length > maxPending * 2) {

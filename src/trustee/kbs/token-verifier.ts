@@ -67,16 +67,28 @@ const DEFAULT_TEEKEY_PATHS = [
   "/tee-pubkey",
 ];
 
-/** RFC 6901 JSON pointer lookup. */
-export function jsonPointer(doc: unknown, pointer: string): unknown {
-  if (pointer === "") return doc;
+/** The reference tokens of an RFC 6901 JSON pointer, unescaped. */
+function pointerKeys(pointer: string): string[] {
+  if (pointer === "") return [];
+  return pointer
+    .split("/")
+    .slice(1)
+    .map((raw) => raw.replaceAll("~1", "/").replaceAll("~0", "~"));
+}
+
+/** Looks up reference tokens (own members only). */
+function lookup(doc: unknown, keys: readonly string[]): unknown {
   let cur: unknown = doc;
-  for (const raw of pointer.split("/").slice(1)) {
-    const key = raw.replaceAll("~1", "/").replaceAll("~0", "~");
+  for (const key of keys) {
     if (typeof cur !== "object" || cur === null) return undefined;
     cur = Object.hasOwn(cur, key) ? (cur as Record<string, unknown>)[key] : undefined;
   }
   return cur;
+}
+
+/** RFC 6901 JSON pointer lookup. */
+export function jsonPointer(doc: unknown, pointer: string): unknown {
+  return lookup(doc, pointerKeys(pointer));
 }
 
 function sameKey(a: JWK, j: JWK): boolean {
@@ -105,7 +117,11 @@ export function createTokenVerifier(cfg: TokenVerifierConfig): TokenVerifier {
       "[attestation_token]: no trusted verification material (no own key, trusted_jwk_sets, trusted_certs_paths or insecure_header_jwk)",
     );
   }
-  const paths = [...(cfg.extraTeekeyPaths ?? []), ...DEFAULT_TEEKEY_PATHS];
+  // Parsed once: every attestation and every token presented looks up these pointers.
+  const paths = [...(cfg.extraTeekeyPaths ?? []), ...DEFAULT_TEEKEY_PATHS].map((p) => ({
+    p,
+    keys: pointerKeys(p),
+  }));
   const verified = new Map<string, { exp: number; bytes: number; result: VerifiedToken }>();
   let cachedBytes = 0;
   const forget = (key: string) => {
@@ -128,8 +144,8 @@ export function createTokenVerifier(cfg: TokenVerifierConfig): TokenVerifier {
   const opts = { requiredClaims: ["exp"], clockTolerance: 0 };
   /** Finds the TEE key in verified claims and remembers the result until `exp` (LRU). */
   const cache = (cacheKey: string, claims: JWTPayload, bytes: number): VerifiedToken => {
-    for (const p of paths) {
-      const v = jsonPointer(claims, p);
+    for (const { p, keys } of paths) {
+      const v = lookup(claims, keys);
       if (v !== undefined && v !== null) {
         let result: VerifiedToken;
         try {
