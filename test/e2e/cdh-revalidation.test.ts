@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { createTeeKeyEncryptor, decryptWithTeeKey } from "../../src/crypto/jwe.js";
 import { createTokenKbsClient, type TokenKbsClient } from "../../src/guest/aa/kbs-client/index.js";
+import { FAST_CLIENT_AFTER } from "../../src/guest/aa/kbs-client/token-client.js";
 import { parseResourceUri } from "../../src/protocol/resource-uri/index.js";
 import { createRegoPolicyEngine } from "../../src/trustee/as/policy/rego-engine.js";
 import { parseTrusteeConfig } from "../../src/trustee/config.js";
@@ -280,6 +281,30 @@ describe("resource revalidation against other servers", () => {
       assert.equal(c.revalidated, 0);
       assert.equal(f.seen[0]?.["if-none-match"], undefined);
       assert.equal(f.seen[1]?.["if-none-match"], '"same"');
+    } finally {
+      c.close();
+    }
+  });
+
+  test("a client that fetches often moves to undici and keeps revalidating", async () => {
+    // One 200 with a tag, then 304s: every later GET is a revalidation.
+    const f = await start((n) => (n === 1 ? { status: 200, etag: '"t"' } : { status: 304 }));
+    const c = clientFor(f.url, guest);
+    try {
+      let calls = 0;
+      // From the FAST_CLIENT_AFTER-th GET undici loads in the background (once per process:
+      // a client made after that starts on it). Bounded: a client that never moves fails the
+      // assertion below instead of looping.
+      while ((calls < FAST_CLIENT_AFTER || c.transport !== "undici") && calls < 2000) {
+        assert.equal(text(await c.getResource(URI)), "v1");
+        calls++;
+      }
+      assert.equal(c.transport, "undici");
+      for (let i = 0; i < 3; i++) assert.equal(text(await c.getResource(URI)), "v1");
+      calls += 3;
+      assert.equal(c.revalidated, calls - 1);
+      assert.equal(f.seen.length, calls);
+      assert.ok(f.seen.slice(1).every((h) => h["if-none-match"] === '"t"'));
     } finally {
       c.close();
     }

@@ -12,7 +12,7 @@ export interface HttpResponse {
   status: number;
   body: Uint8Array;
   contentType: string;
-  /** The ETag header, if any (set by the resource GET client, `resource-http.ts`). */
+  /** The ETag header, if any (conditional revalidation of resources). */
   etag?: string;
 }
 
@@ -29,7 +29,7 @@ export interface KbsHttp {
   request(
     method: "GET" | "POST" | "DELETE",
     path: string,
-    opts?: { json?: unknown; raw?: Uint8Array; bearer?: string },
+    opts?: { json?: unknown; raw?: Uint8Array; bearer?: string; ifNoneMatch?: string },
   ): Promise<HttpResponse>;
   /** Forget cookies (a new session). */
   clearCookies(): void;
@@ -76,7 +76,20 @@ export function createHttp(baseUrl: string, opts: HttpOptions = {}): KbsHttp {
       if (cookies.size > 0) {
         headers.cookie = [...cookies].map(([k, v]) => `${k}=${v}`).join("; ");
       }
-      if (ro.bearer !== undefined) headers.authorization = `Bearer ${ro.bearer}`;
+      if (ro.bearer !== undefined) {
+        // A token is visible ASCII (a JWT): anything else, e.g. a line break from a hostile
+        // answer, is refused here with a code rather than by node:http's header check.
+        if (!/^[\x21-\x7e]+$/.test(ro.bearer)) {
+          return Promise.reject(
+            new AaError(
+              "ERR_KBS_CLIENT_TOKEN",
+              `${method} ${path} not sent: the token is not visible ASCII`,
+            ),
+          );
+        }
+        headers.authorization = `Bearer ${ro.bearer}`;
+      }
+      if (ro.ifNoneMatch !== undefined) headers["if-none-match"] = ro.ifNoneMatch;
       const send = https ? httpsRequest : httpRequest;
       return new Promise<HttpResponse>((resolve, reject) => {
         const req = send(
@@ -108,13 +121,16 @@ export function createHttp(baseUrl: string, opts: HttpOptions = {}): KbsHttp {
               }
               chunks.push(c);
             });
-            res.on("end", () =>
-              resolve({
+            res.on("end", () => {
+              const r: HttpResponse = {
                 status: res.statusCode ?? 0,
-                body: Buffer.concat(chunks),
+                body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks),
                 contentType: String(res.headers["content-type"] ?? ""),
-              }),
-            );
+              };
+              const etag = res.headers.etag;
+              if (etag !== undefined) r.etag = etag;
+              resolve(r);
+            });
             res.on("error", reject);
           },
         );

@@ -4,8 +4,13 @@
  * (measured in docs/performance.md#cdh). Resource GETs carry only a bearer token, so there is
  * no cookie jar here (the RCAR handshake keeps using `http.ts`). Same limits and errors as
  * `http.ts`: a timeout on the answer, a response size limit, `ERR_KBS_CLIENT_UNREACHABLE`.
+ *
+ * undici is loaded when asked (`preload`) or on the first GET, not when this module is
+ * imported: loading it costs about 80 ms of CPU on this machine (its HTTP parser is
+ * WebAssembly), which a pod agent that fetches one or two secrets at start should not pay.
+ * The token client therefore starts on node:http and moves here once a process fetches often.
  */
-import { Client, errors } from "undici";
+import type { Client } from "undici";
 import { AaError } from "../errors.js";
 import { type HttpResponse, USER_AGENT } from "./http.js";
 
@@ -20,8 +25,25 @@ export interface ResourceHttpOptions {
 /** GETs with a bearer token (and an optional If-None-Match) against one base URL. */
 export interface ResourceHttp {
   get(path: string, bearer: string, ifNoneMatch?: string): Promise<HttpResponse>;
+  /** Starts loading undici in the background (idempotent). */
+  preload(): void;
+  /** True once undici is loaded, so a GET starts without waiting for it. */
+  ready(): boolean;
   close(): void;
 }
+
+type Undici = typeof import("undici");
+let undici: Promise<Undici> | undefined;
+let loaded: Undici | undefined;
+const loadUndici = (): Promise<Undici> => {
+  // undici is CommonJS: its exports object is the namespace's `default` when Node loads it
+  // (not every member is detected as a named export), the namespace itself when bundled.
+  undici ??= import("undici").then((m) => {
+    loaded = (m as { default?: Undici }).default ?? m;
+    return loaded;
+  });
+  return undici;
+};
 
 /** Creates the client for `baseUrl` (trailing `/` trimmed, as upstream). */
 export function createResourceHttp(baseUrl: string, opts: ResourceHttpOptions = {}): ResourceHttp {
@@ -37,24 +59,29 @@ export function createResourceHttp(baseUrl: string, opts: ResourceHttpOptions = 
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const maxBytes = opts.maxResponseBytes ?? 32 << 20;
   const prefix = base.pathname.replace(/\/+$/, "");
-  const client = new Client(base.origin, {
-    pipelining: 1,
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    maxResponseSize: maxBytes,
-    ...(base.protocol === "https:" && opts.certs?.length ? { connect: { ca: opts.certs } } : {}),
-  });
+  let client: Client | undefined;
+  let closed = false;
+  const clientOf = (u: Undici): Client => {
+    client ??= new u.Client(base.origin, {
+      pipelining: 1,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      maxResponseSize: maxBytes,
+      ...(base.protocol === "https:" && opts.certs?.length ? { connect: { ca: opts.certs } } : {}),
+    });
+    return client;
+  };
 
   // `dispatch` with a handler rather than `request`: no body stream and no extra promise per
   // response (less CPU on every cached GetResource). The client's limits still apply: the
   // headers and body timeouts and `maxResponseSize` are enforced by its HTTP/1.1 parser.
-  const send = (path: string, headers: string[]) =>
+  const send = (c: Client, path: string, headers: string[]) =>
     new Promise<HttpResponse>((resolve, reject) => {
       const chunks: Buffer[] = [];
       let status = 0;
       let contentType = "";
       let etag: string | undefined;
-      client.dispatch(
+      c.dispatch(
         { method: "GET", path, headers },
         {
           onRequestStart() {},
@@ -85,8 +112,13 @@ export function createResourceHttp(baseUrl: string, opts: ResourceHttpOptions = 
       // undici validates header names and values (no CR/LF can reach the wire).
       const headers: string[] = ["user-agent", USER_AGENT, "authorization", `Bearer ${bearer}`];
       if (ifNoneMatch !== undefined) headers.push("if-none-match", ifNoneMatch);
+      const u = loaded ?? (await loadUndici());
+      if (closed) {
+        throw new AaError("ERR_KBS_CLIENT_UNREACHABLE", `GET ${path} not sent: client closed`);
+      }
+      const { errors } = u;
       try {
-        return await send(`${prefix}${path}`, headers);
+        return await send(clientOf(u), `${prefix}${path}`, headers);
       } catch (err) {
         if (err instanceof AaError) throw err;
         if (err instanceof errors.ResponseExceededMaxSizeError) {
@@ -115,8 +147,15 @@ export function createResourceHttp(baseUrl: string, opts: ResourceHttpOptions = 
         );
       }
     },
+    preload() {
+      loadUndici().catch(() => {});
+    },
+    ready() {
+      return loaded !== undefined;
+    },
     close() {
-      void client.destroy().catch(() => {});
+      closed = true;
+      void client?.destroy().catch(() => {});
     },
   };
 }
