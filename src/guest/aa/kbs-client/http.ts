@@ -39,8 +39,8 @@ export interface KbsHttp {
 /** User agent upstream sends. */
 export const USER_AGENT = "attestation-agent-kbs-client/0.1.0";
 
-/** Creates the HTTP client for `baseUrl` (trailing `/` trimmed, as upstream). */
-export function createHttp(baseUrl: string, opts: HttpOptions = {}): KbsHttp {
+/** A KBS base URL (trailing `/` trimmed, as upstream), http or https; ERR_AA_CONFIG else. */
+export function parseKbsBaseUrl(baseUrl: string): URL {
   let base: URL;
   try {
     base = new URL(baseUrl.replace(/\/+$/, ""));
@@ -50,6 +50,12 @@ export function createHttp(baseUrl: string, opts: HttpOptions = {}): KbsHttp {
   if (base.protocol !== "http:" && base.protocol !== "https:") {
     throw new AaError("ERR_AA_CONFIG", "KBS url must be http:// or https://");
   }
+  return base;
+}
+
+/** Creates the HTTP client for `baseUrl` (trailing `/` trimmed, as upstream). */
+export function createHttp(baseUrl: string, opts: HttpOptions = {}): KbsHttp {
+  const base = parseKbsBaseUrl(baseUrl);
   const https = base.protocol === "https:";
   const agent = https
     ? new HttpsAgent({ keepAlive: true, ...(opts.certs?.length ? { ca: opts.certs } : {}) })

@@ -12,7 +12,7 @@
  */
 import type { Client } from "undici";
 import { AaError } from "../errors.js";
-import { type HttpResponse, USER_AGENT } from "./http.js";
+import { type HttpResponse, parseKbsBaseUrl, USER_AGENT } from "./http.js";
 
 /** Options for {@link createResourceHttp}. */
 export interface ResourceHttpOptions {
@@ -47,15 +47,7 @@ const loadUndici = (): Promise<Undici> => {
 
 /** Creates the client for `baseUrl` (trailing `/` trimmed, as upstream). */
 export function createResourceHttp(baseUrl: string, opts: ResourceHttpOptions = {}): ResourceHttp {
-  let base: URL;
-  try {
-    base = new URL(baseUrl.replace(/\/+$/, ""));
-  } catch {
-    throw new AaError("ERR_AA_CONFIG", `KBS url ${JSON.stringify(baseUrl)} is not a URL`);
-  }
-  if (base.protocol !== "http:" && base.protocol !== "https:") {
-    throw new AaError("ERR_AA_CONFIG", "KBS url must be http:// or https://");
-  }
+  const base = parseKbsBaseUrl(baseUrl);
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const maxBytes = opts.maxResponseBytes ?? 32 << 20;
   const prefix = base.pathname.replace(/\/+$/, "");
