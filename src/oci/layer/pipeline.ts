@@ -16,6 +16,9 @@ import { createDecompressStages, isZlibErrorCode } from "./decompress.js";
 import { type DecryptionKeys, unwrapLayerKey } from "./keys.js";
 import { ANNOTATION_PUBOPTS, LayerDecryptor, parsePublicOptions } from "./ocicrypt.js";
 
+/** Size of the pieces the blob is hashed, decrypted and inflated in. */
+const BATCH_BYTES = 1 << 20;
+
 /** Inputs for {@link applyLayer}. */
 export interface ApplyLayerOptions {
   /** The blob bytes as stored (encrypted and/or compressed). */
@@ -76,6 +79,19 @@ export async function applyLayer(o: ApplyLayerOptions): Promise<ApplyLayerResult
   let blobBytes = 0;
   let tarBytes = 0;
   const maxTar = o.rules.maxLayerBytes;
+  // The blob's chunks (as the connection delivered them, 64 KiB or less) are joined into
+  // pieces of BATCH_BYTES before they are hashed, decrypted and inflated: each write to the
+  // decompressor is a round trip to libuv's pool and back, and on this 2-core VM each such
+  // hand-off costs far more than the copy (see docs/performance.md, Pull).
+  let parts: Buffer[] = [];
+  let partBytes = 0;
+  const takeBatch = (): Buffer => {
+    const b = parts.length === 1 ? parts[0]! : Buffer.concat(parts, partBytes);
+    parts = [];
+    partBytes = 0;
+    blobDigest.update(b);
+    return b;
+  };
 
   const verify = new Transform({
     highWaterMark: 1 << 20,
@@ -96,8 +112,14 @@ export async function applyLayer(o: ApplyLayerOptions): Promise<ApplyLayerResult
         );
         return;
       }
-      blobDigest.update(chunk);
-      cb(null, decryptor ? decryptor.update(chunk) : chunk);
+      parts.push(chunk);
+      partBytes += chunk.length;
+      if (partBytes < BATCH_BYTES) {
+        cb();
+        return;
+      }
+      const b = takeBatch();
+      cb(null, decryptor ? decryptor.update(b) : b);
     },
     flush(cb) {
       try {
@@ -107,9 +129,12 @@ export async function applyLayer(o: ApplyLayerOptions): Promise<ApplyLayerResult
             `layer ${o.descriptor.digest} is ${blobBytes} bytes, descriptor says ${expectedSize}`,
           );
         }
+        const rest = partBytes > 0 ? takeBatch() : undefined;
         blobDigest.verify(`layer ${o.descriptor.digest}`);
+        const out = rest !== undefined && decryptor ? decryptor.update(rest) : rest;
+        // The MAC covers every byte: checked before the last piece goes on.
         decryptor?.final();
-        cb();
+        cb(null, out);
       } catch (err) {
         cb(err as Error);
       }

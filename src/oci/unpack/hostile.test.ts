@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import {
   existsSync,
   mkdirSync,
@@ -256,6 +256,29 @@ describe("hostile layers are refused and nothing outside the bundle changes", ()
           [ANNOTATION_PUBOPTS]: Buffer.from(JSON.stringify(pub)).toString("base64"),
         };
         writeRawImage(layout, e.blob, sha256Digest(tar), { mediaType: e.mediaType, annotations });
+      },
+      "ERR_OCI_HMAC",
+      {},
+      { privateKeys: [privateKey] },
+    );
+  });
+
+  test("encrypted multi-MiB layer altered near its end (the HMAC fails after MiBs unpacked)", async () => {
+    const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    await expectRefused(
+      async (layout) => {
+        const tar = await buildTar([{ name: "big", content: randomBytes(3 * 1048576 + 7) }]);
+        const e = await encryptLayer(gzipSync(tar), "application/vnd.oci.image.layer.v1.tar+gzip", {
+          jwe: [publicKey],
+        });
+        // A bit of the gzip trailer's CRC: the blob digest names the altered blob, so only
+        // the MAC catches it, after every earlier MiB went through decryption and unpacking.
+        const blob = Buffer.from(e.blob);
+        blob[blob.length - 6]! ^= 1;
+        writeRawImage(layout, blob, sha256Digest(tar), {
+          mediaType: e.mediaType,
+          annotations: e.annotations,
+        });
       },
       "ERR_OCI_HMAC",
       {},
