@@ -151,16 +151,23 @@ export function encryptForTeeKeySync(jwk: TeePublicJwk, plaintext: Uint8Array): 
 
 /**
  * A TEE-key encryptor for a server answering the same guests repeatedly: as
- * {@link encryptForTeeKeySync}, with the ECDH for guests seen before prepared while idle
+ * {@link encryptForTeeKeySync}, with the next response's ECDH for guests seen before started
+ * ahead, and with `offThread` the ephemeral keys and ECDH on libuv's thread pool
  * (`createJweEncryptor` in jose-sync.ts). Each response still gets a fresh ephemeral key.
  */
-export function createTeeKeyEncryptor(): {
-  encrypt(jwk: TeePublicJwk, plaintext: Uint8Array): FlattenedJwe;
+export function createTeeKeyEncryptor(opts: { offThread?: boolean } = {}): {
+  encrypt(jwk: TeePublicJwk, plaintext: Uint8Array): Promise<FlattenedJwe>;
 } {
-  const e = createJweEncryptor();
+  const e = createJweEncryptor(opts);
   return {
-    encrypt: (jwk, plaintext) =>
-      encryptChecked(jwk, plaintext, (k, p) => e.encrypt(k as JweRecipientKey, p)),
+    async encrypt(jwk, plaintext) {
+      checkTeeJwkShape(jwk);
+      try {
+        return await e.encrypt(jwk as JweRecipientKey, plaintext);
+      } catch (err) {
+        throw jweError(err);
+      }
+    },
   };
 }
 
@@ -173,16 +180,21 @@ function encryptChecked(
   try {
     return encrypt(jwk as JweRecipientKey, plaintext);
   } catch (err) {
-    const code = String((err as { code?: unknown }).code ?? "");
-    if (/INVALID_PUBLIC_KEY|INVALID_JWK|ERR_OSSL|ERR_CRYPTO_INVALID/.test(code)) {
-      throw new CryptoError("ERR_CRYPTO_TEE_KEY", "tee-pubkey is not a valid public key", {
-        cause: err,
-      });
-    }
-    throw new CryptoError("ERR_CRYPTO_JWE_ENCRYPT", "JWE encryption to the TEE key failed", {
+    throw jweError(err);
+  }
+}
+
+/** node's error for an unusable key is ERR_CRYPTO_TEE_KEY; anything else ERR_CRYPTO_JWE_ENCRYPT. */
+function jweError(err: unknown): CryptoError {
+  const code = String((err as { code?: unknown }).code ?? "");
+  if (/INVALID_PUBLIC_KEY|INVALID_JWK|ERR_OSSL|ERR_CRYPTO_INVALID/.test(code)) {
+    return new CryptoError("ERR_CRYPTO_TEE_KEY", "tee-pubkey is not a valid public key", {
       cause: err,
     });
   }
+  return new CryptoError("ERR_CRYPTO_JWE_ENCRYPT", "JWE encryption to the TEE key failed", {
+    cause: err,
+  });
 }
 
 /** {@link encryptForTeeKeySync} behind the asynchronous signature callers already use. */

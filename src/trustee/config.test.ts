@@ -176,3 +176,11 @@ test("[events]: defaults, values, and bad values named", () => {
     );
   }
 });
+
+test("the handshake's public-key crypto goes to the thread pool only when a core has no worker", async () => {
+  const { cryptoOffThread } = await import("./trustee.js");
+  assert.equal(cryptoOffThread(1, 2), true);
+  assert.equal(cryptoOffThread(2, 2), false);
+  assert.equal(cryptoOffThread(4, 2), false);
+  assert.equal(cryptoOffThread(1, 1), false);
+});

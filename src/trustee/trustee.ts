@@ -3,6 +3,7 @@
  * and its listeners from a {@link TrusteeConfig}. I/O that the libraries below must not do
  * (reading key files, fetching JWKS, binding sockets) happens here.
  */
+
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import {
@@ -13,6 +14,7 @@ import {
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { availableParallelism } from "node:os";
 import type { JSONWebKeySet } from "../crypto/jose.js";
 import type { PolicyEngine } from "./as/policy/engine.js";
 import { createAttestationPolicyStore } from "./as/policy/store.js";
@@ -89,6 +91,18 @@ export interface Trustee {
 export interface RunningTrustee extends Trustee {
   /** Base URLs, one per socket (`http://127.0.0.1:8080`). */
   urls: string[];
+}
+
+/**
+ * Whether a Trustee process runs its handshake's public-key crypto (the token's ES256
+ * signature, the resource JWE's ephemeral key and ECDH) on libuv's thread pool: when there
+ * are fewer worker processes than cores, the pool's threads use a core no process's event loop
+ * keeps busy (one process on this 2-core bench machine: its event loop spent ~0.1 ms less per
+ * handshake, docs/performance.md "KBS"). When every core runs a worker, a hop to the pool only
+ * adds wake-ups (each job costs the machine more CPU than doing it inline), so it runs inline.
+ */
+export function cryptoOffThread(workerCount: number, cores = availableParallelism()): boolean {
+  return workerCount < cores;
 }
 
 /** Namespaces read on every request, whose reads are cached for shared backends. */
@@ -249,11 +263,12 @@ export async function createTrustee(deps: TrusteeDeps): Promise<Trustee> {
 
   const store = deps.store ?? (await openTrusteeStore(config, log));
 
-  const broker = createEarBroker(
-    deps.shared !== undefined
-      ? { ...config.attestationService.broker, signerKeyPem: deps.shared.signerKeyPem }
-      : config.attestationService.broker,
-  );
+  const offThread = cryptoOffThread(config.http.workerCount);
+  const broker = createEarBroker({
+    ...config.attestationService.broker,
+    ...(deps.shared !== undefined ? { signerKeyPem: deps.shared.signerKeyPem } : {}),
+    signOffThread: offThread,
+  });
   const provenanceKeys = [];
   for (const path of config.attestationService.provenanceKeyPaths) {
     provenanceKeys.push(
@@ -323,6 +338,7 @@ export async function createTrustee(deps: TrusteeDeps): Promise<Trustee> {
     sessionTimeoutMin: config.attestationService.timeoutMin,
     payloadLimitBytes: Math.round(config.http.payloadRequestSizeMiB * 1024 * 1024),
     resourcePlugin: config.resourcePlugin,
+    cryptoOffThread: offThread,
     log,
     ...(events !== undefined
       ? { events, eventOptions: { trustedProxies: ev?.trustedProxies ?? [] } }

@@ -42,6 +42,11 @@ export interface KbsDeps {
   payloadLimitBytes?: number;
   /** Whether the `resource` plugin is enabled (upstream needs a `[[plugins]]` entry). */
   resourcePlugin?: boolean;
+  /**
+   * Run the resource JWE's ephemeral key and ECDH on libuv's thread pool (default false): for
+   * a process with cores to spare (see `cryptoOffThread` in trustee.ts).
+   */
+  cryptoOffThread?: boolean;
   hashPreference?: readonly HashAlgorithm[];
   log?: (line: string) => void;
   /** Prometheus counters (default: a fresh set). */

@@ -35,8 +35,8 @@ export function createResourceRoutes(ctx: KbsContext, rcar: RcarHandlers): Route
   const { deps, metrics, log, limit } = ctx;
   const tokenOf = rcar.tokenOf;
   const admin = { endpoint: "resource", plugin: true };
-  // Prepares the ECDH of the next response to guests that fetch repeatedly (jose-sync.ts).
-  const jweTo = createTeeKeyEncryptor();
+  // ECDH on the thread pool, the next response's started ahead for repeat guests (jose-sync.ts).
+  const jweTo = createTeeKeyEncryptor({ offThread: deps.cryptoOffThread ?? false });
   // Entity tags for conditional revalidation (resource-etag.ts): a 304 after the full check.
   const tagger = createResourceTagger();
 
@@ -94,7 +94,7 @@ export function createResourceRoutes(ctx: KbsContext, rcar: RcarHandlers): Route
     }
     let jwe: FlattenedJwe;
     try {
-      jwe = jweTo.encrypt(verified.teePubkey, value);
+      jwe = await jweTo.encrypt(verified.teePubkey, value);
     } catch (e) {
       throw err("ERR_KBS_JWE", `JWE failed: ${(e as Error).message}`, e);
     }

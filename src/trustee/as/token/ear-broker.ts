@@ -1,8 +1,8 @@
 /**
  * The EAR token broker (attestation-service/src/ear_token/broker.rs): signs the attestation
  * result as an ES256 JWT whose header carries the signing JWK (and `x5c` when a certificate
- * chain is configured), and publishes that key as a JWKS. Signing is synchronous node:crypto
- * (`crypto/jose-sync.ts`); tests verify the tokens with `jose`.
+ * chain is configured), and publishes that key as a JWKS. Signing is node:crypto, inline or on
+ * libuv's thread pool (`crypto/jose-sync.ts`); tests verify the tokens with `jose`.
  */
 import {
   createPrivateKey,
@@ -12,7 +12,7 @@ import {
 } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { JWK } from "../../../crypto/jose.js";
-import { createEs256Signer } from "../../../crypto/jose-sync.js";
+import { createEs256AsyncSigner, createEs256Signer } from "../../../crypto/jose-sync.js";
 import { EAR_PROFILE, type EarClaims, type EarSubmod } from "../../../protocol/ear/claims.js";
 import { AttestationServiceError } from "../errors.js";
 
@@ -33,6 +33,11 @@ export interface EarBrokerConfig {
   signerCertUrl?: string;
   /** Keep `additional-evidence` in runtime_data_claims (upstream default true). */
   verboseToken?: boolean;
+  /**
+   * Sign on libuv's thread pool instead of the event loop (default false): for a process with
+   * cores to spare (see `cryptoOffThread` in trustee.ts).
+   */
+  signOffThread?: boolean;
 }
 
 /** A signed token and the claims it carries. */
@@ -99,8 +104,11 @@ export function createEarBroker(cfg: EarBrokerConfig = {}): EarBroker {
   if (cfg.signerCertPath !== undefined) jwk.x5c = loadChain(cfg.signerCertPath);
   const durationS = Math.round((cfg.durationMin ?? 5) * 60);
   const header = { typ: "JWT", alg: "ES256", jwk };
-  // ES256 with synchronous node:crypto (our own output; `jose` verifies it in the tests).
-  const signCompact = createEs256Signer(privateKey, header);
+  // ES256 with node:crypto, inline or on the thread pool (our own output; `jose` verifies it in
+  // the tests).
+  const signCompact = cfg.signOffThread
+    ? createEs256AsyncSigner(privateKey, header)
+    : createEs256Signer(privateKey, header);
   return {
     jwk,
     publicKey,
@@ -119,7 +127,7 @@ export function createEarBroker(cfg: EarBrokerConfig = {}): EarBroker {
         iss: cfg.issuerName ?? "CoCo-Attestation-Service",
       };
       try {
-        const token = signCompact(Buffer.from(JSON.stringify(claims)));
+        const token = await signCompact(Buffer.from(JSON.stringify(claims)));
         return { token, claims };
       } catch (err) {
         throw new AttestationServiceError("ERR_AS_TOKEN", "signing the EAR token failed", {
