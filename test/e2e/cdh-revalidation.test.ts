@@ -15,7 +15,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { createTeeKeyEncryptor, decryptWithTeeKey } from "../../src/crypto/jwe.js";
+import { decryptWithTeeKey, encryptForTeeKeySync } from "../../src/crypto/jwe.js";
 import { createTokenKbsClient, type TokenKbsClient } from "../../src/guest/aa/kbs-client/index.js";
 import { FAST_CLIENT_AFTER } from "../../src/guest/aa/kbs-client/token-client.js";
 import { parseResourceUri } from "../../src/protocol/resource-uri/index.js";
@@ -214,7 +214,6 @@ async function fakeKbs(
   guest: Handshake,
   tls?: { keyPem: string; certPem: string },
 ): Promise<{ url: string; seen: IncomingHttpHeaders[]; server: Server }> {
-  const jwe = createTeeKeyEncryptor();
   const seen: IncomingHttpHeaders[] = [];
   const handler = (
     req: import("node:http").IncomingMessage,
@@ -230,7 +229,7 @@ async function fakeKbs(
       return;
     }
     const body = JSON.stringify(
-      jwe.encrypt(guest.publicJwk, new TextEncoder().encode(`v${seen.length}`)),
+      encryptForTeeKeySync(guest.publicJwk, new TextEncoder().encode(`v${seen.length}`)),
     );
     res.writeHead(200, { ...headers, "content-type": "application/json" });
     res.end(body);
