@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { generateTeeKeyPair } from "../../crypto/jwe.js";
-import { createResourceTagger, MAX_IF_NONE_MATCH } from "./resource-etag.js";
+import {
+  createResourceTagger,
+  MAX_IF_NONE_MATCH,
+  MAX_REMEMBERED_TAGS,
+  MAX_REMEMBERED_VALUE_BYTES,
+} from "./resource-etag.js";
 
 const a = generateTeeKeyPair("ec-p256").publicJwk;
 const b = generateTeeKeyPair("ec-p256").publicJwk;
@@ -61,4 +66,45 @@ test("If-None-Match matches only a tag this tagger issued, in any listed positio
     assert.equal(t.matches(bad as string, tag), false, JSON.stringify(bad));
   }
   assert.equal(t.matches(tag, "short"), false);
+});
+
+test("a remembered tag is given again only for exactly the bytes it was computed over", () => {
+  const k = Buffer.alloc(32, 9);
+  const t = createResourceTagger(k);
+  const fresh = (path: string, v: Uint8Array, tee = a) =>
+    createResourceTagger(k).tagOf(path, v, tee);
+  const v1 = Buffer.from("value one");
+  const tag1 = t.tagOf("default/key/a", v1, a);
+  // The caller's buffer changing afterwards changes nothing: the tagger kept its own copy.
+  v1.write("VALUE");
+  assert.equal(t.tagOf("default/key/a", v1, a), fresh("default/key/a", v1));
+  assert.notEqual(t.tagOf("default/key/a", v1, a), tag1);
+  assert.equal(t.tagOf("default/key/a", Buffer.from("value one"), a), tag1);
+  // Same bytes, another key or path: another tag, every time.
+  assert.equal(
+    t.tagOf("default/key/a", Buffer.from("value one"), b),
+    fresh("default/key/a", Buffer.from("value one"), b),
+  );
+  assert.equal(
+    t.tagOf("default/key/b", Buffer.from("value one"), a),
+    fresh("default/key/b", Buffer.from("value one")),
+  );
+  // A path that ends like another path plus a key's prefix does not collide.
+  assert.equal(t.tagOf("ab", secret, a), fresh("ab", secret));
+  assert.equal(t.tagOf("a", secret, a), fresh("a", secret));
+  // Shorter or longer bytes with the same prefix.
+  assert.equal(t.tagOf("p", Buffer.from("value on"), a), fresh("p", Buffer.from("value on")));
+  assert.equal(t.tagOf("p", Buffer.from("value one!"), a), fresh("p", Buffer.from("value one!")));
+  // Large values are tagged afresh each time, and still right.
+  const big = Buffer.alloc(MAX_REMEMBERED_VALUE_BYTES + 1, 1);
+  const bigTag = t.tagOf("p", big, a);
+  big[0] = 2;
+  assert.notEqual(t.tagOf("p", big, a), bigTag);
+  assert.equal(t.tagOf("p", big, a), fresh("p", big));
+  // More paths than are remembered: every answer is still the computed tag.
+  for (let i = 0; i < MAX_REMEMBERED_TAGS + 10; i++) {
+    const p = `default/many/${i}`;
+    assert.equal(t.tagOf(p, secret, a), fresh(p, secret));
+  }
+  assert.equal(t.tagOf("default/many/0", secret, a), fresh("default/many/0", secret));
 });

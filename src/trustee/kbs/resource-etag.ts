@@ -23,6 +23,10 @@ const MAX_TAGS = 8;
 const DOMAIN = Buffer.from("coco-ts resource etag v1");
 /** `"` + 43 base64url characters (32 bytes) + `"`. */
 const TAG_LENGTH = 45;
+/** Tags remembered (by resource path and TEE key), each with the bytes it was computed over. */
+export const MAX_REMEMBERED_TAGS = 1024;
+/** The tag of a value larger than this is computed afresh on every GET (no copy is kept). */
+export const MAX_REMEMBERED_VALUE_BYTES = 4096;
 
 /** Issues and checks resource entity tags. */
 export interface ResourceTagger {
@@ -40,21 +44,44 @@ function teeIdentity(tee: TeePublicJwk): string {
 /** Creates a tagger with a fresh random key (`key` only for tests). */
 export function createResourceTagger(key: Uint8Array = randomBytes(32)): ResourceTagger {
   const k = Buffer.from(key);
+  const compute = (path: string, id: string, value: Uint8Array): string => {
+    // One buffer, one update: domain | len path | path | len tee | tee | len value | value.
+    const pathLen = Buffer.byteLength(path);
+    const idLen = Buffer.byteLength(id);
+    const m = Buffer.allocUnsafe(DOMAIN.length + 12 + pathLen + idLen + value.length);
+    let o = DOMAIN.copy(m, 0);
+    o = m.writeUInt32BE(pathLen, o);
+    o += m.write(path, o);
+    o = m.writeUInt32BE(idLen, o);
+    o += m.write(id, o);
+    o = m.writeUInt32BE(value.length, o);
+    m.set(value, o);
+    return `"${createHmac("sha256", k).update(m).digest("base64url")}"`;
+  };
+  // A guest that revalidates asks for the same path with the same key again and again: the
+  // tag of the bytes it was last given is remembered (least recently used dropped first) and
+  // given again only while the stored bytes are exactly those (compared in full on each GET).
+  const remembered = new Map<string, { value: Buffer; tag: string }>();
   return {
     tagOf(path, value, tee) {
-      // One buffer, one update: domain | len path | path | len tee | tee | len value | value.
       const id = teeIdentity(tee);
-      const pathLen = Buffer.byteLength(path);
-      const idLen = Buffer.byteLength(id);
-      const m = Buffer.allocUnsafe(DOMAIN.length + 12 + pathLen + idLen + value.length);
-      let o = DOMAIN.copy(m, 0);
-      o = m.writeUInt32BE(pathLen, o);
-      o += m.write(path, o);
-      o = m.writeUInt32BE(idLen, o);
-      o += m.write(id, o);
-      o = m.writeUInt32BE(value.length, o);
-      m.set(value, o);
-      return `"${createHmac("sha256", k).update(m).digest("base64url")}"`;
+      const memoKey = `${path.length}:${path}${id}`;
+      const hit = remembered.get(memoKey);
+      if (hit !== undefined) {
+        remembered.delete(memoKey);
+        if (hit.value.equals(value)) {
+          remembered.set(memoKey, hit); // most recently used last
+          return hit.tag;
+        }
+      }
+      const tag = compute(path, id, value);
+      if (value.length <= MAX_REMEMBERED_VALUE_BYTES) {
+        while (remembered.size >= MAX_REMEMBERED_TAGS) {
+          remembered.delete(remembered.keys().next().value as string);
+        }
+        remembered.set(memoKey, { value: Buffer.from(value), tag });
+      }
+      return tag;
     },
     matches(ifNoneMatch, tag) {
       // node:http joins repeated If-None-Match headers with ", " (one list).

@@ -110,3 +110,19 @@ test("a policy that does not compile is refused; one with a non-boolean allow de
   const d = await p.evaluate(claims({}), data("a", "b", "c"));
   assert.deepEqual(d, { allow: false, reason: 'data.policy.allow is "yes"' });
 });
+
+test("a policy another writer stores (a replica) decides the next evaluation, and back again", async () => {
+  const kv = createMemoryStore();
+  const p = await createResourcePolicy(kv, engine);
+  const d = data("a", "b", "c");
+  await p.set(RESOURCE_POLICY_ALLOW_ALL);
+  assert.equal((await p.evaluate(claims({}), d)).allow, true);
+  assert.equal((await p.evaluate(claims({}), d)).allow, true);
+  // Written to the store directly, not through this instance: read on the next call.
+  const put = (text: string) =>
+    kv.put("kbs", "resource-policy.rego", new TextEncoder().encode(text));
+  await put(RESOURCE_POLICY_DENY_ALL);
+  assert.equal((await p.evaluate(claims({}), d)).allow, false);
+  await put(RESOURCE_POLICY_ALLOW_ALL);
+  assert.equal((await p.evaluate(claims({}), d)).allow, true);
+});

@@ -35,6 +35,7 @@ export async function createResourcePolicy(
 ): Promise<ResourcePolicy> {
   await kv.put(NAMESPACE, KEY, new TextEncoder().encode(initial), { overwrite: false });
   let cached: { text: string; prepared: PreparedPolicy } | undefined;
+  let lastRead: { bytes: Buffer; text: string } | undefined;
   const compile = (text: string): PreparedPolicy => {
     if (cached?.text === text) return cached.prepared;
     try {
@@ -72,7 +73,14 @@ export async function createResourcePolicy(
           { cause: err },
         );
       }
-      const text = raw === undefined ? initial : Buffer.from(raw).toString("utf8");
+      // The text of the bytes read last is kept: the same bytes are not decoded again.
+      let text: string;
+      if (raw === undefined) text = initial;
+      else if (lastRead?.bytes.equals(raw)) text = lastRead.text;
+      else {
+        text = Buffer.from(raw).toString("utf8");
+        lastRead = { bytes: Buffer.from(raw), text };
+      }
       let out: Record<string, unknown>;
       try {
         out = compile(text).evaluate(claims, data, ["allow"]);
