@@ -58,4 +58,32 @@ describe("ttrpc framing", () => {
     });
     assert.equal(parseFrame(f).streamId, 1);
   });
+
+  test("frames encoded one after another are independent (pooled buffers), max ids too", () => {
+    const frames = Array.from({ length: 300 }, (_, i) =>
+      encodeFrame({
+        streamId: 0xffffffff - i,
+        type: 2,
+        flags: i & 0xff,
+        payload: Buffer.alloc(i % 97, i),
+      }),
+    );
+    frames.forEach((f, i) => {
+      const d = parseFrame(f);
+      assert.equal(d.streamId, 0xffffffff - i);
+      assert.equal(d.flags, i & 0xff);
+      assert.deepEqual(Buffer.from(d.payload), Buffer.alloc(i % 97, i));
+    });
+  });
+
+  test("decoded payloads stay intact while more chunks arrive", () => {
+    const dec = new FrameDecoder();
+    const a = encodeFrame({ streamId: 1, type: 1, flags: 0, payload: Buffer.from("first") });
+    const b = encodeFrame({ streamId: 3, type: 1, flags: 0, payload: Buffer.from("second") });
+    const [fa] = dec.push(Buffer.concat([a, b.subarray(0, 4)]));
+    const [fb] = dec.push(Buffer.from(b.subarray(4)));
+    assert.equal(Buffer.from(fa?.payload ?? []).toString(), "first");
+    assert.equal(Buffer.from(fb?.payload ?? []).toString(), "second");
+    assert.equal(dec.buffered(), 0);
+  });
 });

@@ -26,10 +26,11 @@ export function encodeFrame(frame: Frame): Uint8Array {
       `ttrpc payload of ${frame.payload.length} bytes exceeds the ${MAX_PAYLOAD}-byte limit`,
     );
   }
-  const out = new Uint8Array(HEADER_LENGTH + frame.payload.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, frame.payload.length, false);
-  view.setUint32(4, frame.streamId >>> 0, false);
+  // From Node's Buffer pool (a slice of a shared 8 KiB block for small frames): a fresh
+  // ArrayBuffer per frame costs more than the encoding itself. Every byte is written below.
+  const out = Buffer.allocUnsafe(HEADER_LENGTH + frame.payload.length);
+  out.writeUInt32BE(frame.payload.length, 0);
+  out.writeUInt32BE(frame.streamId >>> 0, 4);
   out[8] = frame.type & 0xff;
   out[9] = frame.flags & 0xff;
   out.set(frame.payload, HEADER_LENGTH);
@@ -77,7 +78,11 @@ export class FrameDecoder {
     return this.size;
   }
 
-  /** Feeds bytes and returns the frames they complete. */
+  /**
+   * Feeds bytes and returns the frames they complete. A frame's payload may be a view of
+   * `chunk` (no copy), so the caller must not write to `chunk` afterwards (a socket's `data`
+   * chunks are never reused).
+   */
   push(chunk: Uint8Array): Frame[] {
     if (chunk.length > 0) {
       this.chunks.push(chunk);
@@ -126,7 +131,9 @@ export class FrameDecoder {
 
   private take(n: number): Uint8Array {
     const all = this.concat();
-    const out = all.slice(0, n);
+    // A view, not a copy: every chunk is a buffer of its own (a socket read's, or the one
+    // `concat` joined), never written to again.
+    const out = all.subarray(0, n);
     const rest = all.subarray(n);
     this.chunks = rest.length > 0 ? [rest] : [];
     this.size = rest.length;
