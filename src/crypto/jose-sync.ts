@@ -257,9 +257,9 @@ export function createJweEncryptor(
   const make = (key: Extract<JweRecipientKey, { kty: "EC" }>, r: Recipient) =>
     offThread ? ecKeyPartAsync(key.crv, imported(key, r)) : ecKeyPart(key);
   const prepare = (key: Extract<JweRecipientKey, { kty: "EC" }>, r: Recipient) => {
-    const recipient = { ...key };
     // A failure here is reported by the response that would have used it (made afresh).
     if (offThread) return ecKeyPartAsync(key.crv, imported(key, r)).catch(() => undefined);
+    const recipient = { ...key };
     return new Promise<KeyPart | undefined>((resolve) => {
       setImmediate(() => {
         try {
