@@ -14,16 +14,16 @@ import {
   constants,
   createCipheriv,
   createECDH,
-  createHash,
   createPublicKey,
   diffieHellman,
   generateKeyPair,
   generateKeyPairSync,
+  hash,
   type KeyObject,
   publicEncrypt,
-  randomBytes,
   sign,
 } from "node:crypto";
+import { pooledRandomBytes } from "./random-pool.js";
 
 /** RFC 3394 §2.2.3.1 default initial value for AES key wrap. */
 export const AES_KW_IV = Buffer.from("A6A6A6A6A6A6A6A6", "hex");
@@ -32,10 +32,11 @@ const KW_ALG = "ECDH-ES+A256KW";
 const CURVE = { "P-256": { name: "prime256v1", len: 32 }, "P-521": { name: "secp521r1", len: 66 } };
 
 /**
- * Concat KDF (NIST SP 800-56A, RFC 7518 §4.6.2) for ECDH-ES+A256KW with SHA-256, empty
- * PartyUInfo/PartyVInfo and a 256-bit key: one hash round.
+ * The Concat KDF's input after Z for ECDH-ES+A256KW: AlgorithmID (length-prefixed), empty
+ * PartyUInfo and PartyVInfo, and SuppPubInfo = 256 (the key length in bits). The same for
+ * every key part, so built once.
  */
-export function concatKdfA256kw(z: Uint8Array): Buffer {
+const KDF_OTHER_INFO = (() => {
   const alg = Buffer.from(KW_ALG);
   const info = Buffer.alloc(4 + alg.length + 4 + 4 + 4);
   let o = info.writeUInt32BE(alg.length, 0);
@@ -43,11 +44,20 @@ export function concatKdfA256kw(z: Uint8Array): Buffer {
   o = info.writeUInt32BE(0, o); // PartyUInfo: empty
   o = info.writeUInt32BE(0, o); // PartyVInfo: empty
   info.writeUInt32BE(256, o); // SuppPubInfo: key length in bits
-  return createHash("sha256")
-    .update(Buffer.from([0, 0, 0, 1]))
-    .update(z)
-    .update(info)
-    .digest();
+  return info;
+})();
+/** The Concat KDF's round counter: one round (a 256-bit key from SHA-256). */
+const KDF_ROUND_1 = Buffer.from([0, 0, 0, 1]);
+
+/**
+ * Concat KDF (NIST SP 800-56A, RFC 7518 §4.6.2) for ECDH-ES+A256KW with SHA-256, empty
+ * PartyUInfo/PartyVInfo and a 256-bit key: one hash round (one-shot `hash`, no Hash object).
+ */
+export function concatKdfA256kw(z: Uint8Array): Buffer {
+  const input = Buffer.concat([KDF_ROUND_1, z, KDF_OTHER_INFO]);
+  const kek = hash("sha256", input, "buffer");
+  input.fill(0);
+  return kek;
 }
 
 /** AES-256 key wrap (RFC 3394). */
@@ -159,7 +169,7 @@ function ecKeyPartImported(crv: "P-256" | "P-521", recipient: KeyObject): KeyPar
 function finishEcKeyPart(crv: "P-256" | "P-521", x: string, y: string, z: Buffer): KeyPart {
   const kek = concatKdfA256kw(z);
   z.fill(0);
-  const cek = randomBytes(32);
+  const cek = pooledRandomBytes(32);
   const encryptedKey = aes256KeyWrap(kek, cek);
   kek.fill(0);
   // Member order is upstream's wire bytes, not a JOSE requirement: stock guests (kbs_protocol)
@@ -177,7 +187,7 @@ function finishEcKeyPart(crv: "P-256" | "P-521", x: string, y: string, z: Buffer
 
 /** A fresh CEK wrapped with RSA-OAEP-256 to the recipient. */
 function rsaKeyPart(key: Extract<JweRecipientKey, { kty: "RSA" }>): KeyPart {
-  const cek = randomBytes(32);
+  const cek = pooledRandomBytes(32);
   const rsa = createPublicKey({ key: { kty: "RSA", n: key.n, e: key.e }, format: "jwk" });
   const encryptedKey = publicEncrypt(
     { key: rsa, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256" },
@@ -198,7 +208,7 @@ function encryptWith(
   prepared: KeyPart | undefined,
 ): FlattenedJweParts {
   const part = prepared ?? (key.kty === "EC" ? ecKeyPart(key) : rsaKeyPart(key));
-  const iv = randomBytes(12);
+  const iv = pooledRandomBytes(12);
   // RFC 7516 §5.1 step 14: the AAD is the ASCII of the encoded protected header.
   const { ciphertext, tag } = aes256GcmEncrypt(
     part.cek,
