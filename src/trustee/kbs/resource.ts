@@ -55,7 +55,10 @@ export function createResourceRoutes(ctx: KbsContext, rcar: RcarHandlers): Route
       if (m !== null) token = m[1];
     }
     if (token === undefined) throw err("ERR_KBS_TOKEN_NOT_FOUND", "Attestation Token not found");
-    const verified = await deps.tokenVerifier.verify(token);
+    // A token verified before (the passport client's next GET) is answered without a turn of
+    // the event loop; its expiry is checked again either way.
+    const verified =
+      deps.tokenVerifier.remembered(token) ?? (await deps.tokenVerifier.verify(token));
     note.claims = verified.claims;
     const path = parseResourcePath(segments);
     metrics.inc("kbs_policy_evaluations_total");

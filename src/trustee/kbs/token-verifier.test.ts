@@ -18,10 +18,21 @@ test("our own tokens verify (twice, the second from the cache) and expire", asyn
   const broker = createEarBroker({ durationMin: 1 / 60 });
   const v = createTokenVerifier({ ownKeys: [broker.publicKey] });
   const { token } = await broker.sign(submods);
+  assert.equal(v.remembered(token), undefined, "nothing is remembered before a verification");
   assert.deepEqual((await v.verify(token)).teePubkey, publicJwk);
   assert.deepEqual((await v.verify(token)).teePubkey, publicJwk);
+  // The synchronous lookup serves the same result, for these exact bytes only (a copy of the
+  // string is the same bytes; a token one character off is not remembered).
+  const copy = Buffer.from(token).toString("latin1");
+  assert.deepEqual(v.remembered(copy)?.teePubkey, publicJwk);
+  assert.deepEqual(v.remembered(token)?.teePubkey, publicJwk);
+  const last = token.at(-1) === "A" ? "B" : "A";
+  assert.equal(v.remembered(`${token.slice(0, -1)}${last}`), undefined);
   await new Promise((r) => setTimeout(r, 2100));
+  // Expired: neither the lookup nor verify serves it any more, although it was just used.
+  assert.equal(v.remembered(token), undefined);
   await assert.rejects(v.verify(token), { code: "ERR_KBS_TOKEN_VERIFIER", message: /expired/ });
+  assert.equal(v.remembered(token), undefined);
 });
 
 test("a token remembered at issuance is served from the cache, until it expires; others are still checked", async () => {

@@ -143,7 +143,11 @@ export function createTokenKbsClient(opts: TokenKbsClientOptions): TokenKbsClien
     },
     async getResource(uri) {
       const path = kbsPathOf(uri);
-      let h = await current(false);
+      // The held token, when still valid, without a turn of the event loop (as `current`).
+      let h =
+        cache && held !== undefined && isTokenValid(held.token, nowSec(), skew)
+          ? held
+          : await current(false);
       for (let i = 0; i < GET_RESOURCE_MAX_ATTEMPTS; i++) {
         const kept = cache ? resources.lookup(path, h) : undefined;
         const res = await get(path, h.token.content, kept?.etag);
