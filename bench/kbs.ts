@@ -11,9 +11,10 @@
  * connection each, as each guest has its own) on the same two cores; their CPU per handshake
  * is printed (client_cpu_ms) beside the server's (server_cpu_ms, all its processes and threads;
  * loop_cpu_ms, their main threads only). Each Trustee process first serves
- * `--warmup N` handshakes at 64 clients (default 3,000 per process, so a cluster of two workers
- * is warmed with 6,000; printed as the cold figure): V8 compiles the hot code over the first
- * few thousand, each worker on its own, and the figures are a running server's. `--long`
+ * `--warmup N` handshakes at 64 clients (default 20,000 per process, so a cluster of two
+ * workers is warmed with 40,000; printed as the cold figure): V8 keeps compiling the hot code
+ * over the first ~20,000 handshakes of each process (each worker on its own), and the figures
+ * are a running server's. `--long`
  * runs 100,000 handshakes at 64 clients and samples the server's RSS to show memory stays flat.
  */
 import {
@@ -467,7 +468,7 @@ export async function run(args: string[]): Promise<void> {
   const wArg = args.indexOf("--workers");
   const clusterWorkers = wArg >= 0 ? Number(args[wArg + 1]) : 2;
   const warmArg = args.indexOf("--warmup");
-  const warmup = warmArg >= 0 ? Number(args[warmArg + 1]) : 3000;
+  const warmup = warmArg >= 0 ? Number(args[warmArg + 1]) : 20_000;
   const dir = mkdtempSync(join(tmpdir(), "coco-bench-kbs-"));
   const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
   const startTrustee = async (workers: number) => {
@@ -502,9 +503,10 @@ export async function run(args: string[]): Promise<void> {
       // The first few thousand handshakes cost more while V8 optimises the hot code (its
       // compiler threads count in the server's CPU): shown here, not mixed into the figures.
       // Every worker compiles its own code and gets about 1/workers of the handshakes, so the
-      // warm-up is per process: with the same total, each of two workers was measured while
-      // still compiling (--trace-opt: 236 TurboFan compiles in the 8,000 handshakes after a
-      // 4,000 warm-up of two workers, 71 after a 12,000 one).
+      // warm-up is per process. V8 tiers this code up slowly: with --trace-opt, two workers
+      // still compiled 234 functions (967 ms of compile jobs) during the 6,000 measured
+      // handshakes after a 3,000 warm-up, 187 (843 ms) after 6,000, 94 (354 ms) after 20,000
+      // and 50 (40 ms, 13 of them TurboFan) after 40,000 (docs/performance.md, KBS).
       const total = warmup * workers;
       const c0 = treeCpuMs(server.pid);
       const w = await runLoad(port, 64, total);
