@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
-import { gzipSync } from "node:zlib";
+import { gzipSync, zstdCompressSync } from "node:zlib";
 import { hasCode } from "../../errors.js";
 import { sha256Digest } from "../digest.js";
 import { encryptLayer } from "../encrypt.js";
@@ -16,6 +16,7 @@ import type { DecryptionKeys } from "./keys.js";
 import { applyLayer } from "./pipeline.js";
 
 const GZIP = "application/vnd.oci.image.layer.v1.tar+gzip";
+const ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd";
 
 /** `bytes` as a stream of uneven chunks (1 byte to ~96 KiB), as a connection delivers them. */
 function chunked(bytes: Buffer): Readable {
@@ -79,6 +80,42 @@ describe("layer pipeline across many 1 MiB pieces", () => {
             createHash("sha256").update(got).digest("hex"),
             createHash("sha256").update(content).digest("hex"),
           );
+        }
+      } finally {
+        await worker?.close();
+      }
+    });
+
+    // The pipeline reuses its 1 MiB pieces once the decompressor has consumed them: a piece
+    // refilled too early would change the tar and fail the diff_id. The source hands over
+    // everything at once (far faster than gunzip consumes it), in uneven chunks and in whole
+    // 1 MiB chunks (passed on without a copy, and never reused: the source must stay intact).
+    test(`a layer of many pieces unpacks byte-exact while its pieces are reused (${where})`, async () => {
+      const worker = onWorker ? startUnpackWorker() : undefined;
+      try {
+        const many = Buffer.concat([randomBytes(9 * 1048576), Buffer.alloc(4 * 1048576, 7)]);
+        const bigTar = await buildTar([{ name: "many.bin", content: many }]);
+        for (const [mediaType, blob] of [
+          [GZIP, gzipSync(bigTar)],
+          [ZSTD, zstdCompressSync(bigTar)],
+        ] as const) {
+          for (const whole of [false, true]) {
+            const before = sha256Digest(blob);
+            const parts: Buffer[] = [];
+            for (let off = 0; off < blob.length; off += 1048576)
+              parts.push(blob.subarray(off, off + 1048576));
+            const r = root();
+            await applyLayer({
+              blob: whole ? Readable.from(parts) : chunked(blob),
+              descriptor: { mediaType, digest: before, size: blob.length },
+              diffId: sha256Digest(bigTar),
+              root: r,
+              rules: defaultUnpackRules(),
+              ...(worker ? { worker } : {}),
+            });
+            assert.ok(readFileSync(join(r, "many.bin")).equals(many));
+            assert.equal(sha256Digest(blob), before, "the source's buffers were not written to");
+          }
         }
       } finally {
         await worker?.close();
