@@ -8,6 +8,7 @@
  * `exp` is required. JWS work is done by `jose`.
  */
 import { createPublicKey, hash, type KeyObject, webcrypto } from "node:crypto";
+import { constantTimeEqual } from "../../crypto/compare.js";
 import {
   createLocalJWKSet,
   decodeProtectedHeader,
@@ -61,9 +62,9 @@ export interface TokenVerifier {
 /** Verified tokens remembered at most (oldest dropped first). */
 const MAX_CACHED = 4096;
 /**
- * Tokens most recently served from the memo, compared as strings before the memo's SHA-256
- * key is computed: a passport client sends the same token with every resource GET, and one
- * string comparison costs a tenth of hashing its ~1.7 KB.
+ * Tokens most recently served from the memo, compared (in constant time: a token is a bearer
+ * secret) before the memo's SHA-256 key is computed: a passport client sends the same token
+ * with every resource GET, and one comparison costs a fraction of hashing its ~1.7 KB.
  */
 const RECENT = 4;
 /**
@@ -143,8 +144,8 @@ export function createTokenVerifier(cfg: TokenVerifierConfig): TokenVerifier {
     verified.delete(key);
     cachedBytes -= e.bytes;
   };
-  // The last RECENT tokens served from the memo (exact strings), each with its memo key.
-  const recent: { token: string; key: string }[] = [];
+  // The last RECENT tokens served from the memo (their bytes), each with its memo key.
+  const recent: { token: Buffer; key: string }[] = [];
   /** The remembered result under `key`, if unexpired (most recently used last); else drops it. */
   const hitOf = (key: string): VerifiedToken | undefined => {
     const hit = verified.get(key);
@@ -158,15 +159,17 @@ export function createTokenVerifier(cfg: TokenVerifierConfig): TokenVerifier {
     return undefined;
   };
   const remembered = (token: string): VerifiedToken | undefined => {
+    const bytes = Buffer.from(token, "utf8");
     for (const r of recent) {
-      // The same bytes: the memo key is the one computed for them before.
-      if (r.token === token) return hitOf(r.key);
+      // The same bytes: the memo key is the one computed for them before. Compared in
+      // constant time, so a caller cannot learn a remembered token from response times.
+      if (constantTimeEqual(r.token, bytes)) return hitOf(r.key);
     }
-    const key = hash("sha256", token, "base64");
+    const key = hash("sha256", bytes, "base64");
     const result = hitOf(key);
     if (result !== undefined) {
       if (recent.length >= RECENT) recent.shift();
-      recent.push({ token, key });
+      recent.push({ token: bytes, key });
     }
     return result;
   };
