@@ -13,7 +13,6 @@
 import {
   constants,
   createCipheriv,
-  createECDH,
   createPublicKey,
   diffieHellman,
   generateKeyPair,
@@ -103,27 +102,17 @@ interface KeyPart {
   cek: Buffer;
 }
 
+/** The recipient's public key as a KeyObject (`createPublicKey` refuses points off the curve). */
+function importRecipient(key: Extract<JweRecipientKey, { kty: "EC" }>): KeyObject {
+  return createPublicKey({ key: { kty: "EC", crv: key.crv, x: key.x, y: key.y }, format: "jwk" });
+}
+
 /**
  * A fresh ephemeral key on the recipient's curve, its agreement with the recipient (ECDH-ES,
  * Concat KDF) and a fresh CEK wrapped with the result (A256KW).
  */
 function ecKeyPart(key: Extract<JweRecipientKey, { kty: "EC" }>): KeyPart {
-  const curve = CURVE[key.crv];
-  const eph = createECDH(curve.name);
-  const pub = eph.generateKeys();
-  // computeSecret refuses points that are not on the curve.
-  const peer = Buffer.concat([
-    Buffer.from([4]),
-    Buffer.from(key.x, "base64url"),
-    Buffer.from(key.y, "base64url"),
-  ]);
-  const z = eph.computeSecret(peer);
-  return finishEcKeyPart(
-    key.crv,
-    pub.subarray(1, 1 + curve.len).toString("base64url"),
-    pub.subarray(1 + curve.len).toString("base64url"),
-    z,
-  );
+  return ecKeyPartImported(key.crv, importRecipient(key));
 }
 
 /**
@@ -274,14 +263,11 @@ export function createJweEncryptor(
     r.next = undefined;
   };
   const imported = (key: Extract<JweRecipientKey, { kty: "EC" }>, r: Recipient) => {
-    r.key ??= createPublicKey({
-      key: { kty: "EC", crv: key.crv, x: key.x, y: key.y },
-      format: "jwk",
-    });
+    r.key ??= importRecipient(key);
     return r.key;
   };
-  // Inline too, the recipient is imported once: the KeyObject ECDH is cheaper than the
-  // `ECDH` class (ecKeyPartImported), and importing costs about what the class would.
+  // Inline too, the recipient is imported once (the KeyObject ECDH is cheaper than node's
+  // `ECDH` class with a raw point, see ecKeyPartImported).
   const make = (key: Extract<JweRecipientKey, { kty: "EC" }>, r: Recipient) =>
     offThread
       ? ecKeyPartAsync(key.crv, imported(key, r))
