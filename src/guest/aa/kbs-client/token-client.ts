@@ -118,8 +118,14 @@ export function createTokenKbsClient(opts: TokenKbsClientOptions): TokenKbsClien
     return { token: parseToken(t.token), key };
   }
 
+  /** The held token, when tokens are cached and it is still valid. */
+  function validHeld(): Held | undefined {
+    return cache && held && isTokenValid(held.token, nowSec(), skew) ? held : undefined;
+  }
+
   async function current(force: boolean): Promise<Held> {
-    if (!force && cache && held && isTokenValid(held.token, nowSec(), skew)) return held;
+    const valid = force ? undefined : validHeld();
+    if (valid) return valid;
     // One token request at a time: concurrent callers share it.
     if (!inflight) {
       inflight = fetchNew().finally(() => {
@@ -143,11 +149,8 @@ export function createTokenKbsClient(opts: TokenKbsClientOptions): TokenKbsClien
     },
     async getResource(uri) {
       const path = kbsPathOf(uri);
-      // The held token, when still valid, without a turn of the event loop (as `current`).
-      let h =
-        cache && held !== undefined && isTokenValid(held.token, nowSec(), skew)
-          ? held
-          : await current(false);
+      // The held token, when still valid, without a turn of the event loop.
+      let h = validHeld() ?? (await current(false));
       for (let i = 0; i < GET_RESOURCE_MAX_ATTEMPTS; i++) {
         const kept = cache ? resources.lookup(path, h) : undefined;
         const res = await get(path, h.token.content, kept?.etag);
